@@ -1,0 +1,31 @@
+package dev.llmproxy.common.bus;
+
+/**
+ * Event-bus addresses shared by every verticle. Verticles never call each other's classes;
+ * these names are the whole contract between them (see ARCHITECTURE.md).
+ */
+public final class Addresses {
+
+  /** request/reply, proxy to auth: key, client ip, method, path, model to a decision. */
+  public static final String AUTH_CHECK = "llmproxy.auth.check";
+  /** request/reply, auth to admin: a key's SHA-256 to the builtin store's record. */
+  public static final String KEYS_LOOKUP = "llmproxy.keys.lookup";
+  /** publish, admin and usage to auth: key id (or all) to drop from caches. */
+  public static final String KEYS_CHANGED = "llmproxy.keys.changed";
+  /** publish, discovery to proxy: the whole backend set with health. */
+  public static final String BACKENDS_SNAPSHOT = "llmproxy.backends.snapshot";
+  /**
+   * request/reply, proxy to discovery: the current snapshot, asked once at start. A separate address
+   * from {@link #BACKENDS_SNAPSHOT} so that the discovery verticle does not receive its own publications.
+   */
+  public static final String BACKENDS_CURRENT = "llmproxy.backends.current";
+  /** send, proxy to usage: one usage record. */
+  public static final String USAGE_RECORD = "llmproxy.usage.record";
+  /** publish, launcher/admin to all: the new validated config. */
+  public static final String CONFIG_CHANGED = "llmproxy.config.changed";
+  /** request/reply, proxy to admin: an admin HTTP call relayed when admin.listen is empty. */
+  public static final String ADMIN_HTTP = "llmproxy.admin.http";
+
+  private Addresses() {
+  }
+}
