@@ -6,6 +6,7 @@ import io.vertx.config.ConfigStoreOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -20,6 +21,11 @@ public final class ConfigLoader {
 
   /** Reads {@code path} with vertx-config's YAML file store and the process environment. Never fails. */
   public static Future<LoadedConfig> load(Vertx vertx, String path) {
+    return load(vertx, path, System.getenv());
+  }
+
+  /** As {@link #load(Vertx, String)} with the given environment instead of the process's. */
+  public static Future<LoadedConfig> load(Vertx vertx, String path, Map<String, String> env) {
     ConfigStoreOptions store = new ConfigStoreOptions()
         .setType("file")
         .setFormat("yaml")
@@ -27,9 +33,9 @@ public final class ConfigLoader {
     ConfigRetriever retriever = ConfigRetriever.create(vertx,
         new ConfigRetrieverOptions().addStore(store).setScanPeriod(-1).setIncludeDefaultStores(false));
     return retriever.getConfig()
-        .map(raw -> parse(raw, System.getenv()))
-        .recover(e -> Future.succeededFuture(new LoadedConfig(null, java.util.List.of(),
-            java.util.List.of(path + ": cannot read config (" + e.getMessage() + ")"))))
+        .map(raw -> parse(raw, env))
+        .recover(e -> Future.succeededFuture(new LoadedConfig(null, List.of(),
+            List.of(path + ": cannot read config (" + e.getMessage() + ")"))))
         .andThen(done -> retriever.close());
   }
 
