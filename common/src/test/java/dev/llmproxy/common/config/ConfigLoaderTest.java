@@ -239,6 +239,8 @@ class ConfigLoaderTest {
       assertEquals(c, GatewayConfig.fromJson(json), file);
       assertEquals(c, GatewayConfig.fromJson(new JsonObject(json.encode())), file + " via encoded JSON");
     }
+    LoadedConfig reference = TestConfigs.loadFile("../conf/config-reference.yaml", Map.of());
+    assertEquals(reference.config(), GatewayConfig.fromJson(reference.config().toJson()));
     assertEquals(GatewayConfig.defaults(), GatewayConfig.fromJson(GatewayConfig.defaults().toJson()));
     assertEquals("30s", GatewayConfig.defaults().toJson().getJsonObject("server").getString("read_timeout"));
     assertEquals("100ms", GatewayConfig.defaults().toJson().getJsonObject("hooks").getJsonObject("on_request")
@@ -270,6 +272,31 @@ class ConfigLoaderTest {
     LoadedConfig reference = TestConfigs.loadFile("../conf/config-reference.yaml", Map.of());
     assertTrue(reference.ok(), reference.errors()::toString);
     assertEquals(List.of(), reference.warnings());
+  }
+
+  @Test
+  void yamlTimestampsAreRead() {
+    LoadedConfig loaded = TestConfigs.loadYaml("""
+        auth:
+          pipeline:
+            - type: static
+              static:
+                keys:
+                  - key: k1
+                    expires_at: 2030-01-01T00:00:00Z
+                    starts_at: "2029-06-01T12:00:00+02:00"
+        """);
+    assertTrue(loaded.ok(), loaded.errors()::toString);
+    ApiKeyConfig key = loaded.config().auth().pipeline().get(0).staticConfig().keys().get(0);
+    assertEquals("2030-01-01T00:00:00Z", key.expiresAt().orElseThrow().toString());
+    assertEquals("2029-06-01T10:00:00Z", key.startsAt().orElseThrow().toString());
+    assertEquals(loaded.config(), GatewayConfig.fromJson(loaded.config().toJson()));
+  }
+
+  @Test
+  void invalidYamlIsAnError() {
+    LoadedConfig loaded = TestConfigs.loadYaml("server: [unclosed\n");
+    assertFalse(loaded.ok());
   }
 
   @Test
