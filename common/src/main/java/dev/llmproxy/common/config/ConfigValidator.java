@@ -42,7 +42,7 @@ final class ConfigValidator {
   private void server() {
     ServerConfig s = c.server();
     if (!ServerConfig.isHostPort(s.listen())) {
-      problems.error("server.listen", "not host:port (\"" + s.listen() + "\")");
+      problems.error("server.listen", "not host:port");
     }
     positive(s.maxHeaderBytes(), "server.max_header_bytes");
     positive(s.maxBodySize(), "server.max_body_size");
@@ -161,7 +161,7 @@ final class ConfigValidator {
       required(a.dbPath(), "admin.db_path", "when admin is enabled");
     }
     if (!a.listen().isEmpty() && !ServerConfig.isHostPort(a.listen())) {
-      problems.error("admin.listen", "not host:port (\"" + a.listen() + "\")");
+      problems.error("admin.listen", "not host:port");
     }
   }
 
@@ -404,7 +404,7 @@ final class ConfigValidator {
     } catch (Exception e) {
       // reported below
     }
-    problems.error(path, "not an http(s) URL (\"" + url + "\")");
+    problems.error(path, "not an http(s) URL");
   }
 
   private boolean oneOf(String value, String path, String... allowed) {
@@ -413,7 +413,7 @@ final class ConfigValidator {
         return true;
       }
     }
-    problems.error(path, "must be one of " + String.join(", ", allowed) + " (\"" + value + "\")");
+    problems.error(path, "must be one of " + String.join(", ", allowed));
     return false;
   }
 

@@ -161,16 +161,16 @@ class ConfigLoaderTest {
     assertFalse(loaded.ok());
     assertNull(loaded.config());
     List<String> expected = List.of(
-        "server.listen: not host:port (\"nowhere\")",
+        "server.listen: not host:port",
         "backends[2].name: duplicate name \"ok:8000\"",
-        "backends[1].url: not an http(s) URL (\"ftp://nope\")",
+        "backends[1].url: not an http(s) URL",
         "backends[1].weight: must be >= 0",
         "admin.token: required when admin is enabled",
-        "auth.mode: must be one of first_match, all (\"any\")",
+        "auth.mode: must be one of first_match, all",
         "auth.pipeline[0].redis.storage: no cache named \"x\" in storage.caches",
-        "rate_limit.on_store_error: must be one of allow, deny (\"maybe\")",
+        "rate_limit.on_store_error: must be one of allow, deny",
         "routing.load_balance: must be one of round_robin, weighted, least_connections, random, latency_based, "
-            + "queue_aware (\"fastest\")",
+            + "queue_aware",
         "routing.timeout: must be > 0",
         "routing.retry.max_retries: must be >= 0",
         "routing.retry.multiplier: must be >= 1");
@@ -209,10 +209,10 @@ class ConfigLoaderTest {
         """);
     assertEquals(List.of(
         "storage.databases[1].name: duplicate name \"main\"",
-        "storage.databases[1].driver: must be one of mysql, postgres, sqlite (\"oracle\")",
+        "storage.databases[1].driver: must be one of mysql, postgres, sqlite",
         "storage.caches[0].addr: required for redis",
         "logging.request.storage: no database named \"logs\" in storage.databases",
-        "usage.reporters[1].webhook.url: not an http(s) URL (\"not a url\")"), loaded.errors());
+        "usage.reporters[1].webhook.url: not an http(s) URL"), loaded.errors());
   }
 
   @Test

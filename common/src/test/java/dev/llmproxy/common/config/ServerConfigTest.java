@@ -29,7 +29,7 @@ class ServerConfigTest {
     for (String bad : new String[] {"8000", "host:", "host:70000", "::1:8000"}) {
       LoadedConfig loaded = ConfigLoader.parse(new JsonObject().put("server", new JsonObject().put("listen", bad)),
           Map.of());
-      assertEquals(java.util.List.of("server.listen: not host:port (\"" + bad + "\")"), loaded.errors(), bad);
+      assertEquals(java.util.List.of("server.listen: not host:port"), loaded.errors(), bad);
     }
   }
 }
