@@ -1,0 +1,58 @@
+package dev.llmproxy.common.config;
+
+import io.vertx.core.json.JsonObject;
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A statically configured backend. {@code name} defaults to the URL's host:port; {@code models}, when
+ * not empty, restricts the backend to those model names.
+ */
+public record BackendConfig(String name, String url, int weight, Duration timeout, Duration connectTimeout,
+    int maxIdleConns, Map<String, String> headers, List<String> models) {
+
+  public BackendConfig {
+    headers = Immutables.map(headers);
+    models = Immutables.list(models);
+  }
+
+  static BackendConfig read(ConfigReader r) {
+    String url = r.string("url", "");
+    return new BackendConfig(
+        r.string("name", defaultName(url)),
+        url,
+        r.integer("weight", 1),
+        r.duration("timeout", Duration.ofSeconds(60)),
+        r.duration("connect_timeout", Duration.ofSeconds(5)),
+        r.integer("max_idle_conns", 100),
+        r.stringMap("headers"),
+        r.strings("models", List.of()));
+  }
+
+  static String defaultName(String url) {
+    try {
+      URI uri = new URI(url);
+      if (uri.getHost() == null) {
+        return url;
+      }
+      int port = uri.getPort() != -1 ? uri.getPort() : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
+      return uri.getHost() + ":" + port;
+    } catch (Exception e) {
+      return url;
+    }
+  }
+
+  public JsonObject toJson() {
+    return new JsonObject()
+        .put("name", name)
+        .put("url", url)
+        .put("weight", weight)
+        .put("timeout", JsonOut.duration(timeout))
+        .put("connect_timeout", JsonOut.duration(connectTimeout))
+        .put("max_idle_conns", maxIdleConns)
+        .put("headers", JsonOut.strings(headers))
+        .put("models", JsonOut.array(models));
+  }
+}
