@@ -61,6 +61,7 @@ class ProxyBehaviourTest {
   void aJsonBodyThatIsNotAnObjectIs400() {
     assertEquals(400, Http.post(proxy.client, "/v1/embeddings", "[1,2]").status());
     assertEquals(400, Http.post(proxy.client, "/v1/completions", "").status());
+
     assertEquals(400, Http.post(proxy.client, "/v1/chat/completions", "{\"model\":1}").status());
     assertEquals(400, Http.post(proxy.client, "/v1/chat/completions", "{} {}").status());
   }
