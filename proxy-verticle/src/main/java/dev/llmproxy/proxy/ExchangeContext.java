@@ -3,6 +3,8 @@ package dev.llmproxy.proxy;
 import dev.llmproxy.common.config.GatewayConfig;
 import dev.llmproxy.common.model.Backend;
 import dev.llmproxy.common.model.BackendSnapshot;
+import dev.llmproxy.common.util.IpRanges;
+import dev.llmproxy.proxy.auth.AuthGate;
 import dev.llmproxy.proxy.balance.LoadBalancer;
 import dev.llmproxy.proxy.balance.SmoothWeightedRoundRobin;
 import dev.llmproxy.proxy.metrics.ProxyMetrics;
@@ -30,6 +32,8 @@ final class ExchangeContext {
   final Set<String> inferenceSkippedHeaders;
   /** Headers not copied to the backend on passthrough routes. */
   final Set<String> passthroughSkippedHeaders;
+  final AuthGate auth;
+  final ClientAddress clientAddress;
   final long readTimeoutMs;
   final long maxBodySize;
   private BackendSnapshot snapshot = BackendSnapshot.EMPTY;
@@ -40,6 +44,8 @@ final class ExchangeContext {
     this.environment = environment;
     this.metrics = environment.metrics();
     this.clients = new BackendClients(vertx);
+    this.auth = new AuthGate(vertx, config.auth());
+    this.clientAddress = new ClientAddress(IpRanges.parse(config.server().trustedProxies()));
     this.readTimeoutMs = config.server().readTimeout().toMillis();
     this.maxBodySize = config.server().maxBodySize();
     Set<String> skipped = new HashSet<>(Set.of("host", "content-length", "x-request-id", "x-forwarded-for",

@@ -67,6 +67,9 @@ public final class ProxyVerticle extends VerticleBase {
   public Future<?> stop() {
     long drainMs = config.server().shutdownTimeout().toMillis();
     Future<Void> drained = server == null ? Future.succeededFuture() : server.shutdown(drainMs, TimeUnit.MILLISECONDS);
-    return drained.eventually(() -> snapshots.unregister()).onComplete(v -> context.clients.closeAll());
+    return drained.eventually(() -> snapshots.unregister()).onComplete(v -> {
+      context.auth.close();
+      context.clients.closeAll();
+    });
   }
 }
