@@ -222,8 +222,8 @@ public final class LlamaServer implements AutoCloseable {
         throw new IllegalStateException(SCRIPT + " " + command + " timed out");
       }
       if (p.exitValue() != 0) {
-        throw new IllegalStateException("llama-server is not built (" + out
-            + "): run dev/llama-server.sh build (once per machine, ~7 min)");
+        throw new IllegalStateException("llama-server is not built: run dev/llama-server.sh build"
+            + " (once per machine, ~7 min). " + SCRIPT + " " + command + " said: " + out);
       }
       return out;
     } catch (IOException e) {
