@@ -27,7 +27,7 @@ LOG="$DIR/build.log"
 LOCK="$CACHE_ROOT/.llama-server-$NODE_LLAMA_CPP_VERSION.lock"
 
 usage() {
-  sed -n '4,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '4,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -170,7 +170,7 @@ case "${1:-}" in
     [[ -x "$BIN" ]] || { echo "llama-server not built: run dev/llama-server.sh build" >&2; exit 1; }
     echo "$BIN" ;;
   model)
-    [[ -s "$MODEL" ]] || { echo "model not generated: run dev/llama-server.sh build" >&2; exit 1; }
+    model_ok || { echo "model missing or older than dev/tiny-model.py: run dev/llama-server.sh build" >&2; exit 1; }
     echo "$MODEL" ;;
   run)
     [[ $# -ge 2 ]] || usage

@@ -29,7 +29,16 @@ import org.slf4j.LoggerFactory;
  * path} / {@code model}), starts the server on a free loopback port and waits until {@code GET
  * /health} answers 200. The server runs with {@code -c 4096 -np 4 -t 1 --metrics}: 4 parallel
  * slots of 1024 tokens of context each. The weights are noise, so send {@code "ignore_eos": true}
- * and {@code "max_tokens"} to get an exact number of completion tokens.
+ * and {@code "max_tokens"} to get an exact number of completion tokens. Without {@code --alias}
+ * the server reports the model file's path as the model name; pass {@code List.of("--alias",
+ * "tiny")} to {@link #start(List)} for a fixed one.
+ *
+ * <p>Wire facts worth knowing: streamed responses are {@code text/event-stream}, chunked,
+ * {@code data: {json}\n\n} events (LF only) ending in {@code data: [DONE]\n\n}; with {@code
+ * stream_options.include_usage} the usage comes in a separate last chunk with {@code "choices":[]}.
+ * The server closes the HTTP/1.1 connection after every streamed response (no {@code Connection:
+ * close} header, although it sends {@code Keep-Alive: timeout=5, max=100}); non-streamed responses
+ * keep the connection alive.
  *
  * <pre>{@code
  * try (LlamaServer llama = LlamaServer.start()) {
