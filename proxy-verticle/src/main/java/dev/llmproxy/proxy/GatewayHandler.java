@@ -2,6 +2,9 @@ package dev.llmproxy.proxy;
 
 import dev.llmproxy.common.error.ErrorKind;
 import dev.llmproxy.common.error.GatewayError;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
@@ -46,6 +49,21 @@ final class GatewayHandler implements Handler<HttpServerRequest> {
     }
   }
 
+  /** Requests the HTTP decoder rejected (line or headers too long, malformed): the same error shape as the rest. */
+  static void invalidRequest(HttpServerRequest request) {
+    Throwable cause = request.decoderResult().cause();
+    GatewayError error;
+    if (cause instanceof TooLongHttpLineException) {
+      error = new GatewayError(ErrorKind.URI_TOO_LONG, "the request line is too long");
+    } else if (cause instanceof TooLongHttpHeaderException) {
+      error = new GatewayError(ErrorKind.HEADERS_TOO_LARGE, "the request headers are larger than server.max_header_bytes");
+    } else {
+      error = new GatewayError(ErrorKind.INVALID_REQUEST, "the request is not valid HTTP");
+    }
+    HttpServerResponse response = request.response().putHeader("Connection", "close");
+    error(response, error).onComplete(v -> request.connection().close());
+  }
+
   private void ready(HttpServerResponse response) {
     if (!context.environment.accepting()) {
       json(response, 503, "{\"status\":\"starting or stopping\",\"ready\":false}");
@@ -72,7 +90,7 @@ final class GatewayHandler implements Handler<HttpServerRequest> {
     response.setStatusCode(status).putHeader("Content-Type", "application/json").end(body);
   }
 
-  static void error(HttpServerResponse response, GatewayError error) {
-    response.setStatusCode(error.status()).putHeader("Content-Type", "application/json").end(error.toBuffer());
+  static Future<Void> error(HttpServerResponse response, GatewayError error) {
+    return response.setStatusCode(error.status()).putHeader("Content-Type", "application/json").end(error.toBuffer());
   }
 }

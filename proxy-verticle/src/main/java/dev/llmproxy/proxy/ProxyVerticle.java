@@ -41,6 +41,7 @@ public final class ProxyVerticle extends VerticleBase {
         .compose(v -> currentSnapshot())
         .compose(v -> vertx.createHttpServer(ServerOptionsFactory.from(config.server()))
             .requestHandler(new GatewayHandler(context))
+            .invalidRequestHandler(GatewayHandler::invalidRequest)
             .listen())
         .onSuccess(s -> server = s);
   }

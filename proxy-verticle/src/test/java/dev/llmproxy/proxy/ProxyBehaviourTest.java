@@ -37,7 +37,7 @@ class ProxyBehaviourTest {
     this.vertx = vertx;
     backend = Http.await(MockLlmBackend.start(vertx, 0));
     JsonObject overrides = new JsonObject()
-        .put("server", new JsonObject().put("max_body_size", 2048))
+        .put("server", new JsonObject().put("max_body_size", 2048).put("max_header_bytes", 4096))
         .put("backends", new io.vertx.core.json.JsonArray().add(new JsonObject().put("name", "mock")
             .put("url", backend.baseUrl()).put("headers", new JsonObject().put("X-Backend-ID", "backend-1"))));
     proxy = Http.await(ProxyHarness.start(vertx, List.of(backend.baseUrl()), overrides));
@@ -93,6 +93,13 @@ class ProxyBehaviourTest {
         Map.of("Transfer-Encoding", "chunked"), big);
     assertEquals(413, chunked.status());
     assertTrue(backend.received().isEmpty());
+  }
+
+  @Test
+  void headersOverTheLimitAre431InOpenAiShape() {
+    Http.Answer answer = Http.call(proxy.client, HttpMethod.GET, "/health", Map.of("X-Big", "a".repeat(8192)), null);
+    assertEquals(431, answer.status());
+    assertEquals("request_header_fields_too_large", answer.error().getString("code"));
   }
 
   @Test
