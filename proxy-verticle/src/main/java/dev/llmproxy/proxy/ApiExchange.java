@@ -36,6 +36,7 @@ final class ApiExchange {
 
   /** A pooled connection the backend had closed without saying so is retried this often on a fresh one. */
   private static final int STALE_CONNECTION_RETRIES = 2;
+  private static final Set<String> NOT_RELAYED_BACK = HopByHop.names("content-length", "x-request-id");
   private static final Buffer STREAM_BROKE_FRAME = Buffer.buffer("data: " + GatewayError.body(
       "the backend failed before the answer was complete", "server_error", "upstream_error").encode() + "\n\n");
 
@@ -242,7 +243,7 @@ final class ApiExchange {
     if (message != null) {
       response.setStatusMessage(message);
     }
-    HopByHop.copy(upstream.headers(), response.headers(), Set.of("content-length", "x-request-id"));
+    HopByHop.copy(upstream.headers(), response.headers(), NOT_RELAYED_BACK);
     response.putHeader("X-Request-ID", requestId);
     String length = upstream.getHeader("Content-Length");
     boolean bodyUnchanged = !(inspected.usageInjected() && eventStream);

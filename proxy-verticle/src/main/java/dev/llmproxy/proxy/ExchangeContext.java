@@ -9,12 +9,12 @@ import dev.llmproxy.proxy.balance.LoadBalancer;
 import dev.llmproxy.proxy.balance.SmoothWeightedRoundRobin;
 import dev.llmproxy.proxy.metrics.ProxyMetrics;
 import dev.llmproxy.proxy.upstream.BackendClients;
+import dev.llmproxy.proxy.upstream.HopByHop;
 import io.vertx.core.Vertx;
 
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -52,12 +52,12 @@ final class ExchangeContext {
         "x-forwarded-proto"));
     if (config.auth().enabled() && !config.auth().forwardKey()) {
       // The client's key is for the gateway; backend credentials come from backends[].headers.
-      config.auth().headerNames().forEach(name -> skipped.add(name.toLowerCase(Locale.ROOT)));
+      skipped.addAll(config.auth().headerNames());
     }
-    this.passthroughSkippedHeaders = Set.copyOf(skipped);
+    this.passthroughSkippedHeaders = HopByHop.names(skipped);
     // Compressed answers could not be read for usage.
     skipped.add("accept-encoding");
-    this.inferenceSkippedHeaders = Set.copyOf(skipped);
+    this.inferenceSkippedHeaders = HopByHop.names(skipped);
   }
 
   BackendSnapshot snapshot() {
