@@ -347,7 +347,8 @@ final class ApiExchange {
     long now = System.nanoTime();
     long latencyMs = (now - startNanos) / 1_000_000;
     long ttftMs = firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1_000_000;
-    int status = response.getStatusCode();
+    // nginx's convention: 499 for a client that left before it was answered.
+    int status = aborted && !response.headWritten() ? 499 : response.getStatusCode();
     boolean stream = inspected != null && inspected.stream();
     context.metrics.requestEnded(endpoint.metricsLabel(), stream, backend == null ? "none" : backend.name(), status,
         latencyMs, stream ? ttftMs : -1);

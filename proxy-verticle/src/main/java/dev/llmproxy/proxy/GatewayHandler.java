@@ -36,6 +36,11 @@ final class GatewayHandler implements Handler<HttpServerRequest> {
       cors.decorate(request, request.response());
     }
     String path = request.path();
+    if (hasDotSegment(path)) {
+      // Backends resolve "..": a path that changes meaning after our routing and skip_paths must not pass.
+      error(request.response(), new GatewayError(ErrorKind.INVALID_REQUEST, "the path must not contain '.' or '..' segments"));
+      return;
+    }
     if (path.startsWith("/v1/")) {
       new ApiExchange(context, request, Endpoint.of(path)).start();
     } else if (path.equals("/health")) {
@@ -47,6 +52,20 @@ final class GatewayHandler implements Handler<HttpServerRequest> {
     } else {
       error(request.response(), new GatewayError(ErrorKind.NOT_FOUND, "no route for " + request.method() + " " + path));
     }
+  }
+
+  static boolean hasDotSegment(String path) {
+    if (path.indexOf('.') < 0 && path.indexOf('%') < 0) {
+      return false;
+    }
+    String decoded = path.replace("%2e", ".").replace("%2E", ".").replace("%2f", "/").replace("%2F", "/")
+        .replace("%5c", "/").replace("%5C", "/").replace('\\', '/');
+    for (String segment : decoded.split("/", -1)) {
+      if (segment.equals(".") || segment.equals("..")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Requests the HTTP decoder rejected (line or headers too long, malformed): the same error shape as the rest. */

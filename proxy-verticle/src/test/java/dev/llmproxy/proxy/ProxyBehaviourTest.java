@@ -96,6 +96,19 @@ class ProxyBehaviourTest {
   }
 
   @Test
+  void dotSegmentsThatCouldDodgeSkipPathsAreRefused() {
+    for (String path : List.of("/v1/models/../chat/completions", "/v1/models/%2e%2e/chat/completions",
+        "/v1/./chat/completions", "/v1/models/..%2Fchat")) {
+      Http.Answer answer = Http.call(proxy.client, HttpMethod.POST, path, Map.of(), CHAT);
+      assertEquals(400, answer.status(), path);
+      assertEquals("invalid_request", answer.error().getString("code"));
+    }
+    assertTrue(backend.received().isEmpty());
+    assertEquals(200, Http.call(proxy.client, HttpMethod.GET, "/v1/files/report.v2.json", Map.of(), null).status(),
+        "dots inside a segment are fine");
+  }
+
+  @Test
   void headersOverTheLimitAre431InOpenAiShape() {
     Http.Answer answer = Http.call(proxy.client, HttpMethod.GET, "/health", Map.of("X-Big", "a".repeat(8192)), null);
     assertEquals(431, answer.status());
