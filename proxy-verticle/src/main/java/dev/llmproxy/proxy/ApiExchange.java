@@ -368,7 +368,7 @@ final class ApiExchange {
         usage == null ? 0 : usage.totalTokens(), stream, request.method().name(), request.path(),
         Instant.now().minusMillis(latencyMs), backend == null ? null : backend.url(), status, latencyMs, ttftMs,
         usage == null && backend != null && status / 100 == 2, aborted, clientIp);
-    context.vertx.eventBus().send(Addresses.USAGE_RECORD, record.toJson());
+    context.vertx.eventBus().send(Addresses.USAGE_RECORD, record);
   }
 
   private void cancelReadTimer() {

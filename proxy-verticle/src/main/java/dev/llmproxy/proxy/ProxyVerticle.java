@@ -1,6 +1,7 @@
 package dev.llmproxy.proxy;
 
 import dev.llmproxy.common.bus.Addresses;
+import dev.llmproxy.common.bus.UsageRecordCodec;
 import dev.llmproxy.common.config.GatewayConfig;
 import dev.llmproxy.common.model.BackendSnapshot;
 import io.vertx.core.Future;
@@ -34,6 +35,7 @@ public final class ProxyVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    UsageRecordCodec.register(vertx.eventBus());
     context = new ExchangeContext(vertx, config, environment);
     snapshots = vertx.eventBus().consumer(Addresses.BACKENDS_SNAPSHOT,
         message -> context.apply(BackendSnapshot.fromJson(message.body())));

@@ -1,6 +1,7 @@
 package dev.llmproxy.proxy;
 
 import dev.llmproxy.common.bus.Addresses;
+import dev.llmproxy.common.bus.UsageRecordCodec;
 import dev.llmproxy.common.config.ConfigLoader;
 import dev.llmproxy.common.config.GatewayConfig;
 import dev.llmproxy.common.config.LoadedConfig;
@@ -66,7 +67,8 @@ final class ProxyHarness {
     List<Backend> list = config.backends().stream().map(b -> new Backend(b.name(), b.url(), b.weight(),
         b.timeout().toMillis(), b.connectTimeout().toMillis(), b.maxIdleConns(), b.headers(), b.models(), true)).toList();
     ProxyHarness harness = new ProxyHarness(vertx, port, config, new BackendSnapshot(1, list));
-    vertx.eventBus().<JsonObject>consumer(Addresses.USAGE_RECORD, m -> harness.usage.add(UsageRecord.fromJson(m.body())));
+    UsageRecordCodec.register(vertx.eventBus());
+    vertx.eventBus().<UsageRecord>consumer(Addresses.USAGE_RECORD, m -> harness.usage.add(m.body()));
     vertx.eventBus().consumer(Addresses.BACKENDS_CURRENT, m -> m.reply(harness.snapshot.toJson()));
     return vertx.deployVerticle(() -> new ProxyVerticle(config, harness.environment), new DeploymentOptions().setInstances(1))
         .map(id -> {
