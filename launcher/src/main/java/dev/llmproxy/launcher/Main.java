@@ -93,7 +93,7 @@ public final class Main {
     applyLogLevel(config.log().level());
     log.info("LLMProxy {} starting with {}", Version.get(), path);
     PrometheusMeterRegistry registry = Gateway.newRegistry();
-    Vertx vertx = Gateway.createVertx(registry, config.metrics().enabled());
+    Vertx vertx = Gateway.createVertx(registry, config.metrics());
     Gateway gateway;
     try {
       gateway = Gateway.start(vertx, config, registry).await(60, TimeUnit.SECONDS);

@@ -57,7 +57,7 @@ class LlamaEndToEndTest {
     LoadedConfig loaded = ConfigLoader.parse(raw, Map.of());
     assertTrue(loaded.ok(), String.join("\n", loaded.errors()));
     registry = Gateway.newRegistry();
-    vertx = Gateway.createVertx(registry, true);
+    vertx = Gateway.createVertx(registry, loaded.config().metrics());
     gateway = Gateway.start(vertx, loaded.config(), registry).toCompletionStage().toCompletableFuture()
         .get(30, TimeUnit.SECONDS);
     openai = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + port + "/v1").apiKey("sk-unused").build();
