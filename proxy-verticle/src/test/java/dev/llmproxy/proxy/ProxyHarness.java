@@ -64,8 +64,7 @@ final class ProxyHarness {
       return Future.failedFuture(new IllegalArgumentException(String.join("\n", loaded.errors())));
     }
     GatewayConfig config = loaded.config();
-    List<Backend> list = config.backends().stream().map(b -> new Backend(b.name(), b.url(), b.weight(),
-        b.timeout().toMillis(), b.connectTimeout().toMillis(), b.maxIdleConns(), b.headers(), b.models(), true)).toList();
+    List<Backend> list = config.backends().stream().map(b -> Backend.of(b, config.routing(), true)).toList();
     ProxyHarness harness = new ProxyHarness(vertx, port, config, new BackendSnapshot(1, list));
     UsageRecordCodec.register(vertx.eventBus());
     vertx.eventBus().<UsageRecord>consumer(Addresses.USAGE_RECORD, m -> harness.usage.add(m.body()));

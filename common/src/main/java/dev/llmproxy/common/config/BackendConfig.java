@@ -8,7 +8,8 @@ import java.util.Map;
 
 /**
  * A statically configured backend. {@code name} defaults to the URL's host:port; {@code models}, when
- * not empty, restricts the backend to those model names.
+ * not empty, restricts the backend to those model names. {@code timeout} and {@code connectTimeout} are null
+ * when not set: the backend then takes {@code routing.timeout} / {@code routing.connect_timeout}.
  */
 public record BackendConfig(String name, String url, int weight, Duration timeout, Duration connectTimeout,
     int maxIdleConns, Map<String, String> headers, List<String> models) {
@@ -24,11 +25,19 @@ public record BackendConfig(String name, String url, int weight, Duration timeou
         r.string("name", defaultName(url)),
         url,
         r.integer("weight", 1),
-        r.duration("timeout", Duration.ofSeconds(60)),
-        r.duration("connect_timeout", Duration.ofSeconds(5)),
+        r.duration("timeout", null),
+        r.duration("connect_timeout", null),
         r.integer("max_idle_conns", 100),
         r.stringMap("headers"),
         r.strings("models", List.of()));
+  }
+
+  public Duration timeoutOr(Duration routingTimeout) {
+    return timeout != null ? timeout : routingTimeout;
+  }
+
+  public Duration connectTimeoutOr(Duration routingConnectTimeout) {
+    return connectTimeout != null ? connectTimeout : routingConnectTimeout;
   }
 
   static String defaultName(String url) {
@@ -49,8 +58,8 @@ public record BackendConfig(String name, String url, int weight, Duration timeou
         .put("name", name)
         .put("url", url)
         .put("weight", weight)
-        .put("timeout", JsonOut.duration(timeout))
-        .put("connect_timeout", JsonOut.duration(connectTimeout))
+        .put("timeout", timeout == null ? null : JsonOut.duration(timeout))
+        .put("connect_timeout", connectTimeout == null ? null : JsonOut.duration(connectTimeout))
         .put("max_idle_conns", maxIdleConns)
         .put("headers", JsonOut.strings(headers))
         .put("models", JsonOut.array(models));

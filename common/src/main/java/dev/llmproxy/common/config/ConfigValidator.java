@@ -111,8 +111,12 @@ final class ConfigValidator {
       String at = path + "[" + i + "]";
       httpUrl(b.url(), at + ".url");
       atLeast(b.weight(), 0, at + ".weight");
-      positive(b.timeout(), at + ".timeout");
-      positive(b.connectTimeout(), at + ".connect_timeout");
+      if (b.timeout() != null) {
+        positive(b.timeout(), at + ".timeout");
+      }
+      if (b.connectTimeout() != null) {
+        positive(b.connectTimeout(), at + ".connect_timeout");
+      }
       atLeast(b.maxIdleConns(), 0, at + ".max_idle_conns");
     }
   }

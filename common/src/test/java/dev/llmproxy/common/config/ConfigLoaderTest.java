@@ -67,8 +67,11 @@ class ConfigLoaderTest {
     BackendConfig b = loaded.config().backends().get(0);
     assertEquals("localhost:11434", b.name());
     assertEquals(1, b.weight());
-    assertEquals(Duration.ofSeconds(60), b.timeout());
-    assertEquals(Duration.ofSeconds(5), b.connectTimeout());
+    assertEquals(null, b.timeout(), "unset: the backend takes routing.timeout");
+    assertEquals(Duration.ofSeconds(60), b.timeoutOr(loaded.config().routing().timeout()));
+    assertEquals(Duration.ofSeconds(5), b.connectTimeoutOr(loaded.config().routing().connectTimeout()));
+    assertEquals(Duration.ofSeconds(7), new BackendConfig("b", "http://b", 1, Duration.ofSeconds(7), null, 1,
+        Map.of(), List.of()).timeoutOr(Duration.ofSeconds(60)), "a backend's own timeout wins");
     assertEquals(100, b.maxIdleConns());
     assertEquals(Map.of(), b.headers());
   }
