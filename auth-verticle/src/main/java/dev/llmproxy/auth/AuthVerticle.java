@@ -9,6 +9,7 @@ import dev.llmproxy.common.config.AuthConfig;
 import dev.llmproxy.common.config.AuthProviderConfig;
 import dev.llmproxy.common.config.GatewayConfig;
 import dev.llmproxy.common.lua.LuaSandbox;
+import dev.llmproxy.common.storage.Pools;
 import dev.llmproxy.common.util.Secrets;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -34,6 +35,8 @@ public final class AuthVerticle extends VerticleBase {
   private final DecisionCache cache = new DecisionCache();
   private final List<MessageConsumer<?>> consumers = new ArrayList<>();
   private AuthPipeline pipeline;
+  private Pools pools;
+  private ProviderFactory factory;
   /** Bumped on every invalidation, so that a lookup begun before it does not cache a stale answer after it. */
   private long generation;
 
@@ -45,7 +48,8 @@ public final class AuthVerticle extends VerticleBase {
   public Future<?> start() {
     AuthConfig auth = config.auth();
     LuaSandbox sandbox = new LuaSandbox();
-    ProviderFactory factory = new ProviderFactory(vertx, config, sandbox);
+    pools = new Pools(vertx, config.storage());
+    factory = new ProviderFactory(vertx, config, sandbox, pools);
     List<Future<Provider>> created = new ArrayList<>();
     for (AuthProviderConfig entry : auth.pipeline()) {
       if (entry.enabled()) {
@@ -70,6 +74,12 @@ public final class AuthVerticle extends VerticleBase {
   public Future<?> stop() {
     List<Future<Void>> closing = new ArrayList<>();
     consumers.forEach(c -> closing.add(c.unregister()));
+    if (pools != null) {
+      closing.add(pools.close());
+    }
+    if (factory != null && factory.httpClient() != null) {
+      closing.add(factory.httpClient().close());
+    }
     return Future.join(closing);
   }
 
