@@ -67,6 +67,12 @@ public final class AuthVerticle extends VerticleBase {
       consumers.add(checks);
       consumers.add(changes);
       return Future.all(checks.completion(), changes.completion());
+    }).onFailure(e -> {
+      // stop() is not called after a failed start: release what was opened
+      pools.close();
+      if (factory.httpClient() != null) {
+        factory.httpClient().close();
+      }
     });
   }
 
