@@ -287,8 +287,8 @@ final class ApiExchange {
     }
     retries++;
     context.metrics.retry(backend.name(), reason == Reason.STATUS ? Integer.toString(status) : reason.label());
-    // Another backend is tried at once; the same one again only after the backoff.
-    long waitMs = retryAfterMs >= 0 ? retryAfterMs : tried.contains(next) ? context.retryPolicy.backoffMs(retries) : 0;
+    // Another backend is tried at once; the same one again only after its Retry-After, else the backoff.
+    long waitMs = !tried.contains(next) ? 0 : retryAfterMs >= 0 ? retryAfterMs : context.retryPolicy.backoffMs(retries);
     if (waitMs <= 0) {
       beginAttempt(next);
     } else {
