@@ -1,5 +1,6 @@
 package dev.llmproxy.auth.rules;
 
+import dev.llmproxy.common.util.IpRanges;
 import dev.llmproxy.auth.Denial;
 import java.time.DayOfWeek;
 import java.time.Instant;
@@ -47,9 +48,9 @@ public final class KeyRules {
     List<String> allowed = key.strings("allowed_ips");
     boolean dependsOnIp = !denied.isEmpty() || !allowed.isEmpty();
     if (dependsOnIp) {
-      Optional<byte[]> ip = IpRange.literal(clientIp);
       // An address that cannot be read matches no allow list and is refused whenever any list exists.
-      if (ip.isEmpty() || matches(denied, ip.get()) || (!allowed.isEmpty() && !matches(allowed, ip.get()))) {
+      if (!IpRanges.isAddress(clientIp) || IpRanges.parseLenient(denied).contains(clientIp)
+          || (!allowed.isEmpty() && !IpRanges.parseLenient(allowed).contains(clientIp))) {
         return new Verdict(Optional.of(Denial.IP_NOT_ALLOWED), until, true);
       }
     }
@@ -94,16 +95,6 @@ public final class KeyRules {
       case "3", "3.0", "expired" -> Optional.of(Denial.EXPIRED);
       default -> Optional.of(Denial.DISABLED);
     };
-  }
-
-  private static boolean matches(List<String> ranges, byte[] ip) {
-    for (String range : ranges) {
-      Optional<IpRange> parsed = IpRange.parse(range);
-      if (parsed.isPresent() && parsed.get().contains(ip)) {
-        return true;
-      }
-    }
-    return false;
   }
 
   /** The start (UTC) of the period that contains {@code now}; empty for never or unknown periods. */

@@ -1,5 +1,7 @@
 package dev.llmproxy.auth.rules;
 
+import dev.llmproxy.common.util.IpRanges;
+import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -82,8 +84,7 @@ class KeyRulesTest {
     assertEquals(Optional.empty(), verdict(allowCsv));
     JsonObject allowJson = new JsonObject().put("allowed_ips", "[\"::1\"]");
     assertEquals(Optional.of(Denial.IP_NOT_ALLOWED), verdict(allowJson));
-    assertTrue(IpRange.parse("10.0.0.0/8").get().contains(IpRange.literal("::ffff:10.2.3.4").get()),
-        "IPv4-mapped IPv6 counts as IPv4");
-    assertTrue(IpRange.parse("example.com").isEmpty(), "host names are never resolved");
+    assertTrue(IpRanges.parseLenient(List.of("10.0.0.0/8")).contains("::ffff:10.2.3.4"), "IPv4-mapped IPv6 counts as IPv4");
+    assertTrue(IpRanges.parseLenient(List.of("example.com", "10.0.0.0/99")).isEmpty(), "host names are never resolved");
   }
 }
