@@ -18,6 +18,7 @@ import dev.llmproxy.common.config.AuthProviderConfig;
 import dev.llmproxy.common.config.GatewayConfig;
 import dev.llmproxy.common.config.ScriptConfig;
 import dev.llmproxy.common.lua.LuaSandbox;
+import dev.llmproxy.common.lua.ScriptLoader;
 import dev.llmproxy.common.lua.LuaScript;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -98,15 +99,6 @@ final class ProviderFactory {
   }
 
   private Future<LuaScript> compile(ScriptConfig script, String providerName) {
-    if (!script.hasSource()) {
-      return Future.failedFuture("auth.pipeline " + providerName + ": the lua provider has neither path nor script");
-    }
-    Future<String> source = script.path().isEmpty()
-        ? Future.succeededFuture(script.script())
-        : vertx.fileSystem().readFile(script.path()).map(buffer -> buffer.toString());
-    String name = script.path().isEmpty() ? providerName + ".lua" : script.path();
-    return source
-        .recover(e -> Future.failedFuture("auth.pipeline " + providerName + ": cannot read " + name + ": " + e.getMessage()))
-        .compose(text -> vertx.executeBlocking(() -> LuaSandbox.compile(name, text, script.timeout(), script.maxMemory())));
+    return ScriptLoader.load(vertx, script, "auth.pipeline " + providerName);
   }
 }

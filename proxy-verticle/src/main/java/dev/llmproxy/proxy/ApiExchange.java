@@ -175,12 +175,25 @@ final class ApiExchange {
     }
     Backend first;
     try {
-      first = context.router.choose(inspected.model(), tried, affinityKey());
+      first = context.router.choose(inspected.model(), tried, affinityKey(), this::scriptView);
     } catch (GatewayError error) {
       fail(error);
       return;
     }
     beginAttempt(first);
+  }
+
+  /** The request as a routing script sees it. */
+  private Map<String, Object> scriptView() {
+    Map<String, Object> view = new HashMap<>();
+    view.put("model", inspected.model());
+    view.put("path", request.path());
+    view.put("method", request.method().name());
+    view.put("client_ip", clientIp);
+    view.put("user_id", decision == null ? null : decision.userId());
+    view.put("stream", inspected.stream());
+    view.put("headers", firstValues(request.headers()));
+    return view;
   }
 
   private String affinityKey() {
@@ -281,7 +294,7 @@ final class ApiExchange {
     }
     Backend next;
     try {
-      next = context.router.choose(inspected.model(), tried, affinityKey());
+      next = context.router.choose(inspected.model(), tried, affinityKey(), this::scriptView);
     } catch (GatewayError noneLeft) {
       return false;
     }

@@ -3,6 +3,9 @@ package dev.llmproxy.proxy;
 import dev.llmproxy.common.bus.Addresses;
 import dev.llmproxy.common.bus.UsageRecordCodec;
 import dev.llmproxy.common.config.GatewayConfig;
+import dev.llmproxy.common.config.ScriptConfig;
+import dev.llmproxy.common.lua.ScriptLoader;
+import dev.llmproxy.proxy.balance.RoutingScript;
 import dev.llmproxy.common.model.BackendSnapshot;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -40,12 +43,26 @@ public final class ProxyVerticle extends VerticleBase {
     snapshots = vertx.eventBus().consumer(Addresses.BACKENDS_SNAPSHOT,
         message -> context.apply(BackendSnapshot.fromJson(message.body())));
     return snapshots.completion()
+        .compose(v -> routingScript())
         .compose(v -> currentSnapshot())
         .compose(v -> vertx.createHttpServer(ServerOptionsFactory.from(config.server()))
             .requestHandler(new GatewayHandler(context))
             .invalidRequestHandler(GatewayHandler::invalidRequest)
             .listen())
         .onSuccess(s -> server = s);
+  }
+
+  /** Nothing starts half-configured: a routing script that does not load fails the start. */
+  private Future<Void> routingScript() {
+    ScriptConfig script = config.routing().script();
+    if (!script.enabled()) {
+      return Future.succeededFuture();
+    }
+    return ScriptLoader.load(vertx, script, "routing.script")
+        .map(compiled -> {
+          context.router.script(new RoutingScript(compiled));
+          return null;
+        });
   }
 
   /** Asks discovery for the snapshot it already has; until one arrives the gateway is simply not ready. */

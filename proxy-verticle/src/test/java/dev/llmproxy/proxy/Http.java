@@ -2,11 +2,15 @@ package dev.llmproxy.proxy;
 
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -36,25 +40,55 @@ final class Http {
   private Http() {
   }
 
-  static Answer call(HttpClient client, HttpMethod method, String uri, Map<String, String> headers, String body) {
-    RequestOptions options = new RequestOptions().setMethod(method).setURI(uri);
-    headers.forEach(options::putHeader);
-    return client.request(options)
-        .compose(request -> body == null ? request.send() : request.send(body))
-        .compose(response -> response.body().map(b -> new Answer(response.statusCode(), response.headers(), b)))
-        .toCompletionStage().toCompletableFuture().orTimeout(10, TimeUnit.SECONDS).join();
+  /**
+   * Plain HTTP goes through the JDK's client, in its own threads: a Vert.x client sharing the gateway's event
+   * loops occasionally lost an answer under heavy CPU load, which the gateway had sent (see TestClient).
+   * TLS calls (client certificates) and calls that need raw control of {@code Connection} or
+   * {@code Transfer-Encoding} use the Vert.x client.
+   */
+  static Answer call(TestClient client, HttpMethod method, String uri, Map<String, String> headers, String body) {
+    boolean raw = headers.keySet().stream().anyMatch(h -> RESTRICTED.contains(h.toLowerCase()) || h.equalsIgnoreCase("transfer-encoding"));
+    if (client.options().isSsl() || raw) {
+      RequestOptions options = new RequestOptions().setMethod(method).setURI(uri);
+      headers.forEach(options::putHeader);
+      return client.request(options)
+          .compose(request -> body == null ? request.send() : request.send(body))
+          .compose(response -> response.body().map(b -> new Answer(response.statusCode(), response.headers(), b)))
+          .toCompletionStage().toCompletableFuture().orTimeout(10, TimeUnit.SECONDS).join();
+    }
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://" + client.options().getDefaultHost() + ":"
+            + client.options().getDefaultPort() + uri))
+        .timeout(Duration.ofSeconds(10))
+        .method(method.name(), body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    headers.forEach(request::header);
+    try {
+      HttpResponse<byte[]> response = JDK.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+      MultiMap answerHeaders = MultiMap.caseInsensitiveMultiMap();
+      response.headers().map().forEach(answerHeaders::add);
+      return new Answer(response.statusCode(), answerHeaders, Buffer.buffer(response.body()));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
   }
+
+  private static final HttpClient JDK = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  /** Headers the JDK client sets itself and refuses from callers. */
+  private static final java.util.Set<String> RESTRICTED = java.util.Set.of("connection", "content-length", "host",
+      "upgrade", "expect");
 
   /** A future's result within 10 s, or the test fails. */
   static <T> T await(io.vertx.core.Future<T> future) {
     return future.toCompletionStage().toCompletableFuture().orTimeout(10, TimeUnit.SECONDS).join();
   }
 
-  static Answer post(HttpClient client, String uri, String body) {
+  static Answer post(TestClient client, String uri, String body) {
     return call(client, HttpMethod.POST, uri, Map.of("Content-Type", "application/json"), body);
   }
 
-  static Answer post(HttpClient client, String uri, Map<String, String> headers, String body) {
+  static Answer post(TestClient client, String uri, Map<String, String> headers, String body) {
     return call(client, HttpMethod.POST, uri, headers, body);
   }
 }

@@ -13,7 +13,6 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -36,7 +35,7 @@ final class ProxyHarness {
   final GatewayConfig config;
   final ProxyEnvironment environment;
   final LinkedBlockingQueue<UsageRecord> usage = new LinkedBlockingQueue<>();
-  final HttpClient client;
+  final TestClient client;
   private volatile BackendSnapshot snapshot;
 
   private ProxyHarness(Vertx vertx, int port, GatewayConfig config, BackendSnapshot snapshot) {
@@ -45,7 +44,7 @@ final class ProxyHarness {
     this.config = config;
     this.snapshot = snapshot;
     this.environment = new ProxyEnvironment(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), config.metrics());
-    this.client = vertx.createHttpClient(new HttpClientOptions().setDefaultPort(port).setDefaultHost("127.0.0.1"));
+    this.client = TestClient.create(vertx, new HttpClientOptions().setDefaultPort(port).setDefaultHost("127.0.0.1"));
   }
 
   /** @param overrides config sections merged over a minimal config with the given backends */

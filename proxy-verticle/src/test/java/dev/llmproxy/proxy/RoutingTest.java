@@ -258,4 +258,42 @@ class RoutingTest {
     assertTrue(newHome.received().stream().filter(r -> "conversation-1".equals(r.headers().get("X-Session-ID"))).count() >= 10,
         "the session settled on one other backend");
   }
+
+  @Test
+  void aRoutingScriptMayPickTheBackend(Vertx vertx) {
+    MockLlmBackend a = backend(vertx);
+    MockLlmBackend b = backend(vertx);
+    String lua = """
+        if request.model == "big" then
+          for _, backend in ipairs(backends) do
+            if backend.name == "b" then return backend.name end
+          end
+        end
+        return nil
+        """;
+    ProxyHarness proxy = proxy(vertx, new JsonArray().add(entry("a", a)).add(entry("b", b)),
+        new JsonObject().put("script", new JsonObject().put("enabled", true).put("script", lua)));
+    for (int i = 0; i < 6; i++) {
+      Http.post(proxy.client, "/v1/chat/completions", "{\"model\":\"big\",\"messages\":[]}");
+    }
+    assertEquals(6, b.completions());
+    for (int i = 0; i < 6; i++) {
+      Http.post(proxy.client, "/v1/chat/completions", CHAT);
+    }
+    assertEquals(3, a.completions(), "other models are left to the strategy");
+  }
+
+  @Test
+  void aRunawayRoutingScriptIsCutOffAndTheStrategyChooses(Vertx vertx) {
+    MockLlmBackend a = backend(vertx);
+    ProxyHarness proxy = proxy(vertx, new JsonArray().add(entry("a", a)),
+        new JsonObject().put("script", new JsonObject().put("enabled", true).put("timeout", "50ms")
+            .put("script", "while true do end")));
+    long start = System.nanoTime();
+    for (int i = 0; i < 3; i++) {
+      assertEquals(200, Http.post(proxy.client, "/v1/chat/completions", CHAT).status());
+    }
+    long perRequestMs = (System.nanoTime() - start) / 3_000_000;
+    assertTrue(perRequestMs < 1000, "each request waited " + perRequestMs + " ms for the script");
+  }
 }

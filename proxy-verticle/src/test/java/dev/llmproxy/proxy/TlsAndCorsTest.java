@@ -2,7 +2,6 @@ package dev.llmproxy.proxy;
 
 import dev.llmproxy.testsupport.MockLlmBackend;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
@@ -49,19 +48,19 @@ class TlsAndCorsTest {
     ProxyHarness proxy = Http.await(ProxyHarness.start(vertx, List.of(backend.baseUrl()),
         new JsonObject().put("server", new JsonObject().put("tls", tls))));
 
-    HttpClient withCertificate = vertx.createHttpClient(new HttpClientOptions().setSsl(true).setTrustAll(true)
+    TestClient withCertificate = TestClient.create(vertx, new HttpClientOptions().setSsl(true).setTrustAll(true)
         .setVerifyHost(false).setDefaultHost("127.0.0.1").setDefaultPort(proxy.port)
         .setKeyCertOptions(clientIdentity.keyCertOptions()));
     Http.Answer answer = Http.post(withCertificate, "/v1/chat/completions", CHAT);
     assertEquals(200, answer.status());
     assertEquals("https", backend.received().get(0).headers().get("X-Forwarded-Proto"));
 
-    HttpClient anonymous = vertx.createHttpClient(new HttpClientOptions().setSsl(true).setTrustAll(true)
+    TestClient anonymous = TestClient.create(vertx, new HttpClientOptions().setSsl(true).setTrustAll(true)
         .setVerifyHost(false).setDefaultHost("127.0.0.1").setDefaultPort(proxy.port));
     assertThrows(CompletionException.class, () -> Http.post(anonymous, "/v1/chat/completions", CHAT));
 
-    HttpClient plain = vertx.createHttpClient(new HttpClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(proxy.port));
-    assertThrows(CompletionException.class, () -> Http.post(plain, "/v1/chat/completions", CHAT));
+    TestClient plain = TestClient.create(vertx, new HttpClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(proxy.port));
+    assertThrows(RuntimeException.class, () -> Http.post(plain, "/v1/chat/completions", CHAT), "plain HTTP on a TLS port");
     assertEquals(1, backend.received().size());
   }
 

@@ -9,6 +9,8 @@ import dev.llmproxy.common.model.BackendSnapshot;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Chooses the backend of each attempt of a request: only backends that serve its model; down a fallback
@@ -23,6 +25,7 @@ public final class Router {
   private final List<FallbackConfig> fallbacks;
   private List<Backend> usable = List.of();
   private boolean anyModelLists;
+  private RoutingScript script;
 
   public Router(RoutingConfig routing, BackendStatsRegistry stats) {
     this.strategy = Strategy.named(routing.loadBalance(), stats);
@@ -44,6 +47,10 @@ public final class Router {
     anyModelLists = lists;
   }
 
+  public void script(RoutingScript script) {
+    this.script = script;
+  }
+
   public List<Backend> usable() {
     return usable;
   }
@@ -51,8 +58,10 @@ public final class Router {
   /**
    * @param tried backends of earlier attempts of this request, in order
    * @param affinityKey a session key for consistent hashing, or null
+   * @param requestForScript what a routing script sees of the request; asked only when there is a script
    */
-  public Backend choose(String model, List<Backend> tried, String affinityKey) {
+  public Backend choose(String model, List<Backend> tried, String affinityKey,
+                        Supplier<Map<String, Object>> requestForScript) {
     long now = System.nanoTime();
     List<Backend> serving = serving(model);
     if (serving.isEmpty()) {
@@ -66,6 +75,12 @@ public final class Router {
       return chained;
     }
     List<Backend> eligible = eligible(serving, tried, now);
+    if (script != null) {
+      Backend picked = script.pick(eligible, requestForScript.get(), stats);
+      if (picked != null) {
+        return picked;
+      }
+    }
     if (affinityKey != null) {
       return Rendezvous.pick(eligible, affinityKey);
     }
