@@ -13,7 +13,12 @@ for (const { leg, test, r } of rows) {
 }
 const skipped = [...byLeg.entries()].filter(([, t]) => t.skipped).map(([leg, t]) => `${leg}: ${t.skipped.reason}`);
 const legs = [...byLeg.keys()].filter((l) => l !== 'upstream' && !byLeg.get(l).skipped);
-const gateways = legs.filter((l) => l.startsWith('llmproxy'));
+const proxies = legs.filter((l) => l.startsWith('llmproxy') || l === 'vertx-bare');
+// Ratio columns: every JVM proxy against nginx; LLMProxy also against the bare Vert.x proxy.
+const pairs = [
+  ...(legs.includes('nginx') ? proxies.map((p) => [p, 'nginx']) : []),
+  ...(legs.includes('vertx-bare') ? proxies.filter((p) => p !== 'vertx-bare').map((p) => [p, 'vertx-bare']) : []),
+];
 const c = meta.connections;
 const get = (leg, test, key) => byLeg.get(leg)?.[test]?.[key] ?? null;
 
@@ -33,8 +38,8 @@ function latencyRow(label, test, key) {
     if (leg === 'direct' || direct === null) return fmtUs(v);
     return `${fmtUs(v)} (${signed(v - direct)})`;
   });
-  const ratios = gateways.map((g) => {
-    const n = get('nginx', test, key);
+  const ratios = pairs.map(([g, base]) => {
+    const n = get(base, test, key);
     const l = get(g, test, key);
     if (direct === null || n === null || l === null) return '–';
     const addN = n - direct;
@@ -45,10 +50,10 @@ function latencyRow(label, test, key) {
 }
 function throughputRow(label, test, key) {
   return [label, ...legs.map((leg) => fmtInt(get(leg, test, key))),
-    ...gateways.map((g) => ratio(get(g, test, key), get('nginx', test, key)))];
+    ...pairs.map(([g, base]) => ratio(get(g, test, key), get(base, test, key)))];
 }
 function plainRow(label, fn, ratioFn) {
-  return [label, ...legs.map((leg) => fn(leg) ?? '–'), ...gateways.map((g) => (ratioFn ? ratioFn(g) : ''))];
+  return [label, ...legs.map((leg) => fn(leg) ?? '–'), ...pairs.map(([g, base]) => (ratioFn ? ratioFn(g, base) : ''))];
 }
 function errorsOf(leg) {
   const t = byLeg.get(leg);
@@ -62,7 +67,7 @@ function errorsOf(leg) {
   return n;
 }
 
-const header = ['', ...legs, ...gateways.map((g) => `${g} / nginx`)];
+const header = ['', ...legs, ...pairs.map(([g, base]) => `${g} / ${base}`)];
 const table = [
   throughputRow(`JSON req/s, wrk -c${c}`, `json_c${c}`, 'rps'),
   latencyRow('JSON p50, wrk -c1', 'json_c1', 'p50_us'),
@@ -81,13 +86,13 @@ const table = [
   }),
   plainRow('RSS idle', (l) => (l === 'direct' ? null : fmtMB(get(l, 'mem_idle', 'rss_kb')))),
   plainRow('RSS after load', (l) => (l === 'direct' ? null : fmtMB(get(l, 'mem_after_load', 'rss_kb'))),
-    (g) => ratio(get(g, 'mem_after_load', 'rss_kb'), get('nginx', 'mem_after_load', 'rss_kb'))),
+    (g, base) => ratio(get(g, 'mem_after_load', 'rss_kb'), get(base, 'mem_after_load', 'rss_kb'))),
   plainRow(`open streams held (of ${fmtInt(meta.streams)})`, (l) => {
     const r = byLeg.get(l)?.open_streams;
     return r ? `${fmtInt(r.max_open_with_data)} open, ${fmtInt(r.ok)} ok` : null;
   }),
   plainRow(`RSS with ${fmtInt(meta.streams)} streams open`, (l) => fmtMB(get(l, 'open_streams', 'rss_kb')),
-    (g) => ratio(get(g, 'open_streams', 'rss_kb'), get('nginx', 'open_streams', 'rss_kb'))),
+    (g, base) => ratio(get(g, 'open_streams', 'rss_kb'), get(base, 'open_streams', 'rss_kb'))),
   plainRow('heap used / after full GC, streams open', (l) => {
     const h = get(l, 'open_streams', 'heap_used_kb');
     return h === null ? null : `${fmtMB(h)} / ${fmtMB(get(l, 'open_streams', 'heap_after_gc_kb'))}`;
@@ -108,7 +113,7 @@ function mdTable(rowsIn) {
     ...rowsIn.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
 }
 
-const jvm = gateways.map((g) => `${g}: ${byLeg.get(g).jvm?.java ?? '?'} \`${byLeg.get(g).jvm?.opts ?? ''}\``);
+const jvm = proxies.map((g) => `${g}: ${byLeg.get(g).jvm?.java ?? '?'} \`${byLeg.get(g).jvm?.opts ?? ''}\``);
 const notes = [
   `date ${meta.date}, commit ${meta.commit}, ${meta.host_cpus} cores / ${meta.mem_gb} GB, ${meta.java}, nginx ${meta.nginx}`,
   `upstream: MockLlmBackend ×${meta.upstream_instances}; wrk -t2 -c${c} -d${meta.duration} after ${meta.warmup} warm-up; ` +
