@@ -1,7 +1,134 @@
 package dev.llmproxy.launcher;
 
+import ch.qos.logback.classic.LoggerContext;
+import dev.llmproxy.common.config.ConfigLoader;
+import dev.llmproxy.common.config.GatewayConfig;
+import dev.llmproxy.common.config.LoadedConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Vertx;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import sun.misc.Signal;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/** {@code java -jar llmproxy.jar [run] [--config FILE] | validate [--config FILE] | --version | --help}. */
 public final class Main {
+
+  static final String DEFAULT_CONFIG = "conf/config.yaml";
+
+  private Main() {
+  }
+
   public static void main(String[] args) {
-    System.out.println("llmproxy: skeleton");
+    System.setProperty("vertx.logger-delegate-factory-class-name", "io.vertx.core.logging.SLF4JLogDelegateFactory");
+    Cli cli;
+    try {
+      cli = Cli.parse(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println("llmproxy: " + e.getMessage());
+      System.err.println(Cli.USAGE);
+      System.exit(2);
+      return;
+    }
+    switch (cli.command()) {
+      case HELP -> System.out.println(Cli.USAGE);
+      case VERSION -> System.out.println("llmproxy " + Version.get());
+      case VALIDATE -> System.exit(validate(cli.configPath(), System.out, System.err));
+      case RUN -> run(cli.configPath());
+    }
+  }
+
+  /** Loads and checks a config file: 0 when it is valid, 1 with every error by its path when not. */
+  static int validate(String path, PrintStream out, PrintStream err) {
+    LoadedConfig loaded = load(path, err);
+    if (loaded == null) {
+      return 1;
+    }
+    loaded.warnings().forEach(w -> err.println("warning: " + w));
+    if (!loaded.ok()) {
+      err.println(path + ": " + loaded.errors().size() + " error(s)");
+      loaded.errors().forEach(e -> err.println("  " + e));
+      return 1;
+    }
+    out.print(Summary.of(path, loaded.config()));
+    return 0;
+  }
+
+  private static LoadedConfig load(String path, PrintStream err) {
+    if (!Files.isRegularFile(Path.of(path))) {
+      err.println("llmproxy: config file not found: " + path);
+      return null;
+    }
+    Vertx loader = Vertx.vertx();
+    try {
+      return ConfigLoader.load(loader, path).await(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      err.println("llmproxy: cannot read " + path + ": " + e.getMessage());
+      return null;
+    } finally {
+      loader.close().await();
+    }
+  }
+
+  private static void run(String path) {
+    Logger log = LoggerFactory.getLogger(Main.class);
+    LoadedConfig loaded = load(path, System.err);
+    if (loaded == null) {
+      System.exit(1);
+      return;
+    }
+    loaded.warnings().forEach(w -> log.warn("config: {}", w));
+    if (!loaded.ok()) {
+      System.err.println(path + ": " + loaded.errors().size() + " error(s); nothing started");
+      loaded.errors().forEach(e -> System.err.println("  " + e));
+      System.exit(1);
+      return;
+    }
+    GatewayConfig config = loaded.config();
+    log.info("LLMProxy {} starting with {}", Version.get(), path);
+    PrometheusMeterRegistry registry = Gateway.newRegistry();
+    Vertx vertx = Gateway.createVertx(registry, config.metrics().enabled());
+    Gateway gateway;
+    try {
+      gateway = Gateway.start(vertx, config, registry).await(60, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      log.error("start-up failed: {}", e.getMessage(), e);
+      vertx.close();
+      exit(1);
+      return;
+    }
+    AtomicBoolean stopping = new AtomicBoolean();
+    Runnable drain = () -> {
+      if (!stopping.compareAndSet(false, true)) {
+        log.warn("second signal: exiting now");
+        exit(1);
+      }
+      new Thread(() -> {
+        log.info("signal received: draining (up to {} s)", config.server().shutdownTimeout().toSeconds());
+        try {
+          gateway.stop().await(config.server().shutdownTimeout().toMillis() + 10_000, TimeUnit.MILLISECONDS);
+          vertx.close().await(10, TimeUnit.SECONDS);
+          log.info("stopped");
+          exit(0);
+        } catch (Exception e) {
+          log.error("shutdown did not complete: {}", e.getMessage());
+          exit(1);
+        }
+      }, "llmproxy-shutdown").start();
+    };
+    Signal.handle(new Signal("TERM"), s -> drain.run());
+    Signal.handle(new Signal("INT"), s -> drain.run());
+  }
+
+  private static void exit(int code) {
+    if (LoggerFactory.getILoggerFactory() instanceof LoggerContext context) {
+      context.stop();
+    }
+    System.exit(code);
   }
 }

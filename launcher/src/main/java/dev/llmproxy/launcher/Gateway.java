@@ -1,0 +1,111 @@
+package dev.llmproxy.launcher;
+
+import dev.llmproxy.admin.AdminVerticle;
+import dev.llmproxy.auth.AuthVerticle;
+import dev.llmproxy.common.config.GatewayConfig;
+import dev.llmproxy.discovery.DiscoveryVerticle;
+import dev.llmproxy.proxy.ProxyEnvironment;
+import dev.llmproxy.proxy.ProxyVerticle;
+import dev.llmproxy.usage.UsageVerticle;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Deployable;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * Every verticle of the gateway deployed in one JVM, in dependency order, and undeployed in reverse:
+ * the proxy first (it drains its requests and streams), the usage verticle last (it receives their records).
+ */
+public final class Gateway {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
+
+  private final Vertx vertx;
+  private final GatewayConfig config;
+  private final ProxyEnvironment environment;
+  private final Deque<String> deployments = new ArrayDeque<>();
+
+  private Gateway(Vertx vertx, GatewayConfig config, PrometheusMeterRegistry registry) {
+    this.vertx = vertx;
+    this.config = config;
+    this.environment = new ProxyEnvironment(registry, config.metrics());
+  }
+
+  /** A Vert.x instance sized for the gateway: one event loop per core, metrics into {@code registry}. */
+  public static Vertx createVertx(PrometheusMeterRegistry registry, boolean vertxMetrics) {
+    VertxOptions options = new VertxOptions().setEventLoopPoolSize(eventLoops());
+    if (!vertxMetrics) {
+      return Vertx.builder().with(options).build();
+    }
+    options.setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true));
+    return Vertx.builder().with(options).withMetrics(new MicrometerMetricsFactory(registry)).build();
+  }
+
+  public static PrometheusMeterRegistry newRegistry() {
+    return new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  }
+
+  static int eventLoops() {
+    return Integer.getInteger("llmproxy.event-loops", Runtime.getRuntime().availableProcessors());
+  }
+
+  public static Future<Gateway> start(Vertx vertx, GatewayConfig config, PrometheusMeterRegistry registry) {
+    Gateway gateway = new Gateway(vertx, config, registry);
+    return gateway.deploy("usage", 1, UsageVerticle::new)
+        .compose(v -> gateway.deploy("admin", 1, AdminVerticle::new))
+        .compose(v -> gateway.deploy("auth", 1, AuthVerticle::new))
+        .compose(v -> gateway.deploy("discovery", 1, DiscoveryVerticle::new))
+        .compose(v -> gateway.deploy("proxy", eventLoops(), c -> new ProxyVerticle(c, gateway.environment)))
+        .map(v -> {
+          gateway.environment.markStarted();
+          LOG.info("LLMProxy listening on {}{} with {} backend(s)", config.server().tls().enabled() ? "https://" : "http://",
+              config.server().listen(), config.backends().size());
+          return gateway;
+        });
+  }
+
+  private Future<Void> deploy(String name, int instances, Function<GatewayConfig, Deployable> factory) {
+    Supplier<Deployable> supplier = () -> factory.apply(config);
+    return vertx.deployVerticle(supplier, new DeploymentOptions().setInstances(instances))
+        .map(id -> {
+          deployments.push(id);
+          LOG.info("deployed {} verticle ({} instance{}, {})", name, instances, instances == 1 ? "" : "s", id);
+          return null;
+        });
+  }
+
+  /** Stops taking requests, lets those in flight finish up to {@code server.shutdown_timeout}, then undeploys the rest. */
+  public Future<Void> stop() {
+    environment.markDraining();
+    return undeployNext();
+  }
+
+  private Future<Void> undeployNext() {
+    String id = deployments.poll();
+    if (id == null) {
+      return Future.succeededFuture();
+    }
+    return vertx.undeploy(id)
+        .otherwise(failure -> {
+          LOG.warn("undeploying {} failed: {}", id, failure.getMessage());
+          return null;
+        })
+        .compose(v -> undeployNext());
+  }
+
+  public ProxyEnvironment environment() {
+    return environment;
+  }
+}

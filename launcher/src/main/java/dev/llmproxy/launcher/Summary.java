@@ -1,0 +1,34 @@
+package dev.llmproxy.launcher;
+
+import dev.llmproxy.common.config.BackendConfig;
+import dev.llmproxy.common.config.GatewayConfig;
+
+/** The one-screen summary {@code validate} prints for a valid config. */
+final class Summary {
+
+  private Summary() {
+  }
+
+  static String of(String path, GatewayConfig config) {
+    StringBuilder out = new StringBuilder();
+    out.append(path).append(": valid\n");
+    out.append("listen:    ").append(config.server().tls().enabled() ? "https://" : "http://")
+        .append(config.server().listen()).append('\n');
+    out.append("backends:  ").append(config.backends().size()).append('\n');
+    for (BackendConfig backend : config.backends()) {
+      out.append("  - ").append(backend.name()).append("  ").append(backend.url())
+          .append("  weight=").append(backend.weight()).append('\n');
+    }
+    out.append("modules:   ")
+        .append(flag("auth", config.auth().enabled()))
+        .append(flag("admin", config.admin().enabled()))
+        .append(flag("usage", config.usage().enabled()))
+        .append(flag("metrics", config.metrics().enabled()))
+        .append('\n');
+    return out.toString();
+  }
+
+  private static String flag(String name, boolean on) {
+    return name + (on ? "=on " : "=off ");
+  }
+}

@@ -1,0 +1,347 @@
+package dev.llmproxy.proxy;
+
+import dev.llmproxy.common.bus.Addresses;
+import dev.llmproxy.common.error.ErrorKind;
+import dev.llmproxy.common.error.GatewayError;
+import dev.llmproxy.common.model.Backend;
+import dev.llmproxy.common.model.UsageRecord;
+import dev.llmproxy.proxy.upstream.BackendClients;
+import dev.llmproxy.proxy.upstream.HopByHop;
+import dev.llmproxy.proxy.upstream.ResponseTap;
+import dev.llmproxy.proxy.upstream.Usage;
+import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpClosedException;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.RequestOptions;
+
+import java.net.ConnectException;
+import java.time.Instant;
+import java.util.Set;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * One API request's way through the gateway, a method per step:
+ * read the body, inspect it, choose a backend, forward, relay the answer through a usage tap, finish.
+ * Everything runs on the event loop of the proxy verticle instance that accepted the request.
+ */
+final class ApiExchange {
+
+  /** A pooled connection the backend had closed without saying so is retried this often on a fresh one. */
+  private static final int STALE_CONNECTION_RETRIES = 2;
+  private static final Buffer STREAM_BROKE_FRAME = Buffer.buffer("data: " + GatewayError.body(
+      "the backend failed before the answer was complete", "server_error", "upstream_error").encode() + "\n\n");
+
+  private final ExchangeContext context;
+  private final HttpServerRequest request;
+  private final HttpServerResponse response;
+  private final Endpoint endpoint;
+  private final long startNanos = System.nanoTime();
+
+  private String requestId;
+  private Buffer body;
+  private long readTimer = -1;
+  private InspectedRequest inspected;
+  private Backend backend;
+  private HttpClientRequest upstreamRequest;
+  private HttpClientResponse upstreamResponse;
+  private ResponseTap tap = ResponseTap.NONE;
+  private long firstByteNanos = -1;
+  private boolean finished;
+
+  ApiExchange(ExchangeContext context, HttpServerRequest request, Endpoint endpoint) {
+    this.context = context;
+    this.request = request;
+    this.response = request.response();
+    this.endpoint = endpoint;
+  }
+
+  void start() {
+    context.metrics.requestStarted();
+    String given = request.getHeader("X-Request-ID");
+    requestId = given == null || given.isEmpty() || given.length() > 200 ? RequestIds.next() : given;
+    response.closeHandler(v -> clientGone());
+    if (!endpoint.allows(request.method())) {
+      response.putHeader("Allow", endpoint.method().name());
+      fail(new GatewayError(ErrorKind.METHOD_NOT_ALLOWED,
+          request.method() + " is not allowed on " + request.path() + "; use " + endpoint.method()));
+      return;
+    }
+    String declared = request.getHeader("Content-Length");
+    if (declared != null && parseLength(declared) > context.maxBodySize) {
+      tooLarge();
+      return;
+    }
+    readBody();
+  }
+
+  private void readBody() {
+    Buffer collected = Buffer.buffer();
+    readTimer = context.vertx.setTimer(context.readTimeoutMs, t -> {
+      readTimer = -1;
+      response.putHeader("Connection", "close");
+      fail(new GatewayError(ErrorKind.REQUEST_TIMEOUT, "the request body did not arrive within the read timeout"));
+    });
+    request.handler(chunk -> {
+      if (finished) {
+        return;
+      }
+      if (collected.length() + chunk.length() > context.maxBodySize) {
+        tooLarge();
+        return;
+      }
+      collected.appendBuffer(chunk);
+    });
+    request.endHandler(v -> {
+      if (!finished) {
+        body = collected;
+        bodyRead();
+      }
+    });
+  }
+
+  private void bodyRead() {
+    cancelReadTimer();
+    try {
+      if (!endpoint.inference()) {
+        inspected = InspectedRequest.passthrough(body);
+      } else if (body.length() == 0) {
+        throw new GatewayError(ErrorKind.INVALID_JSON, "the request body must be a JSON object; it is empty");
+      } else {
+        inspected = RequestInspector.inspect(body);
+      }
+    } catch (GatewayError error) {
+      fail(error);
+      return;
+    }
+    chooseBackend();
+  }
+
+  private void chooseBackend() {
+    backend = context.balancer.choose();
+    if (backend == null) {
+      fail(new GatewayError(ErrorKind.NO_BACKEND, "no backend is available to serve this request"));
+      return;
+    }
+    forward(0);
+  }
+
+  private void forward(int attempt) {
+    BackendClients.Upstream upstream = context.clients.upstream(backend);
+    RequestOptions options = new RequestOptions()
+        .setMethod(request.method())
+        .setURI(upstream.basePath() + request.uri())
+        .setIdleTimeout(backend.timeoutMs());
+    upstream.client().request(options).onComplete(created -> {
+      if (created.succeeded()) {
+        send(created.result(), attempt);
+      } else {
+        upstreamFailed(created.cause(), attempt);
+      }
+    });
+  }
+
+  private void send(HttpClientRequest upstream, int attempt) {
+    if (finished) {
+      upstream.reset();
+      return;
+    }
+    upstreamRequest = upstream;
+    MultiMap headers = upstream.headers();
+    Set<String> skipped = endpoint.inference() ? context.inferenceSkippedHeaders : context.passthroughSkippedHeaders;
+    HopByHop.copy(request.headers(), headers, skipped);
+    headers.set("X-Request-ID", requestId);
+    String forwardedFor = request.getHeader("X-Forwarded-For");
+    String peer = request.remoteAddress() == null ? "unknown" : request.remoteAddress().hostAddress();
+    headers.set("X-Forwarded-For", forwardedFor == null ? peer : forwardedFor + ", " + peer);
+    String forwardedProto = request.getHeader("X-Forwarded-Proto");
+    headers.set("X-Forwarded-Proto", forwardedProto != null ? forwardedProto : request.isSSL() ? "https" : "http");
+    backend.headers().forEach(headers::set);
+    Buffer forwardBody = inspected.forwardBody();
+    (forwardBody.length() == 0 ? upstream.send() : upstream.send(forwardBody)).onComplete(answered -> {
+      if (answered.succeeded()) {
+        relay(answered.result());
+      } else {
+        upstreamFailed(answered.cause(), attempt);
+      }
+    });
+  }
+
+  private void upstreamFailed(Throwable cause, int attempt) {
+    if (finished) {
+      return;
+    }
+    if (cause instanceof HttpClosedException && attempt < STALE_CONNECTION_RETRIES) {
+      forward(attempt + 1);
+      return;
+    }
+    if (cause instanceof TimeoutException) {
+      fail(new GatewayError(ErrorKind.UPSTREAM_TIMEOUT, "the backend did not answer within " + backend.timeoutMs() + " ms"));
+    } else if (cause instanceof ConnectException || cause.getCause() instanceof ConnectException) {
+      fail(new GatewayError(ErrorKind.UPSTREAM_UNREACHABLE, "the backend could not be reached"));
+    } else {
+      fail(new GatewayError(ErrorKind.UPSTREAM_FAILED, "the backend failed before answering"));
+    }
+  }
+
+  private void relay(HttpClientResponse upstream) {
+    if (finished) {
+      return;
+    }
+    upstreamResponse = upstream;
+    int status = upstream.statusCode();
+    String contentType = upstream.getHeader("Content-Type");
+    boolean eventStream = contentType != null && contentType.regionMatches(true, 0, "text/event-stream", 0, 17);
+    if (endpoint.inference() && status / 100 == 2) {
+      tap = ResponseTap.forResponse(eventStream, inspected.usageInjected() && eventStream);
+    }
+    response.setStatusCode(status);
+    String message = upstream.statusMessage();
+    if (message != null) {
+      response.setStatusMessage(message);
+    }
+    HopByHop.copy(upstream.headers(), response.headers(), Set.of("content-length", "x-request-id"));
+    response.putHeader("X-Request-ID", requestId);
+    String length = upstream.getHeader("Content-Length");
+    boolean bodyUnchanged = !(inspected.usageInjected() && eventStream);
+    if (length != null && bodyUnchanged) {
+      response.putHeader("Content-Length", length);
+    } else if (request.method() != io.vertx.core.http.HttpMethod.HEAD) {
+      response.setChunked(true);
+    }
+    if (eventStream) {
+      // A streaming client learns that its request was accepted before the first token exists.
+      response.writeHead();
+    }
+    upstream.handler(this::relayChunk);
+    upstream.exceptionHandler(this::upstreamBroke);
+    upstream.endHandler(v -> upstreamEnded());
+  }
+
+  private void relayChunk(Buffer chunk) {
+    if (firstByteNanos < 0) {
+      firstByteNanos = System.nanoTime();
+    }
+    Buffer out = tap.onChunk(chunk);
+    if (out != null && out.length() > 0 && !finished) {
+      response.write(out);
+      if (response.writeQueueFull()) {
+        upstreamResponse.pause();
+        response.drainHandler(v -> upstreamResponse.resume());
+      }
+    }
+  }
+
+  private void upstreamEnded() {
+    if (finished) {
+      return;
+    }
+    Buffer rest = tap.onEnd();
+    if (rest != null) {
+      response.end(rest);
+    } else {
+      response.end();
+    }
+    finish(false);
+  }
+
+  private void upstreamBroke(Throwable cause) {
+    if (finished) {
+      return;
+    }
+    if (!response.headWritten()) {
+      upstreamFailed(cause, STALE_CONNECTION_RETRIES);
+      return;
+    }
+    if (tap.atFrameBoundary() || tap != ResponseTap.NONE && inspected.usageInjected()) {
+      response.end(STREAM_BROKE_FRAME);
+    } else {
+      // A truncated non-SSE body must not look complete to the client.
+      response.reset();
+    }
+    finish(true);
+  }
+
+  private void clientGone() {
+    if (finished) {
+      return;
+    }
+    cancelReadTimer();
+    if (upstreamRequest != null) {
+      upstreamRequest.reset();
+    }
+    finish(true);
+  }
+
+  private void tooLarge() {
+    response.putHeader("Connection", "close");
+    fail(new GatewayError(ErrorKind.PAYLOAD_TOO_LARGE,
+        "the request body is larger than the limit of " + context.maxBodySize + " bytes"));
+  }
+
+  private void fail(GatewayError error) {
+    if (finished) {
+      return;
+    }
+    cancelReadTimer();
+    if (!response.headWritten()) {
+      response.setStatusCode(error.status())
+          .putHeader("Content-Type", "application/json")
+          .putHeader("X-Request-ID", requestId)
+          .end(error.toBuffer());
+    } else {
+      response.reset();
+    }
+    finish(false);
+  }
+
+  private void finish(boolean aborted) {
+    if (finished) {
+      return;
+    }
+    finished = true;
+    cancelReadTimer();
+    long now = System.nanoTime();
+    long latencyMs = (now - startNanos) / 1_000_000;
+    long ttftMs = firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1_000_000;
+    int status = response.getStatusCode();
+    boolean stream = inspected != null && inspected.stream();
+    context.metrics.requestEnded(endpoint.metricsLabel(), stream, backend == null ? "none" : backend.name(), status,
+        latencyMs, stream ? ttftMs : -1);
+    if (inspected != null && endpoint.inference()) {
+      sendUsage(status, latencyMs, ttftMs, stream, aborted);
+    }
+  }
+
+  private void sendUsage(int status, long latencyMs, long ttftMs, boolean stream, boolean aborted) {
+    Usage usage = tap.usage();
+    if (usage != null) {
+      context.metrics.tokens(usage.promptTokens(), usage.completionTokens());
+    }
+    UsageRecord record = new UsageRecord(requestId, null, null, null, inspected.model(),
+        usage == null ? 0 : usage.promptTokens(), usage == null ? 0 : usage.completionTokens(),
+        usage == null ? 0 : usage.totalTokens(), stream, request.method().name(), request.path(),
+        Instant.now().minusMillis(latencyMs), backend == null ? null : backend.url(), status, latencyMs, ttftMs,
+        usage == null && backend != null && status / 100 == 2, aborted,
+        request.remoteAddress() == null ? null : request.remoteAddress().hostAddress());
+    context.vertx.eventBus().send(Addresses.USAGE_RECORD, record.toJson());
+  }
+
+  private void cancelReadTimer() {
+    if (readTimer >= 0) {
+      context.vertx.cancelTimer(readTimer);
+      readTimer = -1;
+    }
+  }
+
+  private static long parseLength(String value) {
+    try {
+      return Long.parseLong(value.trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+}

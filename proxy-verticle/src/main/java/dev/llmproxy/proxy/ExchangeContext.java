@@ -1,0 +1,76 @@
+package dev.llmproxy.proxy;
+
+import dev.llmproxy.common.config.GatewayConfig;
+import dev.llmproxy.common.model.Backend;
+import dev.llmproxy.common.model.BackendSnapshot;
+import dev.llmproxy.proxy.balance.LoadBalancer;
+import dev.llmproxy.proxy.balance.SmoothWeightedRoundRobin;
+import dev.llmproxy.proxy.metrics.ProxyMetrics;
+import dev.llmproxy.proxy.upstream.BackendClients;
+import io.vertx.core.Vertx;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * What every exchange of one proxy verticle instance needs. Lives on that instance's event loop only.
+ */
+final class ExchangeContext {
+
+  final Vertx vertx;
+  final GatewayConfig config;
+  final ProxyEnvironment environment;
+  final ProxyMetrics metrics;
+  final BackendClients clients;
+  final LoadBalancer balancer = new SmoothWeightedRoundRobin();
+  /** Headers not copied to the backend on inference routes (the gateway reads their answers). */
+  final Set<String> inferenceSkippedHeaders;
+  /** Headers not copied to the backend on passthrough routes. */
+  final Set<String> passthroughSkippedHeaders;
+  final long readTimeoutMs;
+  final long maxBodySize;
+  private BackendSnapshot snapshot = BackendSnapshot.EMPTY;
+
+  ExchangeContext(Vertx vertx, GatewayConfig config, ProxyEnvironment environment) {
+    this.vertx = vertx;
+    this.config = config;
+    this.environment = environment;
+    this.metrics = environment.metrics();
+    this.clients = new BackendClients(vertx);
+    this.readTimeoutMs = config.server().readTimeout().toMillis();
+    this.maxBodySize = config.server().maxBodySize();
+    Set<String> skipped = new HashSet<>(Set.of("host", "content-length", "x-request-id", "x-forwarded-for",
+        "x-forwarded-proto"));
+    if (config.auth().enabled() && !config.auth().forwardKey()) {
+      // The client's key is for the gateway; backend credentials come from backends[].headers.
+      config.auth().headerNames().forEach(name -> skipped.add(name.toLowerCase(Locale.ROOT)));
+    }
+    this.passthroughSkippedHeaders = Set.copyOf(skipped);
+    // Compressed answers could not be read for usage.
+    skipped.add("accept-encoding");
+    this.inferenceSkippedHeaders = Set.copyOf(skipped);
+  }
+
+  BackendSnapshot snapshot() {
+    return snapshot;
+  }
+
+  /** Swaps in a newer snapshot; an older one arriving late is ignored. */
+  void apply(BackendSnapshot next) {
+    if (next.version() < snapshot.version()) {
+      return;
+    }
+    snapshot = next;
+    List<Backend> usable = new ArrayList<>();
+    for (Backend backend : next.backends()) {
+      if (backend.usable()) {
+        usable.add(backend);
+      }
+    }
+    balancer.update(usable);
+    clients.retainOnly(next.backends());
+  }
+}

@@ -1,0 +1,72 @@
+package dev.llmproxy.proxy;
+
+import dev.llmproxy.common.bus.Addresses;
+import dev.llmproxy.common.config.GatewayConfig;
+import dev.llmproxy.common.model.BackendSnapshot;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The HTTP edge. Deployed once per event loop; each instance has its own backend pools and balancer and
+ * follows the backend snapshots that the discovery verticle publishes.
+ */
+public final class ProxyVerticle extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ProxyVerticle.class);
+
+  private final GatewayConfig config;
+  private final ProxyEnvironment environment;
+  private ExchangeContext context;
+  private HttpServer server;
+  private MessageConsumer<JsonObject> snapshots;
+
+  public ProxyVerticle(GatewayConfig config, ProxyEnvironment environment) {
+    this.config = config;
+    this.environment = environment;
+  }
+
+  @Override
+  public Future<?> start() {
+    context = new ExchangeContext(vertx, config, environment);
+    snapshots = vertx.eventBus().consumer(Addresses.BACKENDS_SNAPSHOT,
+        message -> context.apply(BackendSnapshot.fromJson(message.body())));
+    return snapshots.completion()
+        .compose(v -> currentSnapshot())
+        .compose(v -> vertx.createHttpServer(ServerOptionsFactory.from(config.server()))
+            .requestHandler(new GatewayHandler(context))
+            .listen())
+        .onSuccess(s -> server = s);
+  }
+
+  /** Asks discovery for the snapshot it already has; until one arrives the gateway is simply not ready. */
+  private Future<Void> currentSnapshot() {
+    return vertx.eventBus().<JsonObject>request(Addresses.BACKENDS_CURRENT, null)
+        .map(reply -> {
+          context.apply(BackendSnapshot.fromJson(reply.body()));
+          return (Void) null;
+        })
+        .otherwise(failure -> {
+          LOG.debug("no backend snapshot yet: {}", failure.getMessage());
+          return null;
+        });
+  }
+
+  /** The port actually bound, for tests that listen on port 0. */
+  public int actualPort() {
+    return server.actualPort();
+  }
+
+  @Override
+  public Future<?> stop() {
+    long drainMs = config.server().shutdownTimeout().toMillis();
+    Future<Void> drained = server == null ? Future.succeededFuture() : server.shutdown(drainMs, TimeUnit.MILLISECONDS);
+    return drained.eventually(() -> snapshots.unregister()).onComplete(v -> context.clients.closeAll());
+  }
+}

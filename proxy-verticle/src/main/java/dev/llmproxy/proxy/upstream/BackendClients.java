@@ -1,0 +1,104 @@
+package dev.llmproxy.proxy.upstream;
+
+import dev.llmproxy.common.model.Backend;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.PoolOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.URI;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The keep-alive pools of one proxy verticle instance, one per backend. Created on the instance's event
+ * loop, so that a request and its upstream connection never change threads.
+ */
+public final class BackendClients {
+
+  private static final Logger LOG = LoggerFactory.getLogger(BackendClients.class);
+
+  /**
+   * LLM servers queue work themselves; a pool that made requests wait here would only hide that queue
+   * and cap open streams. Idle connections are closed after {@link #KEEP_ALIVE_SECONDS}.
+   */
+  private static final int MAX_CONNECTIONS_PER_BACKEND = 10_000;
+  private static final int KEEP_ALIVE_SECONDS = 30;
+  private static final long DRAIN_SECONDS = 600;
+
+  private final Vertx vertx;
+  private final Map<String, Upstream> clients = new HashMap<>();
+
+  /** A backend's pool, and the path its URL puts before every request's path. */
+  public record Upstream(HttpClient client, String basePath) {
+  }
+
+  public BackendClients(Vertx vertx) {
+    this.vertx = vertx;
+  }
+
+  public Upstream upstream(Backend backend) {
+    Upstream upstream = clients.get(backend.url());
+    if (upstream == null) {
+      upstream = new Upstream(create(backend), basePath(backend.uri()));
+      clients.put(backend.url(), upstream);
+    }
+    return upstream;
+  }
+
+  private static String basePath(URI uri) {
+    String path = uri.getRawPath();
+    if (path == null || path.isEmpty() || path.equals("/")) {
+      return "";
+    }
+    return path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+  }
+
+  /** Opens pools for new backends and lets the pools of vanished ones finish their streams, then closes them. */
+  public void retainOnly(List<Backend> backends) {
+    Set<String> keep = new HashSet<>();
+    for (Backend backend : backends) {
+      keep.add(backend.url());
+    }
+    clients.entrySet().removeIf(entry -> {
+      if (keep.contains(entry.getKey())) {
+        return false;
+      }
+      entry.getValue().client().shutdown(DRAIN_SECONDS, TimeUnit.SECONDS);
+      return true;
+    });
+  }
+
+  public void closeAll() {
+    clients.values().forEach(upstream -> upstream.client().close());
+    clients.clear();
+  }
+
+  private HttpClient create(Backend backend) {
+    URI uri = backend.uri();
+    boolean tls = "https".equalsIgnoreCase(uri.getScheme());
+    int port = uri.getPort() > 0 ? uri.getPort() : tls ? 443 : 80;
+    HttpClientOptions options = new HttpClientOptions()
+        .setDefaultHost(uri.getHost())
+        .setDefaultPort(port)
+        .setSsl(tls)
+        .setTcpNoDelay(true)
+        .setKeepAlive(true)
+        .setKeepAliveTimeout(KEEP_ALIVE_SECONDS)
+        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, backend.connectTimeoutMs()))
+        .setDecompressionSupported(false)
+        .setMaxHeaderSize(64 * 1024)
+        .setName(backend.name());
+    PoolOptions pool = new PoolOptions()
+        .setHttp1MaxSize(MAX_CONNECTIONS_PER_BACKEND)
+        .setMaxWaitQueueSize(-1);
+    LOG.debug("connection pool for backend {} ({}:{})", backend.name(), uri.getHost(), port);
+    return vertx.createHttpClient(options, pool);
+  }
+}

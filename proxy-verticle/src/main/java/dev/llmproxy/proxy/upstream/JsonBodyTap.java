@@ -1,0 +1,82 @@
+package dev.llmproxy.proxy.upstream;
+
+import io.vertx.core.buffer.Buffer;
+
+import java.util.Arrays;
+
+/**
+ * Reads {@code usage} from a JSON answer: keeps a copy of the body (the answer itself is forwarded chunk by
+ * chunk) up to a cap; past the cap only the tail is kept, where OpenAI-style servers put {@code usage}.
+ */
+final class JsonBodyTap implements ResponseTap {
+
+  private static final int CAP = 4 << 20;
+  private static final int TAIL = 64 << 10;
+
+  private byte[] copy = new byte[1024];
+  private int length;
+  private boolean truncated;
+  private Usage usage;
+
+  @Override
+  public Buffer onChunk(Buffer chunk) {
+    int n = chunk.length();
+    if (length + n > copy.length) {
+      if (length + n > CAP) {
+        keepTail(chunk);
+        return chunk;
+      }
+      copy = Arrays.copyOf(copy, Math.min(CAP, Math.max(copy.length * 2, length + n)));
+    }
+    chunk.getBytes(copy, length);
+    length += n;
+    return chunk;
+  }
+
+  private void keepTail(Buffer chunk) {
+    truncated = true;
+    byte[] incoming = chunk.getBytes();
+    byte[] joined = Bytes.concat(Arrays.copyOf(copy, length), incoming);
+    int from = Math.max(0, joined.length - TAIL);
+    copy = Arrays.copyOfRange(joined, from, joined.length);
+    length = copy.length;
+  }
+
+  @Override
+  public Buffer onEnd() {
+    if (!truncated) {
+      usage = UsageJson.read(copy, 0, length).usage();
+    } else {
+      int key = Bytes.lastIndexOf(copy, 0, length, Bytes.USAGE_KEY);
+      if (key >= 0) {
+        int brace = key + Bytes.USAGE_KEY.length;
+        while (brace < length && copy[brace] != '{') {
+          brace++;
+        }
+        byte[] tail = wrap(copy, brace, length);
+        usage = UsageJson.read(tail, 0, tail.length).usage();
+      }
+    }
+    copy = null;
+    return null;
+  }
+
+  /** The tail from the usage object on, as {@code {"usage":{...}}} for the parser; trailing bytes are ignored. */
+  private static byte[] wrap(byte[] bytes, int from, int to) {
+    byte[] prefix = "{\"usage\":".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    byte[] out = new byte[prefix.length + (to - from)];
+    System.arraycopy(prefix, 0, out, 0, prefix.length);
+    System.arraycopy(bytes, from, out, prefix.length, to - from);
+    return out;
+  }
+
+  @Override
+  public Usage usage() {
+    return usage;
+  }
+
+  @Override
+  public boolean atFrameBoundary() {
+    return false;
+  }
+}

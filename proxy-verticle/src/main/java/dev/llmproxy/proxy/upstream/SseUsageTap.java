@@ -1,0 +1,73 @@
+package dev.llmproxy.proxy.upstream;
+
+import io.vertx.core.buffer.Buffer;
+
+import java.util.Arrays;
+
+/**
+ * Passes an SSE stream through untouched, reading the {@code usage} of any {@code data:} line that has one.
+ * It keeps only the unfinished last line between chunks.
+ */
+final class SseUsageTap implements ResponseTap {
+
+  private static final int MAX_LINE = 1 << 20;
+
+  private byte[] carry = Bytes.EMPTY;
+  private Usage usage;
+  private int trailingNewlines;
+
+  @Override
+  public Buffer onChunk(Buffer chunk) {
+    byte[] bytes = chunk.getBytes();
+    int lineStart = 0;
+    for (int i = 0; i < bytes.length; i++) {
+      byte b = bytes[i];
+      if (b == '\n') {
+        if (carry.length > 0) {
+          byte[] line = Bytes.concat(carry, Arrays.copyOfRange(bytes, lineStart, i));
+          carry = Bytes.EMPTY;
+          line(line, 0, line.length);
+        } else {
+          line(bytes, lineStart, i);
+        }
+        lineStart = i + 1;
+        trailingNewlines++;
+      } else if (b != '\r') {
+        trailingNewlines = 0;
+      }
+    }
+    if (lineStart < bytes.length && carry.length + bytes.length - lineStart <= MAX_LINE) {
+      carry = carry.length == 0 ? Arrays.copyOfRange(bytes, lineStart, bytes.length)
+          : Bytes.concat(carry, Arrays.copyOfRange(bytes, lineStart, bytes.length));
+    }
+    return chunk;
+  }
+
+  private void line(byte[] bytes, int from, int to) {
+    if (to > from && bytes[to - 1] == '\r') {
+      to--;
+    }
+    int payload = Bytes.dataPayload(bytes, from, to);
+    if (payload >= 0 && Bytes.indexOf(bytes, payload, to, Bytes.USAGE_KEY) >= 0) {
+      Usage found = UsageJson.read(bytes, payload, to - payload).usage();
+      if (found != null) {
+        usage = found;
+      }
+    }
+  }
+
+  @Override
+  public Buffer onEnd() {
+    return null;
+  }
+
+  @Override
+  public Usage usage() {
+    return usage;
+  }
+
+  @Override
+  public boolean atFrameBoundary() {
+    return trailingNewlines >= 2;
+  }
+}
