@@ -11,12 +11,13 @@ OUT="${OUT:-$BENCH_DIR/out}"
 # ---- knobs --------------------------------------------------------------------------------
 QUICK="${QUICK:-0}"
 if [[ "$QUICK" == 1 ]]; then
-  d_dur=3s d_warm=3s d_lat=3s d_ttft=30 d_rate=2000 d_rdur=3 d_streams=500 d_schunks=5 d_sint=500
+  d_dur=3s d_warm=3s d_warmmax=6s d_lat=3s d_ttft=30 d_rate=2000 d_rdur=3 d_streams=500 d_schunks=5 d_sint=500
 else
-  d_dur=10s d_warm=10s d_lat=5s d_ttft=200 d_rate=5000 d_rdur=10 d_streams=5000 d_schunks=30 d_sint=1000
+  d_dur=10s d_warm=5s d_warmmax=30s d_lat=5s d_ttft=200 d_rate=5000 d_rdur=10 d_streams=5000 d_schunks=30 d_sint=1000
 fi
 DURATION="${DURATION:-$d_dur}"            # each wrk throughput run (JSON c=CONNECTIONS, SSE)
-WARMUP="${WARMUP:-$d_warm}"               # wrk warm-up before a JVM leg is measured
+WARMUP="${WARMUP:-$d_warm}"               # one wrk warm-up round; rounds repeat until req/s is stable ...
+WARMUP_MAX="${WARMUP_MAX:-$d_warmmax}"    # ... or this much time has passed
 LAT_DURATION="${LAT_DURATION:-$d_lat}"    # wrk -t1 -c1 latency run
 CONNECTIONS="${CONNECTIONS:-32}"
 TTFT_N="${TTFT_N:-$d_ttft}"               # sequential streaming requests for TTFT
@@ -181,13 +182,31 @@ record() { # leg test json-object
   printf '{"leg":"%s","test":"%s","r":%s}\n' "$1" "$2" "$3" >>"$RESULTS"
 }
 
+# Every party must still be alive: another session's `pkill -f` on a shared machine has been seen.
+check_alive() { # leg
+  local rc
+  if ! kill -0 "$UPSTREAM_PID" 2>/dev/null; then
+    wait "$UPSTREAM_PID" 2>/dev/null && rc=0 || rc=$?
+    die "the upstream (pid $UPSTREAM_PID) died, exit status $rc$( ((rc > 128)) && echo " = signal $((rc - 128)), killed from outside?"); see $OUT/upstream.log"
+  fi
+  local p
+  for p in $(leg_pids "$1"); do
+    if ! kill -0 "$p" 2>/dev/null; then
+      wait "$p" 2>/dev/null && rc=0 || rc=$?
+      die "$1 (pid $p) died, exit status $rc; see its log in $OUT"
+    fi
+  done
+}
+
 # Runs a load command; records its result line plus the CPU each party used meanwhile.
 measure() { # leg test marker cmd...
   local leg="$1" test="$2" marker="$3"; shift 3
+  check_alive "$leg"
   local proxy_pids; proxy_pids="$(leg_pids "$leg")"
   local up0 px0 t0 out line
   up0=$(cpu_ticks $UPSTREAM_PID); px0=$(cpu_ticks $proxy_pids); t0=$(date +%s%N)
-  out="$("$@" 2>&1)" || { log "$leg/$test: load tool failed:"; echo "$out" | tail -5 >&2; return 1; }
+  out="$("$@" 2>&1)" || { check_alive "$leg"; log "$leg/$test: load tool failed:"; echo "$out" | tail -5 >&2; return 1; }
+  check_alive "$leg"
   local dt_ms=$((($(date +%s%N) - t0) / 1000000))
   local up_pct px_pct
   up_pct=$(( ($(cpu_ticks $UPSTREAM_PID) - up0) * 100000 / CLK_TCK / (dt_ms > 0 ? dt_ms : 1) ))
@@ -210,6 +229,7 @@ start_upstream() {
 }
 
 start_nginx() {
+  check_alive direct
   local conf="$OUT/nginx/nginx.conf"
   mkdir -p "$OUT/nginx/tmp"
   local user_line=""
@@ -253,6 +273,7 @@ EOF
 
 GATEWAY_SKIP_REASON=""
 start_gateway() { # leg -> starts it or sets GATEWAY_SKIP_REASON
+  check_alive direct
   local leg="$1" java="$JAVA" opts="$GATEWAY_JVM_OPTS"
   case "$leg" in
     llmproxy-g1) opts="${opts//-XX:+UseParallelGC/}"; opts="-XX:+UseG1GC $opts" ;;
@@ -293,7 +314,8 @@ metrics:
 EOF
   [[ -n "${GATEWAY_CONFIG_EXTRA:-}" && -f "$GATEWAY_CONFIG_EXTRA" ]] && cat "$GATEWAY_CONFIG_EXTRA" >>"$conf"
   # shellcheck disable=SC2086
-  "$java" $opts -jar "$GATEWAY_JAR" --config "$conf" >"$logf" 2>&1 &
+  # cwd bench/out: whatever the gateway writes relative to it (usage journal, data/) stays there
+  (cd "$OUT" && exec "$java" $opts -jar "$GATEWAY_JAR" --config "$conf") >"$logf" 2>&1 &
   GATEWAY_PID=$!; PIDS+=("$GATEWAY_PID")
   local t0=$SECONDS
   if ! wait_http "http://127.0.0.1:$GATEWAY_PORT/ready" "$GATEWAY_PID" "$leg" "$logf"; then
@@ -326,14 +348,30 @@ leg_url() {
 }
 
 # ---- the tests ----------------------------------------------------------------------------
+# A JVM is measured warm: wrk rounds of WARMUP each until req/s moves by under 5% between two
+# rounds (JIT done), WARMUP_MAX at most. nginx gets one short round. Then a short SSE round.
+warm_up() { # leg url
+  local leg="$1" chat="$2" round="$WARMUP" max_s prev=0 rps rounds=() started=$SECONDS
+  max_s=$(( $(secs "$WARMUP_MAX") ))
+  [[ "$leg" == nginx ]] && { round=2s; max_s=0; }
+  while :; do
+    rps=$(wrk -t2 -c"$CONNECTIONS" -d"$round" -s "$LIB/json.lua" "$chat" 2>/dev/null \
+      | sed -n 's/^WRKRESULT .*"rps":\([0-9]*\).*/\1/p')
+    rps=${rps:-0}; rounds+=("$rps")
+    if (( prev > 0 && rps > 0 )) && (( (rps > prev ? rps - prev : prev - rps) * 100 < 5 * rps )); then break; fi
+    (( SECONDS - started + $(secs "$round") > max_s )) && break
+    prev=$rps
+  done
+  wrk -t2 -c"$CONNECTIONS" -d2s -s "$LIB/sse.lua" "$chat" >/dev/null 2>&1 || true
+  log "$leg: warmed up in $((SECONDS - started))s, req/s per round: ${rounds[*]}"
+  record "$leg" warmup "{\"seconds\":$((SECONDS - started)),\"rounds_rps\":[$(IFS=,; echo "${rounds[*]}")]}"
+}
+secs() { local v="${1%s}"; echo "${v%.*}"; }
+
 run_leg() {
   local leg="$1" base; base="$(leg_url "$leg")"
   local chat="$base/v1/chat/completions"
-  local warm="$WARMUP"
-  [[ "$leg" == nginx ]] && warm=2s
-  log "$leg: warm-up ${warm} (wrk -c$CONNECTIONS JSON, then SSE)"
-  wrk -t2 -c"$CONNECTIONS" -d"$warm" -s "$LIB/json.lua" "$chat" >/dev/null 2>&1 || true
-  wrk -t2 -c"$CONNECTIONS" -d2s -s "$LIB/sse.lua" "$chat" >/dev/null 2>&1 || true
+  warm_up "$leg" "$chat"
   measure "$leg" json_c"$CONNECTIONS" WRKRESULT wrk -t2 -c"$CONNECTIONS" -d"$DURATION" -s "$LIB/json.lua" "$chat" || FAILED=1
   measure "$leg" json_c1 WRKRESULT wrk -t1 -c1 -d"$LAT_DURATION" -s "$LIB/json.lua" "$chat" || FAILED=1
   measure "$leg" json_rate RATERESULT node "$LIB/fixed-rate.mjs" "$chat" "$RATE" "$RATE_DURATION" 64 || FAILED=1
@@ -411,7 +449,7 @@ cat >"$OUT/meta.json" <<EOF
 {"date":"$(date -u +%Y-%m-%dT%H:%MZ)","host_cpus":$(nproc),"mem_gb":$(awk '/MemTotal/ {printf "%d", $2/1048576}' /proc/meminfo),
  "commit":"$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')","java":"$("$JAVA" -version 2>&1 | head -1 | tr -d '"')",
  "nginx":"$("$NGINX" -v 2>&1 | sed 's/.*\///')","gateway_jvm_opts":"$GATEWAY_JVM_OPTS","upstream_instances":$UPSTREAM_INSTANCES,
- "busy_before_pct":$BUSY,"duration":"$DURATION","warmup":"$WARMUP","lat_duration":"$LAT_DURATION","connections":$CONNECTIONS,
+ "busy_before_pct":$BUSY,"duration":"$DURATION","warmup":"$WARMUP","warmup_max":"$WARMUP_MAX","lat_duration":"$LAT_DURATION","connections":$CONNECTIONS,
  "rate":$RATE,"rate_duration":$RATE_DURATION,"ttft_n":$TTFT_N,"streams":$STREAMS,"stream_chunks":$STREAM_CHUNKS,
  "stream_interval_ms":$STREAM_INTERVAL_MS,"quick":$QUICK,"skipped":{}}
 EOF

@@ -98,6 +98,10 @@ const table = [
     return h === null ? null : `${fmtMB(h)} / ${fmtMB(get(l, 'open_streams', 'heap_after_gc_kb'))}`;
   }),
   plainRow('RSS after the streams', (l) => fmtMB(get(l, 'mem_after_streams', 'rss_kb'))),
+  plainRow('warm-up (s), last round req/s', (l) => {
+    const w = byLeg.get(l)?.warmup;
+    return w ? `${w.seconds} s, ${fmtInt(w.rounds_rps.at(-1))}` : null;
+  }),
   plainRow('errors (all tests)', (l) => String(errorsOf(l))),
 ];
 
@@ -116,7 +120,7 @@ function mdTable(rowsIn) {
 const jvm = proxies.map((g) => `${g}: ${byLeg.get(g).jvm?.java ?? '?'} \`${byLeg.get(g).jvm?.opts ?? ''}\``);
 const notes = [
   `date ${meta.date}, commit ${meta.commit}, ${meta.host_cpus} cores / ${meta.mem_gb} GB, ${meta.java}, nginx ${meta.nginx}`,
-  `upstream: MockLlmBackend ×${meta.upstream_instances}; wrk -t2 -c${c} -d${meta.duration} after ${meta.warmup} warm-up; ` +
+  `upstream: MockLlmBackend ×${meta.upstream_instances}; wrk -t2 -c${c} -d${meta.duration} after warm-up (rounds of ${meta.warmup} until req/s is stable within 5%, ${meta.warmup_max} at most); ` +
     `-c1 for ${meta.lat_duration}; fixed rate ${meta.rate}/s for ${meta.rate_duration}s on 64 connections; ` +
     `TTFT over ${meta.ttft_n} sequential streams; ${meta.streams} open streams of ${meta.stream_chunks} chunks ${meta.stream_interval_ms} ms apart`,
   ...jvm,
