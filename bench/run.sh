@@ -13,7 +13,7 @@ QUICK="${QUICK:-0}"
 if [[ "$QUICK" == 1 ]]; then
   d_dur=3s d_warm=3s d_warmmax=6s d_lat=3s d_ttft=30 d_rate=2000 d_rdur=3 d_streams=500 d_schunks=5 d_sint=500
 else
-  d_dur=10s d_warm=5s d_warmmax=30s d_lat=5s d_ttft=200 d_rate=5000 d_rdur=10 d_streams=5000 d_schunks=30 d_sint=1000
+  d_dur=10s d_warm=5s d_warmmax=25s d_lat=5s d_ttft=150 d_rate=5000 d_rdur=8 d_streams=5000 d_schunks=30 d_sint=1000
 fi
 DURATION="${DURATION:-$d_dur}"            # each wrk throughput run (JSON c=CONNECTIONS, SSE)
 WARMUP="${WARMUP:-$d_warm}"               # one wrk warm-up round; rounds repeat until req/s is stable ...
@@ -159,6 +159,15 @@ cpu_ticks() { # utime+stime (+ children that exited) of pids, in clock ticks
   echo "$total"
 }
 
+machine_busy_ticks() { # all CPUs, everything but idle and iowait, in clock ticks
+  awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat
+}
+CHILD_MS=0
+children_cpu_ms() { # sets CHILD_MS: CPU of this shell's finished children (the load tools), in ms
+  times >"$OUT/.times" # a builtin with a redirection runs in this shell; in a pipe it would see a subshell's
+  read -r CHILD_MS < <(tail -1 "$OUT/.times" | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); t += a[1] * 60 + a[2] } printf "%d\n", t * 1000 }')
+}
+
 heap_used_kb() { # heap used by a JVM, from jcmd GC.heap_info (any collector)
   "$JCMD" "$1" GC.heap_info 2>/dev/null | awk '
     function kb(s) { n = s + 0; if (s ~ /M/) n *= 1024; else if (s ~ /G/) n *= 1048576; return n }
@@ -203,19 +212,25 @@ measure() { # leg test marker cmd...
   local leg="$1" test="$2" marker="$3"; shift 3
   check_alive "$leg"
   local proxy_pids; proxy_pids="$(leg_pids "$leg")"
-  local up0 px0 t0 out line
-  up0=$(cpu_ticks $UPSTREAM_PID); px0=$(cpu_ticks $proxy_pids); t0=$(date +%s%N)
+  local up0 px0 t0 out line m0 c0
+  up0=$(cpu_ticks $UPSTREAM_PID); px0=$(cpu_ticks $proxy_pids); m0=$(machine_busy_ticks); children_cpu_ms; c0=$CHILD_MS; t0=$(date +%s%N)
   out="$("$@" 2>&1)" || { check_alive "$leg"; log "$leg/$test: load tool failed:"; echo "$out" | tail -5 >&2; return 1; }
   check_alive "$leg"
   local dt_ms=$((($(date +%s%N) - t0) / 1000000))
-  local up_pct px_pct
-  up_pct=$(( ($(cpu_ticks $UPSTREAM_PID) - up0) * 100000 / CLK_TCK / (dt_ms > 0 ? dt_ms : 1) ))
-  px_pct=$(( ($(cpu_ticks $proxy_pids) - px0) * 100000 / CLK_TCK / (dt_ms > 0 ? dt_ms : 1) ))
+  ((dt_ms > 0)) || dt_ms=1
+  local up_pct px_pct tool_pct machine_pct others_pct
+  up_pct=$(( ($(cpu_ticks $UPSTREAM_PID) - up0) * 100000 / CLK_TCK / dt_ms ))
+  px_pct=$(( ($(cpu_ticks $proxy_pids) - px0) * 100000 / CLK_TCK / dt_ms ))
+  machine_pct=$(( ($(machine_busy_ticks) - m0) * 100000 / CLK_TCK / dt_ms ))
+  children_cpu_ms; tool_pct=$(( (CHILD_MS - c0) * 100 / dt_ms ))
+  others_pct=$(( machine_pct - up_pct - px_pct - tool_pct ))
+  ((others_pct > 0)) || others_pct=0
   line="$(grep -m1 "^$marker " <<<"$out" | sed "s/^$marker //")"
   [[ -n "$line" ]] || { log "$leg/$test: no result from the load tool:"; echo "$out" | tail -5 >&2; return 1; }
-  line="${line%\}},\"cpu_upstream_pct\":$up_pct,\"cpu_proxy_pct\":$px_pct}"
+  line="${line%\}},\"cpu_upstream_pct\":$up_pct,\"cpu_proxy_pct\":$px_pct,\"cpu_tool_pct\":$tool_pct,\"cpu_others_pct\":$others_pct}"
   record "$leg" "$test" "$line"
-  log "$leg/$test: $(node -e 'const r=JSON.parse(process.argv[1]); const k=["rps","achieved_rps","p50_us","p99_us","ttft_p50_us","ttft_p99_us","ok","errors","err_status","cpu_upstream_pct","cpu_proxy_pct"]; console.log(k.filter(x=>r[x]!==undefined).map(x=>x+"="+JSON.stringify(r[x])).join(" "))' "$line")"
+  ((others_pct > 25)) && log "$leg/$test: warning: other work on the machine used ${others_pct}% CPU meanwhile (100% = one core)"
+  log "$leg/$test: $(node -e 'const r=JSON.parse(process.argv[1]); const k=["rps","achieved_rps","p50_us","p99_us","ttft_p50_us","ttft_p99_us","ok","errors","err_status","cpu_upstream_pct","cpu_proxy_pct","cpu_tool_pct","cpu_others_pct"]; console.log(k.filter(x=>r[x]!==undefined).map(x=>x+"="+JSON.stringify(r[x])).join(" "))' "$line")"
 }
 
 # ---- the parties --------------------------------------------------------------------------

@@ -44,7 +44,7 @@ function latencyRow(label, test, key) {
     if (direct === null || n === null || l === null) return '–';
     const addN = n - direct;
     const addL = l - direct;
-    return addN <= 0 ? `${signed(addL)} vs ${signed(addN)}` : `${(addL / addN).toFixed(2)}x added`;
+    return addN <= 0 || addL < 0 ? `${signed(addL)} vs ${signed(addN)}` : `${(addL / addN).toFixed(2)}x added`;
   });
   return [label, ...cells, ...ratios];
 }
@@ -79,10 +79,9 @@ const table = [
   latencyRow('SSE TTFT p50 (20×5 ms stream)', 'sse_ttft', 'ttft_p50_us'),
   latencyRow('SSE TTFT p99', 'sse_ttft', 'ttft_p99_us'),
   plainRow('SSE whole stream p50', (l) => (get(l, 'sse_ttft', 'total_p50_us') === null ? null : `${fmtMs(get(l, 'sse_ttft', 'total_p50_us'))} ms`)),
-  plainRow(`CPU% upstream / proxy, JSON -c${c}`, (l) => {
-    const u = get(l, `json_c${c}`, 'cpu_upstream_pct');
-    const p = get(l, `json_c${c}`, 'cpu_proxy_pct');
-    return u === null ? null : `${u} / ${l === 'direct' ? '–' : p}`;
+  plainRow(`CPU% upstream / proxy / wrk / others, JSON -c${c}`, (l) => {
+    const r = byLeg.get(l)?.[`json_c${c}`];
+    return r ? `${r.cpu_upstream_pct} / ${l === 'direct' ? '–' : r.cpu_proxy_pct} / ${r.cpu_tool_pct ?? '?'} / ${r.cpu_others_pct ?? '?'}` : null;
   }),
   plainRow('RSS idle', (l) => (l === 'direct' ? null : fmtMB(get(l, 'mem_idle', 'rss_kb')))),
   plainRow('RSS after load', (l) => (l === 'direct' ? null : fmtMB(get(l, 'mem_after_load', 'rss_kb'))),
@@ -117,6 +116,7 @@ function mdTable(rowsIn) {
     ...rowsIn.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
 }
 
+const othersMax = Math.max(0, ...rows.map((x) => x.r?.cpu_others_pct ?? 0));
 const jvm = proxies.map((g) => `${g}: ${byLeg.get(g).jvm?.java ?? '?'} \`${byLeg.get(g).jvm?.opts ?? ''}\``);
 const notes = [
   `date ${meta.date}, commit ${meta.commit}, ${meta.host_cpus} cores / ${meta.mem_gb} GB, ${meta.java}, nginx ${meta.nginx}`,
@@ -124,6 +124,7 @@ const notes = [
     `-c1 for ${meta.lat_duration}; fixed rate ${meta.rate}/s for ${meta.rate_duration}s on 64 connections; ` +
     `TTFT over ${meta.ttft_n} sequential streams; ${meta.streams} open streams of ${meta.stream_chunks} chunks ${meta.stream_interval_ms} ms apart`,
   ...jvm,
+  ...(othersMax > 25 ? [`WARNING: other work on the machine used up to ${othersMax}% CPU during a measurement (100% = one core): figures are low and noisy`] : []),
   ...(meta.busy_before_pct > 15 ? [`WARNING: the machine was ${meta.busy_before_pct}% busy before the run (other work on it): figures are low and noisy`] : []),
   ...(meta.quick ? ['QUICK=1 smoke run: short durations, not for comparison'] : []),
   ...skipped.map((s) => `skipped ${s}`),
