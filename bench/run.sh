@@ -13,7 +13,7 @@ QUICK="${QUICK:-0}"
 if [[ "$QUICK" == 1 ]]; then
   d_dur=3s d_warm=3s d_warmmax=6s d_lat=3s d_ttft=30 d_rate=2000 d_rdur=3 d_streams=500 d_schunks=5 d_sint=500
 else
-  d_dur=10s d_warm=5s d_warmmax=25s d_lat=5s d_ttft=150 d_rate=5000 d_rdur=8 d_streams=5000 d_schunks=30 d_sint=1000
+  d_dur=10s d_warm=5s d_warmmax=30s d_lat=5s d_ttft=150 d_rate=5000 d_rdur=8 d_streams=5000 d_schunks=20 d_sint=1000
 fi
 DURATION="${DURATION:-$d_dur}"            # each wrk throughput run (JSON c=CONNECTIONS, SSE)
 WARMUP="${WARMUP:-$d_warm}"               # one wrk warm-up round; rounds repeat until req/s is stable ...
