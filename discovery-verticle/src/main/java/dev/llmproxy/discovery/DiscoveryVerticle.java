@@ -40,8 +40,7 @@ public final class DiscoveryVerticle extends VerticleBase {
   private List<Backend> staticBackends() {
     List<Backend> backends = new ArrayList<>();
     for (BackendConfig backend : config.backends()) {
-      backends.add(new Backend(backend.name(), backend.url(), backend.weight(), backend.timeout().toMillis(),
-          backend.connectTimeout().toMillis(), backend.maxIdleConns(), backend.headers(), backend.models(), true));
+      backends.add(Backend.of(backend, config.routing(), true));
     }
     return backends;
   }

@@ -3,6 +3,7 @@ package dev.llmproxy.launcher;
 import dev.llmproxy.admin.AdminVerticle;
 import dev.llmproxy.auth.AuthVerticle;
 import dev.llmproxy.common.config.GatewayConfig;
+import dev.llmproxy.common.config.MetricsConfig;
 import dev.llmproxy.discovery.DiscoveryVerticle;
 import dev.llmproxy.proxy.ProxyEnvironment;
 import dev.llmproxy.proxy.ProxyVerticle;
@@ -15,12 +16,14 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -43,13 +46,19 @@ public final class Gateway {
     this.environment = new ProxyEnvironment(registry, config.metrics());
   }
 
+  /** Vert.x's meters that cost something on every request; {@code metrics.vertx_http} turns them on. */
+  private static final Set<String> PER_REQUEST_METRICS = Set.of(MetricsDomain.HTTP_SERVER.toCategory(),
+      MetricsDomain.HTTP_CLIENT.toCategory(), MetricsDomain.NET_SERVER.toCategory(), MetricsDomain.NET_CLIENT.toCategory(),
+      MetricsDomain.EVENT_BUS.toCategory());
+
   /** A Vert.x instance sized for the gateway: one event loop per core, metrics into {@code registry}. */
-  public static Vertx createVertx(PrometheusMeterRegistry registry, boolean vertxMetrics) {
+  public static Vertx createVertx(PrometheusMeterRegistry registry, MetricsConfig metrics) {
     VertxOptions options = new VertxOptions().setEventLoopPoolSize(eventLoops());
-    if (!vertxMetrics) {
+    if (!metrics.enabled()) {
       return Vertx.builder().with(options).build();
     }
-    options.setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true));
+    options.setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
+        .setDisabledMetricsCategories(metrics.vertxHttp() ? Set.of() : PER_REQUEST_METRICS));
     return Vertx.builder().with(options).withMetrics(new MicrometerMetricsFactory(registry)).build();
   }
 

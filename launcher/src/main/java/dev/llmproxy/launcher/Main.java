@@ -90,9 +90,10 @@ public final class Main {
       return;
     }
     GatewayConfig config = loaded.config();
+    applyLogLevel(config.log().level());
     log.info("LLMProxy {} starting with {}", Version.get(), path);
     PrometheusMeterRegistry registry = Gateway.newRegistry();
-    Vertx vertx = Gateway.createVertx(registry, config.metrics().enabled());
+    Vertx vertx = Gateway.createVertx(registry, config.metrics());
     Gateway gateway;
     try {
       gateway = Gateway.start(vertx, config, registry).await(60, TimeUnit.SECONDS);
@@ -123,6 +124,13 @@ public final class Main {
     };
     Signal.handle(new Signal("TERM"), s -> drain.run());
     Signal.handle(new Signal("INT"), s -> drain.run());
+  }
+
+  private static void applyLogLevel(String level) {
+    if (LoggerFactory.getILoggerFactory() instanceof LoggerContext context) {
+      context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).setLevel(ch.qos.logback.classic.Level.toLevel(level,
+          ch.qos.logback.classic.Level.INFO));
+    }
   }
 
   private static void exit(int code) {

@@ -19,12 +19,22 @@ final class Summary {
       out.append("  - ").append(backend.name()).append("  ").append(backend.url())
           .append("  weight=").append(backend.weight()).append('\n');
     }
+    out.append("routing:   ").append(config.routing().loadBalance())
+        .append(", timeout ").append(config.routing().timeout().toSeconds()).append("s\n");
     out.append("modules:   ")
         .append(flag("auth", config.auth().enabled()))
+        .append(flag("rate_limit", config.rateLimit().enabled()))
+        .append(flag("discovery", config.discovery().enabled()))
+        .append(flag("health_check", config.healthCheck().enabled()))
         .append(flag("admin", config.admin().enabled()))
         .append(flag("usage", config.usage().enabled()))
         .append(flag("metrics", config.metrics().enabled()))
+        .append(flag("hooks", config.hooks().enabled()))
         .append('\n');
+    if (config.auth().enabled()) {
+      out.append("auth:      ").append(config.auth().mode()).append(", ").append(config.auth().pipeline().size())
+          .append(" provider(s)\n");
+    }
     return out.toString();
   }
 

@@ -1,6 +1,8 @@
 package dev.llmproxy.proxy;
 
 import dev.llmproxy.common.bus.Addresses;
+import dev.llmproxy.common.bus.AuthCheck;
+import dev.llmproxy.common.bus.AuthDecision;
 import dev.llmproxy.common.error.ErrorKind;
 import dev.llmproxy.common.error.GatewayError;
 import dev.llmproxy.common.model.Backend;
@@ -20,6 +22,8 @@ import io.vertx.core.http.RequestOptions;
 
 import java.net.ConnectException;
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeoutException;
 
@@ -32,6 +36,7 @@ final class ApiExchange {
 
   /** A pooled connection the backend had closed without saying so is retried this often on a fresh one. */
   private static final int STALE_CONNECTION_RETRIES = 2;
+  private static final Set<String> NOT_RELAYED_BACK = HopByHop.names("content-length", "x-request-id");
   private static final Buffer STREAM_BROKE_FRAME = Buffer.buffer("data: " + GatewayError.body(
       "the backend failed before the answer was complete", "server_error", "upstream_error").encode() + "\n\n");
 
@@ -42,6 +47,9 @@ final class ApiExchange {
   private final long startNanos = System.nanoTime();
 
   private String requestId;
+  private String clientIp;
+  private String apiKey;
+  private AuthDecision decision;
   private Buffer body;
   private long readTimer = -1;
   private InspectedRequest inspected;
@@ -63,6 +71,7 @@ final class ApiExchange {
     context.metrics.requestStarted();
     String given = request.getHeader("X-Request-ID");
     requestId = given == null || given.isEmpty() || given.length() > 200 ? RequestIds.next() : given;
+    clientIp = context.clientAddress.of(request);
     response.closeHandler(v -> clientGone());
     if (!endpoint.allows(request.method())) {
       response.putHeader("Allow", endpoint.method().name());
@@ -80,11 +89,13 @@ final class ApiExchange {
 
   private void readBody() {
     Buffer collected = Buffer.buffer();
-    readTimer = context.vertx.setTimer(context.readTimeoutMs, t -> {
-      readTimer = -1;
-      response.putHeader("Connection", "close");
-      fail(new GatewayError(ErrorKind.REQUEST_TIMEOUT, "the request body did not arrive within the read timeout"));
-    });
+    if (context.readTimeoutMs > 0) {
+      readTimer = context.vertx.setTimer(context.readTimeoutMs, t -> {
+        readTimer = -1;
+        response.putHeader("Connection", "close");
+        fail(new GatewayError(ErrorKind.REQUEST_TIMEOUT, "the request body did not arrive within the read timeout"));
+      });
+    }
     request.handler(chunk -> {
       if (finished) {
         return;
@@ -117,7 +128,36 @@ final class ApiExchange {
       fail(error);
       return;
     }
-    chooseBackend();
+    authorize();
+  }
+
+  private void authorize() {
+    if (!context.auth.guards(request.path())) {
+      chooseBackend();
+      return;
+    }
+    String key = context.auth.keyOf(request.headers());
+    context.auth.check(key, () -> new AuthCheck(key, clientIp, request.method().name(), request.path(),
+        inspected.model(), firstValues(request.headers()))).onComplete(answer -> {
+      if (finished) {
+        return;
+      }
+      if (answer.failed()) {
+        fail(GatewayError.of(answer.cause()));
+        return;
+      }
+      apiKey = key;
+      decision = answer.result();
+      chooseBackend();
+    });
+  }
+
+  private static Map<String, String> firstValues(MultiMap headers) {
+    Map<String, String> values = new HashMap<>();
+    for (Map.Entry<String, String> header : headers) {
+      values.putIfAbsent(header.getKey(), header.getValue());
+    }
+    return values;
   }
 
   private void chooseBackend() {
@@ -203,7 +243,7 @@ final class ApiExchange {
     if (message != null) {
       response.setStatusMessage(message);
     }
-    HopByHop.copy(upstream.headers(), response.headers(), Set.of("content-length", "x-request-id"));
+    HopByHop.copy(upstream.headers(), response.headers(), NOT_RELAYED_BACK);
     response.putHeader("X-Request-ID", requestId);
     String length = upstream.getHeader("Content-Length");
     boolean bodyUnchanged = !(inspected.usageInjected() && eventStream);
@@ -307,7 +347,8 @@ final class ApiExchange {
     long now = System.nanoTime();
     long latencyMs = (now - startNanos) / 1_000_000;
     long ttftMs = firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1_000_000;
-    int status = response.getStatusCode();
+    // nginx's convention: 499 for a client that left before it was answered.
+    int status = aborted && !response.headWritten() ? 499 : response.getStatusCode();
     boolean stream = inspected != null && inspected.stream();
     context.metrics.requestEnded(endpoint.metricsLabel(), stream, backend == null ? "none" : backend.name(), status,
         latencyMs, stream ? ttftMs : -1);
@@ -321,13 +362,13 @@ final class ApiExchange {
     if (usage != null) {
       context.metrics.tokens(usage.promptTokens(), usage.completionTokens());
     }
-    UsageRecord record = new UsageRecord(requestId, null, null, null, inspected.model(),
+    UsageRecord record = new UsageRecord(requestId, apiKey, decision == null ? null : decision.keyName(),
+        decision == null ? null : decision.userId(), inspected.model(),
         usage == null ? 0 : usage.promptTokens(), usage == null ? 0 : usage.completionTokens(),
         usage == null ? 0 : usage.totalTokens(), stream, request.method().name(), request.path(),
         Instant.now().minusMillis(latencyMs), backend == null ? null : backend.url(), status, latencyMs, ttftMs,
-        usage == null && backend != null && status / 100 == 2, aborted,
-        request.remoteAddress() == null ? null : request.remoteAddress().hostAddress());
-    context.vertx.eventBus().send(Addresses.USAGE_RECORD, record.toJson());
+        usage == null && backend != null && status / 100 == 2, aborted, clientIp);
+    context.vertx.eventBus().send(Addresses.USAGE_RECORD, record);
   }
 
   private void cancelReadTimer() {

@@ -3,16 +3,18 @@ package dev.llmproxy.proxy;
 import dev.llmproxy.common.config.GatewayConfig;
 import dev.llmproxy.common.model.Backend;
 import dev.llmproxy.common.model.BackendSnapshot;
+import dev.llmproxy.common.util.IpRanges;
+import dev.llmproxy.proxy.auth.AuthGate;
 import dev.llmproxy.proxy.balance.LoadBalancer;
 import dev.llmproxy.proxy.balance.SmoothWeightedRoundRobin;
 import dev.llmproxy.proxy.metrics.ProxyMetrics;
 import dev.llmproxy.proxy.upstream.BackendClients;
+import dev.llmproxy.proxy.upstream.HopByHop;
 import io.vertx.core.Vertx;
 
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -30,6 +32,8 @@ final class ExchangeContext {
   final Set<String> inferenceSkippedHeaders;
   /** Headers not copied to the backend on passthrough routes. */
   final Set<String> passthroughSkippedHeaders;
+  final AuthGate auth;
+  final ClientAddress clientAddress;
   final long readTimeoutMs;
   final long maxBodySize;
   private BackendSnapshot snapshot = BackendSnapshot.EMPTY;
@@ -40,18 +44,20 @@ final class ExchangeContext {
     this.environment = environment;
     this.metrics = environment.metrics();
     this.clients = new BackendClients(vertx);
+    this.auth = new AuthGate(vertx, config.auth());
+    this.clientAddress = new ClientAddress(IpRanges.parse(config.server().trustedProxies()));
     this.readTimeoutMs = config.server().readTimeout().toMillis();
     this.maxBodySize = config.server().maxBodySize();
     Set<String> skipped = new HashSet<>(Set.of("host", "content-length", "x-request-id", "x-forwarded-for",
         "x-forwarded-proto"));
     if (config.auth().enabled() && !config.auth().forwardKey()) {
       // The client's key is for the gateway; backend credentials come from backends[].headers.
-      config.auth().headerNames().forEach(name -> skipped.add(name.toLowerCase(Locale.ROOT)));
+      skipped.addAll(config.auth().headerNames());
     }
-    this.passthroughSkippedHeaders = Set.copyOf(skipped);
+    this.passthroughSkippedHeaders = HopByHop.names(skipped);
     // Compressed answers could not be read for usage.
     skipped.add("accept-encoding");
-    this.inferenceSkippedHeaders = Set.copyOf(skipped);
+    this.inferenceSkippedHeaders = HopByHop.names(skipped);
   }
 
   BackendSnapshot snapshot() {

@@ -2,6 +2,9 @@ package dev.llmproxy.proxy;
 
 import dev.llmproxy.common.error.ErrorKind;
 import dev.llmproxy.common.error.GatewayError;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
@@ -33,6 +36,11 @@ final class GatewayHandler implements Handler<HttpServerRequest> {
       cors.decorate(request, request.response());
     }
     String path = request.path();
+    if (hasDotSegment(path)) {
+      // Backends resolve "..": a path that changes meaning after our routing and skip_paths must not pass.
+      error(request.response(), new GatewayError(ErrorKind.INVALID_REQUEST, "the path must not contain '.' or '..' segments"));
+      return;
+    }
     if (path.startsWith("/v1/")) {
       new ApiExchange(context, request, Endpoint.of(path)).start();
     } else if (path.equals("/health")) {
@@ -44,6 +52,35 @@ final class GatewayHandler implements Handler<HttpServerRequest> {
     } else {
       error(request.response(), new GatewayError(ErrorKind.NOT_FOUND, "no route for " + request.method() + " " + path));
     }
+  }
+
+  static boolean hasDotSegment(String path) {
+    if (path.indexOf('.') < 0 && path.indexOf('%') < 0) {
+      return false;
+    }
+    String decoded = path.replace("%2e", ".").replace("%2E", ".").replace("%2f", "/").replace("%2F", "/")
+        .replace("%5c", "/").replace("%5C", "/").replace('\\', '/');
+    for (String segment : decoded.split("/", -1)) {
+      if (segment.equals(".") || segment.equals("..")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Requests the HTTP decoder rejected (line or headers too long, malformed): the same error shape as the rest. */
+  static void invalidRequest(HttpServerRequest request) {
+    Throwable cause = request.decoderResult().cause();
+    GatewayError error;
+    if (cause instanceof TooLongHttpLineException) {
+      error = new GatewayError(ErrorKind.URI_TOO_LONG, "the request line is too long");
+    } else if (cause instanceof TooLongHttpHeaderException) {
+      error = new GatewayError(ErrorKind.HEADERS_TOO_LARGE, "the request headers are larger than server.max_header_bytes");
+    } else {
+      error = new GatewayError(ErrorKind.INVALID_REQUEST, "the request is not valid HTTP");
+    }
+    HttpServerResponse response = request.response().putHeader("Connection", "close");
+    error(response, error).onComplete(v -> request.connection().close());
   }
 
   private void ready(HttpServerResponse response) {
@@ -72,7 +109,7 @@ final class GatewayHandler implements Handler<HttpServerRequest> {
     response.setStatusCode(status).putHeader("Content-Type", "application/json").end(body);
   }
 
-  static void error(HttpServerResponse response, GatewayError error) {
-    response.setStatusCode(error.status()).putHeader("Content-Type", "application/json").end(error.toBuffer());
+  static Future<Void> error(HttpServerResponse response, GatewayError error) {
+    return response.setStatusCode(error.status()).putHeader("Content-Type", "application/json").end(error.toBuffer());
   }
 }

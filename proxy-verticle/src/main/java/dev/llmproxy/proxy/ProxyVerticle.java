@@ -1,6 +1,7 @@
 package dev.llmproxy.proxy;
 
 import dev.llmproxy.common.bus.Addresses;
+import dev.llmproxy.common.bus.UsageRecordCodec;
 import dev.llmproxy.common.config.GatewayConfig;
 import dev.llmproxy.common.model.BackendSnapshot;
 import io.vertx.core.Future;
@@ -34,6 +35,7 @@ public final class ProxyVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    UsageRecordCodec.register(vertx.eventBus());
     context = new ExchangeContext(vertx, config, environment);
     snapshots = vertx.eventBus().consumer(Addresses.BACKENDS_SNAPSHOT,
         message -> context.apply(BackendSnapshot.fromJson(message.body())));
@@ -41,6 +43,7 @@ public final class ProxyVerticle extends VerticleBase {
         .compose(v -> currentSnapshot())
         .compose(v -> vertx.createHttpServer(ServerOptionsFactory.from(config.server()))
             .requestHandler(new GatewayHandler(context))
+            .invalidRequestHandler(GatewayHandler::invalidRequest)
             .listen())
         .onSuccess(s -> server = s);
   }
@@ -67,6 +70,9 @@ public final class ProxyVerticle extends VerticleBase {
   public Future<?> stop() {
     long drainMs = config.server().shutdownTimeout().toMillis();
     Future<Void> drained = server == null ? Future.succeededFuture() : server.shutdown(drainMs, TimeUnit.MILLISECONDS);
-    return drained.eventually(() -> snapshots.unregister()).onComplete(v -> context.clients.closeAll());
+    return drained.eventually(() -> snapshots.unregister()).onComplete(v -> {
+      context.auth.close();
+      context.clients.closeAll();
+    });
   }
 }

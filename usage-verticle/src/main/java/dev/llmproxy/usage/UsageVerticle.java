@@ -1,13 +1,13 @@
 package dev.llmproxy.usage;
 
 import dev.llmproxy.common.bus.Addresses;
+import dev.llmproxy.common.bus.UsageRecordCodec;
 import dev.llmproxy.common.config.GatewayConfig;
 import dev.llmproxy.common.model.UsageRecord;
 import dev.llmproxy.common.util.Secrets;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.MessageConsumer;
-import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,7 +20,7 @@ public final class UsageVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(UsageVerticle.class);
 
   private final GatewayConfig config;
-  private MessageConsumer<JsonObject> records;
+  private MessageConsumer<UsageRecord> records;
   private long received;
 
   public UsageVerticle(GatewayConfig config) {
@@ -29,7 +29,8 @@ public final class UsageVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    records = vertx.eventBus().consumer(Addresses.USAGE_RECORD, message -> record(UsageRecord.fromJson(message.body())));
+    UsageRecordCodec.register(vertx.eventBus());
+    records = vertx.eventBus().consumer(Addresses.USAGE_RECORD, message -> record(message.body()));
     return records.completion();
   }
 

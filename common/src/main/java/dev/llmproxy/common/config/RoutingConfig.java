@@ -1,3 +1,48 @@
 package dev.llmproxy.common.config;
-// TEMPORARY STUB
-public record RoutingConfig(boolean enabled, String loadBalance, java.time.Duration timeout, java.time.Duration connectTimeout) {}
+
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code routing}. {@code loadBalance} is one of {@link #STRATEGIES}; seed 001's {@code least_conn}
+ * is read as least_connections.
+ */
+public record RoutingConfig(boolean enabled, String loadBalance, Duration timeout, Duration connectTimeout,
+    ScriptConfig script, RetryConfig retry, List<FallbackConfig> fallback, AffinityConfig affinity) {
+
+  public static final List<String> STRATEGIES =
+      List.of("round_robin", "weighted", "least_connections", "random", "latency_based", "queue_aware");
+  private static final Map<String, String> ALIASES = Map.of("least_conn", "least_connections",
+      "weighted_round_robin", "weighted", "latency", "latency_based");
+
+  public RoutingConfig {
+    fallback = Immutables.list(fallback);
+  }
+
+  static RoutingConfig read(ConfigReader r) {
+    String strategy = r.string("load_balance", "round_robin").trim().toLowerCase();
+    return new RoutingConfig(
+        r.bool("enabled", true),
+        ALIASES.getOrDefault(strategy, strategy),
+        r.duration("timeout", Duration.ofSeconds(60)),
+        r.duration("connect_timeout", Duration.ofSeconds(5)),
+        r.section("script", s -> ScriptConfig.read(s, ScriptConfig.DEFAULT)),
+        r.section("retry", RetryConfig::read),
+        r.list("fallback", FallbackConfig::read, List.of()),
+        r.section("affinity", AffinityConfig::read));
+  }
+
+  public JsonObject toJson() {
+    return new JsonObject()
+        .put("enabled", enabled)
+        .put("load_balance", loadBalance)
+        .put("timeout", JsonOut.duration(timeout))
+        .put("connect_timeout", JsonOut.duration(connectTimeout))
+        .put("script", script.toJson())
+        .put("retry", retry.toJson())
+        .put("fallback", JsonOut.array(fallback, FallbackConfig::toJson))
+        .put("affinity", affinity.toJson());
+  }
+}

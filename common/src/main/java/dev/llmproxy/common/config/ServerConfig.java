@@ -1,19 +1,83 @@
 package dev.llmproxy.common.config;
 
+import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
-// TEMPORARY STUB
+/**
+ * {@code server}. A zero {@code writeTimeout}/{@code readTimeout}/{@code idleTimeout} means no limit
+ * (the reference sets write to 0 for streaming). {@code trustedProxies} lists IPs or CIDRs whose
+ * X-Forwarded-For is believed.
+ */
 public record ServerConfig(String listen, Duration readTimeout, Duration writeTimeout, Duration idleTimeout,
-                           int maxHeaderBytes, long maxBodySize, Duration shutdownTimeout, List<String> trustedProxies,
-                           CorsConfig cors, TlsConfig tls) {
+    int maxHeaderBytes, long maxBodySize, Duration shutdownTimeout, List<String> trustedProxies, CorsConfig cors,
+    TlsConfig tls) {
+
+  private static final Pattern HOST_PORT = Pattern.compile("^(\\[[0-9A-Fa-f:.%a-zA-Z]+\\]|[^:\\[\\]]*):(\\d{1,5})$");
+
+  public ServerConfig {
+    trustedProxies = Immutables.list(trustedProxies);
+  }
+
+  /** {@code ":8000"} gives {@code "0.0.0.0"}; brackets of an IPv6 literal are removed. */
   public String host() {
-    int i = listen.lastIndexOf(':');
-    String h = listen.substring(0, i);
-    return h.isEmpty() ? "0.0.0.0" : h.replace("[", "").replace("]", "");
+    return hostOf(listen).orElse("0.0.0.0");
   }
 
   public int port() {
-    return Integer.parseInt(listen.substring(listen.lastIndexOf(':') + 1));
+    return portOf(listen).orElse(8000);
+  }
+
+  static boolean isHostPort(String address) {
+    Matcher m = HOST_PORT.matcher(address);
+    return m.matches() && Integer.parseInt(m.group(2)) <= 65535;
+  }
+
+  static Optional<String> hostOf(String address) {
+    Matcher m = HOST_PORT.matcher(address);
+    if (!m.matches()) {
+      return Optional.empty();
+    }
+    String host = m.group(1);
+    if (host.startsWith("[")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    return Optional.of(host.isEmpty() ? "0.0.0.0" : host);
+  }
+
+  static Optional<Integer> portOf(String address) {
+    Matcher m = HOST_PORT.matcher(address);
+    return m.matches() ? Optional.of(Integer.parseInt(m.group(2))) : Optional.empty();
+  }
+
+  static ServerConfig read(ConfigReader r) {
+    return new ServerConfig(
+        r.string("listen", ":8000"),
+        r.duration("read_timeout", Duration.ofSeconds(30)),
+        r.duration("write_timeout", Duration.ofSeconds(60)),
+        r.duration("idle_timeout", Duration.ofSeconds(120)),
+        r.integer("max_header_bytes", 1_048_576),
+        r.longValue("max_body_size", 10_485_760L),
+        r.duration("shutdown_timeout", Duration.ofSeconds(30)),
+        r.strings("trusted_proxies", List.of()),
+        r.section("cors", CorsConfig::read),
+        r.section("tls", TlsConfig::read));
+  }
+
+  public JsonObject toJson() {
+    return new JsonObject()
+        .put("listen", listen)
+        .put("read_timeout", JsonOut.duration(readTimeout))
+        .put("write_timeout", JsonOut.duration(writeTimeout))
+        .put("idle_timeout", JsonOut.duration(idleTimeout))
+        .put("max_header_bytes", maxHeaderBytes)
+        .put("max_body_size", maxBodySize)
+        .put("shutdown_timeout", JsonOut.duration(shutdownTimeout))
+        .put("trusted_proxies", JsonOut.array(trustedProxies))
+        .put("cors", cors.toJson())
+        .put("tls", tls.toJson());
   }
 }

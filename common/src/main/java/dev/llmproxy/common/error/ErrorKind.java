@@ -13,6 +13,7 @@ public enum ErrorKind {
   METHOD_NOT_ALLOWED(405, "invalid_request_error", "method_not_allowed"),
   REQUEST_TIMEOUT(408, "invalid_request_error", "request_timeout"),
   PAYLOAD_TOO_LARGE(413, "invalid_request_error", "request_too_large"),
+  URI_TOO_LONG(414, "invalid_request_error", "uri_too_long"),
   HEADERS_TOO_LARGE(431, "invalid_request_error", "request_header_fields_too_large"),
   RATE_LIMITED(429, "rate_limit_exceeded", "rate_limit_exceeded"),
   INTERNAL(500, "server_error", "internal_error"),

@@ -11,6 +11,7 @@ public final class GatewayError extends RuntimeException {
 
   private final ErrorKind kind;
   private final int status;
+  private final String code;
 
   public GatewayError(ErrorKind kind, String message) {
     this(kind, kind.status(), message, null);
@@ -22,9 +23,15 @@ public final class GatewayError extends RuntimeException {
 
   /** For configurable statuses, such as {@code auth.status_codes}. */
   public GatewayError(ErrorKind kind, int status, String message, Throwable cause) {
+    this(kind, status, kind.code(), message, cause);
+  }
+
+  /** For failures decided elsewhere that carry their own status and code, such as an auth denial. */
+  public GatewayError(ErrorKind kind, int status, String code, String message, Throwable cause) {
     super(message, cause, false, false);
     this.kind = kind;
     this.status = status;
+    this.code = code == null ? kind.code() : code;
   }
 
   public ErrorKind kind() {
@@ -35,8 +42,12 @@ public final class GatewayError extends RuntimeException {
     return status;
   }
 
+  public String code() {
+    return code;
+  }
+
   public JsonObject toJson() {
-    return body(getMessage(), kind.type(), kind.code());
+    return body(getMessage(), kind.type(), code);
   }
 
   public Buffer toBuffer() {

@@ -1,5 +1,7 @@
 package dev.llmproxy.common.model;
 
+import dev.llmproxy.common.config.BackendConfig;
+import dev.llmproxy.common.config.RoutingConfig;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -17,6 +19,13 @@ public record Backend(String name, String url, int weight, long timeoutMs, long 
   public Backend {
     headers = headers == null ? Map.of() : Map.copyOf(headers);
     models = models == null ? List.of() : List.copyOf(models);
+  }
+
+  /** A configured backend, its unset timeouts taken from {@code routing}. */
+  public static Backend of(BackendConfig config, RoutingConfig routing, boolean healthy) {
+    return new Backend(config.name(), config.url(), config.weight(),
+        config.timeoutOr(routing.timeout()).toMillis(), config.connectTimeoutOr(routing.connectTimeout()).toMillis(),
+        config.maxIdleConns(), config.headers(), config.models(), healthy);
   }
 
   public URI uri() {

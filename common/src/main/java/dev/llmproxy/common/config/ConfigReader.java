@@ -1,0 +1,368 @@
+package dev.llmproxy.common.config;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Date;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * Reads one mapping of the raw config at a known path. Typed getters fall back to a default when the
+ * key is absent and record an error (naming the full path) when the value has the wrong shape; keys
+ * nobody asked for are reported as unknown once the section has been read.
+ */
+final class ConfigReader {
+
+  private final JsonObject json;
+  private final String path;
+  private final Problems problems;
+  private final Set<String> consumed = new HashSet<>();
+
+  private ConfigReader(JsonObject json, String path, Problems problems) {
+    this.json = json;
+    this.path = path;
+    this.problems = problems;
+  }
+
+  /** Reads the whole document with {@code read}, then warns about unknown top-level keys. */
+  static <T> T readRoot(JsonObject json, Problems problems, Function<ConfigReader, T> read) {
+    ConfigReader reader = new ConfigReader(json, "", problems);
+    T result = read.apply(reader);
+    reader.warnUnknown();
+    return result;
+  }
+
+  /** The value a section has when its key is absent: its defaults. */
+  static <T> T defaults(Function<ConfigReader, T> read) {
+    return read.apply(new ConfigReader(new JsonObject(), "", new Problems()));
+  }
+
+  String path() {
+    return path;
+  }
+
+  String path(String key) {
+    return path.isEmpty() ? key : path + "." + key;
+  }
+
+  Problems problems() {
+    return problems;
+  }
+
+  boolean has(String key) {
+    return json.getValue(key) != null;
+  }
+
+  private Object raw(String key) {
+    consumed.add(key);
+    return json.getValue(key);
+  }
+
+  void warnUnknown() {
+    for (String key : json.fieldNames()) {
+      if (!consumed.contains(key)) {
+        problems.warn(path(key), "unknown field");
+      }
+    }
+  }
+
+  // ---- scalars -------------------------------------------------------------------------------
+
+  String string(String key, String fallback) {
+    Object v = raw(key);
+    if (v == null) {
+      return fallback;
+    }
+    if (v instanceof JsonObject || v instanceof JsonArray) {
+      problems.error(path(key), "must be a string");
+      return fallback;
+    }
+    return scalarText(v);
+  }
+
+  boolean bool(String key, boolean fallback) {
+    Object v = raw(key);
+    if (v == null) {
+      return fallback;
+    }
+    if (v instanceof Boolean b) {
+      return b;
+    }
+    String s = scalarText(v).trim();
+    if (s.equalsIgnoreCase("true")) {
+      return true;
+    }
+    if (s.equalsIgnoreCase("false")) {
+      return false;
+    }
+    problems.error(path(key), "not a boolean (" + quote(v) + ")");
+    return fallback;
+  }
+
+  int integer(String key, int fallback) {
+    long value = longValue(key, fallback);
+    if (value < Integer.MIN_VALUE || value > Integer.MAX_VALUE) {
+      problems.error(path(key), "out of range (" + value + ")");
+      return fallback;
+    }
+    return (int) value;
+  }
+
+  long longValue(String key, long fallback) {
+    Object v = raw(key);
+    if (v == null) {
+      return fallback;
+    }
+    if (v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte) {
+      return ((Number) v).longValue();
+    }
+    if (v instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue())) {
+      return n.longValue();
+    }
+    try {
+      return Long.parseLong(scalarText(v).trim());
+    } catch (NumberFormatException e) {
+      problems.error(path(key), "not an integer (" + quote(v) + ")");
+      return fallback;
+    }
+  }
+
+  double decimal(String key, double fallback) {
+    Object v = raw(key);
+    if (v == null) {
+      return fallback;
+    }
+    Optional<Double> d = toDouble(v);
+    if (d.isEmpty()) {
+      problems.error(path(key), "not a number (" + quote(v) + ")");
+      return fallback;
+    }
+    return d.get();
+  }
+
+  Duration duration(String key, Duration fallback) {
+    Object v = raw(key);
+    if (v == null) {
+      return fallback;
+    }
+    if (v instanceof Number n) {
+      if (n.doubleValue() < 0) {
+        problems.error(path(key), "not a duration (" + quote(v) + ")");
+        return fallback;
+      }
+      return Duration.ofNanos(Math.round(n.doubleValue() * 1_000_000_000d));
+    }
+    Optional<Duration> d = v instanceof JsonObject || v instanceof JsonArray ? Optional.empty()
+        : Durations.parse(scalarText(v));
+    if (d.isEmpty()) {
+      problems.error(path(key), "not a duration (" + quote(v) + ")");
+      return fallback;
+    }
+    return d.get();
+  }
+
+  /** RFC 3339 time; YAML may already have turned it into a date. Empty when absent or null. */
+  Optional<Instant> instant(String key) {
+    Object v = raw(key);
+    if (v == null) {
+      return Optional.empty();
+    }
+    if (v instanceof Instant i) {
+      return Optional.of(i);
+    }
+    if (v instanceof Date d) {
+      return Optional.of(d.toInstant());
+    }
+    String s = scalarText(v).trim();
+    if (s.isEmpty() || s.equals("null")) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(OffsetDateTime.parse(s).toInstant());
+    } catch (DateTimeParseException e) {
+      try {
+        return Optional.of(Instant.parse(s));
+      } catch (DateTimeParseException again) {
+        problems.error(path(key), "not an RFC 3339 time (" + quote(v) + ")");
+        return Optional.empty();
+      }
+    }
+  }
+
+  // ---- collections ---------------------------------------------------------------------------
+
+  /** A YAML list, or (for environment overrides) one comma-separated string. */
+  List<String> strings(String key, List<String> fallback) {
+    Object v = raw(key);
+    if (v == null) {
+      return fallback;
+    }
+    if (v instanceof JsonArray array) {
+      List<String> out = new ArrayList<>();
+      for (int i = 0; i < array.size(); i++) {
+        Object item = array.getValue(i);
+        if (item == null || item instanceof JsonObject || item instanceof JsonArray) {
+          problems.error(path(key) + "[" + i + "]", "must be a string");
+        } else {
+          out.add(scalarText(item));
+        }
+      }
+      return out;
+    }
+    if (v instanceof JsonObject) {
+      problems.error(path(key), "must be a list of strings");
+      return fallback;
+    }
+    String s = scalarText(v).trim();
+    return s.isEmpty() ? List.of() : Arrays.stream(s.split(",")).map(String::trim).toList();
+  }
+
+  List<Double> decimals(String key, List<Double> fallback) {
+    Object v = raw(key);
+    if (v == null) {
+      return fallback;
+    }
+    if (!(v instanceof JsonArray array)) {
+      problems.error(path(key), "must be a list of numbers");
+      return fallback;
+    }
+    List<Double> out = new ArrayList<>();
+    for (int i = 0; i < array.size(); i++) {
+      Object item = array.getValue(i);
+      Optional<Double> d = item == null ? Optional.empty() : toDouble(item);
+      if (d.isEmpty()) {
+        problems.error(path(key) + "[" + i + "]", "not a number (" + quote(item) + ")");
+      } else {
+        out.add(d.get());
+      }
+    }
+    return out;
+  }
+
+  Map<String, String> stringMap(String key) {
+    Object v = raw(key);
+    Map<String, String> out = new LinkedHashMap<>();
+    if (v == null) {
+      return out;
+    }
+    if (!(v instanceof JsonObject obj)) {
+      problems.error(path(key), "must be a mapping");
+      return out;
+    }
+    for (String name : obj.fieldNames()) {
+      Object item = obj.getValue(name);
+      if (item instanceof JsonObject || item instanceof JsonArray) {
+        problems.error(path(key) + "." + name, "must be a string");
+      } else {
+        out.put(name, item == null ? "" : scalarText(item));
+      }
+    }
+    return out;
+  }
+
+  /** A nested mapping read with {@code read}; its defaults when absent. */
+  <T> T section(String key, Function<ConfigReader, T> read) {
+    Object v = raw(key);
+    JsonObject obj = new JsonObject();
+    if (v instanceof JsonObject o) {
+      obj = o;
+    } else if (v != null) {
+      problems.error(path(key), "must be a mapping");
+    }
+    ConfigReader child = new ConfigReader(obj, path(key), problems);
+    T result = read.apply(child);
+    child.warnUnknown();
+    return result;
+  }
+
+  /** A list of mappings; {@code fallback} when absent. */
+  <T> List<T> list(String key, Function<ConfigReader, T> read, List<T> fallback) {
+    Object v = raw(key);
+    if (v == null) {
+      return fallback;
+    }
+    if (!(v instanceof JsonArray array)) {
+      problems.error(path(key), "must be a list");
+      return fallback;
+    }
+    List<T> out = new ArrayList<>();
+    for (int i = 0; i < array.size(); i++) {
+      Object item = array.getValue(i);
+      String itemPath = path(key) + "[" + i + "]";
+      if (!(item instanceof JsonObject obj)) {
+        problems.error(itemPath, "must be a mapping");
+        continue;
+      }
+      ConfigReader child = new ConfigReader(obj, itemPath, problems);
+      out.add(read.apply(child));
+      child.warnUnknown();
+    }
+    return out;
+  }
+
+  /** A mapping of names to sub-mappings, each read with {@code read}. */
+  <T> Map<String, T> namedSections(String key, Function<ConfigReader, T> read) {
+    Object v = raw(key);
+    Map<String, T> out = new LinkedHashMap<>();
+    if (v == null) {
+      return out;
+    }
+    if (!(v instanceof JsonObject obj)) {
+      problems.error(path(key), "must be a mapping");
+      return out;
+    }
+    for (String name : obj.fieldNames()) {
+      Object item = obj.getValue(name);
+      String itemPath = path(key) + "." + name;
+      if (!(item instanceof JsonObject o)) {
+        problems.error(itemPath, "must be a mapping");
+        continue;
+      }
+      ConfigReader child = new ConfigReader(o, itemPath, problems);
+      out.put(name, read.apply(child));
+      child.warnUnknown();
+    }
+    return out;
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------
+
+  private static Optional<Double> toDouble(Object v) {
+    if (v instanceof Number n) {
+      return Optional.of(n.doubleValue());
+    }
+    if (v instanceof JsonObject || v instanceof JsonArray) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(Double.parseDouble(scalarText(v).trim()));
+    } catch (NumberFormatException e) {
+      return Optional.empty();
+    }
+  }
+
+  private static String scalarText(Object v) {
+    if (v instanceof Double d && d == Math.rint(d) && !d.isInfinite()) {
+      return String.valueOf(d.longValue());
+    }
+    if (v instanceof Date d) {
+      return d.toInstant().toString();
+    }
+    return String.valueOf(v);
+  }
+
+  private static String quote(Object v) {
+    return "\"" + v + "\"";
+  }
+}

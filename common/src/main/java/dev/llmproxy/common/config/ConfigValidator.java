@@ -1,0 +1,463 @@
+package dev.llmproxy.common.config;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Function;
+
+/** Checks a read config as a whole: ranges, enums, references between sections, duplicates. */
+final class ConfigValidator {
+
+  private final GatewayConfig c;
+  private final Problems problems;
+
+  private ConfigValidator(GatewayConfig config, Problems problems) {
+    this.c = config;
+    this.problems = problems;
+  }
+
+  static void validate(GatewayConfig config, Problems problems) {
+    ConfigValidator v = new ConfigValidator(config, problems);
+    v.server();
+    v.log();
+    v.storage();
+    v.backends(config.backends(), "backends");
+    v.discovery();
+    v.admin();
+    v.auth();
+    v.logging();
+    v.rateLimit();
+    v.routing();
+    v.healthCheck();
+    v.metrics();
+    v.usage();
+    v.hooks();
+  }
+
+
+  // ---- sections ------------------------------------------------------------------------------
+
+  private void server() {
+    ServerConfig s = c.server();
+    if (!ServerConfig.isHostPort(s.listen())) {
+      problems.error("server.listen", "not host:port");
+    }
+    positive(s.maxHeaderBytes(), "server.max_header_bytes");
+    positive(s.maxBodySize(), "server.max_body_size");
+    atLeast(s.cors().maxAge(), 0, "server.cors.max_age");
+    oneOf(s.tls().clientAuth(), "server.tls.client_auth", "none", "request", "require");
+    if (s.tls().enabled()) {
+      required(s.tls().certFile(), "server.tls.cert_file", "when tls is enabled");
+      required(s.tls().keyFile(), "server.tls.key_file", "when tls is enabled");
+    }
+    if (!s.tls().clientAuth().equals("none")) {
+      required(s.tls().clientCaFile(), "server.tls.client_ca_file", "when client_auth is not none");
+    }
+  }
+
+  private void log() {
+    oneOf(c.log().level(), "log.level", "debug", "info", "warn", "error");
+    oneOf(c.log().format(), "log.format", "json", "text");
+    oneOf(c.log().output(), "log.output", "stdout", "stderr", "file");
+    if (c.log().output().equals("file")) {
+      required(c.log().file().path(), "log.file.path", "when log.output is file");
+      oneOf(c.log().file().rotate(), "log.file.rotate", "daily", "hourly", "size");
+    }
+  }
+
+  private void storage() {
+    List<DatabaseConfig> dbs = c.storage().databases();
+    unique(dbs, DatabaseConfig::name, "storage.databases");
+    for (int i = 0; i < dbs.size(); i++) {
+      DatabaseConfig d = dbs.get(i);
+      String at = "storage.databases[" + i + "]";
+      required(d.name(), at + ".name", "");
+      if (oneOf(d.driver(), at + ".driver", "mysql", "postgres", "sqlite") && d.dsn().isEmpty()) {
+        if (d.driver().equals("sqlite")) {
+          required(d.path(), at + ".path", "for sqlite (or dsn)");
+        } else {
+          required(d.host(), at + ".host", "(or dsn)");
+        }
+      }
+      port(d.port(), at + ".port");
+      atLeast(d.maxOpenConns(), 0, at + ".max_open_conns");
+      atLeast(d.maxIdleConns(), 0, at + ".max_idle_conns");
+    }
+    List<CacheConfig> caches = c.storage().caches();
+    unique(caches, CacheConfig::name, "storage.caches");
+    for (int i = 0; i < caches.size(); i++) {
+      CacheConfig k = caches.get(i);
+      String at = "storage.caches[" + i + "]";
+      required(k.name(), at + ".name", "");
+      if (oneOf(k.driver(), at + ".driver", "redis", "memory") && k.driver().equals("redis")) {
+        required(k.addr(), at + ".addr", "for redis");
+      }
+      atLeast(k.db(), 0, at + ".db");
+      positive(k.poolSize(), at + ".pool_size");
+      atLeast(k.minIdleConns(), 0, at + ".min_idle_conns");
+      positive(k.dialTimeout(), at + ".dial_timeout");
+      positive(k.readTimeout(), at + ".read_timeout");
+      positive(k.writeTimeout(), at + ".write_timeout");
+      atLeast(k.maxSize(), 0, at + ".max_size");
+    }
+  }
+
+  private void backends(List<BackendConfig> backends, String path) {
+    unique(backends, BackendConfig::name, path);
+    for (int i = 0; i < backends.size(); i++) {
+      BackendConfig b = backends.get(i);
+      String at = path + "[" + i + "]";
+      httpUrl(b.url(), at + ".url");
+      atLeast(b.weight(), 0, at + ".weight");
+      if (b.timeout() != null) {
+        positive(b.timeout(), at + ".timeout");
+      }
+      if (b.connectTimeout() != null) {
+        positive(b.connectTimeout(), at + ".connect_timeout");
+      }
+      atLeast(b.maxIdleConns(), 0, at + ".max_idle_conns");
+    }
+  }
+
+  private void discovery() {
+    DiscoveryConfig d = c.discovery();
+    oneOf(d.mode(), "discovery.mode", "merge", "first");
+    positive(d.interval(), "discovery.interval");
+    unique(d.sources(), DiscoverySourceConfig::name, "discovery.sources");
+    for (int i = 0; i < d.sources().size(); i++) {
+      DiscoverySourceConfig s = d.sources().get(i);
+      String at = "discovery.sources[" + i + "]";
+      script(s.script(), at + ".script");
+      if (!oneOf(s.type(), at + ".type", "database", "static", "consul", "kubernetes", "etcd", "http")
+          || !s.enabled() || !d.enabled()) {
+        continue;
+      }
+      switch (s.type()) {
+        case "database" -> databaseRef(s.database().storage(), at + ".database.storage");
+        case "static" -> backends(s.staticConfig().backends(), at + ".static.backends");
+        case "consul" -> {
+          httpUrl(s.consul().addr(), at + ".consul.addr");
+          required(s.consul().service(), at + ".consul.service", "");
+        }
+        case "kubernetes" -> {
+          required(s.kubernetes().service(), at + ".kubernetes.service", "");
+          port(s.kubernetes().port(), at + ".kubernetes.port");
+        }
+        case "etcd" -> {
+          if (s.etcd().endpoints().isEmpty()) {
+            problems.error(at + ".etcd.endpoints", "required");
+          }
+        }
+        default -> {
+          httpUrl(s.http().url(), at + ".http.url");
+          positive(s.http().timeout(), at + ".http.timeout");
+        }
+      }
+    }
+  }
+
+  private void admin() {
+    AdminConfig a = c.admin();
+    if (a.enabled()) {
+      required(a.token(), "admin.token", "when admin is enabled");
+      required(a.dbPath(), "admin.db_path", "when admin is enabled");
+    }
+    if (!a.listen().isEmpty() && !ServerConfig.isHostPort(a.listen())) {
+      problems.error("admin.listen", "not host:port");
+    }
+  }
+
+  private void auth() {
+    AuthConfig a = c.auth();
+    oneOf(a.mode(), "auth.mode", "first_match", "all");
+    if (a.headerNames().isEmpty()) {
+      problems.error("auth.header_names", "must not be empty");
+    }
+    a.statusCodes().forEach((status, code) -> {
+      String at = "auth.status_codes." + status;
+      oneOf(status, at, "disabled", "expired", "quota_exceeded", "not_found");
+      if (code.httpCode() < 100 || code.httpCode() > 599) {
+        problems.error(at + ".http_code", "must be an HTTP status code (100-599)");
+      }
+    });
+    positive(a.cacheTtl(), "auth.cache_ttl");
+    positive(a.negativeCacheTtl(), "auth.negative_cache_ttl");
+    unique(a.pipeline(), AuthProviderConfig::name, "auth.pipeline");
+    for (int i = 0; i < a.pipeline().size(); i++) {
+      AuthProviderConfig p = a.pipeline().get(i);
+      String at = "auth.pipeline[" + i + "]";
+      script(p.script(), at + ".script");
+      if (!oneOf(p.type(), at + ".type", "builtin", "redis", "database", "webhook", "lua", "static")
+          || !p.enabled()) {
+        continue;
+      }
+      switch (p.type()) {
+        case "builtin" -> {
+          if (!c.admin().enabled()) {
+            problems.warn(at, "the builtin provider reads the admin key store; enable admin to manage its keys");
+          }
+        }
+        case "redis" -> cacheRef(p.redis().storage(), at + ".redis.storage");
+        case "database" -> {
+          databaseRef(p.database().storage(), at + ".database.storage");
+          required(p.database().table(), at + ".database.table", "");
+          required(p.database().keyColumn(), at + ".database.key_column", "");
+        }
+        case "webhook" -> {
+          httpUrl(p.webhook().url(), at + ".webhook.url");
+          positive(p.webhook().timeout(), at + ".webhook.timeout");
+        }
+        case "lua" -> {
+          if (!p.lua().hasSource()) {
+            problems.error(at + ".lua", "path or script required");
+          }
+          script(p.lua(), at + ".lua");
+        }
+        default -> staticKeys(p.staticConfig().keys(), at + ".static.keys");
+      }
+    }
+  }
+
+  private void staticKeys(List<ApiKeyConfig> keys, String path) {
+    unique(keys, ApiKeyConfig::key, path);
+    for (int i = 0; i < keys.size(); i++) {
+      ApiKeyConfig k = keys.get(i);
+      String at = path + "[" + i + "]";
+      required(k.key(), at + ".key", "");
+      oneOf(k.status(), at + ".status", "enabled", "active", "disabled", "expired", "quota_exceeded",
+          "0", "1", "2", "3");
+      oneOf(k.quotaResetPeriod(), at + ".quota_reset_period", "daily", "weekly", "monthly", "never");
+      atLeast(k.totalQuota(), 0, at + ".total_quota");
+      atLeast(k.usedQuota(), 0, at + ".used_quota");
+    }
+  }
+
+  private void logging() {
+    LoggingConfig l = c.logging();
+    RequestLogConfig r = l.request();
+    script(r.script(), "logging.request.script");
+    script(l.access().script(), "logging.access.script");
+    if (l.enabled() && r.enabled()) {
+      if (r.storage().isEmpty() && r.file().path().isEmpty()) {
+        problems.error("logging.request.storage", "required (or logging.request.file.path) when request logging is enabled");
+      } else if (!r.storage().isEmpty()) {
+        databaseRef(r.storage(), "logging.request.storage");
+      }
+    }
+    oneOf(l.access().format(), "logging.access.format", "combined", "json");
+    if (oneOf(l.access().output(), "logging.access.output", "file", "stdout") && l.enabled() && l.access().enabled()
+        && l.access().output().equals("file")) {
+      required(l.access().file().path(), "logging.access.file.path", "when logging.access.output is file");
+    }
+  }
+
+  private void rateLimit() {
+    RateLimitConfig r = c.rateLimit();
+    if (oneOf(r.storage(), "rate_limit.storage", "memory", "redis") && r.storage().equals("redis") && r.enabled()) {
+      if (r.redis().isEmpty()) {
+        problems.error("rate_limit.redis", "required when rate_limit.storage is redis");
+      } else {
+        cacheRef(r.redis(), "rate_limit.redis");
+      }
+    }
+    oneOf(r.onStoreError(), "rate_limit.on_store_error", "allow", "deny");
+    script(r.script(), "rate_limit.script");
+    atLeast(r.global().requestsPerSecond(), 0, "rate_limit.global.requests_per_second");
+    atLeast(r.global().requestsPerMinute(), 0, "rate_limit.global.requests_per_minute");
+    atLeast(r.global().burstSize(), 0, "rate_limit.global.burst_size");
+    atLeast(r.perKey().requestsPerSecond(), 0, "rate_limit.per_key.requests_per_second");
+    atLeast(r.perKey().requestsPerMinute(), 0, "rate_limit.per_key.requests_per_minute");
+    atLeast(r.perKey().tokensPerMinute(), 0, "rate_limit.per_key.tokens_per_minute");
+    atLeast(r.perKey().maxConcurrent(), 0, "rate_limit.per_key.max_concurrent");
+    atLeast(r.perKey().burstSize(), 0, "rate_limit.per_key.burst_size");
+  }
+
+  private void routing() {
+    RoutingConfig r = c.routing();
+    oneOf(r.loadBalance(), "routing.load_balance", RoutingConfig.STRATEGIES.toArray(String[]::new));
+    positive(r.timeout(), "routing.timeout");
+    positive(r.connectTimeout(), "routing.connect_timeout");
+    script(r.script(), "routing.script");
+    RetryConfig retry = r.retry();
+    atLeast(retry.maxRetries(), 0, "routing.retry.max_retries");
+    positive(retry.initialWait(), "routing.retry.initial_wait");
+    positive(retry.maxWait(), "routing.retry.max_wait");
+    if (retry.maxWait().compareTo(retry.initialWait()) < 0) {
+      problems.error("routing.retry.max_wait", "must be >= routing.retry.initial_wait");
+    }
+    if (!(retry.multiplier() >= 1)) {
+      problems.error("routing.retry.multiplier", "must be >= 1");
+    }
+    for (int i = 0; i < retry.retryOn().size(); i++) {
+      String on = retry.retryOn().get(i);
+      if (!on.matches("5xx|4xx|connect_failure|timeout|reset|\\d{3}")) {
+        problems.error("routing.retry.retry_on[" + i + "]",
+            "must be one of 5xx, 4xx, connect_failure, timeout, reset or a status code (\"" + on + "\")");
+      }
+    }
+    for (int i = 0; i < r.fallback().size(); i++) {
+      FallbackConfig f = r.fallback().get(i);
+      String at = "routing.fallback[" + i + "]";
+      httpUrl(f.primary(), at + ".primary");
+      for (int j = 0; j < f.fallback().size(); j++) {
+        httpUrl(f.fallback().get(j), at + ".fallback[" + j + "]");
+      }
+    }
+    if (r.affinity().enabled() && r.affinity().header().isEmpty()) {
+      oneOf(r.affinity().key(), "routing.affinity.key", "api_key", "user_id");
+    }
+  }
+
+  private void healthCheck() {
+    HealthCheckConfig h = c.healthCheck();
+    positive(h.interval(), "health_check.interval");
+    positive(h.timeout(), "health_check.timeout");
+    oneOf(h.method(), "health_check.method", "GET", "HEAD", "POST");
+    if (!h.path().startsWith("/")) {
+      problems.error("health_check.path", "must start with /");
+    }
+    if (h.expectedStatus() < 100 || h.expectedStatus() > 599) {
+      problems.error("health_check.expected_status", "must be an HTTP status code (100-599)");
+    }
+    atLeast(h.unhealthyThreshold(), 1, "health_check.unhealthy_threshold");
+    atLeast(h.healthyThreshold(), 1, "health_check.healthy_threshold");
+    script(h.script(), "health_check.script");
+  }
+
+  private void metrics() {
+    MetricsConfig m = c.metrics();
+    if (!m.path().startsWith("/")) {
+      problems.error("metrics.path", "must start with /");
+    }
+    List<Double> buckets = m.latencyBuckets();
+    for (int i = 0; i < buckets.size(); i++) {
+      if (!(buckets.get(i) > 0) || (i > 0 && buckets.get(i) <= buckets.get(i - 1))) {
+        problems.error("metrics.latency_buckets[" + i + "]", "buckets must be positive and increasing");
+      }
+    }
+  }
+
+  private void usage() {
+    UsageConfig u = c.usage();
+    if (u.enabled()) {
+      required(u.journalPath(), "usage.journal_path", "when usage is enabled");
+    }
+    unique(u.reporters(), ReporterConfig::name, "usage.reporters");
+    for (int i = 0; i < u.reporters().size(); i++) {
+      ReporterConfig r = u.reporters().get(i);
+      String at = "usage.reporters[" + i + "]";
+      script(r.script(), at + ".script");
+      if (!oneOf(r.type(), at + ".type", "builtin", "webhook", "database") || !r.enabled()) {
+        continue;
+      }
+      switch (r.type()) {
+        case "builtin" -> atLeast(r.builtin().retentionDays(), 0, at + ".builtin.retention_days");
+        case "webhook" -> {
+          httpUrl(r.webhook().url(), at + ".webhook.url");
+          positive(r.webhook().timeout(), at + ".webhook.timeout");
+          atLeast(r.webhook().retry(), 0, at + ".webhook.retry");
+        }
+        default -> {
+          databaseRef(r.database().storage(), at + ".database.storage");
+          required(r.database().table(), at + ".database.table", "");
+        }
+      }
+    }
+  }
+
+  private void hooks() {
+    c.hooks().byName().forEach((name, hook) -> script(hook, "hooks." + name));
+  }
+
+  // ---- checks --------------------------------------------------------------------------------
+
+  private void script(ScriptConfig s, String path) {
+    if (s.enabled() && !s.hasSource()) {
+      problems.error(path, "path or script required when enabled");
+    }
+    positive(s.timeout(), path + ".timeout");
+    atLeast(s.maxMemory(), 0, path + ".max_memory");
+  }
+
+  private void databaseRef(String name, String path) {
+    if (name.isEmpty()) {
+      problems.error(path, "required");
+    } else if (c.storage().database(name).isEmpty()) {
+      problems.error(path, "no database named \"" + name + "\" in storage.databases");
+    }
+  }
+
+  private void cacheRef(String name, String path) {
+    if (name.isEmpty()) {
+      problems.error(path, "required");
+    } else if (c.storage().cache(name).isEmpty()) {
+      problems.error(path, "no cache named \"" + name + "\" in storage.caches");
+    }
+  }
+
+  private void httpUrl(String url, String path) {
+    try {
+      URI uri = new URI(url);
+      String scheme = uri.getScheme();
+      if (scheme != null && (scheme.equalsIgnoreCase("http") || scheme.equalsIgnoreCase("https"))
+          && uri.getHost() != null) {
+        return;
+      }
+    } catch (Exception e) {
+      // reported below
+    }
+    problems.error(path, "not an http(s) URL");
+  }
+
+  private boolean oneOf(String value, String path, String... allowed) {
+    for (String a : allowed) {
+      if (a.equals(value)) {
+        return true;
+      }
+    }
+    problems.error(path, "must be one of " + String.join(", ", allowed));
+    return false;
+  }
+
+  private void required(String value, String path, String when) {
+    if (value.isBlank()) {
+      problems.error(path, when.isEmpty() ? "required" : "required " + when);
+    }
+  }
+
+  private void positive(long value, String path) {
+    if (value <= 0) {
+      problems.error(path, "must be > 0");
+    }
+  }
+
+  private void positive(Duration value, String path) {
+    if (value.isZero() || value.isNegative()) {
+      problems.error(path, "must be > 0");
+    }
+  }
+
+  private void atLeast(long value, long min, String path) {
+    if (value < min) {
+      problems.error(path, "must be >= " + min);
+    }
+  }
+
+  private void port(int port, String path) {
+    if (port < 0 || port > 65535) {
+      problems.error(path, "must be a port (0-65535)");
+    }
+  }
+
+  private <T> void unique(List<T> items, Function<T, String> name, String path) {
+    Set<String> seen = new HashSet<>();
+    for (int i = 0; i < items.size(); i++) {
+      String n = name.apply(items.get(i));
+      if (!n.isEmpty() && !seen.add(n)) {
+        problems.error(path + "[" + i + "].name", "duplicate name \"" + n + "\"");
+      }
+    }
+  }
+}

@@ -1,0 +1,40 @@
+package dev.llmproxy.common.config;
+
+import io.vertx.core.json.JsonObject;
+
+/**
+ * One of {@code discovery.sources}. Only the block named by {@code type} is used; the others keep
+ * their defaults. ({@code static} is a Java keyword, hence {@code staticConfig}.)
+ */
+public record DiscoverySourceConfig(String name, String type, boolean enabled, DatabaseDiscoveryConfig database,
+    StaticDiscoveryConfig staticConfig, ConsulDiscoveryConfig consul, KubernetesDiscoveryConfig kubernetes,
+    EtcdDiscoveryConfig etcd, HttpDiscoveryConfig http, ScriptConfig script) {
+
+  static DiscoverySourceConfig read(ConfigReader r) {
+    return new DiscoverySourceConfig(
+        r.string("name", ""),
+        r.string("type", ""),
+        r.bool("enabled", true),
+        r.section("database", DatabaseDiscoveryConfig::read),
+        r.section("static", StaticDiscoveryConfig::read),
+        r.section("consul", ConsulDiscoveryConfig::read),
+        r.section("kubernetes", KubernetesDiscoveryConfig::read),
+        r.section("etcd", EtcdDiscoveryConfig::read),
+        r.section("http", HttpDiscoveryConfig::read),
+        r.section("script", s -> ScriptConfig.read(s, ScriptConfig.DEFAULT)));
+  }
+
+  public JsonObject toJson() {
+    return new JsonObject()
+        .put("name", name)
+        .put("type", type)
+        .put("enabled", enabled)
+        .put("database", database.toJson())
+        .put("static", staticConfig.toJson())
+        .put("consul", consul.toJson())
+        .put("kubernetes", kubernetes.toJson())
+        .put("etcd", etcd.toJson())
+        .put("http", http.toJson())
+        .put("script", script.toJson());
+  }
+}

@@ -1,0 +1,37 @@
+package dev.llmproxy.common.config;
+
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * {@code usage.reporters[].webhook}: {@code retry} is the number of attempts; the key is sent masked
+ * unless {@code includeRawKey}.
+ */
+public record WebhookReporterConfig(String url, String method, Duration timeout, int retry,
+    Map<String, String> headers, boolean includeRawKey) {
+
+  public WebhookReporterConfig {
+    headers = Immutables.map(headers);
+  }
+
+  static WebhookReporterConfig read(ConfigReader r) {
+    return new WebhookReporterConfig(
+        r.string("url", ""),
+        r.string("method", "POST"),
+        r.duration("timeout", Duration.ofSeconds(5)),
+        r.integer("retry", 3),
+        r.stringMap("headers"),
+        r.bool("include_raw_key", false));
+  }
+
+  public JsonObject toJson() {
+    return new JsonObject()
+        .put("url", url)
+        .put("method", method)
+        .put("timeout", JsonOut.duration(timeout))
+        .put("retry", retry)
+        .put("headers", JsonOut.strings(headers))
+        .put("include_raw_key", includeRawKey);
+  }
+}

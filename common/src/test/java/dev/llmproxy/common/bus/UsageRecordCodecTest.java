@@ -1,0 +1,30 @@
+package dev.llmproxy.common.bus;
+
+import dev.llmproxy.common.model.UsageRecord;
+import io.vertx.core.buffer.Buffer;
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+
+class UsageRecordCodecTest {
+
+  private final UsageRecord record = new UsageRecord("req_1", "sk-secret-123456", "Team", "u1", "llama", 7, 8, 15,
+      true, "POST", "/v1/chat/completions", Instant.parse("2026-11-22T10:00:00Z"), "http://b:8000", 200, 120, 30,
+      false, true, "10.0.0.1");
+
+  @Test
+  void localDeliveryHandsOverTheSameRecord() {
+    assertSame(record, new UsageRecordCodec().transform(record));
+  }
+
+  @Test
+  void theWireFormatRoundTrips() {
+    UsageRecordCodec codec = new UsageRecordCodec();
+    Buffer wire = Buffer.buffer("xx");
+    codec.encodeToWire(wire, record);
+    assertEquals(record, codec.decodeFromWire(2, wire));
+  }
+}

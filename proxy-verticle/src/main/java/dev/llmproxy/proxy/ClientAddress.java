@@ -1,0 +1,36 @@
+package dev.llmproxy.proxy;
+
+import dev.llmproxy.common.util.IpRanges;
+import io.vertx.core.http.HttpServerRequest;
+
+/**
+ * The client's address: the peer, unless the peer is one of {@code server.trusted_proxies}; then the
+ * right-most address of {@code X-Forwarded-For} that is not itself a trusted proxy.
+ */
+final class ClientAddress {
+
+  private final IpRanges trusted;
+
+  ClientAddress(IpRanges trusted) {
+    this.trusted = trusted;
+  }
+
+  String of(HttpServerRequest request) {
+    String peer = request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
+    if (trusted.isEmpty() || !trusted.contains(peer)) {
+      return peer;
+    }
+    String forwarded = request.getHeader("X-Forwarded-For");
+    if (forwarded == null) {
+      return peer;
+    }
+    String[] hops = forwarded.split(",");
+    for (int i = hops.length - 1; i >= 0; i--) {
+      String hop = hops[i].trim();
+      if (!hop.isEmpty() && !trusted.contains(hop)) {
+        return hop;
+      }
+    }
+    return peer;
+  }
+}

@@ -1,0 +1,130 @@
+package dev.llmproxy.proxy.auth;
+
+import dev.llmproxy.common.bus.Addresses;
+import dev.llmproxy.common.bus.AuthCheck;
+import dev.llmproxy.common.bus.AuthDecision;
+import dev.llmproxy.common.config.AuthConfig;
+import dev.llmproxy.common.error.ErrorKind;
+import dev.llmproxy.common.error.GatewayError;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonObject;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * The proxy's side of {@code llmproxy.auth.check}: finds the client's key, asks the auth verticle, and
+ * keeps its decisions for as long as the auth verticle allows, so that a known key costs a map lookup.
+ * One instance per proxy verticle instance: its cache is confined to one event loop.
+ */
+public final class AuthGate {
+
+  private static final int MAX_CACHED = 10_000;
+  private static final long ASK_TIMEOUT_MS = 10_000;
+  private static final String BEARER = "Bearer ";
+
+  private final Vertx vertx;
+  private final AuthConfig config;
+  private final List<String> headerNames;
+  private final DeliveryOptions delivery = new DeliveryOptions().setSendTimeout(ASK_TIMEOUT_MS);
+  private final Map<String, Cached> cache = new LinkedHashMap<>(256, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Cached> eldest) {
+      return size() > MAX_CACHED;
+    }
+  };
+  private MessageConsumer<JsonObject> invalidations;
+
+  private record Cached(AuthDecision decision, long expiresAtNanos) {
+  }
+
+  public AuthGate(Vertx vertx, AuthConfig config) {
+    this.vertx = vertx;
+    this.config = config;
+    this.headerNames = config.headerNames();
+    if (config.enabled()) {
+      // Any change to any key drops every cached decision: rare, and then always right.
+      invalidations = vertx.eventBus().consumer(Addresses.KEYS_CHANGED, message -> cache.clear());
+    }
+  }
+
+  public boolean guards(String path) {
+    if (!config.enabled()) {
+      return false;
+    }
+    for (String skipped : config.skipPaths()) {
+      if (path.startsWith(skipped)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The key from the first configured header that carries one; {@code Authorization} without its scheme. */
+  public String keyOf(MultiMap headers) {
+    for (String name : headerNames) {
+      String value = headers.get(name);
+      if (value == null || value.isBlank()) {
+        continue;
+      }
+      if (name.equalsIgnoreCase("Authorization")) {
+        return value.regionMatches(true, 0, BEARER, 0, BEARER.length()) ? value.substring(BEARER.length()).trim()
+            : value.trim();
+      }
+      return value.trim();
+    }
+    return null;
+  }
+
+  /** The decision for this request; a failed future is a {@link GatewayError} the client sees. */
+  public Future<AuthDecision> check(String key, Supplier<AuthCheck> question) {
+    if (key == null) {
+      var notFound = config.statusCode("not_found");
+      return Future.failedFuture(new GatewayError(ErrorKind.UNAUTHORIZED, notFound.httpCode(), "invalid_api_key",
+          "missing API key: send it as 'Authorization: Bearer <key>'", null));
+    }
+    Cached cached = cache.get(key);
+    if (cached != null) {
+      if (System.nanoTime() < cached.expiresAtNanos()) {
+        return outcome(cached.decision());
+      }
+      cache.remove(key);
+    }
+    return vertx.eventBus().<JsonObject>request(Addresses.AUTH_CHECK, question.get().toJson(), delivery)
+        .recover(failure -> Future.failedFuture(new GatewayError(ErrorKind.NOT_READY, 503, "auth_unavailable",
+            "authentication is unavailable, try again shortly", failure)))
+        .compose(reply -> {
+          AuthDecision decision = AuthDecision.fromJson(reply.body());
+          if (decision.cacheTtlMs() > 0) {
+            cache.put(key, new Cached(decision, System.nanoTime() + decision.cacheTtlMs() * 1_000_000));
+          }
+          return outcome(decision);
+        });
+  }
+
+  private static Future<AuthDecision> outcome(AuthDecision decision) {
+    if (decision.allow()) {
+      return Future.succeededFuture(decision);
+    }
+    ErrorKind kind = switch (decision.status()) {
+      case 401 -> ErrorKind.UNAUTHORIZED;
+      case 429 -> ErrorKind.RATE_LIMITED;
+      case 503 -> ErrorKind.NOT_READY;
+      default -> ErrorKind.FORBIDDEN;
+    };
+    String message = decision.message() == null || decision.message().isEmpty() ? "access denied" : decision.message();
+    return Future.failedFuture(new GatewayError(kind, decision.status(), decision.code(), message, null));
+  }
+
+  public void close() {
+    if (invalidations != null) {
+      invalidations.unregister();
+    }
+  }
+}

@@ -1,0 +1,100 @@
+package dev.llmproxy.proxy;
+
+import dev.llmproxy.common.bus.Addresses;
+import dev.llmproxy.common.bus.UsageRecordCodec;
+import dev.llmproxy.common.config.ConfigLoader;
+import dev.llmproxy.common.config.GatewayConfig;
+import dev.llmproxy.common.config.LoadedConfig;
+import dev.llmproxy.common.model.Backend;
+import dev.llmproxy.common.model.BackendSnapshot;
+import dev.llmproxy.common.model.UsageRecord;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One proxy verticle on a real port, with the test standing in for the discovery verticle (it answers
+ * {@code llmproxy.backends.current}) and for the usage verticle (it collects {@code llmproxy.usage.record}).
+ */
+final class ProxyHarness {
+
+  final Vertx vertx;
+  final int port;
+  final GatewayConfig config;
+  final ProxyEnvironment environment;
+  final LinkedBlockingQueue<UsageRecord> usage = new LinkedBlockingQueue<>();
+  final HttpClient client;
+  private volatile BackendSnapshot snapshot;
+
+  private ProxyHarness(Vertx vertx, int port, GatewayConfig config, BackendSnapshot snapshot) {
+    this.vertx = vertx;
+    this.port = port;
+    this.config = config;
+    this.snapshot = snapshot;
+    this.environment = new ProxyEnvironment(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), config.metrics());
+    this.client = vertx.createHttpClient(new HttpClientOptions().setDefaultPort(port).setDefaultHost("127.0.0.1"));
+  }
+
+  /** @param overrides config sections merged over a minimal config with the given backends */
+  static Future<ProxyHarness> start(Vertx vertx, List<String> backendUrls, JsonObject overrides) {
+    int port = freePort();
+    JsonArray backends = new JsonArray();
+    for (int i = 0; i < backendUrls.size(); i++) {
+      backends.add(new JsonObject().put("name", "b" + i).put("url", backendUrls.get(i)));
+    }
+    JsonObject raw = new JsonObject()
+        .put("server", new JsonObject().put("listen", "127.0.0.1:" + port))
+        .put("backends", backends)
+        .mergeIn(overrides, true);
+    LoadedConfig loaded = ConfigLoader.parse(raw, Map.of());
+    if (!loaded.ok()) {
+      return Future.failedFuture(new IllegalArgumentException(String.join("\n", loaded.errors())));
+    }
+    GatewayConfig config = loaded.config();
+    List<Backend> list = config.backends().stream().map(b -> Backend.of(b, config.routing(), true)).toList();
+    ProxyHarness harness = new ProxyHarness(vertx, port, config, new BackendSnapshot(1, list));
+    UsageRecordCodec.register(vertx.eventBus());
+    vertx.eventBus().<UsageRecord>consumer(Addresses.USAGE_RECORD, m -> harness.usage.add(m.body()));
+    vertx.eventBus().consumer(Addresses.BACKENDS_CURRENT, m -> m.reply(harness.snapshot.toJson()));
+    return vertx.deployVerticle(() -> new ProxyVerticle(config, harness.environment), new DeploymentOptions().setInstances(1))
+        .map(id -> {
+          harness.environment.markStarted();
+          return harness;
+        });
+  }
+
+  /** Publishes a new snapshot as discovery would. */
+  void publish(BackendSnapshot next) {
+    snapshot = next;
+    vertx.eventBus().publish(Addresses.BACKENDS_SNAPSHOT, next.toJson());
+  }
+
+  UsageRecord nextUsage() throws InterruptedException {
+    UsageRecord record = usage.poll(5, TimeUnit.SECONDS);
+    if (record == null) {
+      throw new AssertionError("no usage record within 5 s");
+    }
+    return record;
+  }
+
+  static int freePort() {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
