@@ -27,7 +27,7 @@ STREAMS="${STREAMS:-$d_streams}"          # concurrent open streams (0 = skip)
 STREAM_CHUNKS="${STREAM_CHUNKS:-$d_schunks}"
 STREAM_INTERVAL_MS="${STREAM_INTERVAL_MS:-$d_sint}"
 LEGS="${LEGS:-direct nginx vertx-bare llmproxy}"  # also: llmproxy-g1, llmproxy-jdk25
-OPEN_LEGS="${OPEN_LEGS:-nginx llmproxy}"  # legs that also get the open-streams test (any of LEGS)
+OPEN_LEGS="${OPEN_LEGS-nginx llmproxy}"  # legs that also get the open-streams test (any of LEGS)
 UPSTREAM_INSTANCES="${UPSTREAM_INSTANCES:-$(nproc)}"
 JAVA="${JAVA:-java}"
 JAVA25="${JAVA25:-$(ls -d /usr/lib/jvm/temurin-25*/bin/java 2>/dev/null | head -1 || true)}"
@@ -59,6 +59,8 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
+set -E
+trap 'printf "\033[31m[bench] FAILED: unexpected error (status %s) at run.sh line %s: %s\033[0m\n" "$?" "$LINENO" "$BASH_COMMAND" >&2' ERR
 trap 'exit 130' INT TERM
 
 forget_pid() { local keep=(); for p in "${PIDS[@]}"; do [[ "$p" != "$1" ]] && keep+=("$p"); done; PIDS=("${keep[@]}"); }
@@ -371,7 +373,8 @@ warm_up() { # leg url
   [[ "$leg" == nginx ]] && { round=2s; max_s=0; }
   while :; do
     rps=$(wrk -t2 -c"$CONNECTIONS" -d"$round" -s "$LIB/json.lua" "$chat" 2>/dev/null \
-      | sed -n 's/^WRKRESULT .*"rps":\([0-9]*\).*/\1/p')
+      | sed -n 's/^WRKRESULT .*"rps":\([0-9]*\).*/\1/p' || true)
+    check_alive "$leg"
     rps=${rps:-0}; rounds+=("$rps")
     if (( prev > 0 && rps > 0 )) && (( (rps > prev ? rps - prev : prev - rps) * 100 < 5 * rps )); then break; fi
     (( SECONDS - started + $(secs "$round") > max_s )) && break
