@@ -1,13 +1,44 @@
 package dev.llmproxy.auth;
 
+import dev.llmproxy.auth.provider.Provider;
+import dev.llmproxy.common.bus.Addresses;
+import dev.llmproxy.common.bus.AuthCheck;
+import dev.llmproxy.common.bus.AuthDecision;
+import dev.llmproxy.common.bus.KeyLookup;
+import dev.llmproxy.common.config.AuthConfig;
+import dev.llmproxy.common.config.AuthProviderConfig;
 import dev.llmproxy.common.config.GatewayConfig;
+import dev.llmproxy.common.lua.LuaSandbox;
+import dev.llmproxy.common.storage.Pools;
+import dev.llmproxy.common.util.Secrets;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonObject;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** Deployed and idle until its issue fills it: it registers no address, so it can do no harm. */
+/**
+ * Answers {@link Addresses#AUTH_CHECK} with an {@link AuthDecision} (as JSON): the key pipeline of {@code auth}
+ * with a decision cache in front, dropped by {@link Addresses#KEYS_CHANGED}. Each instance has its own Lua
+ * sandbox, storage pools and cache, and runs everything on its event loop.
+ */
 public final class AuthVerticle extends VerticleBase {
 
+  private static final Logger LOG = LoggerFactory.getLogger(AuthVerticle.class);
+
   private final GatewayConfig config;
+  private final DecisionCache cache = new DecisionCache();
+  private final List<MessageConsumer<?>> consumers = new ArrayList<>();
+  private AuthPipeline pipeline;
+  private Pools pools;
+  private ProviderFactory factory;
+  /** Bumped on every invalidation, so that a lookup begun before it does not cache a stale answer after it. */
+  private long generation;
 
   public AuthVerticle(GatewayConfig config) {
     this.config = config;
@@ -15,6 +46,106 @@ public final class AuthVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    return Future.succeededFuture();
+    AuthConfig auth = config.auth();
+    LuaSandbox sandbox = new LuaSandbox();
+    pools = new Pools(vertx, config.storage());
+    factory = new ProviderFactory(vertx, config, sandbox, pools);
+    List<Future<Provider>> created = new ArrayList<>();
+    for (AuthProviderConfig entry : auth.pipeline()) {
+      if (entry.enabled()) {
+        created.add(factory.create(entry));
+      }
+    }
+    return Future.all(created).compose(done -> {
+      List<Provider> providers = new ArrayList<>();
+      created.forEach(f -> providers.add(f.result()));
+      pipeline = new AuthPipeline(auth, providers, Clock.systemUTC());
+      // A plain consumer: today every verticle runs in one JVM. In a cluster this would become a local consumer
+      // so that a proxy is answered by the auth instance beside it (ARCHITECTURE.md: hot path served locally).
+      MessageConsumer<JsonObject> checks = vertx.eventBus().consumer(Addresses.AUTH_CHECK, this::onCheck);
+      MessageConsumer<JsonObject> changes = vertx.eventBus().consumer(Addresses.KEYS_CHANGED, this::onKeysChanged);
+      consumers.add(checks);
+      consumers.add(changes);
+      return Future.all(checks.completion(), changes.completion());
+    }).onFailure(e -> {
+      // stop() is not called after a failed start: release what was opened
+      pools.close();
+      if (factory.httpClient() != null) {
+        factory.httpClient().close();
+      }
+    });
+  }
+
+  @Override
+  public Future<?> stop() {
+    List<Future<Void>> closing = new ArrayList<>();
+    consumers.forEach(c -> closing.add(c.unregister()));
+    if (pools != null) {
+      closing.add(pools.close());
+    }
+    if (factory != null && factory.httpClient() != null) {
+      closing.add(factory.httpClient().close());
+    }
+    return Future.join(closing);
+  }
+
+  private void onCheck(Message<JsonObject> message) {
+    AuthCheck check;
+    try {
+      check = AuthCheck.fromJson(message.body());
+    } catch (RuntimeException e) {
+      message.fail(400, "invalid auth check: " + e.getMessage());
+      return;
+    }
+    check(check).onComplete(done -> {
+      if (done.succeeded()) {
+        message.reply(done.result().toJson());
+      } else {
+        LOG.error("auth check failed for key {}", Secrets.mask(check.apiKey()), done.cause());
+        message.reply(pipeline.decisions().deny(Denial.UNAVAILABLE, null, 0).toJson());
+      }
+    });
+  }
+
+  /** The decision for one request; a cache hit answers without touching any store. */
+  Future<AuthDecision> check(AuthCheck check) {
+    AuthConfig auth = config.auth();
+    if (!auth.enabled()) {
+      return Future.succeededFuture(AuthDecision.allowAnonymous());
+    }
+    if (check.apiKey() == null || check.apiKey().isBlank()) {
+      return Future.succeededFuture(pipeline.decisions().deny(Denial.NOT_FOUND, null, 0));
+    }
+    String keyHash = KeyHash.sha256Hex(check.apiKey());
+    String cacheKey = DecisionCache.key(keyHash, check.clientIp());
+    if (!pipeline.requestDependent()) {
+      AuthDecision cached = cache.get(cacheKey);
+      if (cached != null) {
+        return Future.succeededFuture(cached);
+      }
+    }
+    long startedIn = generation;
+    return pipeline.check(check, keyHash).map(checked -> {
+      if (startedIn == generation) {
+        cache.put(cacheKey, checked.decision(), checked.cacheTtlMs());
+      }
+      return checked.decision();
+    });
+  }
+
+  /** For tests: how many decisions are cached now. */
+  long cachedDecisions() {
+    return cache.size();
+  }
+
+  private void onKeysChanged(Message<JsonObject> message) {
+    JsonObject body = message.body() == null ? new JsonObject() : message.body();
+    generation++;
+    String keyHash = body.getString(KeyLookup.KEY_HASH);
+    if (body.getBoolean(KeyLookup.ALL, false) || keyHash == null) {
+      cache.invalidateAll();
+    } else {
+      cache.invalidateKey(keyHash.toLowerCase());
+    }
   }
 }

@@ -3,10 +3,13 @@ package dev.llmproxy.proxy;
 import dev.llmproxy.common.bus.Addresses;
 import dev.llmproxy.common.bus.AuthCheck;
 import dev.llmproxy.common.bus.AuthDecision;
+import dev.llmproxy.common.config.AffinityConfig;
 import dev.llmproxy.common.error.ErrorKind;
 import dev.llmproxy.common.error.GatewayError;
 import dev.llmproxy.common.model.Backend;
 import dev.llmproxy.common.model.UsageRecord;
+import dev.llmproxy.proxy.balance.BackendStats;
+import dev.llmproxy.proxy.balance.RetryPolicy.Reason;
 import dev.llmproxy.proxy.upstream.BackendClients;
 import dev.llmproxy.proxy.upstream.HopByHop;
 import dev.llmproxy.proxy.upstream.ResponseTap;
@@ -16,20 +19,24 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpClosedException;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.RequestOptions;
 
 import java.net.ConnectException;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeoutException;
 
 /**
  * One API request's way through the gateway, a method per step:
- * read the body, inspect it, choose a backend, forward, relay the answer through a usage tap, finish.
+ * read the body, inspect it, authorize, choose a backend, forward, relay the answer through a usage tap
+ * (retrying elsewhere while nothing has reached the client), finish.
  * Everything runs on the event loop of the proxy verticle instance that accepted the request.
  */
 final class ApiExchange {
@@ -54,6 +61,10 @@ final class ApiExchange {
   private long readTimer = -1;
   private InspectedRequest inspected;
   private Backend backend;
+  private final List<Backend> tried = new ArrayList<>(2);
+  private int retries;
+  private BackendStats attempt;
+  private long attemptStartNanos;
   private HttpClientRequest upstreamRequest;
   private HttpClientResponse upstreamResponse;
   private ResponseTap tap = ResponseTap.NONE;
@@ -133,7 +144,7 @@ final class ApiExchange {
 
   private void authorize() {
     if (!context.auth.guards(request.path())) {
-      chooseBackend();
+      route();
       return;
     }
     String key = context.auth.keyOf(request.headers());
@@ -148,43 +159,70 @@ final class ApiExchange {
       }
       apiKey = key;
       decision = answer.result();
-      chooseBackend();
+      route();
     });
   }
 
-  private static Map<String, String> firstValues(MultiMap headers) {
-    Map<String, String> values = new HashMap<>();
-    for (Map.Entry<String, String> header : headers) {
-      values.putIfAbsent(header.getKey(), header.getValue());
-    }
-    return values;
-  }
-
-  private void chooseBackend() {
-    backend = context.balancer.choose();
-    if (backend == null) {
-      fail(new GatewayError(ErrorKind.NO_BACKEND, "no backend is available to serve this request"));
+  private void route() {
+    if (endpoint == Endpoint.MODELS) {
+      context.models.list().onComplete(list -> {
+        if (!finished) {
+          response.putHeader("Content-Type", "application/json").putHeader("X-Request-ID", requestId).end(list.result());
+          finish(false);
+        }
+      });
       return;
     }
+    Backend first;
+    try {
+      first = context.router.choose(inspected.model(), tried, affinityKey());
+    } catch (GatewayError error) {
+      fail(error);
+      return;
+    }
+    beginAttempt(first);
+  }
+
+  private String affinityKey() {
+    AffinityConfig affinity = context.config.routing().affinity();
+    if (!affinity.enabled()) {
+      return null;
+    }
+    if (!affinity.header().isEmpty()) {
+      String session = request.getHeader(affinity.header());
+      if (session != null && !session.isEmpty()) {
+        return session;
+      }
+    }
+    return "user_id".equals(affinity.key()) && decision != null && decision.userId() != null ? decision.userId() : apiKey;
+  }
+
+  private void beginAttempt(Backend chosen) {
+    backend = chosen;
+    tried.add(chosen);
+    attempt = context.stats.of(chosen);
+    attempt.started();
+    attemptStartNanos = System.nanoTime();
     forward(0);
   }
 
-  private void forward(int attempt) {
+  private void forward(int staleRetries) {
     BackendClients.Upstream upstream = context.clients.upstream(backend);
     RequestOptions options = new RequestOptions()
         .setMethod(request.method())
         .setURI(upstream.basePath() + request.uri())
+        .setConnectTimeout(backend.connectTimeoutMs())
         .setIdleTimeout(backend.timeoutMs());
     upstream.client().request(options).onComplete(created -> {
       if (created.succeeded()) {
-        send(created.result(), attempt);
+        send(created.result(), staleRetries);
       } else {
-        upstreamFailed(created.cause(), attempt);
+        upstreamFailed(created.cause(), staleRetries);
       }
     });
   }
 
-  private void send(HttpClientRequest upstream, int attempt) {
+  private void send(HttpClientRequest upstream, int staleRetries) {
     if (finished) {
       upstream.reset();
       return;
@@ -205,34 +243,87 @@ final class ApiExchange {
       if (answered.succeeded()) {
         relay(answered.result());
       } else {
-        upstreamFailed(answered.cause(), attempt);
+        upstreamFailed(answered.cause(), staleRetries);
       }
     });
   }
 
-  private void upstreamFailed(Throwable cause, int attempt) {
+  private void upstreamFailed(Throwable cause, int staleRetries) {
     if (finished) {
       return;
     }
-    if (cause instanceof HttpClosedException && attempt < STALE_CONNECTION_RETRIES) {
-      forward(attempt + 1);
+    if (cause instanceof HttpClosedException && staleRetries < STALE_CONNECTION_RETRIES) {
+      forward(staleRetries + 1);
       return;
     }
+    GatewayError error;
+    Reason reason;
     if (cause instanceof TimeoutException) {
-      fail(new GatewayError(ErrorKind.UPSTREAM_TIMEOUT, "the backend did not answer within " + backend.timeoutMs() + " ms"));
+      reason = Reason.TIMEOUT;
+      error = new GatewayError(ErrorKind.UPSTREAM_TIMEOUT, "the backend did not answer within " + backend.timeoutMs() + " ms");
     } else if (cause instanceof ConnectException || cause.getCause() instanceof ConnectException) {
-      fail(new GatewayError(ErrorKind.UPSTREAM_UNREACHABLE, "the backend could not be reached"));
+      reason = Reason.CONNECT_FAILURE;
+      error = new GatewayError(ErrorKind.UPSTREAM_UNREACHABLE, "the backend could not be reached");
     } else {
-      fail(new GatewayError(ErrorKind.UPSTREAM_FAILED, "the backend failed before answering"));
+      reason = Reason.RESET;
+      error = new GatewayError(ErrorKind.UPSTREAM_FAILED, "the backend failed before answering");
     }
+    endAttempt(false);
+    if (!retry(reason, 0, -1)) {
+      fail(error);
+    }
+  }
+
+  /** Tries another backend (or the same after a wait) if the policy allows; false when the failure stands. */
+  private boolean retry(Reason reason, int status, long retryAfterMs) {
+    if (!context.retryPolicy.allows(retries, reason, status)) {
+      return false;
+    }
+    Backend next;
+    try {
+      next = context.router.choose(inspected.model(), tried, affinityKey());
+    } catch (GatewayError noneLeft) {
+      return false;
+    }
+    retries++;
+    context.metrics.retry(backend.name(), reason == Reason.STATUS ? Integer.toString(status) : reason.label());
+    // Another backend is tried at once; the same one again only after its Retry-After, else the backoff.
+    long waitMs = !tried.contains(next) ? 0 : retryAfterMs >= 0 ? retryAfterMs : context.retryPolicy.backoffMs(retries);
+    if (waitMs <= 0) {
+      beginAttempt(next);
+    } else {
+      context.vertx.setTimer(waitMs, t -> {
+        if (!finished) {
+          beginAttempt(next);
+        }
+      });
+    }
+    return true;
   }
 
   private void relay(HttpClientResponse upstream) {
     if (finished) {
       return;
     }
-    upstreamResponse = upstream;
+    long now = System.nanoTime();
+    attempt.recordTtfb(now - attemptStartNanos, now);
     int status = upstream.statusCode();
+    recordHealth(status < 500);
+    if (status >= 500 || status == 429) {
+      long retryAfterMs = status == 429 ? retryAfterMs(upstream.getHeader("Retry-After")) : -1;
+      boolean waitable = status != 429 || retryAfterMs >= 0 && retryAfterMs <= context.retryPolicy.maxWaitMs();
+      if (waitable && context.retryPolicy.allows(retries, Reason.STATUS, status)) {
+        // Drained rather than reset, so that the connection goes back to the pool.
+        upstream.body();
+        releaseAttempt();
+        if (retry(Reason.STATUS, status, retryAfterMs)) {
+          return;
+        }
+        attempt = context.stats.of(backend);
+        attempt.started();
+      }
+    }
+    upstreamResponse = upstream;
     String contentType = upstream.getHeader("Content-Type");
     boolean eventStream = contentType != null && contentType.regionMatches(true, 0, "text/event-stream", 0, 17);
     if (endpoint.inference() && status / 100 == 2) {
@@ -249,7 +340,7 @@ final class ApiExchange {
     boolean bodyUnchanged = !(inspected.usageInjected() && eventStream);
     if (length != null && bodyUnchanged) {
       response.putHeader("Content-Length", length);
-    } else if (request.method() != io.vertx.core.http.HttpMethod.HEAD) {
+    } else if (request.method() != HttpMethod.HEAD) {
       response.setChunked(true);
     }
     if (eventStream) {
@@ -296,6 +387,7 @@ final class ApiExchange {
       upstreamFailed(cause, STALE_CONNECTION_RETRIES);
       return;
     }
+    recordHealth(false);
     if (tap.atFrameBoundary() || tap != ResponseTap.NONE && inspected.usageInjected()) {
       response.end(STREAM_BROKE_FRAME);
     } else {
@@ -314,6 +406,28 @@ final class ApiExchange {
       upstreamRequest.reset();
     }
     finish(true);
+  }
+
+  private void recordHealth(boolean ok) {
+    if (ok) {
+      if (attempt.succeeded()) {
+        context.metrics.backendRecovered(backend.name());
+      }
+    } else if (attempt.failed(System.nanoTime())) {
+      context.metrics.backendEjected(backend.name());
+    }
+  }
+
+  private void endAttempt(boolean ok) {
+    recordHealth(ok);
+    releaseAttempt();
+  }
+
+  private void releaseAttempt() {
+    if (attempt != null) {
+      attempt.ended();
+      attempt = null;
+    }
   }
 
   private void tooLarge() {
@@ -344,6 +458,7 @@ final class ApiExchange {
     }
     finished = true;
     cancelReadTimer();
+    releaseAttempt();
     long now = System.nanoTime();
     long latencyMs = (now - startNanos) / 1_000_000;
     long ttftMs = firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1_000_000;
@@ -375,6 +490,26 @@ final class ApiExchange {
     if (readTimer >= 0) {
       context.vertx.cancelTimer(readTimer);
       readTimer = -1;
+    }
+  }
+
+  private static Map<String, String> firstValues(MultiMap headers) {
+    Map<String, String> values = new HashMap<>();
+    for (Map.Entry<String, String> header : headers) {
+      values.putIfAbsent(header.getKey(), header.getValue());
+    }
+    return values;
+  }
+
+  /** {@code Retry-After} in seconds as milliseconds; -1 when absent or an HTTP date (not worth a wait here). */
+  private static long retryAfterMs(String value) {
+    if (value == null) {
+      return -1;
+    }
+    try {
+      return Math.max(0, Long.parseLong(value.trim())) * 1000;
+    } catch (NumberFormatException e) {
+      return -1;
     }
   }
 

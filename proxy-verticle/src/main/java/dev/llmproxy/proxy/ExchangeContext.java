@@ -1,20 +1,18 @@
 package dev.llmproxy.proxy;
 
 import dev.llmproxy.common.config.GatewayConfig;
-import dev.llmproxy.common.model.Backend;
 import dev.llmproxy.common.model.BackendSnapshot;
 import dev.llmproxy.common.util.IpRanges;
 import dev.llmproxy.proxy.auth.AuthGate;
-import dev.llmproxy.proxy.balance.LoadBalancer;
-import dev.llmproxy.proxy.balance.SmoothWeightedRoundRobin;
+import dev.llmproxy.proxy.balance.BackendStatsRegistry;
+import dev.llmproxy.proxy.balance.RetryPolicy;
+import dev.llmproxy.proxy.balance.Router;
 import dev.llmproxy.proxy.metrics.ProxyMetrics;
 import dev.llmproxy.proxy.upstream.BackendClients;
 import dev.llmproxy.proxy.upstream.HopByHop;
 import io.vertx.core.Vertx;
 
-import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Set;
 
 /**
@@ -27,7 +25,10 @@ final class ExchangeContext {
   final ProxyEnvironment environment;
   final ProxyMetrics metrics;
   final BackendClients clients;
-  final LoadBalancer balancer = new SmoothWeightedRoundRobin();
+  final BackendStatsRegistry stats;
+  final Router router;
+  final RetryPolicy retryPolicy;
+  final ModelCatalog models;
   /** Headers not copied to the backend on inference routes (the gateway reads their answers). */
   final Set<String> inferenceSkippedHeaders;
   /** Headers not copied to the backend on passthrough routes. */
@@ -44,6 +45,10 @@ final class ExchangeContext {
     this.environment = environment;
     this.metrics = environment.metrics();
     this.clients = new BackendClients(vertx);
+    this.stats = environment.backendStats();
+    this.router = new Router(config.routing(), stats);
+    this.retryPolicy = new RetryPolicy(config.routing().enabled(), config.routing().retry());
+    this.models = new ModelCatalog(router, clients);
     this.auth = new AuthGate(vertx, config.auth());
     this.clientAddress = new ClientAddress(IpRanges.parse(config.server().trustedProxies()));
     this.readTimeoutMs = config.server().readTimeout().toMillis();
@@ -70,13 +75,7 @@ final class ExchangeContext {
       return;
     }
     snapshot = next;
-    List<Backend> usable = new ArrayList<>();
-    for (Backend backend : next.backends()) {
-      if (backend.usable()) {
-        usable.add(backend);
-      }
-    }
-    balancer.update(usable);
+    router.update(next);
     clients.retainOnly(next.backends());
   }
 }

@@ -1,6 +1,7 @@
 package dev.llmproxy.proxy;
 
 import dev.llmproxy.common.config.MetricsConfig;
+import dev.llmproxy.proxy.balance.BackendStatsRegistry;
 import dev.llmproxy.proxy.metrics.ProxyMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
@@ -14,12 +15,14 @@ public final class ProxyEnvironment {
 
   private final PrometheusMeterRegistry registry;
   private final ProxyMetrics metrics;
+  private final BackendStatsRegistry backendStats;
   private final AtomicBoolean started = new AtomicBoolean();
   private final AtomicBoolean draining = new AtomicBoolean();
 
   public ProxyEnvironment(PrometheusMeterRegistry registry, MetricsConfig config) {
     this.registry = registry;
     this.metrics = new ProxyMetrics(registry, config);
+    this.backendStats = new BackendStatsRegistry(registry);
   }
 
   public PrometheusMeterRegistry registry() {
@@ -28,6 +31,10 @@ public final class ProxyEnvironment {
 
   public ProxyMetrics metrics() {
     return metrics;
+  }
+
+  public BackendStatsRegistry backendStats() {
+    return backendStats;
   }
 
   /** Every verticle is deployed: {@code /ready} may answer 200 once a backend is usable. */

@@ -41,6 +41,11 @@ public final class MockLlmBackend implements AutoCloseable {
   private final AtomicInteger streamsCutByClient = new AtomicInteger();
   private final AtomicInteger streamsFinished = new AtomicInteger();
   private volatile boolean recording = true;
+  private volatile int answerDelayMs;
+  private volatile int streamIntervalMs;
+  private final AtomicInteger failuresLeft = new AtomicInteger();
+  private volatile int failureStatus = 500;
+  private volatile String failureRetryAfter;
 
   /** What the backend saw of one request. */
   public record Received(String method, String uri, io.vertx.core.MultiMap headers, Buffer body) {
@@ -84,6 +89,31 @@ public final class MockLlmBackend implements AutoCloseable {
     return this;
   }
 
+  /** Every completion is answered this much later: a slow backend. */
+  public MockLlmBackend answerDelay(int ms) {
+    this.answerDelayMs = ms;
+    return this;
+  }
+
+  /** Default pause between stream chunks when the request does not say (X-Mock-Interval-Ms). */
+  public MockLlmBackend streamInterval(int ms) {
+    this.streamIntervalMs = ms;
+    return this;
+  }
+
+  /** The next {@code count} requests get {@code status} (with Retry-After when given) instead of an answer. */
+  public MockLlmBackend failNext(int count, int status, String retryAfter) {
+    this.failureStatus = status;
+    this.failureRetryAfter = retryAfter;
+    this.failuresLeft.set(count);
+    return this;
+  }
+
+  /** Requests that reached a completion endpoint (failed ones included). */
+  public int completions() {
+    return (int) received.stream().filter(r -> r.uri().startsWith("/v1/chat/completions") || r.uri().startsWith("/v1/completions")).count();
+  }
+
   /** Streams whose client (the gateway) went away before the last chunk was written. */
   public int streamsCutByClient() {
     return streamsCutByClient.get();
@@ -115,6 +145,13 @@ public final class MockLlmBackend implements AutoCloseable {
   private void route(HttpServerRequest request, Buffer body) {
     HttpServerResponse response = request.response();
     String forcedStatus = request.getHeader("X-Mock-Status");
+    boolean completion = request.path().equals("/v1/chat/completions") || request.path().equals("/v1/completions");
+    if (forcedStatus == null && completion && failuresLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+      forcedStatus = Integer.toString(failureStatus);
+      if (failureRetryAfter != null) {
+        response.putHeader("Retry-After", failureRetryAfter);
+      }
+    }
     if (forcedStatus != null) {
       int status = Integer.parseInt(forcedStatus);
       response.setStatusCode(status).putHeader("Content-Type", "application/json")
@@ -128,7 +165,13 @@ public final class MockLlmBackend implements AutoCloseable {
       case "/v1/models" -> response.putHeader("Content-Type", "application/json").end(new JsonObject()
           .put("object", "list")
           .put("data", new JsonArray().add(new JsonObject().put("id", "mock").put("object", "model"))).encode());
-      case "/v1/chat/completions", "/v1/completions" -> completion(request, body);
+      case "/v1/chat/completions", "/v1/completions" -> {
+        if (answerDelayMs > 0) {
+          vertx.setTimer(answerDelayMs, t -> completion(request, body));
+        } else {
+          completion(request, body);
+        }
+      }
       case "/v1/embeddings" -> response.putHeader("Content-Type", "application/json").end(new JsonObject()
           .put("object", "list")
           .put("data", new JsonArray().add(new JsonObject().put("object", "embedding").put("index", 0)
@@ -158,7 +201,7 @@ public final class MockLlmBackend implements AutoCloseable {
     }
     JsonObject streamOptions = json.getJsonObject("stream_options");
     boolean includeUsage = !noUsage && streamOptions != null && streamOptions.getBoolean("include_usage", false);
-    new Stream(request.response(), model, chunks, intHeader(request, "X-Mock-Interval-Ms", 0),
+    new Stream(request.response(), model, chunks, intHeader(request, "X-Mock-Interval-Ms", streamIntervalMs),
         intHeader(request, "X-Mock-Fail-After", -1), includeUsage).begin();
   }
 

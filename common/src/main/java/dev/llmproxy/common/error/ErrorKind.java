@@ -10,6 +10,7 @@ public enum ErrorKind {
   UNAUTHORIZED(401, "invalid_request_error", "invalid_api_key"),
   FORBIDDEN(403, "invalid_request_error", "forbidden"),
   NOT_FOUND(404, "invalid_request_error", "not_found"),
+  MODEL_NOT_FOUND(404, "invalid_request_error", "model_not_found"),
   METHOD_NOT_ALLOWED(405, "invalid_request_error", "method_not_allowed"),
   REQUEST_TIMEOUT(408, "invalid_request_error", "request_timeout"),
   PAYLOAD_TOO_LARGE(413, "invalid_request_error", "request_too_large"),

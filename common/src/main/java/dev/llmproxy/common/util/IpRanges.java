@@ -37,30 +37,58 @@ public final class IpRanges {
     this.ranges = ranges;
   }
 
-  /** @throws IllegalArgumentException naming the entry that is neither an address nor a CIDR range */
+  /** For configuration: @throws IllegalArgumentException naming the entry that is neither an address nor a range */
   public static IpRanges parse(List<String> entries) {
     List<Range> ranges = new ArrayList<>();
     for (String entry : entries) {
-      String trimmed = entry.trim();
-      int slash = trimmed.indexOf('/');
-      byte[] network = literal(slash < 0 ? trimmed : trimmed.substring(0, slash));
-      if (network == null) {
+      Range range = range(entry);
+      if (range == null) {
         throw new IllegalArgumentException("not an IP address or CIDR range: " + entry);
       }
-      int bits = network.length * 8;
-      if (slash >= 0) {
-        try {
-          bits = Integer.parseInt(trimmed.substring(slash + 1));
-        } catch (NumberFormatException e) {
-          throw new IllegalArgumentException("not a CIDR prefix length: " + entry);
-        }
-        if (bits < 0 || bits > network.length * 8) {
-          throw new IllegalArgumentException("CIDR prefix length out of range: " + entry);
-        }
-      }
-      ranges.add(new Range(network, bits));
+      ranges.add(range);
     }
     return new IpRanges(List.copyOf(ranges));
+  }
+
+  /** For data such as a key record's IP lists: entries that are no address or range are left out. */
+  public static IpRanges parseLenient(List<String> entries) {
+    List<Range> ranges = new ArrayList<>();
+    for (String entry : entries) {
+      Range range = range(entry);
+      if (range != null) {
+        ranges.add(range);
+      }
+    }
+    return new IpRanges(List.copyOf(ranges));
+  }
+
+  private static Range range(String entry) {
+    if (entry == null) {
+      return null;
+    }
+    String trimmed = entry.trim();
+    int slash = trimmed.indexOf('/');
+    byte[] network = literal(slash < 0 ? trimmed : trimmed.substring(0, slash));
+    if (network == null) {
+      return null;
+    }
+    int bits = network.length * 8;
+    if (slash >= 0) {
+      try {
+        bits = Integer.parseInt(trimmed.substring(slash + 1));
+      } catch (NumberFormatException e) {
+        return null;
+      }
+      if (bits < 0 || bits > network.length * 8) {
+        return null;
+      }
+    }
+    return new Range(network, bits);
+  }
+
+  /** True when the text is an IP literal (IPv4, IPv6, bracketed, with a zone id). */
+  public static boolean isAddress(String text) {
+    return text != null && literal(text) != null;
   }
 
   public boolean isEmpty() {
@@ -83,20 +111,29 @@ public final class IpRanges {
     return false;
   }
 
-  /** The bytes of an IP literal, or null when the text is not one. Never resolves a host name. */
+  /**
+   * The bytes of an IP literal, or null when the text is not one. Only literals reach {@link InetAddress}, which
+   * would otherwise resolve a host name and block the event loop. An IPv4-mapped IPv6 address comes back as IPv4.
+   */
   static byte[] literal(String text) {
-    String host = text.startsWith("[") && text.endsWith("]") ? text.substring(1, text.length() - 1) : text;
+    String host = text.trim();
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    int zone = host.indexOf('%');
+    if (zone >= 0) {
+      host = host.substring(0, zone);
+    }
     boolean v6 = host.indexOf(':') >= 0;
     int dots = 0;
     for (int i = 0; i < host.length(); i++) {
       char c = host.charAt(i);
-      boolean allowed = v6 ? Character.digit(c, 16) >= 0 || c == ':' || c == '.' || c == '%' : c >= '0' && c <= '9' || c == '.';
+      boolean allowed = v6 ? Character.digit(c, 16) >= 0 || c == ':' || c == '.' : c >= '0' && c <= '9' || c == '.';
       if (!allowed) {
         return null;
       }
       dots += c == '.' ? 1 : 0;
     }
-    // Only literals reach InetAddress, so that it never turns into a DNS lookup.
     if (host.isEmpty() || !v6 && dots != 3) {
       return null;
     }

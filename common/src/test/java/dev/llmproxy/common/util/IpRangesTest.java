@@ -33,4 +33,13 @@ class IpRangesTest {
     assertThrows(IllegalArgumentException.class, () -> IpRanges.parse(List.of("example.com")));
     assertThrows(IllegalArgumentException.class, () -> IpRanges.parse(List.of("10.0.0.0/33")));
   }
+
+  @Test
+  void zoneIdsBracketsAndMappedAddresses() {
+    IpRanges ranges = IpRanges.parse(List.of("fe80::/10", "10.0.0.0/8"));
+    assertTrue(ranges.contains("[fe80::1%eth0]"));
+    assertTrue(ranges.contains("::ffff:10.1.2.3"));
+    assertTrue(IpRanges.isAddress("[::1]"));
+    assertFalse(IpRanges.isAddress("1.2.3"));
+  }
 }

@@ -2,45 +2,36 @@ package dev.llmproxy.proxy.balance;
 
 import dev.llmproxy.common.model.Backend;
 
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * Nginx's smooth weighted round-robin: weights 5,1,1 give a,a,b,a,c,a,a rather than a,a,a,a,a,b,c.
- * With equal weights it is plain round-robin.
+ * Nginx's smooth weighted round-robin: weights 5,1,1 give a,a,b,a,c,a,a rather than a,a,a,a,a,b,c. Works on
+ * whatever subset is eligible for a request (a model's backends, those not yet tried).
  */
-public final class SmoothWeightedRoundRobin implements LoadBalancer {
+final class SmoothWeightedRoundRobin implements Strategy {
 
-  private Backend[] backends = new Backend[0];
-  private int[] current = new int[0];
-  private int totalWeight;
+  private final Map<String, int[]> current = new HashMap<>();
 
   @Override
-  public void update(List<Backend> usable) {
-    backends = usable.toArray(new Backend[0]);
-    current = new int[backends.length];
-    totalWeight = 0;
-    for (Backend backend : backends) {
-      totalWeight += backend.weight();
+  public Backend pick(List<Backend> eligible, long nowNanos) {
+    if (eligible.size() == 1) {
+      return eligible.get(0);
     }
-  }
-
-  @Override
-  public Backend choose() {
-    Backend[] list = backends;
-    if (list.length == 0) {
-      return null;
-    }
-    if (list.length == 1) {
-      return list[0];
-    }
-    int best = 0;
-    for (int i = 0; i < list.length; i++) {
-      current[i] += list[i].weight();
-      if (current[i] > current[best]) {
-        best = i;
+    int total = 0;
+    Backend best = null;
+    int[] bestWeight = null;
+    for (Backend backend : eligible) {
+      int[] weight = current.computeIfAbsent(backend.url(), url -> new int[1]);
+      weight[0] += backend.weight();
+      total += backend.weight();
+      if (bestWeight == null || weight[0] > bestWeight[0]) {
+        best = backend;
+        bestWeight = weight;
       }
     }
-    current[best] -= totalWeight;
-    return list[best];
+    bestWeight[0] -= total;
+    return best;
   }
 }

@@ -4,6 +4,8 @@ import dev.llmproxy.common.config.MetricsConfig;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -13,6 +15,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * every proxy verticle instance; counters are looked up once per label set and then reused.
  */
 public final class ProxyMetrics {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ProxyMetrics.class);
 
   private static final double[] TTFT_BUCKETS_MS = {1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000};
 
@@ -63,6 +67,21 @@ public final class ProxyMetrics {
     if (ttftMs >= 0) {
       ttft.record(ttftMs);
     }
+  }
+
+  public void retry(String backend, String reason) {
+    Counter.builder("llmproxy_retries").description("Attempts retried before the first byte reached the client")
+        .tag("backend", backend).tag("reason", reason).register(registry).increment();
+  }
+
+  public void backendEjected(String backend) {
+    LOG.warn("backend {} ejected after consecutive failures; it is tried again after a cooldown", backend);
+    Counter.builder("llmproxy_backend_ejections").description("Backends taken out of rotation by passive health checks")
+        .tag("backend", backend).register(registry).increment();
+  }
+
+  public void backendRecovered(String backend) {
+    LOG.info("backend {} answers again; back in rotation", backend);
   }
 
   public void tokens(long prompt, long completion) {

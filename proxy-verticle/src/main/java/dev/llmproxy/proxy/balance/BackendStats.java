@@ -1,0 +1,118 @@
+package dev.llmproxy.proxy.balance;
+
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * What the gateway has seen of one backend, shared by every proxy verticle instance of the JVM: requests in
+ * flight, a decaying average of time to first byte, and passive health (consecutive failures eject it for a
+ * cooldown that grows while it keeps failing).
+ */
+public final class BackendStats {
+
+  static final int FAILURES_TO_EJECT = 3;
+  static final long FIRST_COOLDOWN_NANOS = 5_000_000_000L;
+  static final long MAX_COOLDOWN_NANOS = 300_000_000_000L;
+  /** Weight of a new sample in the average: about the last ten requests count. */
+  private static final double EWMA_ALPHA = 0.2;
+
+  private final String name;
+  private final AtomicInteger inFlight = new AtomicInteger();
+  private double ttfbEwmaMs = -1;
+  private long lastTtfbNanos;
+  private int consecutiveFailures;
+  private long ejectedUntilNanos;
+  private long cooldownNanos = FIRST_COOLDOWN_NANOS;
+  private volatile boolean ejected;
+  private volatile boolean healthy = true;
+  private volatile double engineScore = Double.NaN;
+  private volatile long engineScoredAtNanos;
+
+  BackendStats(String name) {
+    this.name = name;
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public int inFlight() {
+    return inFlight.get();
+  }
+
+  public void started() {
+    inFlight.incrementAndGet();
+  }
+
+  public void ended() {
+    inFlight.decrementAndGet();
+  }
+
+  public synchronized void recordTtfb(long nanos, long nowNanos) {
+    double ms = nanos / 1e6;
+    ttfbEwmaMs = ttfbEwmaMs < 0 ? ms : ttfbEwmaMs + EWMA_ALPHA * (ms - ttfbEwmaMs);
+    lastTtfbNanos = nowNanos;
+  }
+
+  /**
+   * The average time to first byte, decayed toward zero while no new sample comes (half-life 10 s), so that a
+   * backend that was slow once is tried again and can win its traffic back. -1 when never measured.
+   */
+  public synchronized double ttfbScoreMs(long nowNanos) {
+    if (ttfbEwmaMs < 0) {
+      return -1;
+    }
+    double ageSeconds = (nowNanos - lastTtfbNanos) / 1e9;
+    return ttfbEwmaMs * Math.pow(0.5, ageSeconds / 10);
+  }
+
+  /** @return true when this failure ejected the backend */
+  public synchronized boolean failed(long nowNanos) {
+    consecutiveFailures++;
+    if (consecutiveFailures < FAILURES_TO_EJECT || ejected && nowNanos < ejectedUntilNanos) {
+      return false;
+    }
+    ejectedUntilNanos = nowNanos + cooldownNanos;
+    cooldownNanos = Math.min(MAX_COOLDOWN_NANOS, cooldownNanos * 2);
+    ejected = true;
+    return true;
+  }
+
+  /** @return true when this success brought an ejected backend back */
+  public synchronized boolean succeeded() {
+    consecutiveFailures = 0;
+    cooldownNanos = FIRST_COOLDOWN_NANOS;
+    boolean wasEjected = ejected;
+    ejected = false;
+    return wasEjected;
+  }
+
+  /** Ejected and still cooling down. Once the cooldown is over the next request is its trial. */
+  public boolean ejectedAt(long nowNanos) {
+    if (!ejected) {
+      return false;
+    }
+    synchronized (this) {
+      return ejected && nowNanos < ejectedUntilNanos;
+    }
+  }
+
+  public boolean up(long nowNanos) {
+    return healthy && !ejectedAt(nowNanos);
+  }
+
+  public void healthy(boolean healthy) {
+    this.healthy = healthy;
+  }
+
+  /** A load score from the backend's own metrics (lower is better), with the time it was read. */
+  public void engineScore(double score, long scoredAtNanos) {
+    this.engineScoredAtNanos = scoredAtNanos;
+    this.engineScore = score;
+  }
+
+  /** The engine's score when read within {@code maxAgeNanos}, else NaN. */
+  public double engineScore(long nowNanos, long maxAgeNanos) {
+    double score = engineScore;
+    return !Double.isNaN(score) && nowNanos - engineScoredAtNanos <= maxAgeNanos ? score : Double.NaN;
+  }
+}

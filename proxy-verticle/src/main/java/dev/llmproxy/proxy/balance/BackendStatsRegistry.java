@@ -1,0 +1,32 @@
+package dev.llmproxy.proxy.balance;
+
+import dev.llmproxy.common.model.Backend;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+
+import java.util.concurrent.ConcurrentHashMap;
+
+/** One {@link BackendStats} per backend URL for the whole JVM, each with its gauges. */
+public final class BackendStatsRegistry {
+
+  private final MeterRegistry meters;
+  private final ConcurrentHashMap<String, BackendStats> byUrl = new ConcurrentHashMap<>();
+
+  public BackendStatsRegistry(MeterRegistry meters) {
+    this.meters = meters;
+  }
+
+  public BackendStats of(Backend backend) {
+    BackendStats stats = byUrl.get(backend.url());
+    return stats != null ? stats : byUrl.computeIfAbsent(backend.url(), url -> register(backend));
+  }
+
+  private BackendStats register(Backend backend) {
+    BackendStats stats = new BackendStats(backend.name());
+    Gauge.builder("llmproxy_backend_in_flight", stats, BackendStats::inFlight)
+        .description("Requests and streams in flight to the backend").tag("backend", backend.name()).register(meters);
+    Gauge.builder("llmproxy_backend_up", stats, s -> s.up(System.nanoTime()) ? 1 : 0)
+        .description("1 when the backend is healthy and not ejected").tag("backend", backend.name()).register(meters);
+    return stats;
+  }
+}

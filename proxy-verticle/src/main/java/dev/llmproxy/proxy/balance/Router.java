@@ -1,0 +1,148 @@
+package dev.llmproxy.proxy.balance;
+
+import dev.llmproxy.common.config.FallbackConfig;
+import dev.llmproxy.common.config.RoutingConfig;
+import dev.llmproxy.common.error.ErrorKind;
+import dev.llmproxy.common.error.GatewayError;
+import dev.llmproxy.common.model.Backend;
+import dev.llmproxy.common.model.BackendSnapshot;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Chooses the backend of each attempt of a request: only backends that serve its model; down a fallback
+ * chain when one names the model; away from backends already tried and from ejected ones while others
+ * remain; by affinity when the request carries a session key; otherwise by the configured strategy.
+ * One instance per proxy verticle instance.
+ */
+public final class Router {
+
+  private final Strategy strategy;
+  private final BackendStatsRegistry stats;
+  private final List<FallbackConfig> fallbacks;
+  private List<Backend> usable = List.of();
+  private boolean anyModelLists;
+
+  public Router(RoutingConfig routing, BackendStatsRegistry stats) {
+    this.strategy = Strategy.named(routing.loadBalance(), stats);
+    this.stats = stats;
+    this.fallbacks = routing.fallback();
+  }
+
+  public void update(BackendSnapshot snapshot) {
+    List<Backend> next = new ArrayList<>();
+    boolean lists = false;
+    for (Backend backend : snapshot.backends()) {
+      stats.of(backend).healthy(backend.healthy());
+      if (backend.usable()) {
+        next.add(backend);
+      }
+      lists |= !backend.models().isEmpty();
+    }
+    usable = List.copyOf(next);
+    anyModelLists = lists;
+  }
+
+  public List<Backend> usable() {
+    return usable;
+  }
+
+  /**
+   * @param tried backends of earlier attempts of this request, in order
+   * @param affinityKey a session key for consistent hashing, or null
+   */
+  public Backend choose(String model, List<Backend> tried, String affinityKey) {
+    long now = System.nanoTime();
+    List<Backend> serving = serving(model);
+    if (serving.isEmpty()) {
+      if (model != null && anyModelLists) {
+        throw new GatewayError(ErrorKind.MODEL_NOT_FOUND, "The model '" + model + "' does not exist or no backend serves it");
+      }
+      throw new GatewayError(ErrorKind.NO_BACKEND, "no backend is available to serve this request");
+    }
+    Backend chained = fromFallbackChain(model, serving, tried, now);
+    if (chained != null) {
+      return chained;
+    }
+    List<Backend> eligible = eligible(serving, tried, now);
+    if (affinityKey != null) {
+      return Rendezvous.pick(eligible, affinityKey);
+    }
+    return strategy.pick(eligible, now);
+  }
+
+  private List<Backend> serving(String model) {
+    if (!anyModelLists || model == null) {
+      return usable;
+    }
+    List<Backend> serving = new ArrayList<>(usable.size());
+    for (Backend backend : usable) {
+      if (backend.models().isEmpty() || backend.models().contains(model)) {
+        serving.add(backend);
+      }
+    }
+    return serving;
+  }
+
+  /** Healthy and untried first; then untried even if ejected; then anything that serves the model. */
+  private List<Backend> eligible(List<Backend> serving, List<Backend> tried, long now) {
+    List<Backend> fresh = null;
+    for (int i = 0; i < serving.size(); i++) {
+      Backend backend = serving.get(i);
+      boolean skip = tried.contains(backend) || stats.of(backend).ejectedAt(now);
+      if (skip && fresh == null) {
+        fresh = new ArrayList<>(serving.subList(0, i));
+      } else if (!skip && fresh != null) {
+        fresh.add(backend);
+      }
+    }
+    if (fresh == null) {
+      return serving;
+    }
+    if (!fresh.isEmpty()) {
+      return fresh;
+    }
+    List<Backend> untried = new ArrayList<>();
+    for (Backend backend : serving) {
+      if (!tried.contains(backend)) {
+        untried.add(backend);
+      }
+    }
+    return untried.isEmpty() ? serving : untried;
+  }
+
+  private Backend fromFallbackChain(String model, List<Backend> serving, List<Backend> tried, long now) {
+    if (fallbacks.isEmpty()) {
+      return null;
+    }
+    for (FallbackConfig chain : fallbacks) {
+      if (!chain.models().isEmpty() && (model == null || !chain.models().contains(model))) {
+        continue;
+      }
+      List<String> order = new ArrayList<>(1 + chain.fallback().size());
+      order.add(chain.primary());
+      order.addAll(chain.fallback());
+      for (String target : order) {
+        Backend backend = find(serving, target);
+        if (backend != null && !tried.contains(backend) && !stats.of(backend).ejectedAt(now)) {
+          return backend;
+        }
+      }
+      return null;
+    }
+    return null;
+  }
+
+  /** A chain names backends by URL (as the original did) or by name. */
+  private static Backend find(List<Backend> backends, String target) {
+    String url = target.endsWith("/") ? target.substring(0, target.length() - 1) : target;
+    for (Backend backend : backends) {
+      String own = backend.url().endsWith("/") ? backend.url().substring(0, backend.url().length() - 1) : backend.url();
+      if (own.equals(url) || backend.name().equals(target)) {
+        return backend;
+      }
+    }
+    return null;
+  }
+}

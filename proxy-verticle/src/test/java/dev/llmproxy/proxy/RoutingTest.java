@@ -1,0 +1,261 @@
+package dev.llmproxy.proxy;
+
+import dev.llmproxy.testsupport.MockLlmBackend;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.junit5.VertxExtension;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Load balancing, model-aware routing, fallback, retries and passive health, against real mock backends. */
+@ExtendWith(VertxExtension.class)
+class RoutingTest {
+
+  private static final String CHAT = "{\"model\":\"mock\",\"max_tokens\":2,\"messages\":[]}";
+
+  private final List<MockLlmBackend> backends = new ArrayList<>();
+
+  @AfterEach
+  void stop() {
+    backends.forEach(MockLlmBackend::close);
+  }
+
+  private MockLlmBackend backend(Vertx vertx) {
+    MockLlmBackend backend = Http.await(MockLlmBackend.start(vertx, 0));
+    backends.add(backend);
+    return backend;
+  }
+
+  private static JsonObject entry(String name, MockLlmBackend backend) {
+    return new JsonObject().put("name", name).put("url", backend.baseUrl());
+  }
+
+  private static ProxyHarness proxy(Vertx vertx, JsonArray backends, JsonObject routing) {
+    return Http.await(ProxyHarness.start(vertx, List.of(),
+        new JsonObject().put("backends", backends).put("routing", routing)));
+  }
+
+  @Test
+  void weightsSplitTrafficInProportion(Vertx vertx) {
+    MockLlmBackend heavy = backend(vertx);
+    MockLlmBackend light = backend(vertx);
+    ProxyHarness proxy = proxy(vertx, new JsonArray().add(entry("heavy", heavy).put("weight", 3)).add(entry("light", light)),
+        new JsonObject().put("load_balance", "weighted"));
+    for (int i = 0; i < 1000; i++) {
+      assertEquals(200, Http.post(proxy.client, "/v1/chat/completions", CHAT).status());
+    }
+    int toHeavy = heavy.completions();
+    assertTrue(toHeavy >= 740 && toHeavy <= 760, "3:1 of 1000 should be ~750, was " + toHeavy);
+    assertEquals(1000, toHeavy + light.completions());
+  }
+
+  @Test
+  void leastConnectionsAvoidsTheBackendHoldingASlowStream(Vertx vertx) throws Exception {
+    MockLlmBackend a = backend(vertx);
+    MockLlmBackend b = backend(vertx);
+    ProxyHarness proxy = proxy(vertx, new JsonArray().add(entry("a", a)).add(entry("b", b)),
+        new JsonObject().put("load_balance", "least_conn"));
+    CompletableFuture<HttpClientResponse> streaming = new CompletableFuture<>();
+    proxy.client.request(new RequestOptions().setMethod(HttpMethod.POST).setURI("/v1/chat/completions")
+            .putHeader("X-Mock-Interval-Ms", "200"))
+        .compose(request -> request.send("{\"model\":\"mock\",\"stream\":true,\"max_tokens\":50}"))
+        .onSuccess(response -> response.handler(chunk -> streaming.complete(response)));
+    HttpClientResponse stream = streaming.get(5, TimeUnit.SECONDS);
+    MockLlmBackend holding = a.completions() == 1 ? a : b;
+    MockLlmBackend free = holding == a ? b : a;
+
+    for (int i = 0; i < 10; i++) {
+      assertEquals(200, Http.post(proxy.client, "/v1/chat/completions", CHAT).status());
+    }
+    assertEquals(1, holding.completions(), "new work went to the backend that was busy with a stream");
+    assertEquals(10, free.completions());
+    stream.request().connection().close();
+  }
+
+  @Test
+  void latencyBasedPrefersTheFasterBackendAndWinsBackARecoveredOne(Vertx vertx) {
+    MockLlmBackend slow = backend(vertx).answerDelay(60);
+    MockLlmBackend fast = backend(vertx);
+    ProxyHarness proxy = proxy(vertx, new JsonArray().add(entry("slow", slow)).add(entry("fast", fast)),
+        new JsonObject().put("load_balance", "latency_based"));
+    for (int i = 0; i < 40; i++) {
+      Http.post(proxy.client, "/v1/chat/completions", CHAT);
+    }
+    assertTrue(fast.completions() >= 36, "fast got " + fast.completions() + " of 40");
+
+    slow.answerDelay(0);
+    fast.answerDelay(60);
+    for (int i = 0; i < 40; i++) {
+      Http.post(proxy.client, "/v1/chat/completions", CHAT);
+    }
+    int slowBefore = slow.completions();
+    for (int i = 0; i < 10; i++) {
+      Http.post(proxy.client, "/v1/chat/completions", CHAT);
+    }
+    assertTrue(slow.completions() - slowBefore >= 9,
+        "once recovered, the formerly slow backend should win; it got " + (slow.completions() - slowBefore) + " of 10");
+  }
+
+  @Test
+  void requestsGoOnlyToBackendsServingTheirModelAndModelsIsTheUnion(Vertx vertx) {
+    MockLlmBackend llama = backend(vertx);
+    MockLlmBackend qwen = backend(vertx);
+    MockLlmBackend any = backend(vertx);
+    ProxyHarness proxy = proxy(vertx, new JsonArray()
+            .add(entry("llama", llama).put("models", new JsonArray().add("llama-3")))
+            .add(entry("qwen", qwen).put("models", new JsonArray().add("qwen-2.5").add("qwen-coder")))
+            .add(entry("any", any)),
+        new JsonObject());
+    any.failNext(1000, 503, null);
+    for (int i = 0; i < 5; i++) {
+      Http.post(proxy.client, "/v1/chat/completions", "{\"model\":\"qwen-coder\",\"messages\":[]}");
+      Http.post(proxy.client, "/v1/chat/completions", "{\"model\":\"llama-3\",\"messages\":[]}");
+    }
+    assertEquals(5, qwen.completions());
+    assertTrue(llama.completions() >= 2, "llama served some of its model's requests");
+    assertTrue(qwen.received().stream().allMatch(r -> r.json().getString("model").equals("qwen-coder")));
+
+    Http.Answer models = Http.call(proxy.client, HttpMethod.GET, "/v1/models", Map.of(), null);
+    Set<String> ids = new HashSet<>();
+    models.json().getJsonArray("data").forEach(m -> ids.add(((JsonObject) m).getString("id")));
+    assertEquals(Set.of("llama-3", "qwen-2.5", "qwen-coder", "mock"), ids, "configured lists plus what 'any' reports");
+    assertEquals("list", models.json().getString("object"));
+  }
+
+  @Test
+  void aModelNoBackendServesIs404(Vertx vertx) {
+    MockLlmBackend llama = backend(vertx);
+    ProxyHarness proxy = proxy(vertx, new JsonArray().add(entry("llama", llama).put("models", new JsonArray().add("llama-3"))),
+        new JsonObject());
+    Http.Answer answer = Http.post(proxy.client, "/v1/chat/completions", "{\"model\":\"gpt-9\",\"messages\":[]}");
+    assertEquals(404, answer.status());
+    assertEquals("model_not_found", answer.error().getString("code"));
+  }
+
+  @Test
+  void aFiveHundredIsRetriedOnAnotherBackendAndCounted(Vertx vertx) {
+    MockLlmBackend broken = backend(vertx).failNext(1000, 500, null);
+    MockLlmBackend healthy = backend(vertx);
+    ProxyHarness proxy = proxy(vertx, new JsonArray().add(entry("broken", broken)).add(entry("healthy", healthy)),
+        new JsonObject().put("retry", new JsonObject().put("initial_wait", "10ms")));
+    for (int i = 0; i < 6; i++) {
+      assertEquals(200, Http.post(proxy.client, "/v1/chat/completions", CHAT).status());
+    }
+    String metrics = Http.call(proxy.client, HttpMethod.GET, "/metrics", Map.of(), null).text();
+    assertTrue(metrics.contains("llmproxy_retries_total{backend=\"broken\",reason=\"500\"}"), metrics);
+    assertTrue(metrics.contains("llmproxy_backend_ejections_total{backend=\"broken\"} 1.0"), metrics);
+    assertTrue(metrics.contains("llmproxy_backend_up{backend=\"broken\"} 0.0"), metrics);
+    assertEquals(3, broken.completions(), "ejected after three failures: no more traffic during its cooldown");
+  }
+
+  @Test
+  void withRetriesOffTheBackendsErrorReachesTheClient(Vertx vertx) {
+    MockLlmBackend broken = backend(vertx).failNext(1, 502, null);
+    ProxyHarness proxy = proxy(vertx, new JsonArray().add(entry("broken", broken)),
+        new JsonObject().put("retry", new JsonObject().put("enabled", false)));
+    assertEquals(502, Http.post(proxy.client, "/v1/chat/completions", CHAT).status());
+  }
+
+  @Test
+  void retryAfterIsHonouredBeforeTryingTheSameBackendAgain(Vertx vertx) {
+    MockLlmBackend busy = backend(vertx).failNext(1, 429, "1");
+    ProxyHarness proxy = proxy(vertx, new JsonArray().add(entry("busy", busy)),
+        new JsonObject().put("retry", new JsonObject().put("retry_on", new JsonArray().add("429").add("5xx"))));
+    long start = System.nanoTime();
+    assertEquals(200, Http.post(proxy.client, "/v1/chat/completions", CHAT).status());
+    long tookMs = (System.nanoTime() - start) / 1_000_000;
+    assertTrue(tookMs >= 1000, "retried after " + tookMs + " ms, before its Retry-After of 1 s");
+    assertEquals(2, busy.completions());
+  }
+
+  @Test
+  void aFallbackChainIsFollowedInOrderForItsModels(Vertx vertx) {
+    MockLlmBackend primary = backend(vertx).failNext(1000, 503, null);
+    MockLlmBackend second = backend(vertx).failNext(1000, 503, null);
+    MockLlmBackend third = backend(vertx);
+    MockLlmBackend other = backend(vertx);
+    JsonObject chain = new JsonObject().put("models", new JsonArray().add("chained"))
+        .put("primary", primary.baseUrl()).put("fallback", new JsonArray().add(second.baseUrl()).add(third.baseUrl()));
+    ProxyHarness proxy = proxy(vertx, new JsonArray().add(entry("primary", primary)).add(entry("second", second))
+            .add(entry("third", third)).add(entry("other", other)),
+        new JsonObject().put("fallback", new JsonArray().add(chain)).put("retry", new JsonObject().put("initial_wait", "10ms")));
+    assertEquals(200, Http.post(proxy.client, "/v1/chat/completions", "{\"model\":\"chained\",\"messages\":[]}").status());
+    assertEquals(1, primary.completions());
+    assertEquals(1, second.completions());
+    assertEquals(1, third.completions());
+    assertEquals(0, other.completions(), "the chain, not the strategy, chose the order");
+  }
+
+  @Test
+  void aBackendKilledDuringLoadCostsNoClientAnError(Vertx vertx) {
+    MockLlmBackend doomed = backend(vertx);
+    MockLlmBackend survivor = backend(vertx);
+    ProxyHarness proxy = proxy(vertx, new JsonArray().add(entry("doomed", doomed)).add(entry("survivor", survivor)),
+        new JsonObject().put("retry", new JsonObject().put("initial_wait", "10ms")));
+    List<CompletableFuture<Integer>> answers = new ArrayList<>();
+    for (int i = 0; i < 300; i++) {
+      if (i == 100) {
+        doomed.close();
+      }
+      answers.add(proxy.client.request(HttpMethod.POST, "/v1/chat/completions")
+          .compose(request -> request.send(CHAT))
+          .compose(response -> response.body().map(b -> response.statusCode()))
+          .toCompletionStage().toCompletableFuture());
+      if (i % 10 == 9) {
+        answers.get(i).orTimeout(10, TimeUnit.SECONDS).join();
+      }
+    }
+    for (CompletableFuture<Integer> answer : answers) {
+      assertEquals(200, answer.orTimeout(10, TimeUnit.SECONDS).join());
+    }
+  }
+
+  @Test
+  void affinityKeepsASessionOnOneBackendUntilItIsEjected(Vertx vertx) {
+    MockLlmBackend a = backend(vertx);
+    MockLlmBackend b = backend(vertx);
+    MockLlmBackend c = backend(vertx);
+    ProxyHarness proxy = proxy(vertx, new JsonArray().add(entry("a", a)).add(entry("b", b)).add(entry("c", c)),
+        new JsonObject().put("affinity", new JsonObject().put("enabled", true).put("header", "X-Session-ID"))
+            .put("retry", new JsonObject().put("initial_wait", "10ms")));
+    for (int i = 0; i < 10; i++) {
+      Http.post(proxy.client, "/v1/chat/completions", Map.of("X-Session-ID", "conversation-1"), CHAT);
+    }
+    List<MockLlmBackend> all = List.of(a, b, c);
+    MockLlmBackend home = all.stream().filter(m -> m.completions() == 10).findFirst()
+        .orElseThrow(() -> new AssertionError("the session was spread: " + all.stream().map(MockLlmBackend::completions).toList()));
+
+    Set<Integer> spread = new HashSet<>();
+    for (int s = 0; s < 30; s++) {
+      Http.post(proxy.client, "/v1/chat/completions", Map.of("X-Session-ID", "user-" + s), CHAT);
+    }
+    all.forEach(m -> spread.add(m.completions()));
+    assertTrue(spread.size() > 1, "different sessions land on different backends");
+
+    home.failNext(1000, 503, null);
+    int before = home.completions();
+    for (int i = 0; i < 10; i++) {
+      assertEquals(200, Http.post(proxy.client, "/v1/chat/completions", Map.of("X-Session-ID", "conversation-1"), CHAT).status());
+    }
+    assertEquals(3, home.completions() - before, "after three failures the session moved on");
+    MockLlmBackend newHome = all.stream().filter(m -> m != home).max((x, y) -> x.completions() - y.completions()).orElseThrow();
+    assertTrue(newHome.received().stream().filter(r -> "conversation-1".equals(r.headers().get("X-Session-ID"))).count() >= 10,
+        "the session settled on one other backend");
+  }
+}
