@@ -1,0 +1,138 @@
+// Turns bench/out/results.jsonl into a table on stdout and a markdown block in latest.md.
+//   node report.mjs META.json RESULTS.jsonl LATEST.md
+import fs from 'node:fs';
+
+const [metaFile, resultsFile, mdFile] = process.argv.slice(2);
+const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
+const rows = fs.readFileSync(resultsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+
+const byLeg = new Map();
+for (const { leg, test, r } of rows) {
+  if (!byLeg.has(leg)) byLeg.set(leg, {});
+  byLeg.get(leg)[test] = r;
+}
+const skipped = [...byLeg.entries()].filter(([, t]) => t.skipped).map(([leg, t]) => `${leg}: ${t.skipped.reason}`);
+const legs = [...byLeg.keys()].filter((l) => l !== 'upstream' && !byLeg.get(l).skipped);
+const proxies = legs.filter((l) => l.startsWith('llmproxy') || l === 'vertx-bare');
+// Ratio columns: every JVM proxy against nginx; LLMProxy also against the bare Vert.x proxy.
+const pairs = [
+  ...(legs.includes('nginx') ? proxies.map((p) => [p, 'nginx']) : []),
+  ...(legs.includes('vertx-bare') ? proxies.filter((p) => p !== 'vertx-bare').map((p) => [p, 'vertx-bare']) : []),
+];
+const c = meta.connections;
+const get = (leg, test, key) => byLeg.get(leg)?.[test]?.[key] ?? null;
+
+const fmtInt = (v) => (v === null || v === undefined ? '–' : Math.round(v).toLocaleString('en-US'));
+const fmtMs = (us) => (us === null ? '–' : (us / 1000).toFixed(us >= 100000 ? 0 : 2));
+const fmtUs = (us) => (us === null ? '–' : Math.abs(us) >= 10000 ? `${(us / 1000).toFixed(1)} ms` : `${Math.round(us)} µs`);
+const signed = (us) => (us < 0 ? `−${fmtUs(-us)}` : `+${fmtUs(us)}`);
+const fmtMB = (kb) => (kb === null || kb === undefined ? '–' : `${Math.round(kb / 1024)} MB`);
+const ratio = (a, b) => (a === null || b === null || b === 0 ? '–' : `${(a / b).toFixed(2)}x`);
+
+// A latency row: absolute for direct, "absolute (+added)" for proxies; ratio of the added parts.
+function latencyRow(label, test, key) {
+  const direct = get('direct', test, key);
+  const cells = legs.map((leg) => {
+    const v = get(leg, test, key);
+    if (v === null) return '–';
+    if (leg === 'direct' || direct === null) return fmtUs(v);
+    return `${fmtUs(v)} (${signed(v - direct)})`;
+  });
+  const ratios = pairs.map(([g, base]) => {
+    const n = get(base, test, key);
+    const l = get(g, test, key);
+    if (direct === null || n === null || l === null) return '–';
+    const addN = n - direct;
+    const addL = l - direct;
+    return addN <= 0 || addL < 0 ? `${signed(addL)} vs ${signed(addN)}` : `${(addL / addN).toFixed(2)}x added`;
+  });
+  return [label, ...cells, ...ratios];
+}
+function throughputRow(label, test, key) {
+  return [label, ...legs.map((leg) => fmtInt(get(leg, test, key))),
+    ...pairs.map(([g, base]) => ratio(get(g, test, key), get(base, test, key)))];
+}
+function plainRow(label, fn, ratioFn) {
+  return [label, ...legs.map((leg) => fn(leg) ?? '–'), ...pairs.map(([g, base]) => (ratioFn ? ratioFn(g, base) : ''))];
+}
+function errorsOf(leg) {
+  const t = byLeg.get(leg);
+  let n = 0;
+  for (const [test, r] of Object.entries(t)) {
+    if (!r || typeof r !== 'object') continue;
+    n += (r.err_connect || 0) + (r.err_read || 0) + (r.err_write || 0) + (r.err_timeout || 0) + (r.err_status || 0);
+    if (test !== 'json_rate') n += Object.values(r.errors && typeof r.errors === 'object' ? r.errors : {}).reduce((a, b) => a + b, 0);
+    else n += (r.errors || 0) + (r.non2xx || 0) + (r.unanswered || 0);
+  }
+  return n;
+}
+
+const header = ['', ...legs, ...pairs.map(([g, base]) => `${g} / ${base}`)];
+const table = [
+  throughputRow(`JSON req/s, wrk -c${c}`, `json_c${c}`, 'rps'),
+  latencyRow('JSON p50, wrk -c1', 'json_c1', 'p50_us'),
+  latencyRow('JSON p99, wrk -c1', 'json_c1', 'p99_us'),
+  latencyRow(`JSON p50 at ${fmtInt(meta.rate)}/s fixed rate`, 'json_rate', 'p50_us'),
+  latencyRow(`JSON p99 at ${fmtInt(meta.rate)}/s fixed rate`, 'json_rate', 'p99_us'),
+  latencyRow('  same p99, from schedule (CO-corrected)', 'json_rate', 'sched_p99_us'),
+  throughputRow(`SSE req/s (20 chunks), wrk -c${c}`, `sse_c${c}`, 'rps'),
+  latencyRow('SSE TTFT p50 (20×5 ms stream)', 'sse_ttft', 'ttft_p50_us'),
+  latencyRow('SSE TTFT p99', 'sse_ttft', 'ttft_p99_us'),
+  plainRow('SSE whole stream p50', (l) => (get(l, 'sse_ttft', 'total_p50_us') === null ? null : `${fmtMs(get(l, 'sse_ttft', 'total_p50_us'))} ms`)),
+  plainRow(`CPU% upstream / proxy / wrk / others, JSON -c${c}`, (l) => {
+    const r = byLeg.get(l)?.[`json_c${c}`];
+    return r ? `${r.cpu_upstream_pct} / ${l === 'direct' ? '–' : r.cpu_proxy_pct} / ${r.cpu_tool_pct ?? '?'} / ${r.cpu_others_pct ?? '?'}` : null;
+  }),
+  plainRow('RSS idle', (l) => (l === 'direct' ? null : fmtMB(get(l, 'mem_idle', 'rss_kb')))),
+  plainRow('RSS after load', (l) => (l === 'direct' ? null : fmtMB(get(l, 'mem_after_load', 'rss_kb'))),
+    (g, base) => ratio(get(g, 'mem_after_load', 'rss_kb'), get(base, 'mem_after_load', 'rss_kb'))),
+  plainRow(`open streams held (of ${fmtInt(meta.streams)})`, (l) => {
+    const r = byLeg.get(l)?.open_streams;
+    return r ? `${fmtInt(r.max_open_with_data)} open, ${fmtInt(r.ok)} ok` : null;
+  }),
+  plainRow(`RSS with ${fmtInt(meta.streams)} streams open`, (l) => fmtMB(get(l, 'open_streams', 'rss_kb')),
+    (g, base) => ratio(get(g, 'open_streams', 'rss_kb'), get(base, 'open_streams', 'rss_kb'))),
+  plainRow('heap used / after full GC, streams open', (l) => {
+    const h = get(l, 'open_streams', 'heap_used_kb');
+    return h === null ? null : `${fmtMB(h)} / ${fmtMB(get(l, 'open_streams', 'heap_after_gc_kb'))}`;
+  }),
+  plainRow('RSS after the streams', (l) => fmtMB(get(l, 'mem_after_streams', 'rss_kb'))),
+  plainRow('warm-up (s), last round req/s', (l) => {
+    const w = byLeg.get(l)?.warmup;
+    return w ? `${w.seconds} s, ${fmtInt(w.rounds_rps.at(-1))}` : null;
+  }),
+  plainRow('errors (all tests)', (l) => String(errorsOf(l))),
+];
+
+function textTable(rowsIn) {
+  const all = [header, ...rowsIn];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => String(r[i] ?? '').length)));
+  const line = (r) => r.map((v, i) => (i === 0 ? String(v).padEnd(widths[i]) : String(v ?? '').padStart(widths[i]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rowsIn.map(line)].join('\n');
+}
+function mdTable(rowsIn) {
+  const esc = (v) => String(v ?? '').replace(/\|/g, '\\|');
+  return [`| ${header.map(esc).join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
+    ...rowsIn.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
+}
+
+const othersMax = Math.max(0, ...rows.map((x) => x.r?.cpu_others_pct ?? 0));
+const jvm = proxies.map((g) => `${g}: ${byLeg.get(g).jvm?.java ?? '?'} \`${byLeg.get(g).jvm?.opts ?? ''}\``);
+const notes = [
+  `date ${meta.date}, commit ${meta.commit}, ${meta.host_cpus} cores / ${meta.mem_gb} GB, ${meta.java}, nginx ${meta.nginx}`,
+  `upstream: MockLlmBackend ×${meta.upstream_instances}; wrk -t2 -c${c} -d${meta.duration} after warm-up (rounds of ${meta.warmup} until req/s is stable within 5%, ${meta.warmup_max} at most); ` +
+    `-c1 for ${meta.lat_duration}; fixed rate ${meta.rate}/s for ${meta.rate_duration}s on 64 connections; ` +
+    `TTFT over ${meta.ttft_n} sequential streams; ${meta.streams} open streams of ${meta.stream_chunks} chunks ${meta.stream_interval_ms} ms apart`,
+  ...jvm,
+  ...(othersMax > 25 ? [`WARNING: other work on the machine used up to ${othersMax}% CPU during a measurement (100% = one core): figures are low and noisy`] : []),
+  ...(meta.busy_before_pct > 15 ? [`WARNING: the machine was ${meta.busy_before_pct}% busy before the run (other work on it): figures are low and noisy`] : []),
+  ...(meta.quick ? ['QUICK=1 smoke run: short durations, not for comparison'] : []),
+  ...skipped.map((s) => `skipped ${s}`),
+];
+
+console.log('\n' + textTable(table) + '\n');
+for (const n of notes) console.log('  ' + n);
+console.log('');
+const md = [`### bench ${meta.date}${meta.quick ? ' (QUICK)' : ''}`, '', mdTable(table), '', ...notes.map((n) => `- ${n}`), '', ''].join('\n');
+fs.writeFileSync(mdFile, md);
+fs.appendFileSync(mdFile.replace(/latest\.md$/, 'history.md'), md);

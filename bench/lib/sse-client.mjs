@@ -1,0 +1,153 @@
+// Streaming client for bench/run.sh. Plain node:http, no dependencies.
+//
+//   node sse-client.mjs ttft URL N CHUNKS INTERVAL_MS [WARMUP]
+//     N sequential streaming requests on one keep-alive connection; for each, time from
+//     request sent to the first `data:` byte (TTFT) and to the end of the stream.
+//   node sse-client.mjs open URL N CHUNKS INTERVAL_MS MARKER_FILE [OPEN_DEADLINE_S]
+//     N concurrent streams; once every one has its first `data:` byte, writes MARKER_FILE
+//     (run.sh samples the gateway's memory then), and waits for all of them to end.
+//
+// Prints one line `SSERESULT {json}`; times are microseconds.
+import http from 'node:http';
+import fs from 'node:fs';
+
+const [mode, url, nArg, chunksArg, intervalArg, extra, extra2] = process.argv.slice(2);
+const n = Number(nArg);
+const chunks = Number(chunksArg);
+const intervalMs = Number(intervalArg);
+const target = new URL(url);
+const body = JSON.stringify({
+  model: 'mock', messages: [{ role: 'user', content: 'hi' }], max_tokens: 3, stream: true,
+});
+
+function pct(sorted, p) {
+  if (sorted.length === 0) return null;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return Math.round(sorted[i]);
+}
+
+function nowUs() {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
+/** One streaming request; resolves {ttft, total, frames, done, status} or {error}. */
+function stream(agent, hooks = {}) {
+  return new Promise((resolve) => {
+    const t0 = nowUs();
+    let ttft = null;
+    let frames = 0;
+    let tail = '';
+    let sawDone = false;
+    let finished = false;
+    const finish = (r) => {
+      if (finished) return;
+      finished = true;
+      if (ttft !== null && hooks.onEnd) hooks.onEnd();
+      resolve(r);
+    };
+    const req = http.request({
+      host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent,
+      headers: {
+        'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body),
+        'X-Mock-Chunks': String(chunks), 'X-Mock-Interval-Ms': String(intervalMs),
+      },
+    }, (res) => {
+      res.setEncoding('latin1');
+      res.on('data', (d) => {
+        // Keep the last few characters so that a `data:` split across two reads is still seen once.
+        const text = tail + d;
+        let idx = 0;
+        let last = -1;
+        while ((idx = text.indexOf('data:', idx)) !== -1) { frames++; last = idx; idx += 5; }
+        if (ttft === null && frames > 0) {
+          ttft = nowUs() - t0;
+          if (hooks.onFirst) hooks.onFirst();
+        }
+        if (text.includes('[DONE]')) sawDone = true;
+        tail = text.slice(Math.max(last + 5, text.length - 6));
+      });
+      res.on('end', () => finish({ ttft, total: nowUs() - t0, frames, done: sawDone, status: res.statusCode }));
+      res.on('error', (e) => finish({ error: String(e.code || e.message) }));
+      res.on('aborted', () => finish({ error: 'aborted' }));
+    });
+    req.on('error', (e) => finish({ error: String(e.code || e.message) }));
+    req.end(body);
+  });
+}
+
+function summary(results) {
+  const ok = results.filter((r) => !r.error && r.status === 200 && r.done);
+  const errors = {};
+  for (const r of results) {
+    const key = r.error || (r.status !== 200 ? `status_${r.status}` : (!r.done ? 'no_done' : null));
+    if (key) errors[key] = (errors[key] || 0) + 1;
+  }
+  const ttft = ok.map((r) => r.ttft).sort((a, b) => a - b);
+  const total = ok.map((r) => r.total).sort((a, b) => a - b);
+  return {
+    n: results.length, ok: ok.length, errors,
+    ttft_p50_us: pct(ttft, 50), ttft_p90_us: pct(ttft, 90), ttft_p99_us: pct(ttft, 99), ttft_max_us: pct(ttft, 100),
+    total_p50_us: pct(total, 50), total_p99_us: pct(total, 99),
+    frames_expected: chunks + 1, frames_min: ok.length ? Math.min(...ok.map((r) => r.frames)) : null,
+  };
+}
+
+async function ttftMode() {
+  const warmup = Number(extra || 0);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  for (let i = 0; i < warmup; i++) await stream(agent);
+  const results = [];
+  for (let i = 0; i < n; i++) results.push(await stream(agent));
+  agent.destroy();
+  console.log('SSERESULT ' + JSON.stringify({ mode: 'ttft', ...summary(results) }));
+}
+
+async function openMode() {
+  const marker = extra;
+  const deadlineS = Number(extra2 || 60);
+  const agent = new http.Agent({ keepAlive: false, maxSockets: n + 10, maxTotalSockets: n + 10 });
+  const started = nowUs();
+  let open = 0; // streams that have their first frame and have not ended
+  let maxOpen = 0;
+  let openedInUs = null;
+  let markerWritten = false;
+  const writeMarker = (extraFields) => {
+    if (markerWritten) return;
+    markerWritten = true;
+    fs.writeFileSync(marker, JSON.stringify({ open, ...extraFields }));
+  };
+  const hooks = {
+    onFirst: () => {
+      open++;
+      if (open > maxOpen) maxOpen = open;
+      if (open >= n && openedInUs === null) {
+        openedInUs = nowUs() - started;
+        writeMarker({ opened_in_us: openedInUs });
+      }
+    },
+    onEnd: () => { open--; },
+  };
+  const deadline = setTimeout(() => writeMarker({ opened_in_us: null, deadline_passed: true }), deadlineS * 1000);
+  const pending = [];
+  // Open in batches so that the accept queues of the gateway and the upstream are not flooded.
+  const batch = 250;
+  for (let i = 0; i < n; i++) {
+    pending.push(stream(agent, hooks));
+    if (i % batch === batch - 1) await new Promise((r) => setTimeout(r, 20));
+  }
+  const results = await Promise.all(pending);
+  clearTimeout(deadline);
+  writeMarker({ opened_in_us: null });
+  console.log('SSERESULT ' + JSON.stringify({
+    mode: 'open', max_open_with_data: maxOpen, opened_in_us: openedInUs, ...summary(results),
+  }));
+}
+
+if (mode === 'ttft') {
+  await ttftMode();
+} else if (mode === 'open') {
+  await openMode();
+} else {
+  console.error('usage: sse-client.mjs ttft|open URL N CHUNKS INTERVAL_MS ...');
+  process.exit(2);
+}

@@ -1,0 +1,513 @@
+#!/usr/bin/env bash
+# One command: drive the same mock upstream directly, through nginx and through LLMProxy,
+# in one run, and print a comparison. See bench/README.md for what is measured and the knobs.
+set -euo pipefail
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(dirname "$BENCH_DIR")"
+LIB="$BENCH_DIR/lib"
+OUT="${OUT:-$BENCH_DIR/out}"
+
+# ---- knobs --------------------------------------------------------------------------------
+QUICK="${QUICK:-0}"
+if [[ "$QUICK" == 1 ]]; then
+  d_dur=3s d_warm=3s d_warmmax=6s d_lat=3s d_ttft=30 d_rate=2000 d_rdur=3 d_streams=500 d_schunks=5 d_sint=500
+else
+  d_dur=10s d_warm=5s d_warmmax=30s d_lat=5s d_ttft=150 d_rate=5000 d_rdur=8 d_streams=5000 d_schunks=20 d_sint=1000
+fi
+DURATION="${DURATION:-$d_dur}"            # each wrk throughput run (JSON c=CONNECTIONS, SSE)
+WARMUP="${WARMUP:-$d_warm}"               # one wrk warm-up round; rounds repeat until req/s is stable ...
+WARMUP_MAX="${WARMUP_MAX:-$d_warmmax}"    # ... or this much time has passed
+LAT_DURATION="${LAT_DURATION:-$d_lat}"    # wrk -t1 -c1 latency run
+CONNECTIONS="${CONNECTIONS:-32}"
+TTFT_N="${TTFT_N:-$d_ttft}"               # sequential streaming requests for TTFT
+RATE="${RATE:-$d_rate}"                   # fixed-rate run: requests/s ...
+RATE_DURATION="${RATE_DURATION:-$d_rdur}" # ... for this many seconds
+STREAMS="${STREAMS:-$d_streams}"          # concurrent open streams (0 = skip)
+STREAM_CHUNKS="${STREAM_CHUNKS:-$d_schunks}"
+STREAM_INTERVAL_MS="${STREAM_INTERVAL_MS:-$d_sint}"
+LEGS="${LEGS:-direct nginx vertx-bare llmproxy}"  # also: llmproxy-g1, llmproxy-jdk25
+OPEN_LEGS="${OPEN_LEGS-nginx llmproxy}"  # legs that also get the open-streams test (any of LEGS)
+UPSTREAM_INSTANCES="${UPSTREAM_INSTANCES:-$(nproc)}"
+JAVA="${JAVA:-java}"
+JAVA25="${JAVA25:-$(ls -d /usr/lib/jvm/temurin-25*/bin/java 2>/dev/null | head -1 || true)}"
+# The flags we recommend to users (README): ParallelGC halves RSS against G1 at the same speed.
+GATEWAY_JVM_OPTS="${GATEWAY_JVM_OPTS:--XX:+UseParallelGC -Xms64m -Xmx512m}"
+UPSTREAM_JVM_OPTS="${UPSTREAM_JVM_OPTS:--XX:+UseParallelGC -Xmx1g}"
+GATEWAY_JAR="${GATEWAY_JAR:-$REPO/launcher/target/llmproxy.jar}"
+WAIT_IDLE="${WAIT_IDLE:-0}"                # wait up to this many seconds for other work on the machine to end
+BUILD="${BUILD:-auto}"                    # auto: build what is missing; 1: always; 0: never
+READY_TIMEOUT="${READY_TIMEOUT:-60}"
+
+RESULTS="$OUT/results.jsonl"
+PIDS=()
+
+log() { printf '\033[1m[bench %s]\033[0m %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf '\033[31m[bench] FAILED: %s\033[0m\n' "$*" >&2; exit 1; }
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+    local p="${PIDS[$i]}"
+    if kill -0 "$p" 2>/dev/null; then kill "$p" 2>/dev/null || true; fi
+  done
+  for p in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null || true
+  done
+  exit "$rc"
+}
+trap cleanup EXIT
+set -E
+trap 'printf "\033[31m[bench] FAILED: unexpected error (status %s) at run.sh line %s: %s\033[0m\n" "$?" "$LINENO" "$BASH_COMMAND" >&2' ERR
+trap 'exit 130' INT TERM
+
+forget_pid() { local keep=(); for p in "${PIDS[@]}"; do [[ "$p" != "$1" ]] && keep+=("$p"); done; PIDS=("${keep[@]}"); }
+stop_pid() {
+  local p="$1"
+  kill "$p" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$p" 2>/dev/null || true
+  wait "$p" 2>/dev/null || true
+  forget_pid "$p"
+}
+
+# ---- tools --------------------------------------------------------------------------------
+ensure_tools() {
+  local missing=()
+  command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx-light)
+  command -v wrk >/dev/null || missing+=(wrk)
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v curl >/dev/null || missing+=(curl)
+  if ((${#missing[@]})); then
+    log "installing ${missing[*]} with apt-get"
+    local sudo=""; [[ $EUID -ne 0 ]] && sudo="sudo"
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+      || die "could not install ${missing[*]}"
+  fi
+  NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+  command -v "$JAVA" >/dev/null || die "no java ($JAVA): install a JDK 17"
+  JAVA_BIN_DIR="$(dirname "$(readlink -f "$(command -v "$JAVA")")")"
+  # Many sockets: 5000 streams are 5000 fds in the client, 10000 in a proxy, 5000 upstream.
+  ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  local need=$((STREAMS * 2 + 1000))
+  if (( $(ulimit -n) < need )); then
+    log "warning: ulimit -n is $(ulimit -n), $STREAMS open streams need about $need"
+  fi
+}
+
+# ---- build --------------------------------------------------------------------------------
+UPSTREAM_CP=""
+ensure_build() {
+  local ts_jar="$REPO/test-support/target/test-support-0.1.0-SNAPSHOT.jar"
+  local cpfile="$OUT/upstream.classpath"
+  local want_gateway=0
+  for leg in $LEGS; do if [[ "$leg" == llmproxy* ]]; then want_gateway=1; fi; done
+  if [[ "$BUILD" == 1 || ( "$BUILD" == auto && ( ! -f "$ts_jar" || ( $want_gateway == 1 && ! -f "$GATEWAY_JAR" ) ) ) ]]; then
+    log "building (./mvnw -B -q package -DskipTests), log in $OUT/build.log"
+    if ! (cd "$REPO" && ./mvnw -B -q package -DskipTests) >"$OUT/build.log" 2>&1; then
+      log "full build failed (tail of $OUT/build.log below); building only test-support"
+      tail -15 "$OUT/build.log" >&2
+      (cd "$REPO" && ./mvnw -B -q -pl test-support -am package -DskipTests) >>"$OUT/build.log" 2>&1 \
+        || die "cannot build test-support (the upstream); see $OUT/build.log"
+    fi
+  fi
+  [[ -f "$ts_jar" ]] || die "no $ts_jar (run with BUILD=1)"
+  if [[ ! -s "$cpfile" || "$REPO/test-support/pom.xml" -nt "$cpfile" ]]; then
+    (cd "$REPO" && ./mvnw -B -q -pl test-support dependency:build-classpath -DincludeScope=runtime \
+      -Dmdep.outputFile="$cpfile") >>"$OUT/build.log" 2>&1 || die "cannot resolve the upstream's classpath; see $OUT/build.log"
+  fi
+  UPSTREAM_CP="$ts_jar:$(cat "$cpfile")"
+}
+
+# ---- ports, readiness, process stats ------------------------------------------------------
+free_ports() { # N free loopback ports, distinct
+  node -e '
+    const net = require("net"); const n = +process.argv[1]; const servers = [];
+    (async () => { for (let i = 0; i < n; i++) { const s = net.createServer(); await new Promise(r => s.listen(0, "127.0.0.1", r)); servers.push(s); }
+      console.log(servers.map(s => s.address().port).join(" ")); servers.forEach(s => s.close()); })();' "$1"
+}
+
+wait_http() { # URL PID NAME LOGFILE: poll until 200, fail if the process dies or the deadline passes
+  local url="$1" pid="$2" name="$3" logf="$4" deadline=$((SECONDS + READY_TIMEOUT))
+  while ((SECONDS < deadline)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      log "$name exited before it was ready; tail of $logf:"; tail -20 "$logf" >&2; return 1
+    fi
+    [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true)" == 200 ]] && return 0
+    sleep 0.1
+  done
+  log "$name not ready at $url after ${READY_TIMEOUT}s; tail of $logf:"; tail -20 "$logf" >&2
+  return 1
+}
+
+rss_kb() { # total VmRSS of the given pids
+  local total=0 v
+  for p in "$@"; do
+    v=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
+    total=$((total + ${v:-0}))
+  done
+  echo "$total"
+}
+
+cpu_ticks() { # utime+stime (+ children that exited) of pids, in clock ticks
+  local total=0
+  for p in "$@"; do
+    local t
+    t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
+    total=$((total + ${t:-0}))
+  done
+  echo "$total"
+}
+
+machine_busy_ticks() { # all CPUs, everything but idle and iowait, in clock ticks
+  awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat
+}
+CHILD_MS=0
+children_cpu_ms() { # sets CHILD_MS: CPU of this shell's finished children (the load tools), in ms
+  times >"$OUT/.times" # a builtin with a redirection runs in this shell; in a pipe it would see a subshell's
+  read -r CHILD_MS < <(tail -1 "$OUT/.times" | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); t += a[1] * 60 + a[2] } printf "%d\n", t * 1000 }')
+}
+
+heap_used_kb() { # heap used by a JVM, from jcmd GC.heap_info (any collector)
+  "$JCMD" "$1" GC.heap_info 2>/dev/null | awk '
+    function kb(s) { n = s + 0; if (s ~ /M/) n *= 1024; else if (s ~ /G/) n *= 1048576; return n }
+    /^ *(PSYoungGen|ParOldGen|garbage-first heap|def new generation|tenured generation|Shenandoah|ZHeap|Z Heap)/ {
+      for (i = 1; i <= NF; i++) if ($i == "used") { v = $(i + 1); sub(/,$/, "", v); total += kb(v) } }
+    END { print total + 0 }'
+}
+
+# Which processes make up each leg (for CPU% and RSS)
+UPSTREAM_PID="" NGINX_PID="" GATEWAY_PID=""
+leg_pids() { # leg -> pids of the proxy (not the upstream)
+  case "$1" in
+    direct) echo "" ;;
+    nginx) echo "$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')" ;;
+    llmproxy*|vertx-bare) echo "$GATEWAY_PID" ;;
+  esac
+}
+is_jvm_proxy() { [[ "$1" == llmproxy* || "$1" == vertx-bare ]]; }
+
+record() { # leg test json-object
+  printf '{"leg":"%s","test":"%s","r":%s}\n' "$1" "$2" "$3" >>"$RESULTS"
+}
+
+# Every party must still be alive: another session's `pkill -f` on a shared machine has been seen.
+check_alive() { # leg
+  local rc
+  if ! kill -0 "$UPSTREAM_PID" 2>/dev/null; then
+    wait "$UPSTREAM_PID" 2>/dev/null && rc=0 || rc=$?
+    die "the upstream (pid $UPSTREAM_PID) died, exit status $rc$( ((rc > 128)) && echo " = signal $((rc - 128)), killed from outside?"); see $OUT/upstream.log"
+  fi
+  local p
+  for p in $(leg_pids "$1"); do
+    if ! kill -0 "$p" 2>/dev/null; then
+      wait "$p" 2>/dev/null && rc=0 || rc=$?
+      die "$1 (pid $p) died, exit status $rc; see its log in $OUT"
+    fi
+  done
+}
+
+# Runs a load command; records its result line plus the CPU each party used meanwhile.
+measure() { # leg test marker cmd...
+  local leg="$1" test="$2" marker="$3"; shift 3
+  check_alive "$leg"
+  local proxy_pids; proxy_pids="$(leg_pids "$leg")"
+  local up0 px0 t0 out line m0 c0
+  up0=$(cpu_ticks $UPSTREAM_PID); px0=$(cpu_ticks $proxy_pids); m0=$(machine_busy_ticks); children_cpu_ms; c0=$CHILD_MS; t0=$(date +%s%N)
+  out="$("$@" 2>&1)" || { check_alive "$leg"; log "$leg/$test: load tool failed:"; echo "$out" | tail -5 >&2; return 1; }
+  check_alive "$leg"
+  local dt_ms=$((($(date +%s%N) - t0) / 1000000))
+  ((dt_ms > 0)) || dt_ms=1
+  local up_pct px_pct tool_pct machine_pct others_pct
+  up_pct=$(( ($(cpu_ticks $UPSTREAM_PID) - up0) * 100000 / CLK_TCK / dt_ms ))
+  px_pct=$(( ($(cpu_ticks $proxy_pids) - px0) * 100000 / CLK_TCK / dt_ms ))
+  machine_pct=$(( ($(machine_busy_ticks) - m0) * 100000 / CLK_TCK / dt_ms ))
+  children_cpu_ms; tool_pct=$(( (CHILD_MS - c0) * 100 / dt_ms ))
+  others_pct=$(( machine_pct - up_pct - px_pct - tool_pct ))
+  ((others_pct > 0)) || others_pct=0
+  line="$(grep -m1 "^$marker " <<<"$out" | sed "s/^$marker //")"
+  [[ -n "$line" ]] || { log "$leg/$test: no result from the load tool:"; echo "$out" | tail -5 >&2; return 1; }
+  line="${line%\}},\"cpu_upstream_pct\":$up_pct,\"cpu_proxy_pct\":$px_pct,\"cpu_tool_pct\":$tool_pct,\"cpu_others_pct\":$others_pct}"
+  record "$leg" "$test" "$line"
+  ((others_pct > 25)) && log "$leg/$test: warning: other work on the machine used ${others_pct}% CPU meanwhile (100% = one core)"
+  log "$leg/$test: $(node -e 'const r=JSON.parse(process.argv[1]); const k=["rps","achieved_rps","p50_us","p99_us","ttft_p50_us","ttft_p99_us","ok","errors","err_status","cpu_upstream_pct","cpu_proxy_pct","cpu_tool_pct","cpu_others_pct"]; console.log(k.filter(x=>r[x]!==undefined).map(x=>x+"="+JSON.stringify(r[x])).join(" "))' "$line")"
+}
+
+# ---- the parties --------------------------------------------------------------------------
+start_upstream() {
+  local logf="$OUT/upstream.log"
+  # shellcheck disable=SC2086
+  "$JAVA" $UPSTREAM_JVM_OPTS -cp "$UPSTREAM_CP" dev.llmproxy.testsupport.MockLlmBackend "$UPSTREAM_PORT" "$UPSTREAM_INSTANCES" >"$logf" 2>&1 &
+  UPSTREAM_PID=$!; PIDS+=("$UPSTREAM_PID")
+  wait_http "http://127.0.0.1:$UPSTREAM_PORT/health" "$UPSTREAM_PID" upstream "$logf" || die "the mock upstream did not start"
+  log "upstream: MockLlmBackend x$UPSTREAM_INSTANCES on 127.0.0.1:$UPSTREAM_PORT (pid $UPSTREAM_PID)"
+}
+
+start_nginx() {
+  check_alive direct
+  local conf="$OUT/nginx/nginx.conf"
+  mkdir -p "$OUT/nginx/tmp"
+  local user_line=""
+  [[ $EUID -eq 0 ]] && user_line="user root;"
+  cat >"$conf" <<EOF
+# generated by bench/run.sh
+$user_line
+worker_processes auto;
+worker_rlimit_nofile 65536;
+pid nginx.pid;
+error_log error.log warn;
+events { worker_connections 16384; }
+http {
+  access_log off;
+  client_body_temp_path tmp/body; proxy_temp_path tmp/proxy; fastcgi_temp_path tmp/fastcgi;
+  uwsgi_temp_path tmp/uwsgi; scgi_temp_path tmp/scgi;
+  keepalive_requests 1000000;
+  upstream upstream {
+    server 127.0.0.1:$UPSTREAM_PORT;
+    keepalive 64;
+    keepalive_requests 1000000;
+  }
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / {
+      proxy_pass http://upstream;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_read_timeout 300s;
+    }
+  }
+}
+EOF
+  "$NGINX" -p "$OUT/nginx" -c nginx.conf -e error.log -t >"$OUT/nginx/test.log" 2>&1 || { cat "$OUT/nginx/test.log" >&2; die "nginx -t rejected $conf"; }
+  "$NGINX" -p "$OUT/nginx" -c nginx.conf -e error.log -g 'daemon off;' >"$OUT/nginx/stdout.log" 2>&1 &
+  NGINX_PID=$!; PIDS+=("$NGINX_PID")
+  wait_http "http://127.0.0.1:$NGINX_PORT/health" "$NGINX_PID" nginx "$OUT/nginx/error.log" || die "nginx did not start"
+  log "nginx $("$NGINX" -v 2>&1 | sed 's/.*\///') on 127.0.0.1:$NGINX_PORT (master pid $NGINX_PID, $(pgrep -P "$NGINX_PID" | wc -l) workers)"
+}
+
+GATEWAY_SKIP_REASON=""
+start_gateway() { # leg -> starts it or sets GATEWAY_SKIP_REASON
+  check_alive direct
+  local leg="$1" java="$JAVA" opts="$GATEWAY_JVM_OPTS"
+  case "$leg" in
+    llmproxy-g1) opts="${opts//-XX:+UseParallelGC/}"; opts="-XX:+UseG1GC $opts" ;;
+    llmproxy-jdk25)
+      [[ -n "$JAVA25" && -x "$JAVA25" ]] || { GATEWAY_SKIP_REASON="no JDK 25 found (set JAVA25)"; return 1; } ;;
+  esac
+  [[ "$leg" == llmproxy-jdk25 ]] && java="$JAVA25"
+  local logf="$OUT/$leg.log"
+  JCMD="$(dirname "$(readlink -f "$(command -v "$java")")")/jcmd"
+  GATEWAY_JAVA="$java"; GATEWAY_OPTS="$opts"
+  if [[ "$leg" == vertx-bare ]]; then
+    # compiled up front: launching from source would load javac into the measured JVM
+    mkdir -p "$OUT/bare-classes"
+    "$JAVA_BIN_DIR/javac" -nowarn -d "$OUT/bare-classes" -cp "$UPSTREAM_CP" "$LIB/BareProxy.java" >"$logf" 2>&1 \
+      || { GATEWAY_SKIP_REASON="BareProxy.java does not compile (see $logf)"; FAILED=1; return 1; }
+    # shellcheck disable=SC2086
+    "$java" $opts -cp "$OUT/bare-classes:$UPSTREAM_CP" BareProxy "$GATEWAY_PORT" "$UPSTREAM_PORT" >>"$logf" 2>&1 &
+    GATEWAY_PID=$!; PIDS+=("$GATEWAY_PID")
+    wait_http "http://127.0.0.1:$GATEWAY_PORT/ready" "$GATEWAY_PID" "$leg" "$logf" \
+      || { GATEWAY_SKIP_REASON="the bare Vert.x proxy did not start (see $logf)"; FAILED=1; return 1; }
+    log "$leg: bare Vert.x proxy (bench/lib/BareProxy.java), $opts, pid $GATEWAY_PID"
+    return 0
+  fi
+  if [[ ! -f "$GATEWAY_JAR" ]]; then
+    GATEWAY_SKIP_REASON="$GATEWAY_JAR does not exist (gateway not built or not on this branch yet)"
+    return 1
+  fi
+  local conf="$OUT/llmproxy.yaml"
+  cat >"$conf" <<EOF
+# generated by bench/run.sh: one backend, every feature that costs per request off but metrics
+server:
+  listen: "127.0.0.1:$GATEWAY_PORT"
+backends:
+  - name: upstream
+    url: "http://127.0.0.1:$UPSTREAM_PORT"
+metrics:
+  enabled: true
+EOF
+  [[ -n "${GATEWAY_CONFIG_EXTRA:-}" && -f "$GATEWAY_CONFIG_EXTRA" ]] && cat "$GATEWAY_CONFIG_EXTRA" >>"$conf"
+  # shellcheck disable=SC2086
+  # cwd bench/out: whatever the gateway writes relative to it (usage journal, data/) stays there
+  (cd "$OUT" && exec "$java" $opts -jar "$GATEWAY_JAR" --config "$conf") >"$logf" 2>&1 &
+  GATEWAY_PID=$!; PIDS+=("$GATEWAY_PID")
+  local t0=$SECONDS
+  if ! wait_http "http://127.0.0.1:$GATEWAY_PORT/ready" "$GATEWAY_PID" "$leg" "$logf"; then
+    stop_pid "$GATEWAY_PID"; GATEWAY_PID=""
+    GATEWAY_SKIP_REASON="the gateway did not become ready (see $logf)"
+    GATEWAY_FAILED=1
+    return 1
+  fi
+  # sanity: does it actually proxy?
+  local code
+  code=$(curl -s -o "$OUT/$leg.probe" -w '%{http_code}' --max-time 5 -H 'Content-Type: application/json' \
+    -d '{"model":"mock","messages":[{"role":"user","content":"hi"}],"max_tokens":3}' \
+    "http://127.0.0.1:$GATEWAY_PORT/v1/chat/completions" || true)
+  if [[ "$code" != 200 ]]; then
+    log "$leg answers $code to a chat completion: $(head -c 300 "$OUT/$leg.probe")"
+    stop_pid "$GATEWAY_PID"; GATEWAY_PID=""
+    GATEWAY_SKIP_REASON="the gateway answered $code to a plain chat completion (config in $conf)"
+    GATEWAY_FAILED=1
+    return 1
+  fi
+  log "$leg: $(basename "$(dirname "$(dirname "$(readlink -f "$(command -v "$java")")")")") $opts, ready in $((SECONDS - t0))s, pid $GATEWAY_PID"
+}
+
+leg_url() {
+  case "$1" in
+    direct) echo "http://127.0.0.1:$UPSTREAM_PORT" ;;
+    nginx) echo "http://127.0.0.1:$NGINX_PORT" ;;
+    llmproxy*|vertx-bare) echo "http://127.0.0.1:$GATEWAY_PORT" ;;
+  esac
+}
+
+# ---- the tests ----------------------------------------------------------------------------
+# A JVM is measured warm: wrk rounds of WARMUP each until req/s moves by under 5% between two
+# rounds (JIT done), WARMUP_MAX at most. nginx gets one short round. Then a short SSE round.
+warm_up() { # leg url
+  local leg="$1" chat="$2" round="$WARMUP" max_s prev=0 rps rounds=() started=$SECONDS
+  max_s=$(( $(secs "$WARMUP_MAX") ))
+  [[ "$leg" == nginx ]] && { round=2s; max_s=0; }
+  while :; do
+    rps=$(wrk -t2 -c"$CONNECTIONS" -d"$round" -s "$LIB/json.lua" "$chat" 2>/dev/null \
+      | sed -n 's/^WRKRESULT .*"rps":\([0-9]*\).*/\1/p' || true)
+    check_alive "$leg"
+    rps=${rps:-0}; rounds+=("$rps")
+    if (( prev > 0 && rps > 0 )) && (( (rps > prev ? rps - prev : prev - rps) * 100 < 5 * rps )); then break; fi
+    (( SECONDS - started + $(secs "$round") > max_s )) && break
+    prev=$rps
+  done
+  wrk -t2 -c"$CONNECTIONS" -d2s -s "$LIB/sse.lua" "$chat" >/dev/null 2>&1 || true
+  log "$leg: warmed up in $((SECONDS - started))s, req/s per round: ${rounds[*]}"
+  record "$leg" warmup "{\"seconds\":$((SECONDS - started)),\"rounds_rps\":[$(IFS=,; echo "${rounds[*]}")]}"
+}
+secs() { local v="${1%s}"; echo "${v%.*}"; }
+
+run_leg() {
+  local leg="$1" base; base="$(leg_url "$leg")"
+  local chat="$base/v1/chat/completions"
+  warm_up "$leg" "$chat"
+  measure "$leg" json_c"$CONNECTIONS" WRKRESULT wrk -t2 -c"$CONNECTIONS" -d"$DURATION" -s "$LIB/json.lua" "$chat" || FAILED=1
+  measure "$leg" json_c1 WRKRESULT wrk -t1 -c1 -d"$LAT_DURATION" -s "$LIB/json.lua" "$chat" || FAILED=1
+  measure "$leg" json_rate RATERESULT node "$LIB/fixed-rate.mjs" "$chat" "$RATE" "$RATE_DURATION" 64 || FAILED=1
+  measure "$leg" sse_c"$CONNECTIONS" WRKRESULT wrk -t2 -c"$CONNECTIONS" -d"$DURATION" -s "$LIB/sse.lua" "$chat" || FAILED=1
+  measure "$leg" sse_ttft SSERESULT node "$LIB/sse-client.mjs" ttft "$chat" "$TTFT_N" 20 5 20 || FAILED=1
+}
+
+open_streams() { # leg: STREAMS concurrent streams; sample the proxy's memory while they are open
+  local leg="$1" chat; chat="$(leg_url "$leg")/v1/chat/completions"
+  local marker="$OUT/open-streams.$leg.marker" pids; pids="$(leg_pids "$leg")"
+  rm -f "$marker"
+  log "$leg: opening $STREAMS streams ($STREAM_CHUNKS chunks, ${STREAM_INTERVAL_MS} ms apart)"
+  local up0 px0 t0; up0=$(cpu_ticks $UPSTREAM_PID); px0=$(cpu_ticks $pids); t0=$(date +%s%N)
+  local deadline_s=$(( STREAM_CHUNKS * STREAM_INTERVAL_MS / 2000 + 5 ))
+  node "$LIB/sse-client.mjs" open "$chat" "$STREAMS" "$STREAM_CHUNKS" "$STREAM_INTERVAL_MS" "$marker" "$deadline_s" \
+    >"$OUT/open-streams.$leg.out" 2>&1 &
+  local cpid=$!; PIDS+=("$cpid")
+  while [[ ! -f "$marker" ]] && kill -0 "$cpid" 2>/dev/null; do sleep 0.2; done
+  sleep 1 # let the last streams' first chunks settle
+  local rss heap="null" heap_gc="null" opened
+  opened="$(cat "$marker" 2>/dev/null || echo '{}')"
+  rss=$(rss_kb $pids)
+  if is_jvm_proxy "$leg"; then
+    heap=$(heap_used_kb "$GATEWAY_PID")
+    "$JCMD" "$GATEWAY_PID" GC.run >/dev/null 2>&1 || true
+    heap_gc=$(heap_used_kb "$GATEWAY_PID")
+  fi
+  local up_rss; up_rss=$(rss_kb "$UPSTREAM_PID")
+  wait "$cpid" || true; forget_pid "$cpid"
+  local dt_ms=$((($(date +%s%N) - t0) / 1000000))
+  local line; line="$(grep -m1 '^SSERESULT ' "$OUT/open-streams.$leg.out" | sed 's/^SSERESULT //')"
+  [[ -n "$line" ]] || { log "$leg/open_streams: no result:"; tail -5 "$OUT/open-streams.$leg.out" >&2; FAILED=1; return; }
+  local up_pct=$(( ($(cpu_ticks $UPSTREAM_PID) - up0) * 100000 / CLK_TCK / dt_ms ))
+  local px_pct=$(( ($(cpu_ticks $pids) - px0) * 100000 / CLK_TCK / dt_ms ))
+  line="${line%\}},\"marker\":$opened,\"rss_kb\":$rss,\"heap_used_kb\":$heap,\"heap_after_gc_kb\":$heap_gc,\"upstream_rss_kb\":$up_rss,\"cpu_upstream_pct\":$up_pct,\"cpu_proxy_pct\":$px_pct}"
+  record "$leg" open_streams "$line"
+  log "$leg/open_streams: $(node -e 'const r=JSON.parse(process.argv[1]); console.log(`ok=${r.ok}/${r.n} max_open=${r.max_open_with_data} rss=${Math.round(r.rss_kb/1024)}MB heap=${r.heap_used_kb===null?"-":Math.round(r.heap_used_kb/1024)+"MB"} heap_after_gc=${r.heap_after_gc_kb===null?"-":Math.round(r.heap_after_gc_kb/1024)+"MB"} errors=${JSON.stringify(r.errors)}`)' "$line")"
+}
+
+memory_sample() { # leg phase
+  local leg="$1" phase="$2" pids; pids="$(leg_pids "$leg")"
+  [[ -n "${pids// /}" ]] || return 0
+  local rss heap="null"
+  rss=$(rss_kb $pids)
+  is_jvm_proxy "$leg" && heap=$(heap_used_kb "$GATEWAY_PID")
+  record "$leg" "mem_$phase" "{\"rss_kb\":$rss,\"heap_used_kb\":$heap}"
+  if [[ "$heap" == null ]]; then log "$leg: RSS $phase $((rss / 1024)) MB"
+  else log "$leg: RSS $phase $((rss / 1024)) MB, heap used $((heap / 1024)) MB"; fi
+}
+
+background_cpu() { # % of the machine busy before we start (other sessions' builds skew every figure)
+  local a b
+  a=($(head -1 /proc/stat)); sleep 1; b=($(head -1 /proc/stat))
+  local idle=$(( (b[4] + b[5]) - (a[4] + a[5]) )) total=0
+  for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+  echo $(( total > 0 ? 100 - idle * 100 / total : 0 ))
+}
+
+# ---- main ---------------------------------------------------------------------------------
+mkdir -p "$OUT"
+: >"$RESULTS"
+CLK_TCK=$(getconf CLK_TCK)
+FAILED=0 GATEWAY_FAILED=0
+ensure_tools
+ensure_build
+read -r UPSTREAM_PORT NGINX_PORT GATEWAY_PORT <<<"$(free_ports 3)"
+BUSY=$(background_cpu)
+if (( BUSY > 15 && ${WAIT_IDLE:-0} > 0 )); then
+  log "the machine is ${BUSY}% busy; waiting up to ${WAIT_IDLE}s for it to calm down (WAIT_IDLE)"
+  idle_deadline=$((SECONDS + WAIT_IDLE))
+  while (( BUSY > 15 && SECONDS < idle_deadline )); do sleep 4; BUSY=$(background_cpu); done
+fi
+(( BUSY > 15 )) && log "warning: the machine is already ${BUSY}% busy before the bench starts; figures will be low and noisy"
+cat >"$OUT/meta.json" <<EOF
+{"date":"$(date -u +%Y-%m-%dT%H:%MZ)","host_cpus":$(nproc),"mem_gb":$(awk '/MemTotal/ {printf "%d", $2/1048576}' /proc/meminfo),
+ "commit":"$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')","java":"$("$JAVA" -version 2>&1 | head -1 | tr -d '"')",
+ "nginx":"$("$NGINX" -v 2>&1 | sed 's/.*\///')","gateway_jvm_opts":"$GATEWAY_JVM_OPTS","upstream_instances":$UPSTREAM_INSTANCES,
+ "busy_before_pct":$BUSY,"duration":"$DURATION","warmup":"$WARMUP","warmup_max":"$WARMUP_MAX","lat_duration":"$LAT_DURATION","connections":$CONNECTIONS,
+ "rate":$RATE,"rate_duration":$RATE_DURATION,"ttft_n":$TTFT_N,"streams":$STREAMS,"stream_chunks":$STREAM_CHUNKS,
+ "stream_interval_ms":$STREAM_INTERVAL_MS,"quick":$QUICK,"skipped":{}}
+EOF
+log "legs: $LEGS; knobs: DURATION=$DURATION WARMUP=$WARMUP CONNECTIONS=$CONNECTIONS RATE=$RATE TTFT_N=$TTFT_N STREAMS=$STREAMS"
+
+start_upstream
+SKIPPED=()
+for leg in $LEGS; do
+  case "$leg" in
+    direct) run_leg direct ;;
+    nginx)
+      start_nginx
+      memory_sample nginx idle
+      run_leg nginx
+      memory_sample nginx after_load
+      [[ " $OPEN_LEGS " == *" nginx "* && "$STREAMS" -gt 0 ]] && open_streams nginx
+      stop_pid "$NGINX_PID"; NGINX_PID="" ;;
+    llmproxy*|vertx-bare)
+      if ! start_gateway "$leg"; then
+        log "SKIPPING $leg: $GATEWAY_SKIP_REASON"
+        SKIPPED+=("$leg: $GATEWAY_SKIP_REASON")
+        record "$leg" skipped "{\"reason\":$(node -e 'console.log(JSON.stringify(process.argv[1]))' "$GATEWAY_SKIP_REASON")}"
+        continue
+      fi
+      record "$leg" jvm "{\"java\":\"$("$GATEWAY_JAVA" -version 2>&1 | head -1 | tr -d '"')\",\"opts\":\"$GATEWAY_OPTS\"}"
+      memory_sample "$leg" idle
+      run_leg "$leg"
+      memory_sample "$leg" after_load
+      if [[ ( " $OPEN_LEGS " == *" $leg "* || " $OPEN_LEGS " == *" ${leg%%-*} "* ) && "$STREAMS" -gt 0 ]]; then
+        open_streams "$leg"
+        memory_sample "$leg" after_streams
+      fi
+      stop_pid "$GATEWAY_PID"; GATEWAY_PID="" ;;
+    *) die "unknown leg $leg (direct, nginx, vertx-bare, llmproxy, llmproxy-g1, llmproxy-jdk25)" ;;
+  esac
+done
+record upstream mem_end "{\"rss_kb\":$(rss_kb "$UPSTREAM_PID")}"
+
+node "$LIB/report.mjs" "$OUT/meta.json" "$RESULTS" "$OUT/latest.md"
+log "markdown written to $OUT/latest.md; raw results in $RESULTS"
+(( GATEWAY_FAILED )) && die "the gateway was built but did not run (see above)"
+(( FAILED )) && die "some measurements failed (see above)"
+exit 0
