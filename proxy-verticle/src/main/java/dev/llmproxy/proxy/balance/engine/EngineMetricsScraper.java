@@ -23,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiConsumer;
 
 /**
@@ -140,7 +141,8 @@ public final class EngineMetricsScraper {
   private void scrape(Target target) {
     target.inFlight = true;
     String url = target.backend.url();
-    fetch(target).onComplete(result -> {
+    // the client may complete on a connection's event loop rather than ours: hop back before touching state
+    fetch(target).onComplete(result -> onContext(() -> {
       target.inFlight = false;
       if (stopped || targets.get(url) != target) {
         return;
@@ -159,7 +161,7 @@ public final class EngineMetricsScraper {
       } catch (RuntimeException e) {
         LOG.error("engine load sink failed for {}", url, e);
       }
-    });
+    }));
   }
 
   /** Logs a backend's failure when it starts and its recovery when it ends, not every round. */
@@ -188,22 +190,27 @@ public final class EngineMetricsScraper {
         .setIdleTimeout(timeoutMs)
         .putHeader(HttpHeaders.ACCEPT, "text/plain");
     target.backend.headers().forEach(options::putHeader);
-    HttpClientRequest[] request = {null};
+    AtomicReference<HttpClientRequest> request = new AtomicReference<>();
     long deadline = vertx.setTimer(timeoutMs, id -> {
-      if (promise.tryFail(new TimeoutException("no answer within " + timeoutMs + " ms")) && request[0] != null) {
-        request[0].reset();
+      HttpClientRequest open = request.get();
+      if (promise.tryFail(new TimeoutException("no answer within " + timeoutMs + " ms")) && open != null) {
+        open.reset();
       }
     });
     client.request(options)
         .compose(req -> {
-          request[0] = req;
+          request.set(req);
+          if (promise.future().isComplete()) {
+            // the deadline passed while connecting
+            req.reset();
+          }
           return req.send();
         })
         .onComplete(ar -> {
           if (ar.failed()) {
             promise.tryFail(ar.cause());
           } else {
-            read(ar.result(), request[0], promise);
+            read(ar.result(), request.get(), promise);
           }
         });
     return promise.future().onComplete(ar -> vertx.cancelTimer(deadline));
