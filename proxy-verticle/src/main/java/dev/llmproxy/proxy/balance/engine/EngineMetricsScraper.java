@@ -217,6 +217,7 @@ public final class EngineMetricsScraper {
   }
 
   private static void read(HttpClientResponse response, HttpClientRequest request, Promise<Buffer> promise) {
+    response.exceptionHandler(promise::tryFail);
     if (response.statusCode() != 200) {
       promise.tryFail(new IllegalStateException("status " + response.statusCode()));
       request.reset();
@@ -238,7 +239,6 @@ public final class EngineMetricsScraper {
         body.appendBuffer(chunk);
       }
     });
-    response.exceptionHandler(promise::tryFail);
     response.endHandler(v -> promise.tryComplete(body));
   }
 

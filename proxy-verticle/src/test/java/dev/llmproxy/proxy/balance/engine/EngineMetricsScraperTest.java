@@ -37,9 +37,10 @@ class EngineMetricsScraperTest {
 
   /** What one backend path answers; the server in the test serves them all. */
   private final AtomicReference<String> vllmText = new AtomicReference<>(vllm(1, 2));
-  private final AtomicInteger hangingOpen = new AtomicInteger();
-  private final AtomicInteger hangingMaxOpen = new AtomicInteger();
-  private final AtomicInteger hangingSeen = new AtomicInteger();
+  private final AtomicInteger slowOpen = new AtomicInteger();
+  private final AtomicInteger slowMaxOpen = new AtomicInteger();
+  private final AtomicInteger slowAnswered = new AtomicInteger();
+  private Vertx vertx;
   private final List<Event> events = new CopyOnWriteArrayList<>();
   private final Set<Thread> sinkThreads = ConcurrentHashMap.newKeySet();
   private final Set<Context> sinkContexts = ConcurrentHashMap.newKeySet();
@@ -52,6 +53,7 @@ class EngineMetricsScraperTest {
 
   @BeforeEach
   void serve(Vertx vertx) throws Exception {
+    this.vertx = vertx;
     server = vertx.createHttpServer().requestHandler(this::answer).listen(0, "127.0.0.1").await(5, TimeUnit.SECONDS);
     base = "http://127.0.0.1:" + server.actualPort();
   }
@@ -88,10 +90,15 @@ class EngineMetricsScraperTest {
         request.response().end(Buffer.buffer("tgi_queue_size 1\n"));
       }
       case "/hangs/metrics" -> {
-        hangingSeen.incrementAndGet();
-        int open = hangingOpen.incrementAndGet();
-        hangingMaxOpen.accumulateAndGet(open, Math::max);
-        request.connection().closeHandler(v -> hangingOpen.decrementAndGet());
+        // never answered
+      }
+      case "/slow/metrics" -> {
+        slowMaxOpen.accumulateAndGet(slowOpen.incrementAndGet(), Math::max);
+        vertx.setTimer(400, id -> {
+          slowOpen.decrementAndGet();
+          slowAnswered.incrementAndGet();
+          request.response().end("tgi_queue_size 2\ntgi_batch_current_size 5\n");
+        });
       }
       default -> request.response().setStatusCode(404).end();
     }
@@ -192,14 +199,17 @@ class EngineMetricsScraperTest {
 
   @Test
   void aSlowBackendNeverHasTwoScrapesInFlight(Vertx vertx) {
-    String hangs = base + "/hangs";
-    EngineMetricsScraper scraper = scraper(vertx, Duration.ofMillis(50), Duration.ofMillis(300));
-    scraper.track(List.of(backend("hangs", hangs)));
+    String slow = base + "/slow";
+    String fast = base + "/llama";
+    EngineMetricsScraper scraper = scraper(vertx, Duration.ofMillis(50), Duration.ofSeconds(5));
+    scraper.track(List.of(backend("slow", slow), backend("fast", fast)));
     scraper.start();
 
-    assertTrue(Poll.until(DEADLINE, () -> hangingSeen.get() >= 3), "scraped again after each timeout");
-    assertEquals(1, hangingMaxOpen.get(), "one request at a time");
-    assertTrue(count(hangs, false) >= 2);
+    assertTrue(Poll.until(DEADLINE, () -> count(slow, true) >= 3), "three slow answers; events " + events);
+    assertEquals(1, slowMaxOpen.get(), "one request at a time, though each takes eight intervals");
+    assertTrue(count(slow, true) <= slowAnswered.get(), "no answer reached the sink twice");
+    assertEquals(new EngineLoad("tgi", 2, 5, Double.NaN, latest(slow).scrapedAtNanos()), latest(slow));
+    assertTrue(count(fast, true) > count(slow, true), "the fast backend is not held up by the slow one");
   }
 
   @Test
