@@ -44,6 +44,7 @@ public final class EngineMetricsScraper {
 
   /** A larger body is not a metrics page of an inference server: the scrape fails. */
   public static final int MAX_BODY_BYTES = 2 * 1024 * 1024;
+  private static final int KEEP_ALIVE_SECONDS = 4;
 
   private final Vertx vertx;
   private final Context context;
@@ -74,6 +75,9 @@ public final class EngineMetricsScraper {
         .setName("engine-metrics")
         .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, timeoutMs))
         .setKeepAlive(true)
+        // below the 5 s after which uvicorn (vLLM, SGLang) and llama.cpp drop an idle connection, so that a
+        // scrape seldom meets one they are closing
+        .setKeepAliveTimeout(KEEP_ALIVE_SECONDS)
         .setTcpNoDelay(true)
         .setMaxHeaderSize(64 * 1024);
     this.client = vertx.createHttpClient(options, new PoolOptions().setHttp1MaxSize(4).setMaxWaitQueueSize(-1));
