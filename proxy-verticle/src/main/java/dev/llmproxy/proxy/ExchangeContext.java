@@ -7,6 +7,7 @@ import dev.llmproxy.proxy.auth.AuthGate;
 import dev.llmproxy.proxy.balance.BackendStatsRegistry;
 import dev.llmproxy.proxy.balance.RetryPolicy;
 import dev.llmproxy.proxy.balance.Router;
+import dev.llmproxy.proxy.balance.engine.EngineMetricsScraper;
 import dev.llmproxy.proxy.metrics.ProxyMetrics;
 import dev.llmproxy.proxy.upstream.BackendClients;
 import dev.llmproxy.proxy.upstream.HopByHop;
@@ -37,6 +38,7 @@ final class ExchangeContext {
   final ClientAddress clientAddress;
   final long readTimeoutMs;
   final long maxBodySize;
+  private final EngineMetricsScraper engineScraper;
   private BackendSnapshot snapshot = BackendSnapshot.EMPTY;
 
   ExchangeContext(Vertx vertx, GatewayConfig config, ProxyEnvironment environment) {
@@ -49,6 +51,7 @@ final class ExchangeContext {
     this.router = new Router(config.routing(), stats);
     this.retryPolicy = new RetryPolicy(config.routing().enabled(), config.routing().retry());
     this.models = new ModelCatalog(router, clients);
+    this.engineScraper = "queue_aware".equals(config.routing().loadBalance()) ? environment.engineScraper(vertx) : null;
     this.auth = new AuthGate(vertx, config.auth());
     this.clientAddress = new ClientAddress(IpRanges.parse(config.server().trustedProxies()));
     this.readTimeoutMs = config.server().readTimeout().toMillis();
@@ -77,5 +80,8 @@ final class ExchangeContext {
     snapshot = next;
     router.update(next);
     clients.retainOnly(next.backends());
+    if (engineScraper != null) {
+      engineScraper.track(next.backends());
+    }
   }
 }

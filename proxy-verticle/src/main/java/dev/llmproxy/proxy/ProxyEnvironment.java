@@ -1,11 +1,16 @@
 package dev.llmproxy.proxy;
 
 import dev.llmproxy.common.config.MetricsConfig;
+import dev.llmproxy.proxy.balance.BackendStats;
 import dev.llmproxy.proxy.balance.BackendStatsRegistry;
+import dev.llmproxy.proxy.balance.engine.EngineMetricsScraper;
+import io.vertx.core.Vertx;
 import dev.llmproxy.proxy.metrics.ProxyMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * What every proxy verticle instance of one JVM shares: the metrics registry and the lifecycle flags the
@@ -13,10 +18,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class ProxyEnvironment {
 
+  private static final Duration SCRAPE_INTERVAL = Duration.ofSeconds(1);
+
   private final PrometheusMeterRegistry registry;
   private final ProxyMetrics metrics;
   private final BackendStatsRegistry backendStats;
   private final AtomicBoolean started = new AtomicBoolean();
+  private final AtomicReference<EngineMetricsScraper> engineScraper = new AtomicReference<>();
   private final AtomicBoolean draining = new AtomicBoolean();
 
   public ProxyEnvironment(PrometheusMeterRegistry registry, MetricsConfig config) {
@@ -35,6 +43,36 @@ public final class ProxyEnvironment {
 
   public BackendStatsRegistry backendStats() {
     return backendStats;
+  }
+
+  /**
+   * The one scraper of backends' own metrics for {@code queue_aware}, started by the first proxy instance that
+   * asks, on that instance's event loop. Never on the request path.
+   */
+  EngineMetricsScraper engineScraper(Vertx vertx) {
+    EngineMetricsScraper existing = engineScraper.get();
+    if (existing != null) {
+      return existing;
+    }
+    EngineMetricsScraper scraper = new EngineMetricsScraper(vertx, SCRAPE_INTERVAL, SCRAPE_INTERVAL, (url, load) -> {
+      BackendStats stats = backendStats.ofUrl(url);
+      if (stats != null) {
+        stats.engineScore(load == null ? Double.NaN : load.score(), load == null ? 0 : load.scrapedAtNanos());
+      }
+    });
+    if (engineScraper.compareAndSet(null, scraper)) {
+      scraper.start();
+      return scraper;
+    }
+    scraper.stop();
+    return engineScraper.get();
+  }
+
+  void stopEngineScraper() {
+    EngineMetricsScraper scraper = engineScraper.getAndSet(null);
+    if (scraper != null) {
+      scraper.stop();
+    }
   }
 
   /** Every verticle is deployed: {@code /ready} may answer 200 once a backend is usable. */

@@ -88,6 +88,7 @@ public final class ProxyVerticle extends VerticleBase {
     long drainMs = config.server().shutdownTimeout().toMillis();
     Future<Void> drained = server == null ? Future.succeededFuture() : server.shutdown(drainMs, TimeUnit.MILLISECONDS);
     return drained.eventually(() -> snapshots.unregister()).onComplete(v -> {
+      environment.stopEngineScraper();
       context.auth.close();
       context.clients.closeAll();
     });

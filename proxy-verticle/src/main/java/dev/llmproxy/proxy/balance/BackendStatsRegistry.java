@@ -21,12 +21,20 @@ public final class BackendStatsRegistry {
     return stats != null ? stats : byUrl.computeIfAbsent(backend.url(), url -> register(backend));
   }
 
+  /** The stats of a backend already seen, or null. */
+  public BackendStats ofUrl(String url) {
+    return byUrl.get(url);
+  }
+
   private BackendStats register(Backend backend) {
     BackendStats stats = new BackendStats(backend.name());
     Gauge.builder("llmproxy_backend_in_flight", stats, BackendStats::inFlight)
         .description("Requests and streams in flight to the backend").tag("backend", backend.name()).register(meters);
     Gauge.builder("llmproxy_backend_up", stats, s -> s.up(System.nanoTime()) ? 1 : 0)
         .description("1 when the backend is healthy and not ejected").tag("backend", backend.name()).register(meters);
+    Gauge.builder("llmproxy_backend_engine_load", stats, s -> s.engineScore(System.nanoTime(), QueueAware.MAX_AGE_NANOS))
+        .description("Load the backend reports in its own metrics (queue_aware only; NaN when unknown or stale)")
+        .tag("backend", backend.name()).register(meters);
     return stats;
   }
 }
