@@ -23,7 +23,7 @@ const durationS = Number(durArg);
 const connections = Number(connArg || 64);
 const body = '{"model":"mock","messages":[{"role":"user","content":"hi"}],"max_tokens":3}';
 const request = Buffer.from(
-  `POST ${target.pathname} HTTP/1.1\r\nHost: ${target.host}\r\nContent-Type: application/json\r\n` +
+  `POST ${target.pathname} HTTP/1.1\r\nHost: ${target.host}\r\nContent-Type: application/json\r\nAuthorization: Bearer sk-bench-0123456789abcdef\r\n` +
   `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, 'latin1');
 
 const total = Math.round(rate * durationS);

@@ -4,3 +4,5 @@ require("report")
 wrk.method = "POST"
 wrk.body = '{"model":"mock","messages":[{"role":"user","content":"hi"}],"max_tokens":3}'
 wrk.headers["Content-Type"] = "application/json"
+-- every leg sends the key the llmproxy-auth leg checks; the others ignore it
+wrk.headers["Authorization"] = "Bearer sk-bench-0123456789abcdef"

@@ -48,7 +48,7 @@ function stream(agent, hooks = {}) {
     const req = http.request({
       host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent,
       headers: {
-        'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body),
+        'Content-Type': 'application/json', Authorization: 'Bearer sk-bench-0123456789abcdef', 'Content-Length': Buffer.byteLength(body),
         'X-Mock-Chunks': String(chunks), 'X-Mock-Interval-Ms': String(intervalMs),
       },
     }, (res) => {

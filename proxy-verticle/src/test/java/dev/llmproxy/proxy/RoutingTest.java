@@ -296,4 +296,23 @@ class RoutingTest {
     long perRequestMs = (System.nanoTime() - start) / 3_000_000;
     assertTrue(perRequestMs < 1000, "each request waited " + perRequestMs + " ms for the script");
   }
+
+  @Test
+  void aFlowingStreamOutlivesTheTimeoutButAnIdleOneIsCut(Vertx vertx) {
+    MockLlmBackend backend = backend(vertx);
+    ProxyHarness proxy = proxy(vertx, new JsonArray().add(entry("b", backend).put("timeout", "300ms")),
+        new JsonObject().put("retry", new JsonObject().put("enabled", false)));
+
+    // 12 chunks 100 ms apart: 1.2 s in all, four times the timeout, but never 300 ms without a byte.
+    Http.Answer flowing = Http.post(proxy.client, "/v1/chat/completions", Map.of("X-Mock-Interval-Ms", "100"),
+        "{\"model\":\"mock\",\"stream\":true,\"max_tokens\":12}");
+    assertEquals(12, flowing.text().split("\"delta\"", -1).length - 1, flowing.text());
+    assertTrue(flowing.text().endsWith("data: [DONE]\n\n"));
+
+    // Chunks 600 ms apart: the first arrives, then the stream goes quiet for longer than the timeout.
+    Http.Answer idle = Http.post(proxy.client, "/v1/chat/completions", Map.of("X-Mock-Interval-Ms", "600"),
+        "{\"model\":\"mock\",\"stream\":true,\"max_tokens\":5}");
+    assertTrue(idle.text().contains("upstream_error"), "an idle stream ends with the error frame: " + idle.text());
+    assertEquals(1, idle.text().split("\"delta\"", -1).length - 1, idle.text());
+  }
 }

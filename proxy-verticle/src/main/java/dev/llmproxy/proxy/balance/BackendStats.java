@@ -17,9 +17,10 @@ public final class BackendStats {
 
   private final String name;
   private final AtomicInteger inFlight = new AtomicInteger();
-  private double ttfbEwmaMs = -1;
-  private long lastTtfbNanos;
-  private int consecutiveFailures;
+  // The average is written by every event loop without a lock: a lost sample does not matter to an average.
+  private volatile double ttfbEwmaMs = -1;
+  private volatile long lastTtfbNanos;
+  private volatile int consecutiveFailures;
   private long ejectedUntilNanos;
   private long cooldownNanos = FIRST_COOLDOWN_NANOS;
   private volatile boolean ejected;
@@ -47,7 +48,7 @@ public final class BackendStats {
     inFlight.decrementAndGet();
   }
 
-  public synchronized void recordTtfb(long nanos, long nowNanos) {
+  public void recordTtfb(long nanos, long nowNanos) {
     double ms = nanos / 1e6;
     ttfbEwmaMs = ttfbEwmaMs < 0 ? ms : ttfbEwmaMs + EWMA_ALPHA * (ms - ttfbEwmaMs);
     lastTtfbNanos = nowNanos;
@@ -57,12 +58,13 @@ public final class BackendStats {
    * The average time to first byte, decayed toward zero while no new sample comes (half-life 10 s), so that a
    * backend that was slow once is tried again and can win its traffic back. -1 when never measured.
    */
-  public synchronized double ttfbScoreMs(long nowNanos) {
-    if (ttfbEwmaMs < 0) {
+  public double ttfbScoreMs(long nowNanos) {
+    double average = ttfbEwmaMs;
+    if (average < 0) {
       return -1;
     }
     double ageSeconds = (nowNanos - lastTtfbNanos) / 1e9;
-    return ttfbEwmaMs * Math.pow(0.5, ageSeconds / 10);
+    return average * Math.pow(0.5, ageSeconds / 10);
   }
 
   /** @return true when this failure ejected the backend */
@@ -78,7 +80,17 @@ public final class BackendStats {
   }
 
   /** @return true when this success brought an ejected backend back */
-  public synchronized boolean succeeded() {
+  public boolean succeeded() {
+    if (consecutiveFailures == 0 && !ejected) {
+      // The common case, on every request of every event loop: no lock.
+      return false;
+    }
+    synchronized (this) {
+      return reset();
+    }
+  }
+
+  private boolean reset() {
     consecutiveFailures = 0;
     cooldownNanos = FIRST_COOLDOWN_NANOS;
     boolean wasEjected = ejected;
