@@ -69,6 +69,8 @@ final class ApiExchange {
   private HttpClientResponse upstreamResponse;
   private ResponseTap tap = ResponseTap.NONE;
   private long firstByteNanos = -1;
+  private long lastByteNanos;
+  private long idleTimer = -1;
   private boolean finished;
 
   ApiExchange(ExchangeContext context, HttpServerRequest request, Endpoint endpoint) {
@@ -363,11 +365,35 @@ final class ApiExchange {
     upstream.handler(this::relayChunk);
     upstream.exceptionHandler(this::upstreamBroke);
     upstream.endHandler(v -> upstreamEnded());
+    lastByteNanos = now;
+    watchForIdle(backend.timeoutMs());
+  }
+
+  /**
+   * Once an answer flows, no total timeout applies: a long stream is fine. What is cut is a backend that goes
+   * quiet for longer than its timeout. One timer per answer, moved on only when it fires, so a chunk costs a
+   * time stamp.
+   */
+  private void watchForIdle(long delayMs) {
+    idleTimer = context.vertx.setTimer(Math.max(1, delayMs), t -> {
+      idleTimer = -1;
+      if (finished) {
+        return;
+      }
+      long quietMs = (System.nanoTime() - lastByteNanos) / 1_000_000;
+      if (quietMs < backend.timeoutMs()) {
+        watchForIdle(backend.timeoutMs() - quietMs);
+        return;
+      }
+      upstreamRequest.reset();
+      upstreamBroke(new TimeoutException("no byte from the backend for " + quietMs + " ms"));
+    });
   }
 
   private void relayChunk(Buffer chunk) {
+    lastByteNanos = System.nanoTime();
     if (firstByteNanos < 0) {
-      firstByteNanos = System.nanoTime();
+      firstByteNanos = lastByteNanos;
     }
     Buffer out = tap.onChunk(chunk);
     if (out != null && out.length() > 0 && !finished) {
@@ -471,6 +497,10 @@ final class ApiExchange {
     }
     finished = true;
     cancelReadTimer();
+    if (idleTimer >= 0) {
+      context.vertx.cancelTimer(idleTimer);
+      idleTimer = -1;
+    }
     releaseAttempt();
     long now = System.nanoTime();
     long latencyMs = (now - startNanos) / 1_000_000;
