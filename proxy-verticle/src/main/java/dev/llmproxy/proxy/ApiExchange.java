@@ -365,14 +365,16 @@ final class ApiExchange {
     upstream.handler(this::relayChunk);
     upstream.exceptionHandler(this::upstreamBroke);
     upstream.endHandler(v -> upstreamEnded());
-    lastByteNanos = now;
-    watchForIdle(backend.timeoutMs());
+    if (eventStream) {
+      lastByteNanos = now;
+      watchForIdle(backend.timeoutMs());
+    }
   }
 
   /**
-   * Once an answer flows, no total timeout applies: a long stream is fine. What is cut is a backend that goes
-   * quiet for longer than its timeout. One timer per answer, moved on only when it fires, so a chunk costs a
-   * time stamp.
+   * Once a stream flows, no total timeout applies: a long stream is fine. What is cut is a backend that goes
+   * quiet for longer than its timeout. One timer per stream, moved on only when it fires, so a chunk costs a
+   * time stamp. JSON answers, which arrive at once, are not watched.
    */
   private void watchForIdle(long delayMs) {
     idleTimer = context.vertx.setTimer(Math.max(1, delayMs), t -> {
