@@ -1,6 +1,7 @@
 package dev.llmproxy.proxy;
 
 import dev.llmproxy.testsupport.MockLlmBackend;
+import dev.llmproxy.testsupport.Poll;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
@@ -12,6 +13,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -162,6 +164,13 @@ class RoutingTest {
     assertTrue(metrics.contains("llmproxy_backend_ejections_total{backend=\"broken\"} 1.0"), metrics);
     assertTrue(metrics.contains("llmproxy_backend_up{backend=\"broken\"} 0.0"), metrics);
     assertEquals(3, broken.completions(), "ejected after three failures: no more traffic during its cooldown");
+
+    broken.failNext(0, 500, null);
+    assertTrue(Poll.until(Duration.ofSeconds(15), () -> {
+      Http.post(proxy.client, "/v1/chat/completions", CHAT);
+      return Http.call(proxy.client, HttpMethod.GET, "/metrics", Map.of(), null).text()
+          .contains("llmproxy_backend_recoveries_total{backend=\"broken\"} 1.0");
+    }), "after its cooldown the backend is tried again, answers, and is counted as recovered");
   }
 
   @Test

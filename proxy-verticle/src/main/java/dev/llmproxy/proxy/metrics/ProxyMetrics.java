@@ -82,6 +82,8 @@ public final class ProxyMetrics {
 
   public void backendRecovered(String backend) {
     LOG.info("backend {} answers again; back in rotation", backend);
+    Counter.builder("llmproxy_backend_recoveries").description("Ejected backends that answered again")
+        .tag("backend", backend).register(registry).increment();
   }
 
   public void tokens(long prompt, long completion) {
