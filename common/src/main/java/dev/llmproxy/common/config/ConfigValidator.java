@@ -264,14 +264,16 @@ final class ConfigValidator {
     }
     oneOf(r.onStoreError(), "rate_limit.on_store_error", "allow", "deny");
     script(r.script(), "rate_limit.script");
-    atLeast(r.global().requestsPerSecond(), 0, "rate_limit.global.requests_per_second");
-    atLeast(r.global().requestsPerMinute(), 0, "rate_limit.global.requests_per_minute");
-    atLeast(r.global().burstSize(), 0, "rate_limit.global.burst_size");
-    atLeast(r.perKey().requestsPerSecond(), 0, "rate_limit.per_key.requests_per_second");
-    atLeast(r.perKey().requestsPerMinute(), 0, "rate_limit.per_key.requests_per_minute");
-    atLeast(r.perKey().tokensPerMinute(), 0, "rate_limit.per_key.tokens_per_minute");
-    atLeast(r.perKey().maxConcurrent(), 0, "rate_limit.per_key.max_concurrent");
-    atLeast(r.perKey().burstSize(), 0, "rate_limit.per_key.burst_size");
+    tier(r.global(), "rate_limit.global");
+    tier(r.perKey(), "rate_limit.per_key");
+  }
+
+  private void tier(RateLimitTierConfig t, String at) {
+    atLeast(t.requestsPerSecond(), 0, at + ".requests_per_second");
+    atLeast(t.requestsPerMinute(), 0, at + ".requests_per_minute");
+    atLeast(t.tokensPerMinute(), 0, at + ".tokens_per_minute");
+    atLeast(t.maxConcurrent(), 0, at + ".max_concurrent");
+    atLeast(t.burstSize(), 0, at + ".burst_size");
   }
 
   private void routing() {

@@ -7,23 +7,20 @@ import io.vertx.core.json.JsonObject;
  * {@code onStoreError} allow or deny decides what happens when that store fails.
  */
 public record RateLimitConfig(boolean enabled, String storage, String redis, ScriptConfig script,
-    GlobalRateLimitConfig global, PerKeyRateLimitConfig perKey, String onStoreError) {
-
-  private static final GlobalRateLimitConfig GLOBAL_OFF = new GlobalRateLimitConfig(false, 0, 0, 0);
-  private static final PerKeyRateLimitConfig PER_KEY_OFF = new PerKeyRateLimitConfig(false, 0, 0, 0, 0, 0);
+    RateLimitTierConfig global, RateLimitTierConfig perKey, String onStoreError) {
 
   static RateLimitConfig read(ConfigReader r) {
     boolean hasGlobal = r.has("global");
     boolean hasPerKey = r.has("per_key");
-    GlobalRateLimitConfig global = r.section("global", GlobalRateLimitConfig::read);
-    PerKeyRateLimitConfig perKey = r.section("per_key", PerKeyRateLimitConfig::read);
+    RateLimitTierConfig global = r.section("global", RateLimitTierConfig::read);
+    RateLimitTierConfig perKey = r.section("per_key", RateLimitTierConfig::read);
     return new RateLimitConfig(
         r.bool("enabled", false),
         r.string("storage", "memory"),
         r.string("redis", ""),
         r.section("script", s -> ScriptConfig.read(s, ScriptConfig.DEFAULT)),
-        hasGlobal ? global : GLOBAL_OFF,
-        hasPerKey ? perKey : PER_KEY_OFF,
+        hasGlobal ? global : RateLimitTierConfig.OFF,
+        hasPerKey ? perKey : RateLimitTierConfig.OFF,
         r.string("on_store_error", "allow"));
   }
 

@@ -2,12 +2,18 @@ package dev.llmproxy.common.config;
 
 import io.vertx.core.json.JsonObject;
 
-/** {@code rate_limit.per_key}; 0 means no limit (see {@link GlobalRateLimitConfig} for burst and enabled). */
-public record PerKeyRateLimitConfig(boolean enabled, int requestsPerSecond, int requestsPerMinute,
-    long tokensPerMinute, int maxConcurrent, int burstSize) {
+/**
+ * {@code rate_limit.global} and {@code rate_limit.per_key}: the same limits for the whole gateway or for each
+ * key; 0 means no limit. A bucket's capacity is {@code burstSize}, or twice the rate when that is 0. On by
+ * default once the block is written, since writing it says so.
+ */
+public record RateLimitTierConfig(boolean enabled, int requestsPerSecond, int requestsPerMinute, long tokensPerMinute,
+    int maxConcurrent, int burstSize) {
 
-  static PerKeyRateLimitConfig read(ConfigReader r) {
-    return new PerKeyRateLimitConfig(
+  static final RateLimitTierConfig OFF = new RateLimitTierConfig(false, 0, 0, 0, 0, 0);
+
+  static RateLimitTierConfig read(ConfigReader r) {
+    return new RateLimitTierConfig(
         r.bool("enabled", true),
         r.integer("requests_per_second", 0),
         r.integer("requests_per_minute", 0),
