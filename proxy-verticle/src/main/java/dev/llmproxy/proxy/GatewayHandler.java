@@ -19,12 +19,16 @@ final class GatewayHandler implements Handler<HttpServerRequest> {
   private final Cors cors;
   private final String metricsPath;
   private final boolean metricsEnabled;
+  /** Null unless the admin API is mounted on this port. */
+  private final AdminRelay admin;
 
   GatewayHandler(ExchangeContext context) {
     this.context = context;
     this.cors = new Cors(context.config.server().cors());
     this.metricsEnabled = context.config.metrics().enabled();
     this.metricsPath = context.config.metrics().path();
+    boolean adminHere = context.config.admin().enabled() && context.config.admin().listen().isEmpty();
+    this.admin = adminHere ? new AdminRelay(context.vertx, context.clientAddress) : null;
   }
 
   @Override
@@ -47,6 +51,8 @@ final class GatewayHandler implements Handler<HttpServerRequest> {
       json(request.response(), 200, "{\"status\":\"ok\"}");
     } else if (path.equals("/ready")) {
       ready(request.response());
+    } else if (admin != null && path.startsWith("/admin/")) {
+      admin.relay(request);
     } else if (metricsEnabled && path.equals(metricsPath)) {
       metrics(request);
     } else {
