@@ -10,6 +10,8 @@ import dev.llmproxy.common.model.Backend;
 import dev.llmproxy.common.model.UsageRecord;
 import dev.llmproxy.proxy.balance.BackendStats;
 import dev.llmproxy.proxy.balance.RetryPolicy.Reason;
+import dev.llmproxy.proxy.limit.Denial;
+import dev.llmproxy.proxy.limit.RateLimiter;
 import dev.llmproxy.proxy.upstream.BackendClients;
 import dev.llmproxy.proxy.upstream.HopByHop;
 import dev.llmproxy.proxy.upstream.ResponseTap;
@@ -57,6 +59,7 @@ final class ApiExchange {
   private String clientIp;
   private String apiKey;
   private AuthDecision decision;
+  private RateLimiter.Admission admission;
   private Buffer body;
   private long readTimer = -1;
   private InspectedRequest inspected;
@@ -146,7 +149,7 @@ final class ApiExchange {
 
   private void authorize() {
     if (!context.auth.guards(request.path())) {
-      route();
+      limit();
       return;
     }
     String key = context.auth.keyOf(request.headers());
@@ -161,8 +164,37 @@ final class ApiExchange {
       }
       apiKey = key;
       decision = answer.result();
-      route();
+      limit();
     });
+  }
+
+  private void limit() {
+    RateLimiter limiter = context.rateLimiter;
+    if (limiter == null) {
+      route();
+      return;
+    }
+    RateLimiter.Admission admitted = decision == null ? limiter.admit(null, null, null)
+        : limiter.admit(decision.keyId(), decision.rpm(), decision.maxConcurrent());
+    Denial denial = admitted.denial();
+    if (denial != null) {
+      response.putHeader("Retry-After", Long.toString(denial.retryAfterSeconds()))
+          .putHeader("x-ratelimit-limit-requests", Long.toString(denial.value()))
+          .putHeader("x-ratelimit-remaining-requests", "0")
+          .putHeader("x-ratelimit-reset-requests", denial.retryAfterSeconds() + "s");
+      fail(new GatewayError(ErrorKind.RATE_LIMITED, 429, "rate_limit_exceeded",
+          "Rate limit reached: " + denial.limit() + " is " + denial.value() + "; retry after "
+              + denial.retryAfterSeconds() + " s", null));
+      return;
+    }
+    admission = admitted;
+    long[] budget = admitted.minuteBudget();
+    if (budget != null) {
+      response.putHeader("x-ratelimit-limit-requests", Long.toString(budget[0]))
+          .putHeader("x-ratelimit-remaining-requests", Long.toString(budget[1]))
+          .putHeader("x-ratelimit-reset-requests", budget[2] + "s");
+    }
+    route();
   }
 
   private void route() {
@@ -504,6 +536,10 @@ final class ApiExchange {
       idleTimer = -1;
     }
     releaseAttempt();
+    if (admission != null) {
+      admission.release();
+      admission = null;
+    }
     long now = System.nanoTime();
     long latencyMs = (now - startNanos) / 1_000_000;
     long ttftMs = firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1_000_000;

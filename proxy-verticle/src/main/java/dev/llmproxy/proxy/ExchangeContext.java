@@ -8,6 +8,7 @@ import dev.llmproxy.proxy.balance.BackendStatsRegistry;
 import dev.llmproxy.proxy.balance.RetryPolicy;
 import dev.llmproxy.proxy.balance.Router;
 import dev.llmproxy.proxy.balance.engine.EngineMetricsScraper;
+import dev.llmproxy.proxy.limit.RateLimiter;
 import dev.llmproxy.proxy.metrics.ProxyMetrics;
 import dev.llmproxy.proxy.upstream.BackendClients;
 import dev.llmproxy.proxy.upstream.HopByHop;
@@ -30,6 +31,8 @@ final class ExchangeContext {
   final Router router;
   final RetryPolicy retryPolicy;
   final ModelCatalog models;
+  /** Null when no rate limit applies. */
+  final RateLimiter rateLimiter;
   /** Headers not copied to the backend on inference routes (the gateway reads their answers). */
   final Set<String> inferenceSkippedHeaders;
   /** Headers not copied to the backend on passthrough routes. */
@@ -51,6 +54,7 @@ final class ExchangeContext {
     this.router = new Router(config.routing(), stats);
     this.retryPolicy = new RetryPolicy(config.routing().enabled(), config.routing().retry());
     this.models = new ModelCatalog(router, clients);
+    this.rateLimiter = environment.rateLimiter(config.rateLimit());
     this.engineScraper = "queue_aware".equals(config.routing().loadBalance()) ? environment.engineScraper(vertx) : null;
     this.auth = new AuthGate(vertx, config.auth());
     this.clientAddress = new ClientAddress(IpRanges.parse(config.server().trustedProxies()));

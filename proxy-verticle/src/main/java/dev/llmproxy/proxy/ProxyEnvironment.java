@@ -1,6 +1,8 @@
 package dev.llmproxy.proxy;
 
 import dev.llmproxy.common.config.MetricsConfig;
+import dev.llmproxy.common.config.RateLimitConfig;
+import dev.llmproxy.proxy.limit.RateLimiter;
 import dev.llmproxy.proxy.balance.BackendStats;
 import dev.llmproxy.proxy.balance.BackendStatsRegistry;
 import dev.llmproxy.proxy.balance.engine.EngineMetricsScraper;
@@ -25,6 +27,7 @@ public final class ProxyEnvironment {
   private final BackendStatsRegistry backendStats;
   private final AtomicBoolean started = new AtomicBoolean();
   private final AtomicReference<EngineMetricsScraper> engineScraper = new AtomicReference<>();
+  private final AtomicReference<RateLimiter> rateLimiter = new AtomicReference<>();
   private final AtomicBoolean draining = new AtomicBoolean();
 
   public ProxyEnvironment(PrometheusMeterRegistry registry, MetricsConfig config) {
@@ -66,6 +69,12 @@ public final class ProxyEnvironment {
     }
     scraper.stop();
     return engineScraper.get();
+  }
+
+  /** The one in-memory rate limiter of the JVM, or null when {@code rate_limit} limits nothing. */
+  RateLimiter rateLimiter(RateLimitConfig config) {
+    RateLimiter limiter = rateLimiter.updateAndGet(existing -> existing != null ? existing : new RateLimiter(config, registry));
+    return limiter.enabled() ? limiter : null;
   }
 
   void stopEngineScraper() {

@@ -40,6 +40,12 @@ public final class ProxyVerticle extends VerticleBase {
   public Future<?> start() {
     UsageRecordCodec.register(vertx.eventBus());
     context = new ExchangeContext(vertx, config, environment);
+    if (context.rateLimiter != null) {
+      vertx.setPeriodic(60_000, t -> context.rateLimiter.forgetIdleKeys());
+      if ("redis".equals(config.rateLimit().storage())) {
+        LOG.warn("rate_limit.storage: redis is not implemented yet; limits are kept in memory, per gateway process");
+      }
+    }
     snapshots = vertx.eventBus().consumer(Addresses.BACKENDS_SNAPSHOT,
         message -> context.apply(BackendSnapshot.fromJson(message.body())));
     return snapshots.completion()
