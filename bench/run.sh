@@ -26,7 +26,7 @@ RATE_DURATION="${RATE_DURATION:-$d_rdur}" # ... for this many seconds
 STREAMS="${STREAMS:-$d_streams}"          # concurrent open streams (0 = skip)
 STREAM_CHUNKS="${STREAM_CHUNKS:-$d_schunks}"
 STREAM_INTERVAL_MS="${STREAM_INTERVAL_MS:-$d_sint}"
-LEGS="${LEGS:-direct nginx vertx-bare llmproxy llmproxy-auth}"  # also: llmproxy-base (GATEWAY_JAR_BASE), llmproxy-g1, llmproxy-jdk25
+LEGS="${LEGS:-direct nginx vertx-bare llmproxy llmproxy-auth}"  # also: llmproxy-limits, llmproxy-base (GATEWAY_JAR_BASE), llmproxy-g1, llmproxy-jdk25
 OPEN_LEGS="${OPEN_LEGS-nginx llmproxy}"  # legs that also get the open-streams test (any of LEGS)
 UPSTREAM_INSTANCES="${UPSTREAM_INSTANCES:-$(nproc)}"
 JAVA="${JAVA:-java}"
@@ -337,6 +337,11 @@ EOF
     printf '%s\n' 'auth:' '  enabled: true' '  pipeline:' '    - name: bench' '      type: static' '      static:' \
       '        keys:' '          - key: "sk-bench-0123456789abcdef"' '            name: "bench"' >>"$conf"
   fi
+  if [[ "$leg" == llmproxy-limits ]]; then
+    # memory rate limits on, high enough never to refuse: what checking them costs (issue 5's comparison)
+    printf '%s\n' 'rate_limit:' '  enabled: true' '  global:' '    requests_per_second: 10000000' \
+      '    requests_per_minute: 600000000' '    max_concurrent: 1000000' >>"$conf"
+  fi
   [[ -n "${GATEWAY_CONFIG_EXTRA:-}" && -f "$GATEWAY_CONFIG_EXTRA" ]] && cat "$GATEWAY_CONFIG_EXTRA" >>"$conf"
   # shellcheck disable=SC2086
   # cwd bench/out: whatever the gateway writes relative to it (usage journal, data/) stays there
@@ -511,7 +516,7 @@ for leg in $LEGS; do
         memory_sample "$leg" after_streams
       fi
       stop_pid "$GATEWAY_PID"; GATEWAY_PID="" ;;
-    *) die "unknown leg $leg (direct, nginx, vertx-bare, llmproxy, llmproxy-auth, llmproxy-base, llmproxy-g1, llmproxy-jdk25)" ;;
+    *) die "unknown leg $leg (direct, nginx, vertx-bare, llmproxy, llmproxy-auth, llmproxy-limits, llmproxy-base, llmproxy-g1, llmproxy-jdk25)" ;;
   esac
 done
 record upstream mem_end "{\"rss_kb\":$(rss_kb "$UPSTREAM_PID")}"
