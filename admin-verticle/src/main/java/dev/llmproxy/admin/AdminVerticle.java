@@ -33,8 +33,11 @@ import org.slf4j.LoggerFactory;
 public final class AdminVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(AdminVerticle.class);
-  /** SQLite lets one writer in at a time; a few connections let lookups run beside a write. */
-  private static final int POOL_SIZE = 4;
+  /**
+   * One connection: SQLite lets one writer in at a time anyway, and a second connection only adds "database is
+   * locked" failures between our own statements. Key lookups are cached by the auth verticle, so they are few.
+   */
+  private static final int POOL_SIZE = 1;
 
   private final GatewayConfig config;
   private Pool pool;

@@ -49,7 +49,7 @@ public final class KeySchema {
   }
 
   public static Future<Void> prepare(Pool pool) {
-    return pool.withTransaction(conn -> existingColumns(conn)
+    return pool.withConnection(conn -> existingColumns(conn)
         .compose(existing -> existing.isEmpty() ? create(conn) : migrate(conn, existing)));
   }
 

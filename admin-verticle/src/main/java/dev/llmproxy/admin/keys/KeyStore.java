@@ -97,9 +97,11 @@ public final class KeyStore {
   public Future<Page> list(int offset, int limit) {
     Future<Long> total = pool.query("SELECT COUNT(*) AS n FROM api_keys").execute()
         .map(rows -> rows.iterator().next().getLong("n"));
-    Future<List<JsonObject>> keys = pool.preparedQuery(
-            "SELECT * FROM api_keys ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?")
-        .execute(Tuple.of(limit, offset))
+    // inlined (they are ints): the JDBC client sends parameters SQLite declares untyped as text, and LIMIT '2'
+    // is not a number to SQLite
+    Future<List<JsonObject>> keys = pool.query(
+            "SELECT * FROM api_keys ORDER BY created_at DESC, rowid DESC LIMIT " + limit + " OFFSET " + offset)
+        .execute()
         .map(rows -> {
           List<JsonObject> out = new ArrayList<>();
           rows.forEach(row -> out.add(record(row)));
