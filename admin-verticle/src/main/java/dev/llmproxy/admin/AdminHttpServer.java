@@ -68,14 +68,17 @@ final class AdminHttpServer {
     });
   }
 
-  /** Answers at once and closes, so that a client cannot make us read an unbounded body. */
+  /**
+   * Answers at once; the rest of the body is read and dropped, never kept. Closing instead would bound the
+   * reading too, but clients still sending then see a broken pipe instead of this answer.
+   */
   private static void tooLarge(HttpServerRequest request) {
     AdminCall.Response response = Replies.error(413, "body larger than " + AdminApi.MAX_BODY_BYTES + " bytes");
-    request.response().setStatusCode(413)
-        .putHeader(HttpHeaders.CONTENT_TYPE, response.contentType())
-        .putHeader(HttpHeaders.CONNECTION, "close")
-        .end(response.body())
-        .onComplete(done -> request.connection().close());
+    if (!request.response().ended()) {
+      request.response().setStatusCode(413)
+          .putHeader(HttpHeaders.CONTENT_TYPE, response.contentType())
+          .end(response.body());
+    }
   }
 
   private static AdminCall.Request toCall(HttpServerRequest request, String body) {

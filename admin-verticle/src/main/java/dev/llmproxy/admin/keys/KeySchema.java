@@ -16,7 +16,7 @@ import java.util.HashSet;
  * The {@code api_keys} table: the original's columns and ours. The original's primary key {@code key} is kept so
  * that its indexes and tools still find a key column, but it holds the SHA-256 like {@code key_hash}: no column
  * ever holds a plain key. An original-format file (plain keys in {@code key}, no {@code key_hash}) gets the
- * missing columns and has its keys hashed in place, in one transaction, on first start.
+ * missing columns and has its keys hashed in place on first start (not yet in one transaction, and untested).
  */
 public final class KeySchema {
 
