@@ -1,0 +1,104 @@
+package dev.llmproxy.admin.keys;
+
+import io.vertx.core.Future;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.HashSet;
+
+/**
+ * The {@code api_keys} table: the original's columns and ours. The original's primary key {@code key} is kept so
+ * that its indexes and tools still find a key column, but it holds the SHA-256 like {@code key_hash}: no column
+ * ever holds a plain key. An original-format file (plain keys in {@code key}, no {@code key_hash}) gets the
+ * missing columns and has its keys hashed in place on first start (not yet in one transaction, and untested).
+ */
+public final class KeySchema {
+
+  /** Every column after {@code key}, with its type; the order is the order of {@code CREATE TABLE}. */
+  static final Map<String, String> COLUMNS = new LinkedHashMap<>();
+
+  static {
+    COLUMNS.put("key_hash", "TEXT");
+    COLUMNS.put("key_prefix", "TEXT");
+    COLUMNS.put("name", "TEXT");
+    COLUMNS.put("user_id", "TEXT");
+    COLUMNS.put("status", "INTEGER NOT NULL DEFAULT 0");
+    COLUMNS.put("starts_at", "TEXT");
+    COLUMNS.put("expires_at", "TEXT");
+    COLUMNS.put("created_at", "TEXT");
+    COLUMNS.put("updated_at", "TEXT");
+    COLUMNS.put("total_quota", "INTEGER NOT NULL DEFAULT 0");
+    COLUMNS.put("used_quota", "INTEGER NOT NULL DEFAULT 0");
+    COLUMNS.put("quota_reset_period", "TEXT");
+    COLUMNS.put("last_reset_at", "TEXT");
+    COLUMNS.put("allowed_ips", "TEXT");
+    COLUMNS.put("denied_ips", "TEXT");
+    COLUMNS.put("rpm", "INTEGER");
+    COLUMNS.put("tpm", "INTEGER");
+    COLUMNS.put("max_concurrent", "INTEGER");
+    COLUMNS.put("metadata", "TEXT");
+  }
+
+  private KeySchema() {
+  }
+
+  public static Future<Void> prepare(Pool pool) {
+    return pool.withConnection(conn -> existingColumns(conn)
+        .compose(existing -> existing.isEmpty() ? create(conn) : migrate(conn, existing)));
+  }
+
+  private static Future<Set<String>> existingColumns(SqlConnection conn) {
+    return conn.query("PRAGMA table_info(api_keys)").execute().map(rows -> {
+      Set<String> names = new HashSet<>();
+      rows.forEach(row -> names.add(row.getString("name")));
+      return names;
+    });
+  }
+
+  private static Future<Void> create(SqlConnection conn) {
+    StringBuilder ddl = new StringBuilder("CREATE TABLE IF NOT EXISTS api_keys (\"key\" TEXT PRIMARY KEY");
+    COLUMNS.forEach((name, type) -> ddl.append(", ").append(name).append(' ').append(type));
+    ddl.append(")");
+    return conn.query(ddl.toString()).execute().compose(done -> indexes(conn));
+  }
+
+  /** Adds what an older table lacks, then hashes the rows that still hold a plain key. */
+  private static Future<Void> migrate(SqlConnection conn, Set<String> existing) {
+    Future<?> chain = Future.succeededFuture();
+    for (Map.Entry<String, String> column : COLUMNS.entrySet()) {
+      if (!existing.contains(column.getKey())) {
+        // ALTER TABLE cannot add NOT NULL without a default, and the defaults above all have one
+        String ddl = "ALTER TABLE api_keys ADD COLUMN " + column.getKey() + ' ' + column.getValue();
+        chain = chain.compose(v -> conn.query(ddl).execute());
+      }
+    }
+    return chain.compose(v -> conn.query("SELECT \"key\" FROM api_keys WHERE key_hash IS NULL").execute())
+        .compose(rows -> {
+          List<Tuple> updates = new ArrayList<>();
+          for (Row row : rows) {
+            String plain = row.getString("key");
+            String hash = KeyDigest.sha256Hex(plain);
+            updates.add(Tuple.of(hash, hash, KeyDigest.displayPrefix(plain), plain));
+          }
+          if (updates.isEmpty()) {
+            return Future.succeededFuture();
+          }
+          return conn.preparedQuery("UPDATE api_keys SET \"key\" = ?, key_hash = ?, key_prefix = ? WHERE \"key\" = ?")
+              .executeBatch(updates);
+        })
+        .compose(v -> indexes(conn));
+  }
+
+  private static Future<Void> indexes(SqlConnection conn) {
+    return conn.query("CREATE UNIQUE INDEX IF NOT EXISTS idx_api_keys_key_hash ON api_keys(key_hash)").execute()
+        .compose(v -> conn.query("CREATE INDEX IF NOT EXISTS idx_api_keys_status ON api_keys(status)").execute())
+        .compose(v -> conn.query("CREATE INDEX IF NOT EXISTS idx_api_keys_user_id ON api_keys(user_id)").execute())
+        .mapEmpty();
+  }
+}

@@ -1,0 +1,100 @@
+package dev.llmproxy.admin;
+
+import static dev.llmproxy.admin.AdminTesting.adminSection;
+import static dev.llmproxy.admin.AdminTesting.deploy;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The same API on its own port ({@code admin.listen}), and {@code admin.allowed_ips} on the peer address. */
+@ExtendWith(VertxExtension.class)
+class KeyApiOverHttpTest {
+
+  @TempDir
+  Path dir;
+
+  private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
+
+  @Test
+  void crudTokenAndMethodChecksOnItsOwnPort(Vertx vertx, VertxTestContext ctx) throws Exception {
+    int port = freePort();
+    String base = "http://127.0.0.1:" + port;
+    deploy(vertx, adminSection(dir).put("listen", "127.0.0.1:" + port))
+        .compose(id -> vertx.executeBlocking(() -> {
+          String key = "sk-http-00000000000001";
+          HttpResponse<String> created = post(base + "/admin/keys/create", AdminTesting.TOKEN,
+              new JsonObject().put("key", key).put("name", "over-http").encode());
+          assertEquals(200, created.statusCode(), created.body());
+          assertTrue(created.headers().firstValue("content-type").orElse("").startsWith("application/json"));
+          assertEquals(409, post(base + "/admin/keys/create", AdminTesting.TOKEN,
+              new JsonObject().put("key", key).encode()).statusCode());
+          HttpResponse<String> got = post(base + "/admin/keys/get", AdminTesting.TOKEN,
+              new JsonObject().put("key", key).encode());
+          assertEquals("over-http", new JsonObject(got.body()).getJsonObject("data").getString("name"));
+          HttpResponse<String> updated = post(base + "/admin/keys/update", AdminTesting.TOKEN,
+              new JsonObject().put("key", key).put("status", "disabled").encode());
+          assertEquals(1, new JsonObject(updated.body()).getJsonObject("data").getInteger("status"));
+          HttpResponse<String> listed = post(base + "/admin/keys/list", AdminTesting.TOKEN, "{}");
+          assertEquals(1, new JsonObject(listed.body()).getJsonObject("data").getInteger("total"));
+          assertEquals(200, post(base + "/admin/keys/delete", AdminTesting.TOKEN,
+              new JsonObject().put("key", key).encode()).statusCode());
+          assertEquals(404, post(base + "/admin/keys/get", AdminTesting.TOKEN,
+              new JsonObject().put("key", key).encode()).statusCode());
+          assertEquals(401, post(base + "/admin/keys/list", null, "{}").statusCode());
+          assertEquals(403, post(base + "/admin/keys/list", "wrong-token", "{}").statusCode());
+          HttpResponse<String> viaGet = client.send(HttpRequest.newBuilder(URI.create(base + "/admin/keys/list"))
+              .header("X-Admin-Token", AdminTesting.TOKEN).GET().build(), HttpResponse.BodyHandlers.ofString());
+          assertEquals(405, viaGet.statusCode());
+          assertEquals(false, new JsonObject(viaGet.body()).getBoolean("success"));
+          HttpResponse<String> huge = post(base + "/admin/keys/create", AdminTesting.TOKEN,
+              "{\"name\":\"" + "x".repeat(100_000) + "\"}");
+          assertEquals(413, huge.statusCode());
+          return null;
+        }))
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
+  void callersOutsideAllowedIpsAreRefused(Vertx vertx, VertxTestContext ctx) throws Exception {
+    int port = freePort();
+    JsonObject admin = adminSection(dir).put("listen", "127.0.0.1:" + port)
+        .put("allowed_ips", new JsonArray().add("10.0.0.0/8"));
+    deploy(vertx, admin)
+        .compose(id -> vertx.executeBlocking(() ->
+            post("http://127.0.0.1:" + port + "/admin/keys/list", AdminTesting.TOKEN, "{}")))
+        .onComplete(ctx.succeeding(response -> ctx.verify(() -> {
+          assertEquals(403, response.statusCode());
+          ctx.completeNow();
+        })));
+  }
+
+  private HttpResponse<String> post(String url, String token, String body) throws Exception {
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5))
+        .POST(HttpRequest.BodyPublishers.ofString(body));
+    if (token != null) {
+      request.header("X-Admin-Token", token);
+    }
+    return client.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static int freePort() throws Exception {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+}
