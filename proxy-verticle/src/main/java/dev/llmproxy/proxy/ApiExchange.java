@@ -444,6 +444,8 @@ final class ApiExchange {
       return;
     }
     Buffer rest = tap.onEnd();
+    // Slots go back before the last byte leaves: a client's next request must never find its own slot taken.
+    releaseLimits();
     if (rest != null) {
       response.end(rest);
     } else {
@@ -503,6 +505,13 @@ final class ApiExchange {
     }
   }
 
+  private void releaseLimits() {
+    if (admission != null) {
+      admission.release();
+      admission = null;
+    }
+  }
+
   private void tooLarge() {
     response.putHeader("Connection", "close");
     fail(new GatewayError(ErrorKind.PAYLOAD_TOO_LARGE,
@@ -514,6 +523,7 @@ final class ApiExchange {
       return;
     }
     cancelReadTimer();
+    releaseLimits();
     if (!response.headWritten()) {
       response.setStatusCode(error.status())
           .putHeader("Content-Type", "application/json")
@@ -536,10 +546,7 @@ final class ApiExchange {
       idleTimer = -1;
     }
     releaseAttempt();
-    if (admission != null) {
-      admission.release();
-      admission = null;
-    }
+    releaseLimits();
     long now = System.nanoTime();
     long latencyMs = (now - startNanos) / 1_000_000;
     long ttftMs = firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1_000_000;
