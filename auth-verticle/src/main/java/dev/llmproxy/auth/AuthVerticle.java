@@ -1,5 +1,7 @@
 package dev.llmproxy.auth;
 
+import dev.llmproxy.common.bus.KeyHash;
+
 import dev.llmproxy.auth.provider.Provider;
 import dev.llmproxy.common.bus.Addresses;
 import dev.llmproxy.common.bus.AuthCheck;

@@ -1,5 +1,7 @@
 package dev.llmproxy.auth;
 
+import dev.llmproxy.common.bus.KeyHash;
+
 import dev.llmproxy.auth.rules.KeyRecord;
 import dev.llmproxy.common.bus.AuthDecision;
 import dev.llmproxy.common.config.AuthConfig;

@@ -1,5 +1,7 @@
 package dev.llmproxy.auth;
 
+import dev.llmproxy.common.bus.KeyHash;
+
 import static dev.llmproxy.auth.AuthTesting.ask;
 import static dev.llmproxy.auth.AuthTesting.deploy;
 import static dev.llmproxy.auth.StaticPipelineTest.assertDenied;

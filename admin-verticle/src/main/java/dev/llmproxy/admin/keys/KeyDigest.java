@@ -1,9 +1,6 @@
 package dev.llmproxy.admin.keys;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
+import dev.llmproxy.common.bus.KeyHash;
 
 /**
  * What the store keeps of a key instead of the key: its SHA-256 (the same lower-case hex the auth verticle asks
@@ -17,12 +14,7 @@ public final class KeyDigest {
   }
 
   public static String sha256Hex(String key) {
-    try {
-      MessageDigest digest = MessageDigest.getInstance("SHA-256");
-      return HexFormat.of().formatHex(digest.digest(key.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-    }
+    return KeyHash.sha256Hex(key);
   }
 
   /** {@code sk-abc…}; at most half of a short key, so that the prefix never gives the key away. */

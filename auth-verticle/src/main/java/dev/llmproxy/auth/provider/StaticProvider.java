@@ -1,6 +1,6 @@
 package dev.llmproxy.auth.provider;
 
-import dev.llmproxy.auth.KeyHash;
+import dev.llmproxy.common.bus.KeyHash;
 import dev.llmproxy.common.bus.AuthCheck;
 import dev.llmproxy.common.config.ApiKeyConfig;
 import io.vertx.core.Future;

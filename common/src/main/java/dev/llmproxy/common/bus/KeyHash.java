@@ -1,11 +1,14 @@
-package dev.llmproxy.auth;
+package dev.llmproxy.common.bus;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
-/** The SHA-256 of a key: how the builtin store indexes keys, and (its first 16 hex digits) the key's public id. */
+/**
+ * The SHA-256 of a key, in lower-case hex: how the builtin store indexes keys and how {@link KeyLookup} asks for
+ * one, so the admin and auth verticles must compute it the same way; its first 16 digits are the key's public id.
+ */
 public final class KeyHash {
 
   private KeyHash() {
