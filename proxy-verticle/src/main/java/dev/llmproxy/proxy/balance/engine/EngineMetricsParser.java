@@ -49,10 +49,6 @@ public final class EngineMetricsParser {
       new Known("llamacpp:kv_cache_usage_ratio", LLAMACPP, KV),
   };
 
-  private static final double[] POW10 = {
-      1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-      1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-  private static final long MAX_EXACT_MANTISSA = 1L << 53;
 
   private EngineMetricsParser() {
   }
@@ -222,90 +218,26 @@ public final class EngineMetricsParser {
       return Double.NaN;
     }
     int pos = start;
-    boolean negative = false;
     char c = text.charAt(pos);
+    boolean negative = c == '-';
     if (c == '+' || c == '-') {
-      negative = c == '-';
       pos++;
     }
     if (pos < end && !isDigit(text.charAt(pos)) && text.charAt(pos) != '.') {
       return word(text, pos, end, negative);
     }
-    long mantissa = 0;
-    int digits = 0;
-    int exponent = 0;
-    boolean exact = true;
-    boolean sawDigit = false;
-    while (pos < end && isDigit(c = text.charAt(pos))) {
-      sawDigit = true;
-      if (mantissa != 0 || c != '0') {
-        digits++;
-        if (digits <= 18) {
-          mantissa = mantissa * 10 + (c - '0');
-        } else {
-          exact = false;
-        }
-      }
-      pos++;
-    }
-    if (pos < end && text.charAt(pos) == '.') {
-      pos++;
-      while (pos < end && isDigit(c = text.charAt(pos))) {
-        sawDigit = true;
-        if (mantissa != 0 || c != '0') {
-          digits++;
-          if (digits <= 18) {
-            mantissa = mantissa * 10 + (c - '0');
-          } else {
-            exact = false;
-          }
-        }
-        exponent--;
-        pos++;
-      }
-    }
-    if (!sawDigit) {
-      return Double.NaN;
-    }
-    if (pos < end && (text.charAt(pos) == 'e' || text.charAt(pos) == 'E')) {
-      pos++;
-      boolean negativeExponent = false;
-      if (pos < end && (text.charAt(pos) == '+' || text.charAt(pos) == '-')) {
-        negativeExponent = text.charAt(pos) == '-';
-        pos++;
-      }
-      int written = 0;
-      int expDigits = 0;
-      while (pos < end && isDigit(c = text.charAt(pos))) {
-        if (written < 10_000) {
-          written = written * 10 + (c - '0');
-        }
-        expDigits++;
-        pos++;
-      }
-      if (expDigits == 0) {
+    // Only plain decimal or exponent notation reaches parseDouble, which would also take hex, "1d" or "1f".
+    for (int i = pos; i < end; i++) {
+      c = text.charAt(i);
+      if (!(isDigit(c) || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-')) {
         return Double.NaN;
       }
-      exponent += negativeExponent ? -written : written;
     }
-    if (pos != end) {
+    try {
+      return Double.parseDouble(text.subSequence(start, end).toString());
+    } catch (NumberFormatException e) {
       return Double.NaN;
     }
-    double value;
-    if (mantissa == 0 && exact) {
-      value = 0;
-    } else if (exact && mantissa <= MAX_EXACT_MANTISSA && exponent >= -22 && exponent <= 22) {
-      // both operands exact doubles: one correctly rounded operation gives the correctly rounded value
-      value = exponent < 0 ? mantissa / POW10[-exponent] : mantissa * POW10[exponent];
-    } else {
-      try {
-        value = Double.parseDouble(text.subSequence(negative ? start + 1 : start, end).toString());
-      } catch (NumberFormatException e) {
-        return Double.NaN;
-      }
-      return negative ? -Math.abs(value) : value;
-    }
-    return negative ? -value : value;
   }
 
   /** {@code Inf}, {@code Infinity} or {@code NaN} in any case, as Go's ParseFloat takes them. */
