@@ -37,7 +37,7 @@ final class AuthPipeline {
   }
 
   /** One provider's answer after the rules. */
-  private record Outcome(Lookup lookup, KeyRules.Verdict verdict, Throwable failure) {
+  private record Outcome(Lookup lookup, KeyRules.Verdict verdict, Throwable failure, String provider) {
     boolean found() {
       return lookup instanceof Lookup.Found;
     }
@@ -123,7 +123,7 @@ final class AuthPipeline {
     Instant b = next.verdict().validUntil();
     Instant until = a == null ? b : b == null ? a : a.isBefore(b) ? a : b;
     return new Outcome(Lookup.found(fields), new KeyRules.Verdict(java.util.Optional.empty(), until,
-        first.verdict().dependsOnIp() || next.verdict().dependsOnIp()), null);
+        first.verdict().dependsOnIp() || next.verdict().dependsOnIp()), null, first.provider());
   }
 
   private Future<Outcome> ask(Provider provider, AuthCheck check, String keyHash, Instant now) {
@@ -137,11 +137,11 @@ final class AuthPipeline {
       KeyRules.Verdict verdict = answer instanceof Lookup.Found found
           ? KeyRules.evaluate(new KeyRecord(found.record()), check.clientIp(), now)
           : new KeyRules.Verdict(java.util.Optional.empty(), null, false);
-      return new Outcome(answer, verdict, null);
+      return new Outcome(answer, verdict, null, provider.name());
     }).otherwise(failure -> {
       LOG.warn("auth provider {} failed for key {}: {}", provider.name(), Secrets.mask(check.apiKey()),
           failure.getMessage() == null ? failure.getClass().getSimpleName() : failure.getMessage());
-      return new Outcome(null, null, failure);
+      return new Outcome(null, null, failure, provider.name());
     });
   }
 
@@ -163,7 +163,7 @@ final class AuthPipeline {
       LOG.debug("key {} denied: {}", Secrets.mask(check.apiKey()), verdict.denial().get().code());
       return new Checked(decisions.deny(verdict.denial().get(), null, proxyTtl), ownTtl);
     }
-    return new Checked(decisions.allow(keyHash, record, proxyTtl), ownTtl);
+    return new Checked(decisions.allow(keyHash, record, outcome.provider(), proxyTtl), ownTtl);
   }
 
   private Checked notFound(AuthCheck check) {

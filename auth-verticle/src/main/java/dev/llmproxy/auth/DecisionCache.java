@@ -57,7 +57,7 @@ final class DecisionCache {
     if (d.cacheTtlMs() <= leftMs) {
       return d;
     }
-    return new AuthDecision(d.allow(), d.status(), d.code(), d.message(), d.keyId(), d.keyName(), d.userId(),
+    return new AuthDecision(d.allow(), d.status(), d.code(), d.message(), d.keyId(), d.keySource(), d.keyName(), d.userId(),
         d.metadata(), d.rpm(), d.tpm(), d.maxConcurrent(), leftMs);
   }
 

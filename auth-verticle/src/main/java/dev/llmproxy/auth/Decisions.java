@@ -30,13 +30,13 @@ final class Decisions {
     if (message != null && !message.isBlank()) {
       text = message;
     }
-    return new AuthDecision(false, status, denial.code(), text, null, null, null, null, null, null, null,
+    return new AuthDecision(false, status, denial.code(), text, null, null, null, null, null, null, null, null,
         Math.max(0, cacheTtlMs));
   }
 
-  AuthDecision allow(String keyHash, JsonObject fields, long cacheTtlMs) {
+  AuthDecision allow(String keyHash, JsonObject fields, String provider, long cacheTtlMs) {
     KeyRecord key = new KeyRecord(fields);
-    return new AuthDecision(true, 200, null, null, KeyHash.keyId(keyHash),
+    return new AuthDecision(true, 200, null, null, KeyHash.keyId(keyHash), provider,
         key.string("name").orElse(null),
         key.string("user_id").orElse(null),
         key.object("metadata").orElse(null),

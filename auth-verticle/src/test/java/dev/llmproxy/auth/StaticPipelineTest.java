@@ -63,6 +63,7 @@ class StaticPipelineTest {
           assertTrue(ok.allow());
           assertEquals(KeyHash.sha256Hex("sk-active-0000001").substring(0, 16), ok.keyId());
           assertEquals("name-sk-active-0000001", ok.keyName());
+          assertEquals("keys", ok.keySource(), "the provider that found the key, for quota accounting");
           assertEquals("user-sk-active-0000001", ok.userId());
           assertTrue(ok.cacheTtlMs() > 0);
           assertDenied(d.get(1), 403, "key_disabled", "API Key is disabled");

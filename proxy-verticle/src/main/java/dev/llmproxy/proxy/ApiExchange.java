@@ -565,7 +565,8 @@ final class ApiExchange {
     if (usage != null) {
       context.metrics.tokens(usage.promptTokens(), usage.completionTokens());
     }
-    UsageRecord record = new UsageRecord(requestId, apiKey, decision == null ? null : decision.keyName(),
+    UsageRecord record = new UsageRecord(requestId, apiKey, decision == null ? null : decision.keySource(),
+        decision == null ? null : decision.keyName(),
         decision == null ? null : decision.userId(), inspected.model(),
         usage == null ? 0 : usage.promptTokens(), usage == null ? 0 : usage.completionTokens(),
         usage == null ? 0 : usage.totalTokens(), stream, request.method().name(), request.path(),

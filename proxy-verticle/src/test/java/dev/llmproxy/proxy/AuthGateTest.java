@@ -58,7 +58,7 @@ class AuthGateTest {
   }
 
   private static AuthDecision allow(long cacheTtlMs) {
-    return new AuthDecision(true, 200, null, null, "id-1", "Team key", "user_7", null, null, null, null, cacheTtlMs);
+    return new AuthDecision(true, 200, null, null, "id-1", "static", "Team key", "user_7", null, null, null, null, cacheTtlMs);
   }
 
   @Test

@@ -109,7 +109,7 @@ class RateLimitTest {
     vertx.eventBus().<JsonObject>consumer(Addresses.AUTH_CHECK, message -> {
       AuthCheck check = AuthCheck.fromJson(message.body());
       boolean tight = check.apiKey().equals("sk-tight-000000000");
-      message.reply(new AuthDecision(true, 200, null, null, tight ? "tight" : "loose", null, null, null,
+      message.reply(new AuthDecision(true, 200, null, null, tight ? "tight" : "loose", null, null, null, null,
           tight ? 1L : null, null, null, 0).toJson());
     });
     ProxyHarness proxy = proxy(vertx, new JsonObject().put("per_key", new JsonObject().put("requests_per_minute", 100)),

@@ -21,6 +21,21 @@ public final class Addresses {
   public static final String BACKENDS_CURRENT = "llmproxy.backends.current";
   /** send, proxy to usage: one usage record. */
   public static final String USAGE_RECORD = "llmproxy.usage.record";
+  /**
+   * request/reply, usage to admin: {@code {"records": [usage record JSON, ...]}} for the builtin store's
+   * {@code usage_records}. Idempotent by {@code request_id}; the reply {@code {"stored": n}} counts new rows.
+   */
+  public static final String USAGE_STORE = "llmproxy.usage.store";
+  /**
+   * request/reply, usage to admin: {@code {"request_id", "key_hash", "tokens"}} adds the tokens to a builtin key's
+   * {@code used_quota}, once per {@code request_id}. Reply {@code {"charged": bool, "used_quota": n}}.
+   */
+  public static final String KEYS_CHARGE = "llmproxy.keys.charge";
+  /**
+   * request/reply, admin to proxy: the proxy's live view of each backend (in flight, recent latency,
+   * ejection), shared by every proxy instance of the JVM.
+   */
+  public static final String BACKENDS_STATS = "llmproxy.backends.stats";
   /** publish, launcher/admin to all: the new validated config. */
   public static final String CONFIG_CHANGED = "llmproxy.config.changed";
   /** request/reply, proxy to admin: an admin HTTP call relayed when admin.listen is empty. */

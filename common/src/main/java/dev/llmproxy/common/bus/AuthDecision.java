@@ -12,20 +12,22 @@ import io.vertx.core.json.JsonObject;
  *                   {@code key_expired}, {@code quota_exceeded}, {@code ip_not_allowed}, {@code auth_unavailable}, ...)
  * @param message    when denied: the message for the client
  * @param keyId      a stable id of the key that never reveals it (e.g. the first 16 hex of its SHA-256)
+ * @param keySource  the name of the auth provider whose store holds the key (its {@code auth.pipeline} entry);
+ *                   quota accounting charges that store
  * @param rpm        per-key overrides for rate limits, null when the key record has none
  * @param cacheTtlMs how long the proxy may reuse this decision for the same key; 0 = not at all. Never past the
  *                   key's expiry, and dropped at once on {@link Addresses#KEYS_CHANGED}.
  */
-public record AuthDecision(boolean allow, int status, String code, String message, String keyId, String keyName,
+public record AuthDecision(boolean allow, int status, String code, String message, String keyId, String keySource, String keyName,
                            String userId, JsonObject metadata, Long rpm, Long tpm, Integer maxConcurrent,
                            long cacheTtlMs) {
 
   public static AuthDecision allowAnonymous() {
-    return new AuthDecision(true, 200, null, null, null, null, null, null, null, null, null, 0);
+    return new AuthDecision(true, 200, null, null, null, null, null, null, null, null, null, null, 0);
   }
 
   public static AuthDecision deny(int status, String code, String message) {
-    return new AuthDecision(false, status, code, message, null, null, null, null, null, null, null, 0);
+    return new AuthDecision(false, status, code, message, null, null, null, null, null, null, null, null, 0);
   }
 
   public JsonObject toJson() {
@@ -35,6 +37,7 @@ public record AuthDecision(boolean allow, int status, String code, String messag
         .put("code", code)
         .put("message", message)
         .put("key_id", keyId)
+        .put("key_source", keySource)
         .put("key_name", keyName)
         .put("user_id", userId)
         .put("metadata", metadata)
@@ -51,6 +54,7 @@ public record AuthDecision(boolean allow, int status, String code, String messag
         json.getString("code"),
         json.getString("message"),
         json.getString("key_id"),
+        json.getString("key_source"),
         json.getString("key_name"),
         json.getString("user_id"),
         json.getJsonObject("metadata"),

@@ -9,10 +9,12 @@ import java.time.Instant;
  * original's documented webhook payload (seed 004), plus what billing needs to trust a record.
  *
  * @param apiKey     the client's key in full (the usage verticle masks it wherever it leaves the gateway)
+ * @param keySource  the auth provider whose store holds the key ({@code auth.pipeline[].name}); null when the
+ *                   request was not authenticated. Quota accounting charges that store.
  * @param estimated  the backend reported no usage, so the counts were estimated
  * @param aborted    the client went away or the backend failed before the answer was complete
  */
-public record UsageRecord(String requestId, String apiKey, String keyName, String userId, String model,
+public record UsageRecord(String requestId, String apiKey, String keySource, String keyName, String userId, String model,
                           long promptTokens, long completionTokens, long totalTokens, boolean stream,
                           String method, String endpoint, Instant timestamp, String backendUrl, int statusCode,
                           long latencyMs, long ttftMs, boolean estimated, boolean aborted, String clientIp) {
@@ -21,6 +23,7 @@ public record UsageRecord(String requestId, String apiKey, String keyName, Strin
     return new JsonObject()
         .put("request_id", requestId)
         .put("api_key", apiKey)
+        .put("key_source", keySource)
         .put("key_name", keyName)
         .put("user_id", userId)
         .put("model", model)
@@ -44,6 +47,7 @@ public record UsageRecord(String requestId, String apiKey, String keyName, Strin
     return new UsageRecord(
         json.getString("request_id"),
         json.getString("api_key"),
+        json.getString("key_source"),
         json.getString("key_name"),
         json.getString("user_id"),
         json.getString("model"),

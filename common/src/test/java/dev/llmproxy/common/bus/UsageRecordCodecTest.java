@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 
 class UsageRecordCodecTest {
 
-  private final UsageRecord record = new UsageRecord("req_1", "sk-secret-123456", "Team", "u1", "llama", 7, 8, 15,
+  private final UsageRecord record = new UsageRecord("req_1", "sk-secret-123456", "static", "Team", "u1", "llama", 7, 8, 15,
       true, "POST", "/v1/chat/completions", Instant.parse("2026-11-22T10:00:00Z"), "http://b:8000", 200, 120, 30,
       false, true, "10.0.0.1");
 
