@@ -7,6 +7,7 @@ import dev.llmproxy.common.config.MetricsConfig;
 import dev.llmproxy.discovery.DiscoveryVerticle;
 import dev.llmproxy.proxy.ProxyEnvironment;
 import dev.llmproxy.proxy.ProxyVerticle;
+import dev.llmproxy.proxy.ProxyWarmup;
 import dev.llmproxy.usage.UsageVerticle;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -77,6 +78,7 @@ public final class Gateway {
         .compose(v -> gateway.deploy("auth", 1, AuthVerticle::new))
         .compose(v -> gateway.deploy("discovery", 1, DiscoveryVerticle::new))
         .compose(v -> gateway.deploy("proxy", eventLoops(), c -> new ProxyVerticle(c, gateway.environment)))
+        .compose(v -> ProxyWarmup.run(vertx, config))
         .map(v -> {
           gateway.environment.markStarted();
           LOG.info("LLMProxy listening on {}{} with {} backend(s)", config.server().tls().enabled() ? "https://" : "http://",

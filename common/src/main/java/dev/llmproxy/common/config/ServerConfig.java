@@ -10,10 +10,11 @@ import java.util.regex.Pattern;
 /**
  * {@code server}. A zero {@code writeTimeout}/{@code readTimeout}/{@code idleTimeout} means no limit
  * (the reference sets write to 0 for streaming). {@code trustedProxies} lists IPs or CIDRs whose
- * X-Forwarded-For is believed.
+ * X-Forwarded-For is believed. {@code warmup} (ours, not the original's): how long the gateway drives its own request path
+ * against an in-process backend before {@code /ready} turns true, so that the first clients meet compiled code.
  */
 public record ServerConfig(String listen, Duration readTimeout, Duration writeTimeout, Duration idleTimeout,
-    int maxHeaderBytes, long maxBodySize, Duration shutdownTimeout, List<String> trustedProxies, CorsConfig cors,
+    int maxHeaderBytes, long maxBodySize, Duration shutdownTimeout, Duration warmup, List<String> trustedProxies, CorsConfig cors,
     TlsConfig tls) {
 
   private static final Pattern HOST_PORT = Pattern.compile("^(\\[[0-9A-Fa-f:.%a-zA-Z]+\\]|[^:\\[\\]]*):(\\d{1,5})$");
@@ -62,6 +63,7 @@ public record ServerConfig(String listen, Duration readTimeout, Duration writeTi
         r.integer("max_header_bytes", 1_048_576),
         r.longValue("max_body_size", 10_485_760L),
         r.duration("shutdown_timeout", Duration.ofSeconds(30)),
+        r.duration("warmup", Duration.ZERO),
         r.strings("trusted_proxies", List.of()),
         r.section("cors", CorsConfig::read),
         r.section("tls", TlsConfig::read));
@@ -76,6 +78,7 @@ public record ServerConfig(String listen, Duration readTimeout, Duration writeTi
         .put("max_header_bytes", maxHeaderBytes)
         .put("max_body_size", maxBodySize)
         .put("shutdown_timeout", JsonOut.duration(shutdownTimeout))
+        .put("warmup", JsonOut.duration(warmup))
         .put("trusted_proxies", JsonOut.array(trustedProxies))
         .put("cors", cors.toJson())
         .put("tls", tls.toJson());
