@@ -69,18 +69,29 @@ public final class KeySchema {
     });
   }
 
-  private static Future<Void> create(SqlConnection conn) {
+  private static String createTable() {
     StringBuilder ddl = new StringBuilder("CREATE TABLE IF NOT EXISTS api_keys (\"key\" TEXT PRIMARY KEY");
     COLUMNS.forEach((name, type) -> ddl.append(", ").append(name).append(' ').append(type));
-    ddl.append(")");
-    return conn.query(ddl.toString()).execute().compose(done -> indexes(conn));
+    return ddl.append(")").toString();
   }
 
-  /** Adds what an older table lacks, then hashes the rows that still hold a plain key. */
+  private static Future<Void> create(SqlConnection conn) {
+    return conn.query(createTable()).execute().compose(done -> indexes(conn));
+  }
+
+  /**
+   * The original's table (no {@code key_hash}) is rebuilt with our column types; an older one of ours gets the
+   * columns it lacks. Then the rows that still hold a plain key are hashed.
+   */
   private static Future<Void> migrate(SqlConnection conn, Set<String> existing) {
     Future<?> chain = Future.succeededFuture();
+    if (!existing.contains("key_hash")) {
+      Set<String> ours = new HashSet<>(COLUMNS.keySet());
+      ours.add("key");
+      chain = Sqlite.rebuild(conn, "api_keys", createTable(), ours, existing);
+    }
     for (Map.Entry<String, String> column : COLUMNS.entrySet()) {
-      if (!existing.contains(column.getKey())) {
+      if (existing.contains("key_hash") && !existing.contains(column.getKey())) {
         // ALTER TABLE cannot add NOT NULL without a default, and the defaults above all have one
         String ddl = "ALTER TABLE api_keys ADD COLUMN " + column.getKey() + ' ' + column.getValue();
         chain = chain.compose(v -> conn.query(ddl).execute());

@@ -4,6 +4,8 @@ import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
+import java.util.List;
+import java.util.Set;
 import java.util.function.Function;
 
 /** Transactions on the admin store's one-connection pool. */
@@ -32,6 +34,31 @@ public final class Sqlite {
         .compose(result -> conn.query("COMMIT").execute().map(result),
             failure -> conn.query("ROLLBACK").execute()
                 .transform(rolledBack -> Future.<T>failedFuture(failure))));
+  }
+
+  /**
+   * Rebuilds {@code table} with {@code create} (a {@code CREATE TABLE} of the same name) and copies its rows, the
+   * way SQLite changes column types: the original's columns declared {@code DATETIME} or {@code BOOLEAN} make the JDBC
+   * driver parse values itself, and it cannot read RFC 3339. Columns the new table lacks are kept, untyped. The old
+   * table's indexes go with it. Meant to run inside {@link #inTransaction}.
+   */
+  public static Future<Void> rebuild(SqlConnection conn, String table, String create, Set<String> newColumns,
+      Set<String> oldColumns) {
+    String old = table + "_before_migration";
+    List<String> common = oldColumns.stream().filter(newColumns::contains).sorted().toList();
+    List<String> extra = oldColumns.stream().filter(c -> !newColumns.contains(c)).sorted().toList();
+    String copied = String.join(", ", java.util.stream.Stream.concat(common.stream(), extra.stream())
+        .map(c -> '"' + c + '"').toList());
+    Future<?> chain = conn.query("ALTER TABLE " + table + " RENAME TO " + old).execute()
+        .compose(v -> conn.query(create).execute());
+    for (String column : extra) {
+      chain = chain.compose(v -> conn.query("ALTER TABLE " + table + " ADD COLUMN \"" + column + "\"").execute());
+    }
+    return chain
+        .compose(v -> conn.query("INSERT INTO " + table + " (" + copied + ") SELECT " + copied + " FROM " + old)
+            .execute())
+        .compose(v -> conn.query("DROP TABLE " + old).execute())
+        .mapEmpty();
   }
 
   /** A tuple of these values in order; nulls allowed. */

@@ -67,18 +67,27 @@ public final class UsageSchema {
         }));
   }
 
-  private static Future<Void> create(SqlConnection conn) {
+  private static String createTable() {
     StringBuilder ddl = new StringBuilder("CREATE TABLE IF NOT EXISTS " + TABLE
         + " (id INTEGER PRIMARY KEY AUTOINCREMENT");
     COLUMNS.forEach((name, type) -> ddl.append(", ").append(name).append(' ').append(type));
-    ddl.append(")");
-    return conn.query(ddl.toString()).execute().compose(done -> indexes(conn));
+    return ddl.append(")").toString();
   }
 
+  private static Future<Void> create(SqlConnection conn) {
+    return conn.query(createTable()).execute().compose(done -> indexes(conn));
+  }
+
+  /** As for the keys: the original's table is rebuilt with our column types, an older one of ours extended. */
   private static Future<Void> migrate(SqlConnection conn, Set<String> existing) {
     Future<?> chain = Future.succeededFuture();
+    if (!existing.contains("key_hash")) {
+      Set<String> ours = new HashSet<>(COLUMNS.keySet());
+      ours.add("id");
+      chain = Sqlite.rebuild(conn, TABLE, createTable(), ours, existing);
+    }
     for (Map.Entry<String, String> column : COLUMNS.entrySet()) {
-      if (!existing.contains(column.getKey())) {
+      if (existing.contains("key_hash") && !existing.contains(column.getKey())) {
         String ddl = "ALTER TABLE " + TABLE + " ADD COLUMN " + column.getKey() + ' ' + column.getValue();
         chain = chain.compose(v -> conn.query(ddl).execute());
       }
