@@ -40,6 +40,8 @@ import org.slf4j.LoggerFactory;
  * {@code admin.listen} is empty), {@link Addresses#KEYS_LOOKUP} for the auth verticle, {@link Addresses#USAGE_STORE}
  * and {@link Addresses#KEYS_CHARGE} for the usage verticle, and, when {@code admin.listen} is set, serves the same
  * API on that address. Keys, usage records and charged request ids live in one SQLite file, {@code admin.db_path}.
+ * The {@code admin} section itself (token, allowed ips, listen, db path) is read at start only: a reloaded config
+ * changes it after a restart.
  */
 public final class AdminVerticle extends VerticleBase {
 
@@ -91,7 +93,7 @@ public final class AdminVerticle extends VerticleBase {
           AdminApi api = new AdminApi(admin.token(), allowed, routes);
           vertx.eventBus().<JsonObject>consumer(Addresses.ADMIN_HTTP, message -> relay(api, message));
           return new StoreConsumers(vertx.eventBus(), keys, ledger, usage).register()
-              .compose(v -> new Housekeeping(vertx, ledger, usage, retentionDays(config)).start())
+              .compose(v -> new Housekeeping(vertx, ledger, usage, () -> retentionDays(running.current())).start())
               .compose(v -> {
                 if (admin.listen().isEmpty()) {
                   return Future.succeededFuture();

@@ -10,6 +10,7 @@ import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.function.IntSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,10 +35,10 @@ final class Housekeeping {
   private final Vertx vertx;
   private final QuotaLedger ledger;
   private final UsageStore usage;
-  private final int retentionDays;
+  private final IntSupplier retentionDays;
 
-  /** {@code retentionDays} 0 keeps usage records forever. */
-  Housekeeping(Vertx vertx, QuotaLedger ledger, UsageStore usage, int retentionDays) {
+  /** {@code retentionDays} 0 keeps usage records forever; asked at each clean-up, so a reloaded config counts. */
+  Housekeeping(Vertx vertx, QuotaLedger ledger, UsageStore usage, IntSupplier retentionDays) {
     this.vertx = vertx;
     this.ledger = ledger;
     this.usage = usage;
@@ -66,6 +67,7 @@ final class Housekeeping {
 
   Future<Void> cleanUp() {
     Instant now = Instant.now();
+    int retentionDays = this.retentionDays.getAsInt();
     Future<Integer> records = retentionDays <= 0 ? Future.succeededFuture(0)
         : usage.prune(now.minus(Duration.ofDays(retentionDays)));
     Future<Integer> charges = ledger.pruneCharges(now.minus(CHARGE_IDS_KEPT));

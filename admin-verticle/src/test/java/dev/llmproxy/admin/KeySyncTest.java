@@ -82,6 +82,44 @@ class KeySyncTest {
         })));
   }
 
+  /**
+   * A write the store refuses halfway (a trigger stands in for a full disk or a constraint) rolls the whole sync
+   * back, and the one pooled connection is not left inside the transaction: the next calls work.
+   */
+  @Test
+  void aFailureHalfwayRollsTheSyncBack(Vertx vertx, VertxTestContext ctx) {
+    JsonObject sync = new JsonObject().put("mode", "full").put("keys", new JsonArray()
+        .add(new JsonObject().put("key", "sk-sync-fine-00000001").put("name", "fine"))
+        .add(new JsonObject().put("key", "sk-sync-boom-00000001").put("name", "boom")));
+    deploy(vertx, adminSection(dir))
+        .compose(id -> call(vertx, "/admin/keys/create", new JsonObject().put("key", "sk-sync-kept-00000001")))
+        .compose(created -> vertx.executeBlocking(() -> {
+          try (java.sql.Connection conn = java.sql.DriverManager.getConnection(
+              "jdbc:sqlite:" + dir.resolve("nested/data/keys.db")); java.sql.Statement st = conn.createStatement()) {
+            st.execute("CREATE TRIGGER refuse_boom BEFORE INSERT ON api_keys WHEN NEW.name = 'boom' "
+                + "BEGIN SELECT RAISE(ABORT, 'refused'); END");
+          }
+          return null;
+        }))
+        .compose(v -> call(vertx, "/admin/keys/sync", sync))
+        .compose(failed -> {
+          ctx.verify(() -> {
+            assertEquals(503, failed.status(), failed.body());
+            assertFalse(json(failed).getBoolean("success"));
+          });
+          return call(vertx, "/admin/keys/create", new JsonObject().put("key", "sk-sync-after-0000001"));
+        })
+        .compose(after -> {
+          ctx.verify(() -> assertEquals(200, after.status(), after.body()));
+          return call(vertx, "/admin/keys/list", new JsonObject());
+        })
+        .onComplete(ctx.succeeding(list -> ctx.verify(() -> {
+          JsonObject data = json(list).getJsonObject("data");
+          assertEquals(2, data.getInteger("total"), "fine was rolled back, kept was not deleted: " + data);
+          ctx.completeNow();
+        })));
+  }
+
   @Test
   void aBadEntryRejectsTheWholeSync(Vertx vertx, VertxTestContext ctx) {
     JsonObject partlyBad = new JsonObject().put("mode", "full").put("keys", new JsonArray()

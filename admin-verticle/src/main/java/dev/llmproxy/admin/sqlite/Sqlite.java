@@ -31,9 +31,9 @@ public final class Sqlite {
           }
           return done;
         })
-        .compose(result -> conn.query("COMMIT").execute().map(result),
-            failure -> conn.query("ROLLBACK").execute()
-                .transform(rolledBack -> Future.<T>failedFuture(failure))));
+        .compose(result -> conn.query("COMMIT").execute().map(result))
+        // whatever failed (BEGIN, the work, COMMIT), the pooled connection must not stay inside a transaction
+        .recover(failure -> conn.query("ROLLBACK").execute().transform(rolledBack -> Future.<T>failedFuture(failure))));
   }
 
   /**
