@@ -240,6 +240,7 @@ class GatewayEndpointsTest {
           assertEquals("9.8.7", data.getString("version"));
           assertTrue(data.getLong("uptime_seconds") >= 0);
           assertEquals(1, data.getInteger("verticles"));
+          assertEquals("AdminVerticle", data.getJsonArray("deployments").getJsonObject(0).getString("verticle"));
           assertFalse(data.getBoolean("clustered"));
           assertEquals(new JsonArray(), data.getJsonArray("cluster_members"));
           assertEquals(file.toString(), data.getString("config_path"));

@@ -123,7 +123,10 @@ class GatewayAdminTest {
 
     HttpResponse<String> status = adminGet("/admin/status");
     assertEquals(200, status.statusCode(), status.body());
-    assertTrue(new JsonObject(status.body()).getJsonObject("data").getInteger("verticles") >= 5, status.body());
+    JsonObject running = new JsonObject(status.body()).getJsonObject("data");
+    assertTrue(running.getInteger("verticles") >= 5, status.body());
+    assertTrue(running.getJsonArray("deployments").stream()
+        .anyMatch(d -> "ProxyVerticle".equals(((JsonObject) d).getString("verticle"))), status.body());
 
     Files.writeString(config, Files.readString(config) + "routing:\n  timeout: 42s\n");
     HttpResponse<String> reloaded = admin("/admin/config/reload", "");

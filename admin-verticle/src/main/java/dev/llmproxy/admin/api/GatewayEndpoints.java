@@ -5,10 +5,12 @@ import dev.llmproxy.admin.gateway.ConfigRedaction;
 import dev.llmproxy.admin.gateway.RunningConfig;
 import dev.llmproxy.common.bus.AdminCall;
 import dev.llmproxy.common.bus.Addresses;
+import io.vertx.core.Deployable;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.internal.deployment.DeploymentContext;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
@@ -16,6 +18,7 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The gateway as a whole: {@code GET /admin/backends} (discovery's snapshot with the proxy's live view),
@@ -111,6 +114,23 @@ public final class GatewayEndpoints {
     });
   }
 
+  /** Each deployment's id, and the verticle class and instance count where Vert.x tells them. */
+  private JsonArray deployments() {
+    JsonArray out = new JsonArray();
+    for (String id : vertx.deploymentIDs().stream().sorted().toList()) {
+      JsonObject deployment = new JsonObject().put("id", id);
+      DeploymentContext context = vertx instanceof VertxInternal internal
+          ? internal.deploymentManager().deployment(id) : null;
+      if (context != null) {
+        Set<Deployable> instances = context.deployment().instances();
+        deployment.put("verticle", instances.isEmpty() ? null : instances.iterator().next().getClass().getSimpleName())
+            .put("instances", instances.size());
+      }
+      out.add(deployment);
+    }
+    return out;
+  }
+
   private Future<AdminCall.Response> status(JsonObject ignored) {
     JsonArray members = new JsonArray();
     if (vertx.isClustered() && vertx instanceof VertxInternal internal && internal.clusterManager() != null) {
@@ -122,7 +142,7 @@ public final class GatewayEndpoints {
         .put("started_at", startedAt.toString())
         .put("uptime_seconds", Duration.between(startedAt, now).toSeconds())
         .put("verticles", vertx.deploymentIDs().size())
-        .put("deployment_ids", new JsonArray(vertx.deploymentIDs().stream().sorted().toList()))
+        .put("deployments", deployments())
         .put("clustered", vertx.isClustered())
         .put("cluster_members", members)
         .put("config_path", config.path());
