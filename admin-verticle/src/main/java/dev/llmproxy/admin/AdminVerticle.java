@@ -1,13 +1,19 @@
 package dev.llmproxy.admin;
 
 import dev.llmproxy.admin.api.AdminApi;
+import dev.llmproxy.admin.api.GatewayEndpoints;
+import dev.llmproxy.admin.api.KeyEndpoints;
 import dev.llmproxy.admin.api.Replies;
+import dev.llmproxy.admin.api.UsageEndpoints;
+import dev.llmproxy.admin.gateway.RunningConfig;
 import dev.llmproxy.admin.keys.KeyGenerator;
 import dev.llmproxy.admin.keys.KeySchema;
 import dev.llmproxy.admin.keys.KeyStore;
+import dev.llmproxy.admin.keys.QuotaLedger;
+import dev.llmproxy.admin.usage.UsageSchema;
+import dev.llmproxy.admin.usage.UsageStore;
 import dev.llmproxy.common.bus.AdminCall;
 import dev.llmproxy.common.bus.Addresses;
-import dev.llmproxy.common.bus.KeyLookup;
 import dev.llmproxy.common.config.AdminConfig;
 import dev.llmproxy.common.config.GatewayConfig;
 import dev.llmproxy.common.util.IpRanges;
@@ -19,16 +25,23 @@ import io.vertx.jdbcclient.JDBCConnectOptions;
 import io.vertx.jdbcclient.JDBCPool;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The admin API and the builtin key store. Deployed for every config; with {@code admin.enabled} false it
- * registers nothing. Enabled, it answers {@link Addresses#ADMIN_HTTP} (the proxy relays {@code /admin/*} there
- * when {@code admin.listen} is empty), {@link Addresses#KEYS_LOOKUP} for the auth verticle, and, when
- * {@code admin.listen} is set, serves the same API on that address.
+ * The admin API and the builtin store. Deployed for every config; with {@code admin.enabled} false it registers
+ * nothing. Enabled, it answers {@link Addresses#ADMIN_HTTP} (the proxy relays {@code /admin/*} there when
+ * {@code admin.listen} is empty), {@link Addresses#KEYS_LOOKUP} for the auth verticle, {@link Addresses#USAGE_STORE}
+ * and {@link Addresses#KEYS_CHARGE} for the usage verticle, and, when {@code admin.listen} is set, serves the same
+ * API on that address. Keys, usage records and charged request ids live in one SQLite file, {@code admin.db_path}.
+ * The {@code admin} section itself (token, allowed ips, listen, db path) is read at start only: a reloaded config
+ * changes it after a restart.
  */
 public final class AdminVerticle extends VerticleBase {
 
@@ -40,10 +53,16 @@ public final class AdminVerticle extends VerticleBase {
   private static final int POOL_SIZE = 1;
 
   private final GatewayConfig config;
+  private final LaunchInfo launch;
   private Pool pool;
 
   public AdminVerticle(GatewayConfig config) {
+    this(config, LaunchInfo.unknown());
+  }
+
+  public AdminVerticle(GatewayConfig config, LaunchInfo launch) {
     this.config = config;
+    this.launch = launch;
   }
 
   @Override
@@ -58,22 +77,44 @@ public final class AdminVerticle extends VerticleBase {
           pool = openPool(admin.dbPath());
           return KeySchema.prepare(pool);
         })
+        .compose(v -> UsageSchema.prepare(pool))
+        .compose(v -> QuotaLedger.prepare(pool))
         .compose(ready -> {
-          KeyStore store = new KeyStore(pool);
-          AdminApi api = new AdminApi(admin.token(), allowed, store, new KeyGenerator(), vertx.eventBus());
-          vertx.eventBus().<JsonObject>consumer(Addresses.KEYS_LOOKUP, message -> lookup(store, message));
+          KeyStore keys = new KeyStore(pool);
+          QuotaLedger ledger = new QuotaLedger(pool);
+          UsageStore usage = new UsageStore(pool);
+          RunningConfig running = new RunningConfig(vertx, config, launch.configPath(), System::getenv);
+          running.follow();
+          Map<String, AdminApi.Route> routes = new LinkedHashMap<>();
+          routes.putAll(new KeyEndpoints(keys, new KeyGenerator(), vertx.eventBus()).routes());
+          routes.putAll(new UsageEndpoints(usage).routes());
+          routes.putAll(new GatewayEndpoints(vertx, running, launch.version(),
+              Instant.ofEpochMilli(ManagementFactory.getRuntimeMXBean().getStartTime())).routes());
+          AdminApi api = new AdminApi(admin.token(), allowed, routes);
           vertx.eventBus().<JsonObject>consumer(Addresses.ADMIN_HTTP, message -> relay(api, message));
-          if (admin.listen().isEmpty()) {
-            return Future.succeededFuture();
-          }
-          return new AdminHttpServer(vertx, api).listen(admin.listen())
-              .onSuccess(server -> LOG.info("admin API listening on {}", admin.listen()));
+          return new StoreConsumers(vertx.eventBus(), keys, ledger, usage).register()
+              .compose(v -> new Housekeeping(vertx, ledger, usage, () -> retentionDays(running.current())).start())
+              .compose(v -> {
+                if (admin.listen().isEmpty()) {
+                  return Future.succeededFuture();
+                }
+                return new AdminHttpServer(vertx, api).listen(admin.listen())
+                    .onSuccess(server -> LOG.info("admin API listening on {}", admin.listen()));
+              });
         });
   }
 
   @Override
   public Future<?> stop() {
     return pool == null ? Future.succeededFuture() : pool.close();
+  }
+
+  /** {@code retention_days} of the first enabled builtin reporter; 0 (forever) when there is none. */
+  static int retentionDays(GatewayConfig config) {
+    return config.usage().reporters().stream()
+        .filter(r -> r.enabled() && "builtin".equals(r.type()))
+        .mapToInt(r -> r.builtin().retentionDays())
+        .findFirst().orElse(0);
   }
 
   private static Path parentOf(String dbPath) {
@@ -86,23 +127,6 @@ public final class AdminVerticle extends VerticleBase {
     String url = "jdbc:sqlite:" + dbPath + "?journal_mode=WAL&busy_timeout=5000";
     return JDBCPool.pool(vertx, new JDBCConnectOptions().setJdbcUrl(url),
         new PoolOptions().setMaxSize(POOL_SIZE).setName("llmproxy-admin-keys"));
-  }
-
-  /** A null reply is "no such key"; a failure reply is "the store could not tell". */
-  private static void lookup(KeyStore store, Message<JsonObject> message) {
-    String hash = message.body() == null ? null : message.body().getString(KeyLookup.KEY_HASH);
-    if (hash == null || hash.isEmpty()) {
-      message.fail(400, "key_hash is required");
-      return;
-    }
-    store.find(hash.toLowerCase()).onComplete(found -> {
-      if (found.succeeded()) {
-        message.reply(found.result().orElse(null));
-      } else {
-        LOG.error("keys.lookup failed", found.cause());
-        message.fail(500, "key store failed");
-      }
-    });
   }
 
   private static void relay(AdminApi api, Message<JsonObject> message) {

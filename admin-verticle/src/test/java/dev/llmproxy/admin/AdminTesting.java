@@ -25,7 +25,12 @@ final class AdminTesting {
   }
 
   static GatewayConfig config(JsonObject admin) {
-    LoadedConfig loaded = ConfigLoader.parse(new JsonObject().put("admin", admin), Map.of());
+    return rootConfig(new JsonObject().put("admin", admin));
+  }
+
+  /** A whole config document (admin section included). */
+  static GatewayConfig rootConfig(JsonObject root) {
+    LoadedConfig loaded = ConfigLoader.parse(root, Map.of());
     if (!loaded.ok()) {
       throw new IllegalArgumentException(String.join("; ", loaded.errors()));
     }
@@ -34,6 +39,13 @@ final class AdminTesting {
 
   static Future<String> deploy(Vertx vertx, JsonObject admin) {
     return vertx.deployVerticle(new AdminVerticle(config(admin)));
+  }
+
+  /** Usage reporters with one builtin reporter keeping records {@code retentionDays}. */
+  static JsonObject builtinReporter(int retentionDays) {
+    return new JsonObject().put("enabled", true).put("reporters", new io.vertx.core.json.JsonArray()
+        .add(new JsonObject().put("name", "local").put("type", "builtin")
+            .put("builtin", new JsonObject().put("retention_days", retentionDays))));
   }
 
   /** A POST through the relay, as the proxy sends it. */

@@ -70,6 +70,36 @@ class KeyApiOverHttpTest {
   }
 
   @Test
+  void usageQueryAndStatusOnItsOwnPort(Vertx vertx, VertxTestContext ctx) throws Exception {
+    int port = freePort();
+    String base = "http://127.0.0.1:" + port;
+    JsonObject record = new dev.llmproxy.common.model.UsageRecord("req-http-1", "sk-http-usage-000000001", "builtin",
+        null, "u9", "m", 3, 4, 7, false, "POST", "/v1/completions", java.time.Instant.parse("2026-01-02T03:04:05Z"),
+        "http://b", 200, 10, -1, false, false, "127.0.0.1").toJson();
+    deploy(vertx, adminSection(dir).put("listen", "127.0.0.1:" + port))
+        .compose(id -> vertx.eventBus().request(dev.llmproxy.common.bus.Addresses.USAGE_STORE,
+            new JsonObject().put("records", new JsonArray().add(record))))
+        .compose(stored -> vertx.executeBlocking(() -> {
+          HttpResponse<String> totals = post(base + "/admin/usage/query", AdminTesting.TOKEN,
+              new JsonObject().put("user", "u9").put("start", "2026-01-02").put("group_by", "day").encode());
+          assertEquals(200, totals.statusCode(), totals.body());
+          JsonObject data = new JsonObject(totals.body()).getJsonObject("data");
+          assertEquals(7L, data.getJsonObject("totals").getLong("total_tokens"));
+          assertEquals("2026-01-02", data.getJsonArray("groups").getJsonObject(0).getString("day"));
+          HttpResponse<String> badDate = post(base + "/admin/usage/query", AdminTesting.TOKEN,
+              new JsonObject().put("start", "02/01/2026").encode());
+          assertEquals(400, badDate.statusCode());
+          assertEquals(false, new JsonObject(badDate.body()).getBoolean("success"));
+          HttpResponse<String> status = client.send(HttpRequest.newBuilder(URI.create(base + "/admin/status"))
+              .header("X-Admin-Token", AdminTesting.TOKEN).GET().build(), HttpResponse.BodyHandlers.ofString());
+          assertEquals(200, status.statusCode(), status.body());
+          assertEquals(false, new JsonObject(status.body()).getJsonObject("data").getBoolean("clustered"));
+          return null;
+        }))
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  @Test
   void callersOutsideAllowedIpsAreRefused(Vertx vertx, VertxTestContext ctx) throws Exception {
     int port = freePort();
     JsonObject admin = adminSection(dir).put("listen", "127.0.0.1:" + port)

@@ -1,6 +1,7 @@
 package dev.llmproxy.launcher;
 
 import dev.llmproxy.admin.AdminVerticle;
+import dev.llmproxy.admin.LaunchInfo;
 import dev.llmproxy.auth.AuthVerticle;
 import dev.llmproxy.common.config.GatewayConfig;
 import dev.llmproxy.common.config.MetricsConfig;
@@ -72,9 +73,16 @@ public final class Gateway {
   }
 
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config, PrometheusMeterRegistry registry) {
+    return start(vertx, config, registry, null);
+  }
+
+  /** @param configPath the file {@code config} was read from, reread by {@code POST /admin/config/reload}; may be null */
+  public static Future<Gateway> start(Vertx vertx, GatewayConfig config, PrometheusMeterRegistry registry,
+      String configPath) {
     Gateway gateway = new Gateway(vertx, config, registry);
+    LaunchInfo launch = new LaunchInfo(configPath, Version.get());
     return gateway.deploy("usage", 1, UsageVerticle::new)
-        .compose(v -> gateway.deploy("admin", 1, AdminVerticle::new))
+        .compose(v -> gateway.deploy("admin", 1, c -> new AdminVerticle(c, launch)))
         .compose(v -> gateway.deploy("auth", 1, AuthVerticle::new))
         .compose(v -> gateway.deploy("discovery", 1, DiscoveryVerticle::new))
         .compose(v -> gateway.deploy("proxy", eventLoops(), c -> new ProxyVerticle(c, gateway.environment)))

@@ -96,7 +96,7 @@ public final class Main {
     Vertx vertx = Gateway.createVertx(registry, config.metrics());
     Gateway gateway;
     try {
-      gateway = Gateway.start(vertx, config, registry).await(60, TimeUnit.SECONDS);
+      gateway = Gateway.start(vertx, config, registry, path).await(60, TimeUnit.SECONDS);
     } catch (Exception e) {
       log.error("start-up failed: {}", e.getMessage(), e);
       vertx.close();

@@ -85,6 +85,62 @@ class GatewayAdminTest {
     assertTrue((System.nanoTime() - deletedAt) / 1_000_000 < 100);
   }
 
+  @Test
+  void backendsStatusAndReloadThroughTheWholeGateway(@TempDir Path dir) throws Exception {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      port = socket.getLocalPort();
+    }
+    PrometheusMeterRegistry registry = Gateway.newRegistry();
+    vertx = Gateway.createVertx(registry, dev.llmproxy.common.config.GatewayConfig.defaults().metrics());
+    MockLlmBackend backend = MockLlmBackend.start(vertx, 0).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    Path config = dir.resolve("config.yaml");
+    Files.writeString(config, """
+        server:
+          listen: "127.0.0.1:%d"
+        backends:
+          - name: mock
+            url: "%s"
+        admin:
+          enabled: true
+          token: "%s"
+          db_path: "%s"
+        """.formatted(port, backend.baseUrl(), TOKEN, dir.resolve("keys.db")));
+    LoadedConfig loaded = ConfigLoader.load(vertx, config.toString(), Map.of()).toCompletionStage().toCompletableFuture()
+        .get(10, TimeUnit.SECONDS);
+    assertTrue(loaded.ok(), String.join("\n", loaded.errors()));
+    gateway = Gateway.start(vertx, loaded.config(), registry, config.toString()).toCompletionStage()
+        .toCompletableFuture().get(30, TimeUnit.SECONDS);
+    assertEquals(200, chat("no-auth-configured").statusCode());
+
+    HttpResponse<String> backends = adminGet("/admin/backends");
+    assertEquals(200, backends.statusCode(), backends.body());
+    JsonObject data = new JsonObject(backends.body()).getJsonObject("data");
+    assertTrue(data.getBoolean("live_stats"), backends.body());
+    JsonObject mock = data.getJsonArray("backends").getJsonObject(0);
+    assertEquals("mock", mock.getString("name"));
+    assertEquals(0, mock.getInteger("in_flight"));
+    assertTrue(mock.getDouble("latency_ms") >= 0, backends.body());
+
+    HttpResponse<String> status = adminGet("/admin/status");
+    assertEquals(200, status.statusCode(), status.body());
+    JsonObject running = new JsonObject(status.body()).getJsonObject("data");
+    assertTrue(running.getInteger("verticles") >= 5, status.body());
+    assertTrue(running.getJsonArray("deployments").stream()
+        .anyMatch(d -> "ProxyVerticle".equals(((JsonObject) d).getString("verticle"))), status.body());
+
+    Files.writeString(config, Files.readString(config) + "routing:\n  timeout: 42s\n");
+    HttpResponse<String> reloaded = admin("/admin/config/reload", "");
+    assertEquals(200, reloaded.statusCode(), reloaded.body());
+    HttpResponse<String> shown = adminGet("/admin/config");
+    assertEquals("42s", new JsonObject(shown.body()).getJsonObject("data").getJsonObject("routing").getString("timeout"));
+    assertTrue(!shown.body().contains(TOKEN), "the admin token is redacted");
+  }
+
+  private HttpResponse<String> adminGet(String path) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+        .header("X-Admin-Token", TOKEN).GET().build(), HttpResponse.BodyHandlers.ofString());
+  }
+
   private HttpResponse<String> admin(String path, String body) throws Exception {
     return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
         .header("X-Admin-Token", TOKEN).POST(HttpRequest.BodyPublishers.ofString(body)).build(),

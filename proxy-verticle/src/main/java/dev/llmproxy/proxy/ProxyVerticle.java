@@ -46,6 +46,7 @@ public final class ProxyVerticle extends VerticleBase {
         LOG.warn("rate_limit.storage: redis is not implemented yet; limits are kept in memory, per gateway process");
       }
     }
+    BackendStatsResponder.register(vertx, environment.backendStats());
     snapshots = vertx.eventBus().consumer(Addresses.BACKENDS_SNAPSHOT,
         message -> context.apply(BackendSnapshot.fromJson(message.body())));
     return snapshots.completion()

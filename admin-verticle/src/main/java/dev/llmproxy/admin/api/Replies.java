@@ -17,7 +17,12 @@ public final class Replies {
   }
 
   public static AdminCall.Response error(int status, String error) {
-    JsonObject body = new JsonObject().put("success", false).put("message", "").put("error", error);
+    return error(status, error, new JsonObject());
+  }
+
+  /** The error shape with {@code extra} fields beside it (the list of config errors, for instance). */
+  public static AdminCall.Response error(int status, String error, JsonObject extra) {
+    JsonObject body = extra.copy().put("success", false).put("message", "").put("error", error);
     return new AdminCall.Response(status, JSON, body.encode());
   }
 }

@@ -1,5 +1,7 @@
 package dev.llmproxy.admin.keys;
 
+import dev.llmproxy.admin.sqlite.Sqlite;
+import dev.llmproxy.admin.sqlite.Times;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
@@ -11,17 +13,23 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.HashSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The {@code api_keys} table: the original's columns and ours. The original's primary key {@code key} is kept so
  * that its indexes and tools still find a key column, but it holds the SHA-256 like {@code key_hash}: no column
- * ever holds a plain key. An original-format file (plain keys in {@code key}, no {@code key_hash}) gets the
- * missing columns and has its keys hashed in place on first start (not yet in one transaction, and untested).
+ * ever holds a plain key. An original-format file (plain keys in {@code key}, no {@code key_hash}) is migrated in
+ * place on first start, in one transaction: the missing columns are added, each plain key is replaced by its hash
+ * and a display prefix, and the original's times are rewritten in the store's RFC 3339 form.
  */
 public final class KeySchema {
 
   /** Every column after {@code key}, with its type; the order is the order of {@code CREATE TABLE}. */
   static final Map<String, String> COLUMNS = new LinkedHashMap<>();
+  private static final List<String> TIME_COLUMNS = List.of("starts_at", "expires_at", "created_at", "updated_at",
+      "last_reset_at");
+  private static final Logger LOG = LoggerFactory.getLogger(KeySchema.class);
 
   static {
     COLUMNS.put("key_hash", "TEXT");
@@ -49,30 +57,41 @@ public final class KeySchema {
   }
 
   public static Future<Void> prepare(Pool pool) {
-    return pool.withConnection(conn -> existingColumns(conn)
+    return Sqlite.inTransaction(pool, conn -> existingColumns(conn, "api_keys")
         .compose(existing -> existing.isEmpty() ? create(conn) : migrate(conn, existing)));
   }
 
-  private static Future<Set<String>> existingColumns(SqlConnection conn) {
-    return conn.query("PRAGMA table_info(api_keys)").execute().map(rows -> {
+  static Future<Set<String>> existingColumns(SqlConnection conn, String table) {
+    return conn.query("PRAGMA table_info(" + table + ")").execute().map(rows -> {
       Set<String> names = new HashSet<>();
       rows.forEach(row -> names.add(row.getString("name")));
       return names;
     });
   }
 
-  private static Future<Void> create(SqlConnection conn) {
+  private static String createTable() {
     StringBuilder ddl = new StringBuilder("CREATE TABLE IF NOT EXISTS api_keys (\"key\" TEXT PRIMARY KEY");
     COLUMNS.forEach((name, type) -> ddl.append(", ").append(name).append(' ').append(type));
-    ddl.append(")");
-    return conn.query(ddl.toString()).execute().compose(done -> indexes(conn));
+    return ddl.append(")").toString();
   }
 
-  /** Adds what an older table lacks, then hashes the rows that still hold a plain key. */
+  private static Future<Void> create(SqlConnection conn) {
+    return conn.query(createTable()).execute().compose(done -> indexes(conn));
+  }
+
+  /**
+   * The original's table (no {@code key_hash}) is rebuilt with our column types; an older one of ours gets the
+   * columns it lacks. Then the rows that still hold a plain key are hashed.
+   */
   private static Future<Void> migrate(SqlConnection conn, Set<String> existing) {
     Future<?> chain = Future.succeededFuture();
+    if (!existing.contains("key_hash")) {
+      Set<String> ours = new HashSet<>(COLUMNS.keySet());
+      ours.add("key");
+      chain = Sqlite.rebuild(conn, "api_keys", createTable(), ours, existing);
+    }
     for (Map.Entry<String, String> column : COLUMNS.entrySet()) {
-      if (!existing.contains(column.getKey())) {
+      if (existing.contains("key_hash") && !existing.contains(column.getKey())) {
         // ALTER TABLE cannot add NOT NULL without a default, and the defaults above all have one
         String ddl = "ALTER TABLE api_keys ADD COLUMN " + column.getKey() + ' ' + column.getValue();
         chain = chain.compose(v -> conn.query(ddl).execute());
@@ -89,10 +108,20 @@ public final class KeySchema {
           if (updates.isEmpty()) {
             return Future.succeededFuture();
           }
+          LOG.info("api_keys: hashing {} plain key(s) of an original-format store", updates.size());
           return conn.preparedQuery("UPDATE api_keys SET \"key\" = ?, key_hash = ?, key_prefix = ? WHERE \"key\" = ?")
               .executeBatch(updates);
         })
+        .compose(v -> normaliseTimes(conn))
         .compose(v -> indexes(conn));
+  }
+
+  private static Future<Void> normaliseTimes(SqlConnection conn) {
+    Future<?> chain = Future.succeededFuture();
+    for (String column : TIME_COLUMNS) {
+      chain = chain.compose(v -> conn.query(Times.normaliseColumn("api_keys", column)).execute());
+    }
+    return chain.mapEmpty();
   }
 
   private static Future<Void> indexes(SqlConnection conn) {

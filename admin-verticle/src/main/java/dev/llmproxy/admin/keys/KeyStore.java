@@ -1,16 +1,20 @@
 package dev.llmproxy.admin.keys;
 
+import dev.llmproxy.admin.sqlite.Sqlite;
+import dev.llmproxy.admin.sqlite.Times;
 import io.vertx.core.Future;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.sql.SQLException;
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,6 +48,13 @@ public final class KeyStore {
    */
   public Future<JsonObject> insert(String plainKey, Map<String, Object> columns) {
     String hash = KeyDigest.sha256Hex(plainKey);
+    return insertRow(pool, plainKey, columns)
+        .recover(failure -> Future.failedFuture(isUniqueViolation(failure) ? new DuplicateKey() : failure))
+        .compose(done -> find(hash).map(Optional::orElseThrow));
+  }
+
+  private static Future<RowSet<Row>> insertRow(SqlClient client, String plainKey, Map<String, Object> columns) {
+    String hash = KeyDigest.sha256Hex(plainKey);
     String now = now();
     Map<String, Object> row = new LinkedHashMap<>();
     row.put("key", hash);
@@ -59,18 +70,65 @@ public final class KeyStore {
     clearedNotNullsToDefaults(row);
     String names = String.join(", ", row.keySet().stream().map(KeyStore::quoted).toList());
     String marks = String.join(", ", row.keySet().stream().map(n -> "?").toList());
-    return pool.preparedQuery("INSERT INTO api_keys (" + names + ") VALUES (" + marks + ")")
-        .execute(tuple(row.values()))
-        .recover(failure -> Future.failedFuture(isUniqueViolation(failure) ? new DuplicateKey() : failure))
-        .compose(done -> find(hash).map(Optional::orElseThrow));
+    return client.preparedQuery("INSERT INTO api_keys (" + names + ") VALUES (" + marks + ")")
+        .execute(Sqlite.tuple(row.values()));
   }
 
   /** Sets these columns; empty when there is no such key. */
   public Future<Optional<JsonObject>> update(String hash, Map<String, Object> columns) {
+    return updateRow(pool, hash, columns)
+        .compose(updated -> updated ? find(hash) : Future.succeededFuture(Optional.empty()));
+  }
+
+  /** True when the key existed. */
+  private static Future<Boolean> updateRow(SqlClient client, String hash, Map<String, Object> columns) {
     Map<String, Object> set = new LinkedHashMap<>(columns);
     clearedNotNullsToDefaults(set);
     set.put("updated_at", now());
-    return updateRow(hash, set);
+    String assignments = String.join(", ", set.keySet().stream().map(n -> quoted(n) + " = ?").toList());
+    List<Object> values = new ArrayList<>(set.values());
+    values.add(hash);
+    return client.preparedQuery("UPDATE api_keys SET " + assignments + " WHERE key_hash = ?")
+        .execute(Sqlite.tuple(values))
+        .map(result -> result.rowCount() > 0);
+  }
+
+  /**
+   * {@code /admin/keys/sync}, in one transaction: each entry is created when new, else its given fields are set
+   * (fields an entry leaves out keep their values, so a sync never wipes used quota it does not mention). Full
+   * mode then deletes every key the list does not name; incremental mode deletes nothing.
+   */
+  public Future<SyncResult> sync(boolean full, Map<String, Map<String, Object>> entries) {
+    return Sqlite.inTransaction(pool, conn -> conn.query("SELECT key_hash FROM api_keys").execute()
+        .compose(rows -> {
+          Set<String> existing = new HashSet<>();
+          rows.forEach(row -> existing.add(row.getString("key_hash")));
+          int[] counts = new int[3];
+          Future<?> chain = Future.succeededFuture();
+          Set<String> named = new HashSet<>();
+          for (Map.Entry<String, Map<String, Object>> entry : entries.entrySet()) {
+            String hash = KeyDigest.sha256Hex(entry.getKey());
+            named.add(hash);
+            if (existing.contains(hash)) {
+              counts[1]++;
+              chain = chain.compose(v -> updateRow(conn, hash, entry.getValue()));
+            } else {
+              counts[0]++;
+              chain = chain.compose(v -> insertRow(conn, entry.getKey(), entry.getValue()));
+            }
+          }
+          if (full) {
+            List<Tuple> gone = existing.stream().filter(h -> !named.contains(h)).map(Tuple::of).toList();
+            counts[2] = gone.size();
+            if (!gone.isEmpty()) {
+              chain = chain.compose(v -> conn.preparedQuery("DELETE FROM api_keys WHERE key_hash = ?").executeBatch(gone));
+            }
+          }
+          return chain.map(v -> new SyncResult(counts[0], counts[1], counts[2]));
+        }));
+  }
+
+  public record SyncResult(int created, int updated, int deleted) {
   }
 
   /** Starts the quota period again: nothing used, and a key refused for its quota is active again. */
@@ -111,15 +169,6 @@ public final class KeyStore {
   }
 
   public record Page(List<JsonObject> keys, long total) {
-  }
-
-  private Future<Optional<JsonObject>> updateRow(String hash, Map<String, Object> set) {
-    String assignments = String.join(", ", set.keySet().stream().map(n -> quoted(n) + " = ?").toList());
-    List<Object> values = new ArrayList<>(set.values());
-    values.add(hash);
-    return pool.preparedQuery("UPDATE api_keys SET " + assignments + " WHERE key_hash = ?")
-        .execute(tuple(values))
-        .compose(result -> result.rowCount() == 0 ? Future.succeededFuture(Optional.empty()) : find(hash));
   }
 
   /**
@@ -180,19 +229,13 @@ public final class KeyStore {
     }
   }
 
-  private static Tuple tuple(Iterable<Object> values) {
-    Tuple tuple = Tuple.tuple();
-    values.forEach(tuple::addValue);
-    return tuple;
-  }
-
   private static String quoted(String column) {
     return '"' + column + '"';
   }
 
   /** RFC 3339 in UTC with a fixed width, so that text order is time order. */
   private static String now() {
-    return Instant.now().truncatedTo(ChronoUnit.MILLIS).toString().replaceFirst("(:\\d\\d)Z$", "$1.000Z");
+    return Times.now();
   }
 
   /** SQLite's SQLITE_CONSTRAINT (19) and its extended codes, however the pool wraps it. */

@@ -112,6 +112,11 @@ public final class BackendStats {
     return healthy && !ejectedAt(nowNanos);
   }
 
+  /** Active health as discovery last reported it (ejection aside). */
+  public boolean healthy() {
+    return healthy;
+  }
+
   public void healthy(boolean healthy) {
     this.healthy = healthy;
   }

@@ -4,6 +4,8 @@ import dev.llmproxy.common.model.Backend;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 
+import java.util.Collections;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** One {@link BackendStats} per backend URL for the whole JVM, each with its gauges. */
@@ -24,6 +26,11 @@ public final class BackendStatsRegistry {
   /** The stats of a backend already seen, or null. */
   public BackendStats ofUrl(String url) {
     return byUrl.get(url);
+  }
+
+  /** Every backend seen so far, by URL: a live view, for reports. */
+  public Map<String, BackendStats> all() {
+    return Collections.unmodifiableMap(byUrl);
   }
 
   private BackendStats register(Backend backend) {

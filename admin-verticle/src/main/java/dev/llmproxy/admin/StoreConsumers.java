@@ -1,0 +1,106 @@
+package dev.llmproxy.admin;
+
+import dev.llmproxy.admin.keys.KeyStore;
+import dev.llmproxy.admin.keys.QuotaLedger;
+import dev.llmproxy.admin.usage.UsageStore;
+import dev.llmproxy.common.bus.Addresses;
+import dev.llmproxy.common.bus.KeyLookup;
+import io.vertx.core.Future;
+import io.vertx.core.eventbus.EventBus;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The builtin store's event-bus side: {@link Addresses#KEYS_LOOKUP} for the auth verticle,
+ * {@link Addresses#USAGE_STORE} and {@link Addresses#KEYS_CHARGE} for the usage verticle. A request that cannot be
+ * read fails with 400 (sending it again will not help); a store failure fails with 500 so that the sender retries.
+ */
+final class StoreConsumers {
+
+  private static final Logger LOG = LoggerFactory.getLogger(StoreConsumers.class);
+
+  private final EventBus bus;
+  private final KeyStore keys;
+  private final QuotaLedger ledger;
+  private final UsageStore usage;
+
+  StoreConsumers(EventBus bus, KeyStore keys, QuotaLedger ledger, UsageStore usage) {
+    this.bus = bus;
+    this.keys = keys;
+    this.ledger = ledger;
+    this.usage = usage;
+  }
+
+  /** The consumers end with the verticle that registered them. */
+  Future<?> register() {
+    return Future.all(
+        bus.<JsonObject>consumer(Addresses.KEYS_LOOKUP, this::lookup).completion(),
+        bus.<JsonObject>consumer(Addresses.USAGE_STORE, this::store).completion(),
+        bus.<JsonObject>consumer(Addresses.KEYS_CHARGE, this::charge).completion());
+  }
+
+  /** A null reply is "no such key"; a failure reply is "the store could not tell". */
+  private void lookup(Message<JsonObject> message) {
+    String hash = message.body() == null ? null : message.body().getString(KeyLookup.KEY_HASH);
+    if (hash == null || hash.isEmpty()) {
+      message.fail(400, "key_hash is required");
+      return;
+    }
+    keys.find(hash.toLowerCase()).onComplete(found -> {
+      if (found.succeeded()) {
+        message.reply(found.result().orElse(null));
+      } else {
+        LOG.error("keys.lookup failed", found.cause());
+        message.fail(500, "key store failed");
+      }
+    });
+  }
+
+  private void store(Message<JsonObject> message) {
+    Object records = message.body() == null ? null : message.body().getValue("records");
+    if (!(records instanceof JsonArray list)) {
+      message.fail(400, "records is required: an array of usage records");
+      return;
+    }
+    usage.store(list).onComplete(done -> {
+      if (done.succeeded()) {
+        if (done.result().rejected() > 0) {
+          LOG.warn("usage.store: {} record(s) without a request id or time were not stored", done.result().rejected());
+        }
+        message.reply(new JsonObject().put("stored", done.result().stored())
+            .put("rejected", done.result().rejected()));
+      } else {
+        LOG.error("usage.store failed", done.cause());
+        message.fail(500, "usage store failed");
+      }
+    });
+  }
+
+  private void charge(Message<JsonObject> message) {
+    JsonObject body = message.body() == null ? new JsonObject() : message.body();
+    Object requestId = body.getValue("request_id");
+    Object hash = body.getValue(KeyLookup.KEY_HASH);
+    Object tokens = body.getValue("tokens");
+    if (!(requestId instanceof String id) || id.isBlank() || !(hash instanceof String keyHash) || keyHash.isBlank()
+        || !(tokens instanceof Number n) || n.longValue() < 0 || n.doubleValue() != Math.rint(n.doubleValue())) {
+      message.fail(400, "request_id, key_hash and tokens (a non-negative integer) are required");
+      return;
+    }
+    String normalised = keyHash.toLowerCase();
+    ledger.charge(id, normalised, n.longValue()).onComplete(done -> {
+      if (done.failed()) {
+        LOG.error("keys.charge failed", done.cause());
+        message.fail(500, "key store failed");
+        return;
+      }
+      if (done.result().charged()) {
+        bus.publish(Addresses.KEYS_CHANGED, new JsonObject().put(KeyLookup.KEY_HASH, normalised));
+      }
+      message.reply(new JsonObject().put("charged", done.result().charged())
+          .put("used_quota", done.result().usedQuota()));
+    });
+  }
+}

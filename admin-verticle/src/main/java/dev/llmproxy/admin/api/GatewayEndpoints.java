@@ -1,0 +1,151 @@
+package dev.llmproxy.admin.api;
+
+import dev.llmproxy.admin.api.AdminApi.Route;
+import dev.llmproxy.admin.gateway.ConfigRedaction;
+import dev.llmproxy.admin.gateway.RunningConfig;
+import dev.llmproxy.common.bus.AdminCall;
+import dev.llmproxy.common.bus.Addresses;
+import io.vertx.core.Deployable;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.internal.deployment.DeploymentContext;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The gateway as a whole: {@code GET /admin/backends} (discovery's snapshot with the proxy's live view),
+ * {@code GET /admin/config} (redacted), {@code POST /admin/config/reload} and {@code GET /admin/status}.
+ */
+public final class GatewayEndpoints {
+
+  /** Both answers come from in-memory state; a verticle that takes longer is not answering. */
+  private static final DeliveryOptions ASK = new DeliveryOptions().setSendTimeout(3_000);
+
+  private final Vertx vertx;
+  private final RunningConfig config;
+  private final String version;
+  private final Instant startedAt;
+
+  public GatewayEndpoints(Vertx vertx, RunningConfig config, String version, Instant startedAt) {
+    this.vertx = vertx;
+    this.config = config;
+    this.version = version;
+    this.startedAt = startedAt;
+  }
+
+  public Map<String, Route> routes() {
+    Map<String, Route> routes = new LinkedHashMap<>();
+    routes.put("/admin/backends", Route.get(this::backends));
+    routes.put("/admin/config", Route.get(this::config));
+    routes.put("/admin/config/reload", Route.post(this::reload));
+    routes.put("/admin/status", Route.get(this::status));
+    return routes;
+  }
+
+  /**
+   * Each backend of discovery's current snapshot with the proxy's stats for its URL. Without a proxy to ask the
+   * snapshot still answers ({@code live_stats: false}); without discovery there is nothing to show (503).
+   */
+  private Future<AdminCall.Response> backends(JsonObject ignored) {
+    Future<JsonObject> snapshot = vertx.eventBus().<JsonObject>request(Addresses.BACKENDS_CURRENT, null, ASK)
+        .map(reply -> reply.body())
+        .recover(failure -> Future.failedFuture(new AdminError(503, "discovery is not answering: "
+            + failure.getMessage())));
+    Future<JsonObject> stats = vertx.eventBus().<JsonObject>request(Addresses.BACKENDS_STATS, new JsonObject(), ASK)
+        .map(reply -> reply.body())
+        .otherwise((JsonObject) null);
+    return Future.all(snapshot, stats).map(both -> {
+      Map<String, JsonObject> live = new HashMap<>();
+      JsonObject liveStats = stats.result();
+      if (liveStats != null) {
+        for (Object o : liveStats.getJsonArray("backends", new JsonArray())) {
+          if (o instanceof JsonObject s && s.getString("url") != null) {
+            live.put(s.getString("url"), s);
+          }
+        }
+      }
+      JsonArray backends = new JsonArray();
+      for (Object o : snapshot.result().getJsonArray("backends", new JsonArray())) {
+        if (!(o instanceof JsonObject backend)) {
+          continue;
+        }
+        // the headers the gateway adds for a backend are often its credentials
+        JsonObject shown = ConfigRedaction.redact(new JsonObject().put("headers",
+            backend.getJsonObject("headers", new JsonObject())));
+        JsonObject merged = backend.copy().put("headers", shown.getJsonObject("headers"));
+        JsonObject seen = live.get(backend.getString("url"));
+        if (seen != null) {
+          merged.put("in_flight", seen.getValue("in_flight"))
+              .put("latency_ms", seen.getValue("latency_ms"))
+              .put("ejected", seen.getValue("ejected"))
+              .put("engine_load", seen.getValue("engine_load"));
+        }
+        backends.add(merged);
+      }
+      return Replies.ok("ok", new JsonObject().put("version", snapshot.result().getValue("version"))
+          .put("live_stats", liveStats != null).put("backends", backends));
+    });
+  }
+
+  private Future<AdminCall.Response> config(JsonObject ignored) {
+    return Future.succeededFuture(Replies.ok("ok", ConfigRedaction.redact(config.current().toJson())));
+  }
+
+  private Future<AdminCall.Response> reload(JsonObject ignored) {
+    if (config.path() == null) {
+      throw AdminError.badRequest("the gateway was not started from a config file; nothing to reload");
+    }
+    return config.reload().map(loaded -> {
+      if (!loaded.ok()) {
+        return Replies.error(400, "invalid config, the running one stays: " + String.join("; ", loaded.errors()),
+            new JsonObject().put("errors", new JsonArray(loaded.errors())).put("warnings",
+                new JsonArray(loaded.warnings())));
+      }
+      return Replies.ok("config reloaded", new JsonObject().put("path", config.path())
+          .put("warnings", new JsonArray(loaded.warnings())));
+    });
+  }
+
+  /** Each deployment's id, and the verticle class and instance count where Vert.x tells them. */
+  private JsonArray deployments() {
+    JsonArray out = new JsonArray();
+    for (String id : vertx.deploymentIDs().stream().sorted().toList()) {
+      JsonObject deployment = new JsonObject().put("id", id);
+      DeploymentContext context = vertx instanceof VertxInternal internal
+          ? internal.deploymentManager().deployment(id) : null;
+      if (context != null) {
+        Set<Deployable> instances = context.deployment().instances();
+        deployment.put("verticle", instances.isEmpty() ? null : instances.iterator().next().getClass().getSimpleName())
+            .put("instances", instances.size());
+      }
+      out.add(deployment);
+    }
+    return out;
+  }
+
+  private Future<AdminCall.Response> status(JsonObject ignored) {
+    JsonArray members = new JsonArray();
+    if (vertx.isClustered() && vertx instanceof VertxInternal internal && internal.clusterManager() != null) {
+      internal.clusterManager().getNodes().forEach(members::add);
+    }
+    Instant now = Instant.now();
+    JsonObject data = new JsonObject()
+        .put("version", version)
+        .put("started_at", startedAt.toString())
+        .put("uptime_seconds", Duration.between(startedAt, now).toSeconds())
+        .put("verticles", vertx.deploymentIDs().size())
+        .put("deployments", deployments())
+        .put("clustered", vertx.isClustered())
+        .put("cluster_members", members)
+        .put("config_path", config.path());
+    return Future.succeededFuture(Replies.ok("ok", data));
+  }
+}
