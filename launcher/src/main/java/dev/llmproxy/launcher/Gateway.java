@@ -8,6 +8,7 @@ import dev.llmproxy.discovery.DiscoveryVerticle;
 import dev.llmproxy.proxy.ProxyEnvironment;
 import dev.llmproxy.proxy.ProxyVerticle;
 import dev.llmproxy.usage.UsageVerticle;
+import dev.llmproxy.usage.requestlog.RequestLogVerticle;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Deployable;
@@ -72,7 +73,9 @@ public final class Gateway {
 
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config, PrometheusMeterRegistry registry) {
     Gateway gateway = new Gateway(vertx, config, registry);
+    boolean requestLog = config.logging().enabled() && config.logging().request().enabled();
     return gateway.deploy("usage", 1, UsageVerticle::new)
+        .compose(v -> requestLog ? gateway.deploy("request-log", 1, RequestLogVerticle::new) : Future.succeededFuture())
         .compose(v -> gateway.deploy("admin", 1, AdminVerticle::new))
         .compose(v -> gateway.deploy("auth", 1, AuthVerticle::new))
         .compose(v -> gateway.deploy("discovery", 1, DiscoveryVerticle::new))
