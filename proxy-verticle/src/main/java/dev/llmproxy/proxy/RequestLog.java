@@ -57,7 +57,7 @@ final class RequestLog {
     for (Map.Entry<String, String> header : request.headers()) {
       String name = header.getKey().toLowerCase(Locale.ROOT);
       if (!headers.containsKey(name)) {
-        headers.put(name, secretHeaders.contains(name) ? Secrets.mask(header.getValue()) : header.getValue());
+        headers.put(name, secretHeaders.contains(name) ? masked(header.getValue()) : header.getValue());
       }
     }
     return new JsonObject()
@@ -79,6 +79,13 @@ final class RequestLog {
         .put("model", entry.model())
         .put("is_stream", entry.stream())
         .put("error", error(entry));
+  }
+
+  /** {@code Bearer sk-live-1234abcd} becomes {@code Bearer sk-...abcd}: the scheme stays readable, the secret does not. */
+  private static String masked(String value) {
+    int space = value.indexOf(' ');
+    return space > 0 && space < 16 ? value.substring(0, space + 1) + Secrets.mask(value.substring(space + 1).trim())
+        : Secrets.mask(value);
   }
 
   /** Why the request did not succeed, in words; null when it did. */

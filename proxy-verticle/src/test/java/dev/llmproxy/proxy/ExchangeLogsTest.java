@@ -174,6 +174,7 @@ class ExchangeLogsTest {
     assertEquals(streaming, row.getString("request_body"));
     assertEquals(ok.text(), row.getString("response_body"), "the response body is what the client received");
     assertEquals("test-agent/1.0", row.getJsonObject("headers").getString("user-agent"));
+    assertEquals("Bearer sk-...cdef", row.getJsonObject("headers").getString("authorization"));
     assertFalse(row.encode().contains(KEY.substring(3)), row.encode());
     assertTrue(lines.isEmpty(), "the access log is off");
   }

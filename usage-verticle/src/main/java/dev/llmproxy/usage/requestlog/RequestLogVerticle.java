@@ -40,13 +40,14 @@ public final class RequestLogVerticle extends VerticleBase {
   static final String FILE_LOGGER = "llmproxy.requestlog";
   static final int BATCH_SIZE = 100;
   static final int MAX_PENDING = 10_000;
-  private static final long FLUSH_EVERY_MS = 1000;
+  static final long FLUSH_EVERY_MS = 1000;
   private static final long WARN_EVERY_NANOS = 30_000_000_000L;
   private static final Logger LOG = LoggerFactory.getLogger(RequestLogVerticle.class);
   private static final Logger FILE = LoggerFactory.getLogger(FILE_LOGGER);
 
   private final GatewayConfig config;
   private final RequestLogConfig requestLog;
+  private final long flushEveryMs;
   private final Deque<Tuple> pending = new ArrayDeque<>();
   private MessageConsumer<JsonObject> consumer;
   private LogFilter filter;
@@ -61,8 +62,14 @@ public final class RequestLogVerticle extends VerticleBase {
   private long lastWarnNanos = -WARN_EVERY_NANOS;
 
   public RequestLogVerticle(GatewayConfig config) {
+    this(config, FLUSH_EVERY_MS);
+  }
+
+  /** @param flushEveryMs how often a partial batch is written (tests stretch it to see what stop writes) */
+  RequestLogVerticle(GatewayConfig config, long flushEveryMs) {
     this.config = config;
     this.requestLog = config.logging().request();
+    this.flushEveryMs = flushEveryMs;
   }
 
   @Override
@@ -71,7 +78,7 @@ public final class RequestLogVerticle extends VerticleBase {
       pools = new Pools(vertx, config.storage());
       database = pools.database(requestLog.storage());
       schema = new RequestLogSchema(database.dialect(), requestLog.table());
-      timer = vertx.setPeriodic(FLUSH_EVERY_MS, t -> flush());
+      timer = vertx.setPeriodic(flushEveryMs, t -> flush());
     }
     Future<Void> script = requestLog.script().enabled()
         ? ScriptLoader.load(vertx, requestLog.script(), "logging.request.script")

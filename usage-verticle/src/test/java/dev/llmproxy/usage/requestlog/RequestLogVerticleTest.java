@@ -101,6 +101,25 @@ class RequestLogVerticleTest {
   }
 
   @Test
+  void rowsStillWaitingAreWrittenAtStop(Vertx vertx, @TempDir Path dir) throws Exception {
+    LinkedBlockingQueue<String> lines = captureFileLines();
+    JsonObject db = new JsonObject().put("name", "logs").put("driver", "sqlite").put("path", dir.resolve("logs.db").toString());
+    GatewayConfig config = config(db, new JsonObject().put("storage", "logs").put("table", table)
+        .put("file", new JsonObject().put("path", "requests.log")));
+    SqlDatabase reader = database(vertx, config);
+    // No timer flush during the test: what reaches the table is what stop writes.
+    String id = await(vertx.deployVerticle(new RequestLogVerticle(config, 600_000)));
+
+    for (int i = 0; i < 5; i++) {
+      vertx.eventBus().send(Addresses.REQUEST_LOG, message("stop-" + i, "mock"));
+    }
+    // The file line is written as a message arrives: once there are 5, all 5 rows are waiting for their batch.
+    assertTrue(Poll.until(Duration.ofSeconds(5), () -> lines.size() == 5));
+    await(vertx.undeploy(id));
+    assertEquals(5, count(reader));
+  }
+
+  @Test
   void theScriptSkipsRows(Vertx vertx, @TempDir Path dir) {
     JsonObject db = new JsonObject().put("name", "logs").put("driver", "sqlite").put("path", dir.resolve("logs.db").toString());
     GatewayConfig config = config(db, new JsonObject().put("storage", "logs").put("table", table)
@@ -118,17 +137,7 @@ class RequestLogVerticleTest {
 
   @Test
   void fileLinesAreTheMessagesAsJson(Vertx vertx) throws Exception {
-    LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
-    AppenderBase<ILoggingEvent> capture = new AppenderBase<>() {
-      @Override
-      protected void append(ILoggingEvent event) {
-        lines.add(event.getFormattedMessage());
-      }
-    };
-    capture.start();
-    Logger fileLogger = (Logger) LoggerFactory.getLogger(RequestLogVerticle.FILE_LOGGER);
-    fileLogger.addAppender(capture);
-    cleanup.add(() -> fileLogger.detachAppender(capture));
+    LinkedBlockingQueue<String> lines = captureFileLines();
     GatewayConfig config = config(null, new JsonObject().put("file", new JsonObject().put("path", "requests.log"))
         .put("script", new JsonObject().put("enabled", true)
             .put("script", "function process(ctx, log) return { skip = ctx.request.path == '/v1/embeddings' } end")));
@@ -141,6 +150,21 @@ class RequestLogVerticleTest {
     String line = lines.poll(5, TimeUnit.SECONDS);
     assertEquals(sent, new JsonObject(line));
     assertFalse(lines.stream().anyMatch(l -> l.contains("embeddings")));
+  }
+
+  private LinkedBlockingQueue<String> captureFileLines() {
+    LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
+    AppenderBase<ILoggingEvent> capture = new AppenderBase<>() {
+      @Override
+      protected void append(ILoggingEvent event) {
+        lines.add(event.getFormattedMessage());
+      }
+    };
+    capture.start();
+    Logger fileLogger = (Logger) LoggerFactory.getLogger(RequestLogVerticle.FILE_LOGGER);
+    fileLogger.addAppender(capture);
+    cleanup.add(() -> fileLogger.detachAppender(capture));
+    return lines;
   }
 
   private GatewayConfig config(JsonObject database, JsonObject request) {
