@@ -205,13 +205,13 @@ class ProvidersTest {
         case "sk-hook-off-0001" -> req.response().end(new JsonObject().put("status", "disabled").encode());
         case "sk-hook-403-0001" -> req.response().setStatusCode(403).end("{\"message\":\"banned\"}");
         case "sk-hook-401-0001" -> req.response().setStatusCode(401).end("{\"user_id\":\"never\"}");
-        case "sk-hook-slow-001" -> vertx.setTimer(3000, t -> req.response().end("{}"));
+        case "sk-hook-slow-001" -> vertx.setTimer(20_000, t -> req.response().end("{}"));
         default -> req.response().setStatusCode(500).end();
       }
     }));
     server.listen(0, "127.0.0.1").compose(s -> {
       JsonObject hook = new JsonObject().put("name", "hook").put("type", "webhook").put("webhook", new JsonObject()
-          .put("url", "http://127.0.0.1:" + s.actualPort() + "/verify").put("method", "POST").put("timeout", "300ms")
+          .put("url", "http://127.0.0.1:" + s.actualPort() + "/verify").put("method", "POST").put("timeout", "2s")
           .put("headers", new JsonObject().put("X-Service", "llmproxy")));
       return deploy(vertx, AuthTesting.config(authWith(new JsonObject(), hook)));
     }).compose(id -> Future.all(List.of(ask(vertx, "sk-hook-ok-00001", "10.9.8.7"), ask(vertx, "sk-hook-off-0001"),

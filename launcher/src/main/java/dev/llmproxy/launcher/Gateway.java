@@ -10,6 +10,7 @@ import dev.llmproxy.proxy.ProxyEnvironment;
 import dev.llmproxy.proxy.ProxyVerticle;
 import dev.llmproxy.proxy.ProxyWarmup;
 import dev.llmproxy.usage.UsageVerticle;
+import dev.llmproxy.usage.requestlog.RequestLogVerticle;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Deployable;
@@ -81,7 +82,9 @@ public final class Gateway {
       String configPath) {
     Gateway gateway = new Gateway(vertx, config, registry);
     LaunchInfo launch = new LaunchInfo(configPath, Version.get());
+    boolean requestLog = config.logging().enabled() && config.logging().request().enabled();
     return gateway.deploy("usage", 1, UsageVerticle::new)
+        .compose(v -> requestLog ? gateway.deploy("request-log", 1, RequestLogVerticle::new) : Future.succeededFuture())
         .compose(v -> gateway.deploy("admin", 1, c -> new AdminVerticle(c, launch)))
         .compose(v -> gateway.deploy("auth", 1, AuthVerticle::new))
         .compose(v -> gateway.deploy("discovery", 1, DiscoveryVerticle::new))

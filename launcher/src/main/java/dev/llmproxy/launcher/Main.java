@@ -90,7 +90,8 @@ public final class Main {
       return;
     }
     GatewayConfig config = loaded.config();
-    applyLogLevel(config.log().level());
+    // From here on the log follows the config (log, logging.access, logging.request.file), before any verticle runs.
+    LogSetup.apply(config);
     log.info("LLMProxy {} starting with {}", Version.get(), path);
     PrometheusMeterRegistry registry = Gateway.newRegistry();
     Vertx vertx = Gateway.createVertx(registry, config.metrics());
@@ -124,13 +125,6 @@ public final class Main {
     };
     Signal.handle(new Signal("TERM"), s -> drain.run());
     Signal.handle(new Signal("INT"), s -> drain.run());
-  }
-
-  private static void applyLogLevel(String level) {
-    if (LoggerFactory.getILoggerFactory() instanceof LoggerContext context) {
-      context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).setLevel(ch.qos.logback.classic.Level.toLevel(level,
-          ch.qos.logback.classic.Level.INFO));
-    }
   }
 
   private static void exit(int code) {

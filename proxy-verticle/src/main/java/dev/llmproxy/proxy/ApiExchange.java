@@ -75,6 +75,7 @@ final class ApiExchange {
   private long lastByteNanos;
   private long idleTimer = -1;
   private boolean finished;
+  private BodyCapture responseCopy;
 
   ApiExchange(ExchangeContext context, HttpServerRequest request, Endpoint endpoint) {
     this.context = context;
@@ -430,6 +431,7 @@ final class ApiExchange {
       firstByteNanos = lastByteNanos;
     }
     Buffer out = tap.onChunk(chunk);
+    responseCopy = out == null ? responseCopy : context.logs.capture(responseCopy, out);
     if (out != null && out.length() > 0 && !finished) {
       response.write(out);
       if (response.writeQueueFull()) {
@@ -555,6 +557,8 @@ final class ApiExchange {
     boolean stream = inspected != null && inspected.stream();
     context.metrics.requestEnded(endpoint.metricsLabel(), stream, backend == null ? "none" : backend.name(), status,
         latencyMs, stream ? ttftMs : -1);
+    context.logs.finished(request, endpoint, requestId, clientIp, apiKey, decision, inspected, backend, status, latencyMs,
+        aborted, body, responseCopy);
     if (inspected != null && endpoint.inference()) {
       sendUsage(status, latencyMs, ttftMs, stream, aborted);
     }

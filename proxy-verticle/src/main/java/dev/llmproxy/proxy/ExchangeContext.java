@@ -39,6 +39,8 @@ final class ExchangeContext {
   final Set<String> passthroughSkippedHeaders;
   final AuthGate auth;
   final ClientAddress clientAddress;
+  /** The access and request logs of {@code logging}. */
+  final ExchangeLogs logs;
   final long readTimeoutMs;
   final long maxBodySize;
   private final EngineMetricsScraper engineScraper;
@@ -58,6 +60,7 @@ final class ExchangeContext {
     this.engineScraper = "queue_aware".equals(config.routing().loadBalance()) ? environment.engineScraper(vertx) : null;
     this.auth = new AuthGate(vertx, config.auth());
     this.clientAddress = new ClientAddress(IpRanges.parse(config.server().trustedProxies()));
+    this.logs = new ExchangeLogs(vertx, config, clientAddress);
     this.readTimeoutMs = config.server().readTimeout().toMillis();
     this.maxBodySize = config.server().maxBodySize();
     Set<String> skipped = new HashSet<>(Set.of("host", "content-length", "x-request-id", "x-forwarded-for",

@@ -33,6 +33,9 @@ final class GatewayHandler implements Handler<HttpServerRequest> {
 
   @Override
   public void handle(HttpServerRequest request) {
+    if (!request.path().startsWith("/v1/")) {
+      context.logs.watch(request);
+    }
     if (cors.enabled()) {
       if (cors.answerPreflight(request)) {
         return;

@@ -51,6 +51,7 @@ public final class ProxyVerticle extends VerticleBase {
         message -> context.apply(BackendSnapshot.fromJson(message.body())));
     return snapshots.completion()
         .compose(v -> routingScript())
+        .compose(v -> context.logs.loadScripts(vertx))
         .compose(v -> currentSnapshot())
         .compose(v -> vertx.createHttpServer(ServerOptionsFactory.from(config.server()))
             .requestHandler(new GatewayHandler(context))

@@ -22,6 +22,12 @@ public final class Addresses {
   /** send, proxy to usage: one usage record. */
   public static final String USAGE_RECORD = "llmproxy.usage.record";
   /**
+   * send, proxy to usage: one JSON object per inference request for {@code logging.request} (the columns of
+   * {@code request_logs}: request_id, timestamp, client_ip, method, path, headers, request_body, response_body,
+   * status_code, latency_ms, backend_url, api_key (masked), user_id, model, is_stream, error; plus key_id, key_name).
+   */
+  public static final String REQUEST_LOG = "llmproxy.request.log";
+  /**
    * request/reply, usage to admin: {@code {"records": [usage record JSON, ...]}} for the builtin store's
    * {@code usage_records}. Idempotent by {@code request_id}; the reply {@code {"stored": n}} counts new rows.
    */
