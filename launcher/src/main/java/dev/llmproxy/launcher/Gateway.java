@@ -75,7 +75,7 @@ public final class Gateway {
     return gateway.deploy("usage", 1, UsageVerticle::new)
         .compose(v -> gateway.deploy("admin", 1, AdminVerticle::new))
         .compose(v -> gateway.deploy("auth", 1, AuthVerticle::new))
-        .compose(v -> gateway.deploy("discovery", 1, DiscoveryVerticle::new))
+        .compose(v -> gateway.deploy("discovery", 1, c -> new DiscoveryVerticle(c, registry)))
         .compose(v -> gateway.deploy("proxy", eventLoops(), c -> new ProxyVerticle(c, gateway.environment)))
         .map(v -> {
           gateway.environment.markStarted();
