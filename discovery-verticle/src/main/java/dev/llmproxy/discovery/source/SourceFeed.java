@@ -124,6 +124,13 @@ public final class SourceFeed {
       if (!(entry instanceof JsonObject json)) {
         throw new IllegalStateException(script.name() + ": a backend must be a table, not " + entry);
       }
+      // Lua has one table type: an empty list comes back as an empty object and the other way round
+      if (json.getValue("models") instanceof JsonObject models && models.isEmpty()) {
+        json.put("models", new JsonArray());
+      }
+      if (json.getValue("headers") instanceof JsonArray headers && headers.isEmpty()) {
+        json.put("headers", new JsonObject());
+      }
       Backend backend = Backend.fromJson(json);
       if (backend.url() == null || backend.url().isEmpty()) {
         throw new IllegalStateException(script.name() + ": a backend has no url");
