@@ -32,7 +32,9 @@ public final class EtcdSource extends PollingSource {
 
   private static final Logger LOG = LoggerFactory.getLogger(EtcdSource.class);
   private static final long REWATCH_DELAY_MS = 1000;
+  private static final long RETRY_DELAY_MS = 2000;
 
+  private final long intervalMs;
   private final EtcdDiscoveryConfig config;
   private final BackendEntries entries;
   private final HttpClient client;
@@ -45,6 +47,7 @@ public final class EtcdSource extends PollingSource {
 
   public EtcdSource(Vertx vertx, EtcdDiscoveryConfig config, Duration interval, BackendEntries entries) {
     super(vertx, interval);
+    this.intervalMs = interval.toMillis();
     this.config = config;
     this.entries = entries;
     this.client = vertx.createHttpClient();
@@ -68,6 +71,10 @@ public final class EtcdSource extends PollingSource {
         .onFailure(e -> {
           endpoint = (endpoint + 1) % config.endpoints().size();
           token = null;
+          if (!watching && !stopped()) {
+            // without a watch, changes would wait for the interval: try again soon, on the next endpoint
+            vertx.setTimer(Math.min(RETRY_DELAY_MS, intervalMs), id -> refresh());
+          }
         });
   }
 
