@@ -28,6 +28,7 @@ final class EtcdServer implements AutoCloseable {
   private final Path dataDir;
   private final Path log;
   private Process process;
+  private String token;
 
   EtcdServer(Path dataDir) throws Exception {
     this.clientPort = freePort();
@@ -81,12 +82,25 @@ final class EtcdServer implements AutoCloseable {
     call("/v3/kv/deleterange", "{\"key\":\"" + b64(key) + "\"}");
   }
 
-  private void call(String path, String body) throws Exception {
-    HttpResponse<String> answer = HTTP.send(HttpRequest.newBuilder(URI.create(url() + path))
-        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+  /** Turns authentication on with a root user; later writes of the test go with root's token. */
+  void enableAuth(String password) throws Exception {
+    call("/v3/auth/user/add", "{\"name\":\"root\",\"password\":\"" + password + "\"}");
+    call("/v3/auth/user/grant", "{\"user\":\"root\",\"role\":\"root\"}");
+    call("/v3/auth/enable", "{}");
+    String answer = call("/v3/auth/authenticate", "{\"name\":\"root\",\"password\":\"" + password + "\"}");
+    token = new io.vertx.core.json.JsonObject(answer).getString("token");
+  }
+
+  private String call(String path, String body) throws Exception {
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url() + path)).POST(HttpRequest.BodyPublishers.ofString(body));
+    if (token != null) {
+      request.header("Authorization", token);
+    }
+    HttpResponse<String> answer = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
     if (answer.statusCode() != 200) {
       throw new IllegalStateException(path + ": " + answer.statusCode() + " " + answer.body());
     }
+    return answer.body();
   }
 
   private static String b64(String text) {

@@ -91,6 +91,25 @@ class EtcdSourceTest {
   }
 
   @Test
+  void withAuthenticationTheSourceLogsInAndWatches(Vertx vertx, @TempDir Path data) throws Exception {
+    try (EtcdServer etcd = new EtcdServer(data).start()) {
+      etcd.put("/auth/a", "http://10.5.1.1:8000");
+      etcd.enableAuth("s3cret-pw");
+      JsonObject good = source(etcd, "/auth/");
+      good.getJsonObject("etcd").put("username", "root").put("password", "s3cret-pw");
+      JsonObject bad = source(etcd, "/auth/").put("name", "etcd-bad");
+      bad.getJsonObject("etcd").put("username", "root").put("password", "wrong");
+      try (DiscoveryTesting discovery = DiscoveryTesting.deploy(vertx, withSources(good, bad))) {
+        assertEquals(List.of("http://10.5.1.1:8000"), urls(discovery.current()));
+        assertTrue(discovery.errors("etcd-bad") >= 1, "a wrong password is a failure of that source");
+        etcd.put("/auth/b", "http://10.5.1.2:8000");
+        discovery.awaitLatest(Duration.ofSeconds(10), s -> s.backends().size() == 2);
+        assertEquals(0, discovery.errors("etcd"));
+      }
+    }
+  }
+
+  @Test
   void aBadValueFailsTheReadAndKeepsTheLastList(Vertx vertx, @TempDir Path data) throws Exception {
     try (EtcdServer etcd = new EtcdServer(data).start()) {
       etcd.put("/bad/a", "{\"url\":\"http://10.4.0.1:8000\"}");
