@@ -188,7 +188,7 @@ public final class DiscoveryVerticle extends VerticleBase {
   private List<Backend> combine() {
     Map<String, Backend> byUrl = new LinkedHashMap<>();
     for (BackendConfig backend : config.backends()) {
-      Backend b = entries.of(backend);
+      Backend b = Backend.of(backend, config.routing(), true); // validated with the config
       byUrl.putIfAbsent(b.url(), b);
     }
     boolean first = "first".equals(config.discovery().mode());

@@ -21,12 +21,25 @@ public final class HttpSource extends PollingSource {
   private final HttpDiscoveryConfig config;
   private final BackendEntries entries;
   private final HttpClient client;
+  /** The registry's URL without credentials or query (tokens there must not reach the logs). */
+  private final String where;
 
   public HttpSource(Vertx vertx, HttpDiscoveryConfig config, Duration interval, BackendEntries entries) {
     super(vertx, interval);
     this.config = config;
     this.entries = entries;
     this.client = vertx.createHttpClient();
+    this.where = printable(config.url());
+  }
+
+  static String printable(String url) {
+    try {
+      java.net.URI uri = new java.net.URI(url);
+      return uri.getScheme() + "://" + uri.getHost() + (uri.getPort() > 0 ? ":" + uri.getPort() : "")
+          + (uri.getRawPath() == null ? "" : uri.getRawPath());
+    } catch (java.net.URISyntaxException e) {
+      return "the registry";
+    }
   }
 
   @Override
@@ -41,7 +54,7 @@ public final class HttpSource extends PollingSource {
         .compose(request -> request.send())
         .compose(response -> response.body().compose(body -> {
           if (response.statusCode() / 100 != 2) {
-            return Future.failedFuture("HTTP " + response.statusCode() + " from " + config.url());
+            return Future.failedFuture("HTTP " + response.statusCode() + " from " + where);
           }
           return Future.succeededFuture(entries.list(Json.decodeValue(body)));
         }));
