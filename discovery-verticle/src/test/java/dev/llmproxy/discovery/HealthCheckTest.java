@@ -149,6 +149,22 @@ class HealthCheckTest {
   }
 
   @Test
+  void withoutAHealthCheckBlockThereAreNoChecksAsInTheOriginal(Vertx vertx) throws Exception {
+    Target target = Target.start(vertx);
+    target.status.set(404); // Ollama has no /health
+    JsonObject config = new JsonObject().put("backends", new JsonArray().add(new JsonObject().put("url", target.url())));
+    try (DiscoveryTesting discovery = DiscoveryTesting.deploy(vertx, config)) {
+      assertTrue(discovery.current().hasUsable());
+      assertEquals(0, target.checks.get());
+    }
+    config.put("health_check", new JsonObject().put("interval", "1h"));
+    try (DiscoveryTesting discovery = DiscoveryTesting.deploy(vertx, config)) {
+      assertFalse(discovery.current().hasUsable(), "a block without enabled: the checks are on");
+      assertEquals(1, target.checks.get());
+    }
+  }
+
+  @Test
   void checksOffMeansEveryBackendIsHealthy(Vertx vertx) throws Exception {
     try (DiscoveryTesting discovery = DiscoveryTesting.deploy(vertx,
         config(new JsonObject().put("enabled", false), "http://127.0.0.1:1"))) {
