@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -33,6 +34,8 @@ class HealthCheckTest {
     final AtomicInteger passedChecks = new AtomicInteger();
     final AtomicReference<String> lastPath = new AtomicReference<>();
     final AtomicReference<String> lastApiKey = new AtomicReference<>();
+    /** When set, the status of each check by its number, then 200. */
+    volatile int[] sequence;
     HttpServer server;
 
     static Target start(Vertx vertx) throws Exception {
@@ -41,7 +44,9 @@ class HealthCheckTest {
         target.checks.incrementAndGet();
         target.lastPath.set(request.path());
         target.lastApiKey.set(request.getHeader("X-Api-Key"));
-        int status = target.status.get();
+        int n = target.checks.get() - 1;
+        int status = target.sequence != null && n < target.sequence.length ? target.sequence[n]
+            : target.sequence != null ? 200 : target.status.get();
         (status == 200 ? target.passedChecks : target.failedChecks).incrementAndGet();
         request.response().setStatusCode(status).end(target.body.get());
       }).listen(0, "127.0.0.1").await(5, TimeUnit.SECONDS);
@@ -94,38 +99,19 @@ class HealthCheckTest {
 
   @Test
   void thresholdsBothWays(Vertx vertx) throws Exception {
+    // the n-th check gets the n-th status, whatever the timing: the snapshots that follow are fully determined
     Target target = Target.start(vertx);
-    try (DiscoveryTesting discovery = DiscoveryTesting.deploy(vertx, config(checks("150ms", 3, 2), target.url()))) {
-      assertTrue(byUrl(discovery.current(), target.url()).healthy());
-      target.status.set(500);
-      BackendSnapshot down = discovery.awaitLatest(Duration.ofSeconds(10), s -> !s.backends().get(0).healthy());
-      assertEquals(2, down.version());
-      assertTrue(target.failedChecks.get() >= 3, "unhealthy only after three failures in a row: " + target.failedChecks.get());
-      assertTrue(target.failedChecks.get() <= 4, "and soon after the third: " + target.failedChecks.get());
-
-      target.status.set(200);
-      BackendSnapshot up = discovery.awaitLatest(Duration.ofSeconds(10), s -> s.backends().get(0).healthy());
-      assertEquals(3, up.version());
-      int passesAfterOutage = target.passedChecks.get() - 1; // the first check at start passed
-      assertTrue(passesAfterOutage >= 2 && passesAfterOutage <= 3, "healthy after two passes: " + passesAfterOutage);
-      assertEquals(3, discovery.published.size(), "only flips publish");
-    }
-  }
-
-  @Test
-  void aFailureShortOfTheThresholdChangesNothing(Vertx vertx) throws Exception {
-    Target target = Target.start(vertx);
-    try (DiscoveryTesting discovery = DiscoveryTesting.deploy(vertx, config(checks("100ms", 3, 2), target.url()))) {
-      for (int round = 0; round < 3; round++) {
-        target.status.set(500);
-        int failed = target.failedChecks.get();
-        assertTrue(Poll.until(Duration.ofSeconds(5), () -> target.failedChecks.get() >= failed + 2));
-        target.status.set(200);
-        int passed = target.passedChecks.get();
-        assertTrue(Poll.until(Duration.ofSeconds(5), () -> target.passedChecks.get() >= passed + 1));
-      }
-      // a failure streak of two (or three when a check raced the switch back) may flip it; most rounds must not
-      assertTrue(discovery.published.size() <= 3, "two failures in a row are below the threshold: " + discovery.published);
+    target.sequence = new int[] {
+        200,            // first check: healthy at once (v1)
+        500, 500, 200,  // two failures in a row: below unhealthy_threshold 3
+        500, 500, 500,  // three: unhealthy (v2)
+        200, 500, 500, 500, // one pass is below healthy_threshold 2, and the failures after it change nothing
+        200, 200};      // two passes in a row: healthy (v3), and 200 from then on
+    try (DiscoveryTesting discovery = DiscoveryTesting.deploy(vertx, config(checks("50ms", 3, 2), target.url()))) {
+      assertTrue(Poll.until(Duration.ofSeconds(20), () -> target.checks.get() >= target.sequence.length + 3));
+      List<Boolean> health = discovery.published.stream().map(s -> s.backends().get(0).healthy()).toList();
+      assertEquals(List.of(true, false, true), health, "snapshots: " + discovery.published);
+      assertEquals(3, discovery.latest().version());
     }
   }
 

@@ -5,9 +5,11 @@ import dev.llmproxy.testsupport.Poll;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SelfSignedCertificate;
 import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -50,19 +52,26 @@ class KubernetesSourceTest {
     long version = 100;
     long oldestKept = 0;
     HttpServer server;
+    boolean tls;
 
     FakeApiServer(Vertx vertx) {
       this.vertx = vertx;
     }
 
     static FakeApiServer start(Vertx vertx) throws Exception {
+      return start(vertx, new HttpServerOptions());
+    }
+
+    static FakeApiServer start(Vertx vertx, HttpServerOptions options) throws Exception {
       FakeApiServer api = new FakeApiServer(vertx);
-      api.server = vertx.createHttpServer().requestHandler(api::handle).listen(0, "127.0.0.1").await(5, TimeUnit.SECONDS);
+      api.server = vertx.createHttpServer(options.setHost("127.0.0.1").setPort(0)).requestHandler(api::handle).listen()
+          .await(5, TimeUnit.SECONDS);
+      api.tls = options.isSsl();
       return api;
     }
 
     String url() {
-      return "http://127.0.0.1:" + server.actualPort();
+      return (tls ? "https://localhost:" : "http://127.0.0.1:") + server.actualPort();
     }
 
     static JsonObject slice(String name, String service, Map<String, String> labels, int port, JsonObject... endpoints) {
@@ -261,6 +270,25 @@ class KubernetesSourceTest {
       discovery.awaitLatest(Duration.ofSeconds(10), s -> urls(s).equals(List.of("http://10.10.0.2:8000")));
       assertTrue(api.uris.stream().filter(u -> !u.contains("watch=true")).count() > lists, "410 Expired: listed anew");
     }
+  }
+
+  @Test
+  void overTlsTheServiceAccountsCaIsTrusted(Vertx vertx, @TempDir Path account) throws Exception {
+    SelfSignedCertificate certificate = SelfSignedCertificate.create("localhost");
+    FakeApiServer api = FakeApiServer.start(vertx, new HttpServerOptions().setSsl(true)
+        .setKeyCertOptions(certificate.keyCertOptions()));
+    api.apply(FakeApiServer.slice("vllm-a", "vllm", APP, 8000, FakeApiServer.endpoint("vllm-0", "10.12.0.1", true)));
+    String withoutCa = serviceAccount(account);
+    try (DiscoveryTesting discovery = DiscoveryTesting.deploy(vertx, withSources(source(api, 8000)), withoutCa)) {
+      assertTrue(discovery.current().backends().isEmpty(), "an API server whose certificate nobody vouches for");
+      assertTrue(discovery.errors("k8s") >= 1);
+    }
+    Files.copy(Path.of(certificate.certificatePath()), account.resolve("ca.crt"));
+    try (DiscoveryTesting discovery = DiscoveryTesting.deploy(vertx, withSources(source(api, 8000)), withoutCa)) {
+      assertEquals(List.of("http://10.12.0.1:8000"), urls(discovery.current()));
+      assertEquals(0, discovery.errors("k8s"));
+    }
+    certificate.delete();
   }
 
   @Test
