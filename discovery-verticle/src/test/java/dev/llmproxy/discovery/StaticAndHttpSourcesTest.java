@@ -151,6 +151,35 @@ class StaticAndHttpSourcesTest {
   }
 
   @Test
+  void anOutageIsLoggedOnceWithTheSourcesName(Vertx vertx) throws Exception {
+    ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+        dev.llmproxy.discovery.source.SourceFeed.class);
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> events =
+        new ch.qos.logback.core.read.ListAppender<>();
+    events.start();
+    logger.addAppender(events);
+    Registry registry = Registry.start(vertx);
+    registry.body.set(new JsonArray().add(backend("http://10.0.8.1:8000")).encode());
+    try (DiscoveryTesting discovery = DiscoveryTesting.deploy(vertx, withSources(httpSource("logged", registry, "30ms")))) {
+      for (int outage = 1; outage <= 2; outage++) {
+        registry.status.set(502);
+        double before = discovery.errors("logged");
+        assertTrue(Poll.until(Duration.ofSeconds(5), () -> discovery.errors("logged") >= before + 4));
+        registry.status.set(200);
+        int round = outage;
+        assertTrue(Poll.until(Duration.ofSeconds(5), () -> events.list.stream()
+            .filter(e -> e.getFormattedMessage().contains("answers again")).count() == round));
+      }
+      List<String> warnings = events.list.stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+          .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
+      assertEquals(2, warnings.size(), "one warning per outage, not per failed read: " + warnings);
+      assertTrue(warnings.get(0).contains("logged") && warnings.get(0).contains("HTTP 502"), warnings.get(0));
+    } finally {
+      logger.detachAppender(events);
+    }
+  }
+
+  @Test
   void aSourceDownAtStartIsRetriedWithoutFailingTheStart(Vertx vertx) throws Exception {
     Registry registry = Registry.start(vertx);
     registry.status.set(500);
