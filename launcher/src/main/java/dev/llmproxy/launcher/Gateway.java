@@ -87,7 +87,7 @@ public final class Gateway {
         .compose(v -> requestLog ? gateway.deploy("request-log", 1, RequestLogVerticle::new) : Future.succeededFuture())
         .compose(v -> gateway.deploy("admin", 1, c -> new AdminVerticle(c, launch)))
         .compose(v -> gateway.deploy("auth", 1, AuthVerticle::new))
-        .compose(v -> gateway.deploy("discovery", 1, DiscoveryVerticle::new))
+        .compose(v -> gateway.deploy("discovery", 1, c -> new DiscoveryVerticle(c, registry)))
         .compose(v -> gateway.deploy("proxy", eventLoops(), c -> new ProxyVerticle(c, gateway.environment)))
         .compose(v -> ProxyWarmup.run(vertx, config))
         .map(v -> {

@@ -32,6 +32,22 @@ public record BackendConfig(String name, String url, int weight, Duration timeou
         r.strings("models", List.of()));
   }
 
+  /**
+   * A backend entry from outside the config file (a discovery source: a registry's JSON, an etcd value, a table
+   * row), read with the same fields, defaults and shape checks as {@code backends[]}. Fields it does not know
+   * are ignored.
+   *
+   * @throws IllegalArgumentException naming every field of the wrong shape
+   */
+  public static BackendConfig fromJson(JsonObject json) {
+    Problems problems = new Problems();
+    BackendConfig config = ConfigReader.readRoot(json, problems, BackendConfig::read);
+    if (problems.hasErrors()) {
+      throw new IllegalArgumentException(String.join("; ", problems.errors()));
+    }
+    return config;
+  }
+
   public Duration timeoutOr(Duration routingTimeout) {
     return timeout != null ? timeout : routingTimeout;
   }

@@ -1,12 +1,16 @@
 package dev.llmproxy.common.config;
 
 import io.vertx.core.json.JsonObject;
+import java.time.Duration;
 
 /**
  * One of {@code discovery.sources}. Only the block named by {@code type} is used; the others keep
- * their defaults. ({@code static} is a Java keyword, hence {@code staticConfig}.)
+ * their defaults. ({@code static} is a Java keyword, hence {@code staticConfig}.) {@code interval} (zero: unset)
+ * may stand beside {@code type}; an interval inside the type's block ({@code http}, {@code consul}) wins over it,
+ * and both win over {@code discovery.interval}.
  */
-public record DiscoverySourceConfig(String name, String type, boolean enabled, DatabaseDiscoveryConfig database,
+public record DiscoverySourceConfig(String name, String type, boolean enabled, Duration interval,
+    DatabaseDiscoveryConfig database,
     StaticDiscoveryConfig staticConfig, ConsulDiscoveryConfig consul, KubernetesDiscoveryConfig kubernetes,
     EtcdDiscoveryConfig etcd, HttpDiscoveryConfig http, ScriptConfig script) {
 
@@ -15,6 +19,7 @@ public record DiscoverySourceConfig(String name, String type, boolean enabled, D
         r.string("name", ""),
         r.string("type", ""),
         r.bool("enabled", true),
+        r.duration("interval", Duration.ZERO),
         r.section("database", DatabaseDiscoveryConfig::read),
         r.section("static", StaticDiscoveryConfig::read),
         r.section("consul", ConsulDiscoveryConfig::read),
@@ -29,6 +34,7 @@ public record DiscoverySourceConfig(String name, String type, boolean enabled, D
         .put("name", name)
         .put("type", type)
         .put("enabled", enabled)
+        .put("interval", JsonOut.duration(interval))
         .put("database", database.toJson())
         .put("static", staticConfig.toJson())
         .put("consul", consul.toJson())

@@ -44,7 +44,7 @@ public record GatewayConfig(ServerConfig server, LogConfig log, StorageConfig st
         r.section("logging", LoggingConfig::read),
         r.section("rate_limit", RateLimitConfig::read),
         r.section("routing", RoutingConfig::read),
-        r.section("health_check", HealthCheckConfig::read),
+        r.section("health_check", s -> HealthCheckConfig.read(s, r.has("health_check"))),
         r.section("metrics", MetricsConfig::read),
         r.section("usage", UsageConfig::read),
         r.section("hooks", HooksConfig::read));
