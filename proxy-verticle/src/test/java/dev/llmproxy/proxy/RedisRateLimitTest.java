@@ -77,8 +77,14 @@ class RedisRateLimitTest {
     return Http.await(ProxyHarness.start(vertx, List.of(backend.baseUrl()), config, prefix));
   }
 
+  /** On the machine's Redis, with a store timeout that a busy machine does not trip (the outage test has its own). */
   private ProxyHarness proxy(Vertx vertx, JsonObject rateLimit) {
-    return proxy(vertx, "127.0.0.1:6379", rateLimit, new JsonObject());
+    return proxy(vertx, "127.0.0.1:6379", rateLimit.put("store_timeout", "5s"), new JsonObject());
+  }
+
+  private long redisMinute() {
+    Response time = Http.await(redis.send(Request.cmd(Command.TIME)));
+    return time.get(0).toLong() / 60;
   }
 
   private long sum(String pattern) {
@@ -179,11 +185,17 @@ class RedisRateLimitTest {
       ProxyHarness a = proxy(vertx, limits.copy());
       ProxyHarness b = proxy(other, limits.copy());
       int admitted = 0;
+      long minute = redisMinute();
       for (int i = 0; i < 30; i++) {
         admitted += Http.post((i % 2 == 0 ? a : b).client, "/v1/chat/completions", CHAT).status() == 200 ? 1 : 0;
       }
-      assertEquals(10, admitted);
-      assertEquals(10, backend.completions());
+      if (redisMinute() == minute) {
+        assertEquals(10, admitted);
+      } else {
+        // The window slid into a new minute meanwhile: the last minute's count weighs less and less.
+        assertTrue(admitted >= 10 && admitted <= 20, admitted + " admitted across a minute boundary");
+      }
+      assertEquals(admitted, backend.completions());
 
       JsonObject burst = new JsonObject().put("per_key", new JsonObject()).put("global",
           new JsonObject().put("requests_per_second", 2).put("burst_size", 4));
@@ -206,7 +218,8 @@ class RedisRateLimitTest {
   @Test
   void aStoppedRedisFollowsOnStoreErrorQuicklyAndIsCounted(Vertx vertx) throws Exception {
     int port = startOwnRedis();
-    JsonObject limits = new JsonObject().put("store_timeout", "100ms")
+    // Long enough for a busy machine's first calls, short enough to show that a hung store never hangs a request.
+    JsonObject limits = new JsonObject().put("store_timeout", "500ms")
         .put("global", new JsonObject().put("requests_per_minute", 100));
     ProxyHarness deny = proxy(vertx, "127.0.0.1:" + port, limits.copy().put("on_store_error", "deny"), new JsonObject());
     ProxyHarness allow = proxy(vertx, "127.0.0.1:" + port, limits.copy().put("on_store_error", "allow"), new JsonObject());
@@ -222,7 +235,7 @@ class RedisRateLimitTest {
     Http.Answer whileHung = Http.post(deny.client, "/v1/chat/completions", CHAT);
     long hungMs = (System.nanoTime() - hungAt) / 1_000_000;
     assertEquals(503, whileHung.status());
-    assertTrue(hungMs < 1000, "took " + hungMs + " ms");
+    assertTrue(hungMs < 2500, "took " + hungMs + " ms");
 
     ownRedis.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
     long started = System.nanoTime();

@@ -80,17 +80,21 @@ public final class RedisRateLimiter implements RateLimiter {
     for (Limits l : limits) {
       request.arg(l.perSecond()).arg(l.burst()).arg(l.perMinute()).arg(l.tokensPerMinute()).arg(l.maxConcurrent());
     }
-    return withTimeout(evalsha(request)).transform(answer -> {
+    Future<Response> call = evalsha(request);
+    return withTimeout(call).transform(answer -> {
       if (answer.failed()) {
         health.failed(answer.cause(), denyOnError ? "deny" : "allow");
+        // Redis may still count the request after we stopped waiting: give back what it took then.
+        call.onSuccess(late -> decide(late, plan, limits, bases, slot, false).complete(0));
         return Future.succeededFuture(storeFailed());
       }
       health.answered();
-      return Future.succeededFuture(decide(answer.result(), plan, limits, bases, slot));
+      return Future.succeededFuture(decide(answer.result(), plan, limits, bases, slot, true));
     });
   }
 
-  private Admission decide(Response answer, LimitPlan plan, Limits[] limits, String[] bases, String slot) {
+  private Admission decide(Response answer, LimitPlan plan, Limits[] limits, String[] bases, String slot,
+      boolean counted) {
     long minute = answer.get(4).toLong();
     long into = answer.get(5).toLong();
     long resetSeconds = Math.max(1, (60_000 - into + 999) / 1000);
@@ -106,7 +110,7 @@ public final class RedisRateLimiter implements RateLimiter {
             Math.max(0, hit.tokensPerMinute() - answer.get(6).toLong()), retrySeconds);
         default -> Denial.of(Denial.Kind.CONCURRENT, global, hit.maxConcurrent(), 0, retrySeconds);
       };
-      return rejections.denied(denial);
+      return counted ? rejections.denied(denial) : Admission.denied(denial);
     }
     Budget requests = null;
     Budget tokens = null;

@@ -10,7 +10,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Whether the rate-limit store answers. Every failure is counted ({@code llmproxy_ratelimit_store_errors_total});
- * an outage is logged once when it begins and once when it ends. For a short while after a failure requests are
+ * an outage is logged once when it begins and once when it ends (a store that flickers, failing again within
+ * 10 s of its last logged failure, is counted without more lines). For a short while after a failure requests are
  * decided without asking the store, so that an outage costs no request the store timeout.
  */
 public final class StoreHealth {
@@ -18,11 +19,15 @@ public final class StoreHealth {
   private static final Logger LOG = LoggerFactory.getLogger(StoreHealth.class);
   /** How long after a failure the store is not asked. */
   static final long SKIP_NANOS = 250_000_000L;
+  /** A store that fails again this soon after its last logged failure is counted, not logged again. */
+  private static final long QUIET_NANOS = 10_000_000_000L;
 
   private final Counter errors;
   private final String store;
   private final AtomicBoolean down = new AtomicBoolean();
   private final AtomicLong askAgainAtNanos = new AtomicLong(Long.MIN_VALUE);
+  private volatile long loggedFailureAtNanos = System.nanoTime() - QUIET_NANOS;
+  private volatile boolean outageLogged;
 
   StoreHealth(MeterRegistry meters, String store) {
     this.store = store;
@@ -39,7 +44,10 @@ public final class StoreHealth {
   void failed(Throwable cause, String policy) {
     errors.increment();
     askAgainAtNanos.set(System.nanoTime() + SKIP_NANOS);
-    if (down.compareAndSet(false, true)) {
+    long now = System.nanoTime();
+    if (down.compareAndSet(false, true) && now - loggedFailureAtNanos >= QUIET_NANOS) {
+      loggedFailureAtNanos = now;
+      outageLogged = true;
       LOG.warn("rate-limit store {} failed ({}); requests are {} until it answers again", store,
           cause.getMessage(), "deny".equals(policy) ? "refused" : "let through unlimited");
     }
@@ -51,7 +59,8 @@ public final class StoreHealth {
   }
 
   void answered() {
-    if (down.get() && down.compareAndSet(true, false)) {
+    if (down.get() && down.compareAndSet(true, false) && outageLogged) {
+      outageLogged = false;
       LOG.info("rate-limit store {} answers again; limits apply", store);
     }
   }
