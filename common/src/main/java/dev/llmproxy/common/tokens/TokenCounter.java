@@ -15,8 +15,9 @@ import java.nio.charset.StandardCharsets;
  * the backend did not report. Self-hosted models use other vocabularies, so every count is an estimate; it is
  * the same estimate everywhere in the gateway.
  *
- * <p>Runs on event loops, so it is bounded: a text is encoded exactly up to {@link #EXACT_CHARS} characters and
- * the rest is estimated at {@link #CHARS_PER_TOKEN} characters a token. Thread-safe; the encoding is built once
+ * <p>Runs on event loops, so it is bounded: a text, or all the texts of one request together, are encoded exactly
+ * up to {@link #EXACT_CHARS} characters (about 2 ms of work) and the rest is estimated at
+ * {@link #CHARS_PER_TOKEN} characters a token. Thread-safe; the encoding is built once
  * (call {@link #warmUp()} off the event loop at start, since that first build reads the vocabulary).
  */
 public final class TokenCounter {
@@ -75,6 +76,7 @@ public final class TokenCounter {
     if (body == null || body.length == 0) {
       return PromptTokens.NONE;
     }
+    Exact budget = new Exact();
     try (JsonParser parser = JSON.createParser(body)) {
       if (parser.nextToken() != JsonToken.START_OBJECT) {
         return new PromptTokens(count(body, 0, body.length), -1);
@@ -86,9 +88,9 @@ public final class TokenCounter {
         String field = parser.currentName();
         JsonToken value = parser.nextToken();
         switch (field) {
-          case "messages" -> tokens += value == JsonToken.START_ARRAY ? messages(parser) + REPLY_PRIMING : skip(parser);
-          case "prompt", "input" -> tokens += promptValue(parser, value);
-          case "tools", "functions" -> tokens += rawJson(parser, body);
+          case "messages" -> tokens += value == JsonToken.START_ARRAY ? messages(parser, budget) + REPLY_PRIMING : skip(parser);
+          case "prompt", "input" -> tokens += promptValue(parser, value, budget);
+          case "tools", "functions" -> tokens += rawJson(parser, body, budget);
           case "max_tokens" -> maxTokens = value == JsonToken.VALUE_NUMBER_INT ? parser.getLongValue() : maxTokens;
           case "max_completion_tokens" ->
               maxCompletionTokens = value == JsonToken.VALUE_NUMBER_INT ? parser.getLongValue() : maxCompletionTokens;
@@ -101,7 +103,7 @@ public final class TokenCounter {
     }
   }
 
-  private static long messages(JsonParser parser) throws IOException {
+  private static long messages(JsonParser parser, Exact budget) throws IOException {
     long tokens = 0;
     JsonToken token;
     while ((token = parser.nextToken()) != JsonToken.END_ARRAY && token != null) {
@@ -114,10 +116,10 @@ public final class TokenCounter {
         String field = parser.currentName();
         JsonToken value = parser.nextToken();
         switch (field) {
-          case "role" -> tokens += value == JsonToken.VALUE_STRING ? count(parser.getText()) : skip(parser);
-          case "name" -> tokens += value == JsonToken.VALUE_STRING ? count(parser.getText()) + TOKENS_PER_NAME : skip(parser);
-          case "content" -> tokens += content(parser, value);
-          case "tool_calls", "function_call" -> tokens += strings(parser, value);
+          case "role" -> tokens += value == JsonToken.VALUE_STRING ? budget.count(parser.getText()) : skip(parser);
+          case "name" -> tokens += value == JsonToken.VALUE_STRING ? budget.count(parser.getText()) + TOKENS_PER_NAME : skip(parser);
+          case "content" -> tokens += content(parser, value, budget);
+          case "tool_calls", "function_call" -> tokens += strings(parser, value, budget);
           default -> parser.skipChildren();
         }
       }
@@ -126,9 +128,9 @@ public final class TokenCounter {
   }
 
   /** A message's content: a string, or parts of which the text ones count ({@code {"type":"text","text":...}}). */
-  private static long content(JsonParser parser, JsonToken value) throws IOException {
+  private static long content(JsonParser parser, JsonToken value, Exact budget) throws IOException {
     if (value == JsonToken.VALUE_STRING) {
-      return count(parser.getText());
+      return budget.count(parser.getText());
     }
     if (value != JsonToken.START_ARRAY) {
       return skip(parser);
@@ -137,13 +139,13 @@ public final class TokenCounter {
     JsonToken token;
     while ((token = parser.nextToken()) != JsonToken.END_ARRAY && token != null) {
       if (token == JsonToken.VALUE_STRING) {
-        tokens += count(parser.getText());
+        tokens += budget.count(parser.getText());
       } else if (token == JsonToken.START_OBJECT) {
         while (parser.nextToken() == JsonToken.FIELD_NAME) {
           String field = parser.currentName();
           JsonToken part = parser.nextToken();
           if ("text".equals(field) && part == JsonToken.VALUE_STRING) {
-            tokens += count(parser.getText());
+            tokens += budget.count(parser.getText());
           } else {
             parser.skipChildren();
           }
@@ -156,9 +158,9 @@ public final class TokenCounter {
   }
 
   /** Every string inside a structure (tool calls: function names and their JSON arguments). */
-  private static long strings(JsonParser parser, JsonToken value) throws IOException {
+  private static long strings(JsonParser parser, JsonToken value, Exact budget) throws IOException {
     if (value == JsonToken.VALUE_STRING) {
-      return count(parser.getText());
+      return budget.count(parser.getText());
     }
     if (value != JsonToken.START_ARRAY && value != JsonToken.START_OBJECT) {
       return 0;
@@ -173,7 +175,7 @@ public final class TokenCounter {
       switch (token) {
         case START_ARRAY, START_OBJECT -> depth++;
         case END_ARRAY, END_OBJECT -> depth--;
-        case VALUE_STRING -> tokens += count(parser.getText());
+        case VALUE_STRING -> tokens += budget.count(parser.getText());
         default -> {
         }
       }
@@ -182,9 +184,9 @@ public final class TokenCounter {
   }
 
   /** {@code prompt}/{@code input}: a string, strings, a token array (its length), or arrays of token arrays. */
-  private static long promptValue(JsonParser parser, JsonToken value) throws IOException {
+  private static long promptValue(JsonParser parser, JsonToken value, Exact budget) throws IOException {
     if (value == JsonToken.VALUE_STRING) {
-      return count(parser.getText());
+      return budget.count(parser.getText());
     }
     if (value != JsonToken.START_ARRAY) {
       return skip(parser);
@@ -200,7 +202,7 @@ public final class TokenCounter {
         case START_ARRAY -> depth++;
         case END_ARRAY -> depth--;
         case START_OBJECT -> parser.skipChildren();
-        case VALUE_STRING -> tokens += count(parser.getText());
+        case VALUE_STRING -> tokens += budget.count(parser.getText());
         case VALUE_NUMBER_INT -> tokens++;
         default -> {
         }
@@ -210,14 +212,30 @@ public final class TokenCounter {
   }
 
   /** A structure counted by its JSON text as the client wrote it (tool definitions). */
-  private static long rawJson(JsonParser parser, byte[] body) throws IOException {
+  private static long rawJson(JsonParser parser, byte[] body, Exact budget) throws IOException {
     long from = parser.currentTokenLocation().getByteOffset();
     parser.skipChildren();
     long to = parser.currentLocation().getByteOffset();
     if (from < 0 || to <= from || to > body.length) {
       return 0;
     }
-    return count(body, (int) from, (int) (to - from));
+    return budget.count(new String(body, (int) from, (int) (to - from), StandardCharsets.UTF_8));
+  }
+
+  /** What is left of one request's exact encoding; past it, texts are estimated from their length. */
+  private static final class Exact {
+    private long charsLeft = EXACT_CHARS;
+
+    long count(String text) {
+      if (text.length() <= charsLeft) {
+        charsLeft -= text.length();
+        return TokenCounter.count(text);
+      }
+      int exact = (int) charsLeft;
+      charsLeft = 0;
+      return TokenCounter.count(text.substring(0, exact))
+          + (text.length() - exact + CHARS_PER_TOKEN - 1) / CHARS_PER_TOKEN;
+    }
   }
 
   private static long skip(JsonParser parser) throws IOException {

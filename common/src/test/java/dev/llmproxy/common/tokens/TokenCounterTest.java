@@ -59,6 +59,19 @@ class TokenCounterTest {
   }
 
   @Test
+  void aRequestOfManyLargeMessagesIsEncodedExactlyOnlyUpToItsBudget() {
+    String text = "hello world ".repeat(1000);
+    StringBuilder body = new StringBuilder("{\"messages\":[");
+    for (int i = 0; i < 40; i++) {
+      body.append(i == 0 ? "" : ",").append("{\"role\":\"user\",\"content\":\"").append(text).append("\"}");
+    }
+    long counted = prompt(body.append("]}").toString()).promptTokens();
+    long exact = 40 * (TokenCounter.count(text) + 4) + 3;
+    long estimated = 40 * (text.length() / TokenCounter.CHARS_PER_TOKEN + 4) + 3;
+    assertTrue(counted > exact && counted < estimated, exact + " < " + counted + " < " + estimated);
+  }
+
+  @Test
   void notJsonIsPlainTextAndHugeTextIsBounded() {
     assertEquals(2, prompt("hello world").promptTokens());
     String huge = "a".repeat(TokenCounter.EXACT_CHARS + 4000);
