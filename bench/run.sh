@@ -26,7 +26,7 @@ RATE_DURATION="${RATE_DURATION:-$d_rdur}" # ... for this many seconds
 STREAMS="${STREAMS:-$d_streams}"          # concurrent open streams (0 = skip)
 STREAM_CHUNKS="${STREAM_CHUNKS:-$d_schunks}"
 STREAM_INTERVAL_MS="${STREAM_INTERVAL_MS:-$d_sint}"
-LEGS="${LEGS:-direct nginx vertx-bare llmproxy llmproxy-auth}"  # also: llmproxy-limits, llmproxy-limits-redis, llmproxy-base (GATEWAY_JAR_BASE), llmproxy-g1, llmproxy-jdk25
+LEGS="${LEGS:-direct nginx vertx-bare llmproxy llmproxy-auth}"  # also: llmproxy-limits, llmproxy-base (GATEWAY_JAR_BASE), llmproxy-g1, llmproxy-jdk25
 OPEN_LEGS="${OPEN_LEGS-nginx llmproxy}"  # legs that also get the open-streams test (any of LEGS)
 UPSTREAM_INSTANCES="${UPSTREAM_INSTANCES:-$(nproc)}"
 JAVA="${JAVA:-java}"
@@ -38,7 +38,7 @@ GATEWAY_JAR="${GATEWAY_JAR:-$REPO/launcher/target/llmproxy.jar}"
 WAIT_IDLE="${WAIT_IDLE:-0}"                # wait up to this many seconds for other work on the machine to end
 BUILD="${BUILD:-auto}"                    # auto: build what is missing; 1: always; 0: never
 READY_TIMEOUT="${READY_TIMEOUT:-60}"
-BENCH_REDIS="${BENCH_REDIS:-127.0.0.1:6379}"  # llmproxy-limits-redis: the Redis that holds the limits
+BENCH_REDIS="${BENCH_REDIS:-127.0.0.1:6379}"  # leg llmproxy-limits-redis (LEGS=...): the Redis that holds the limits
 
 RESULTS="$OUT/results.jsonl"
 PIDS=()
@@ -526,7 +526,7 @@ for leg in $LEGS; do
         memory_sample "$leg" after_streams
       fi
       stop_pid "$GATEWAY_PID"; GATEWAY_PID="" ;;
-    *) die "unknown leg $leg (direct, nginx, vertx-bare, llmproxy, llmproxy-auth, llmproxy-limits, llmproxy-limits-redis, llmproxy-base, llmproxy-g1, llmproxy-jdk25)" ;;
+    *) die "unknown leg $leg (direct, nginx, vertx-bare, llmproxy, llmproxy-auth, llmproxy-limits, llmproxy-base, llmproxy-g1, llmproxy-jdk25)" ;;
   esac
 done
 record upstream mem_end "{\"rss_kb\":$(rss_kb "$UPSTREAM_PID")}"
