@@ -38,7 +38,6 @@ GATEWAY_JAR="${GATEWAY_JAR:-$REPO/launcher/target/llmproxy.jar}"
 WAIT_IDLE="${WAIT_IDLE:-0}"                # wait up to this many seconds for other work on the machine to end
 BUILD="${BUILD:-auto}"                    # auto: build what is missing; 1: always; 0: never
 READY_TIMEOUT="${READY_TIMEOUT:-60}"
-BENCH_REDIS="${BENCH_REDIS:-127.0.0.1:6379}"  # leg llmproxy-limits-redis (LEGS=...): the Redis that holds the limits
 
 RESULTS="$OUT/results.jsonl"
 PIDS=()
@@ -344,13 +343,15 @@ EOF
       '    requests_per_minute: 600000000' '    max_concurrent: 1000000' >>"$conf"
   fi
   if [[ "$leg" == llmproxy-limits-redis ]]; then
-    # the same limits kept in Redis: one EVALSHA per request and one more when it ends (issue 5's cluster mode)
-    if ! redis-cli -h "${BENCH_REDIS%:*}" -p "${BENCH_REDIS##*:}" ping 2>/dev/null | grep -q PONG; then
-      GATEWAY_SKIP_REASON="no Redis answers at $BENCH_REDIS (BENCH_REDIS)"
+    # the same limits kept in Redis: one EVALSHA per request and one more when it ends (issue 5's cluster mode);
+    # BENCH_REDIS names the Redis (default 127.0.0.1:6379)
+    local redis_addr="${BENCH_REDIS:-127.0.0.1:6379}"
+    if ! redis-cli -h "${redis_addr%:*}" -p "${redis_addr##*:}" ping 2>/dev/null | grep -q PONG; then
+      GATEWAY_SKIP_REASON="no Redis answers at $redis_addr (BENCH_REDIS)"
       return 1
     fi
     printf '%s\n' '  storage: redis' '  redis: bench_limits' 'storage:' '  caches:' '    - name: bench_limits' \
-      '      driver: redis' "      addr: \"$BENCH_REDIS\"" >>"$conf"
+      '      driver: redis' "      addr: \"$redis_addr\"" >>"$conf"
   fi
   [[ -n "${GATEWAY_CONFIG_EXTRA:-}" && -f "$GATEWAY_CONFIG_EXTRA" ]] && cat "$GATEWAY_CONFIG_EXTRA" >>"$conf"
   # shellcheck disable=SC2086
