@@ -340,10 +340,21 @@ EOF
     printf '%s\n' 'auth:' '  enabled: true' '  pipeline:' '    - name: bench' '      type: static' '      static:' \
       '        keys:' '          - key: "sk-bench-0123456789abcdef"' '            name: "bench"' >>"$conf"
   fi
-  if [[ "$leg" == llmproxy-limits ]]; then
+  if [[ "$leg" == llmproxy-limits || "$leg" == llmproxy-limits-redis ]]; then
     # memory rate limits on, high enough never to refuse: what checking them costs (issue 5's comparison)
     printf '%s\n' 'rate_limit:' '  enabled: true' '  global:' '    requests_per_second: 10000000' \
       '    requests_per_minute: 600000000' '    max_concurrent: 1000000' >>"$conf"
+  fi
+  if [[ "$leg" == llmproxy-limits-redis ]]; then
+    # the same limits kept in Redis: one EVALSHA per request and one more when it ends (issue 5's cluster mode);
+    # BENCH_REDIS names the Redis (default 127.0.0.1:6379)
+    local redis_addr="${BENCH_REDIS:-127.0.0.1:6379}"
+    if ! redis-cli -h "${redis_addr%:*}" -p "${redis_addr##*:}" ping 2>/dev/null | grep -q PONG; then
+      GATEWAY_SKIP_REASON="no Redis answers at $redis_addr (BENCH_REDIS)"
+      return 1
+    fi
+    printf '%s\n' '  storage: redis' '  redis: bench_limits' 'storage:' '  caches:' '    - name: bench_limits' \
+      '      driver: redis' "      addr: \"$redis_addr\"" >>"$conf"
   fi
   [[ -n "${GATEWAY_CONFIG_EXTRA:-}" && -f "$GATEWAY_CONFIG_EXTRA" ]] && cat "$GATEWAY_CONFIG_EXTRA" >>"$conf"
   # shellcheck disable=SC2086

@@ -10,7 +10,12 @@ import dev.llmproxy.common.model.Backend;
 import dev.llmproxy.common.model.UsageRecord;
 import dev.llmproxy.proxy.balance.BackendStats;
 import dev.llmproxy.proxy.balance.RetryPolicy.Reason;
+import dev.llmproxy.common.tokens.PromptTokens;
+import dev.llmproxy.common.tokens.TokenCounter;
+import dev.llmproxy.proxy.limit.Admission;
+import dev.llmproxy.proxy.limit.Budget;
 import dev.llmproxy.proxy.limit.Denial;
+import dev.llmproxy.proxy.limit.LimitRequest;
 import dev.llmproxy.proxy.limit.RateLimiter;
 import dev.llmproxy.proxy.upstream.BackendClients;
 import dev.llmproxy.proxy.upstream.HopByHop;
@@ -46,6 +51,7 @@ final class ApiExchange {
   /** A pooled connection the backend had closed without saying so is retried this often on a fresh one. */
   private static final int STALE_CONNECTION_RETRIES = 2;
   private static final Set<String> NOT_RELAYED_BACK = HopByHop.names("content-length", "x-request-id");
+  private static final Usage NO_USAGE = new Usage(0, 0, 0);
   private static final Buffer STREAM_BROKE_FRAME = Buffer.buffer("data: " + GatewayError.body(
       "the backend failed before the answer was complete", "server_error", "upstream_error").encode() + "\n\n");
 
@@ -59,7 +65,12 @@ final class ApiExchange {
   private String clientIp;
   private String apiKey;
   private AuthDecision decision;
-  private RateLimiter.Admission admission;
+  private Admission admission;
+  /** The prompt counted from the request, once, when a TPM limit or an estimate needs it. */
+  private PromptTokens prompt;
+  /** The usage the record reports and the TPM limit settles to, decided once. */
+  private Usage finalUsage;
+  private boolean usageEstimated;
   private Buffer body;
   private long readTimer = -1;
   private InspectedRequest inspected;
@@ -175,27 +186,57 @@ final class ApiExchange {
       route();
       return;
     }
-    RateLimiter.Admission admitted = decision == null ? limiter.admit(null, null, null)
-        : limiter.admit(decision.keyId(), decision.rpm(), decision.maxConcurrent());
-    Denial denial = admitted.denial();
-    if (denial != null) {
-      response.putHeader("Retry-After", Long.toString(denial.retryAfterSeconds()))
-          .putHeader("x-ratelimit-limit-requests", Long.toString(denial.value()))
-          .putHeader("x-ratelimit-remaining-requests", "0")
-          .putHeader("x-ratelimit-reset-requests", denial.retryAfterSeconds() + "s");
-      fail(new GatewayError(ErrorKind.RATE_LIMITED, 429, "rate_limit_exceeded",
-          "Rate limit reached: " + denial.limit() + " is " + denial.value() + "; retry after "
-              + denial.retryAfterSeconds() + " s", null));
+    LimitRequest limited = decision == null
+        ? new LimitRequest(null, null, null, null, null, null, null, inspected.model(), request.path(),
+            request.method().name(), this::promptTokens)
+        : new LimitRequest(decision.keyId(), decision.keyName(), decision.userId(), decision.metadata(), decision.rpm(),
+            decision.tpm(), decision.maxConcurrent(), inspected.model(), request.path(), request.method().name(),
+            this::promptTokens);
+    limiter.admit(context.limitPlanner.plan(limited)).onComplete(decided -> {
+      Admission admitted = decided.succeeded() ? decided.result() : Admission.UNLIMITED;
+      if (finished) {
+        admitted.complete(0);
+        return;
+      }
+      if (admitted.denial() != null) {
+        refuse(admitted.denial(), admitted.storeUnavailable());
+        return;
+      }
+      admission = admitted;
+      budgetHeaders("requests", admitted.requests());
+      budgetHeaders("tokens", admitted.tokens());
+      route();
+    });
+  }
+
+  private void refuse(Denial denial, boolean storeUnavailable) {
+    response.putHeader("Retry-After", Long.toString(denial.retryAfterSeconds()));
+    if (storeUnavailable) {
+      fail(new GatewayError(ErrorKind.NOT_READY, 503, "rate_limit_unavailable",
+          "Rate limits cannot be checked right now; retry after " + denial.retryAfterSeconds() + " s", null));
       return;
     }
-    admission = admitted;
-    long[] budget = admitted.minuteBudget();
+    budgetHeaders(denial.tokens() ? "tokens" : "requests",
+        new Budget(denial.value(), denial.remaining(), denial.retryAfterSeconds()));
+    fail(new GatewayError(ErrorKind.RATE_LIMITED, 429, "rate_limit_exceeded",
+        "Rate limit reached: " + denial.limit() + " is " + denial.value() + "; retry after "
+            + denial.retryAfterSeconds() + " s", null));
+  }
+
+  /** OpenAI's {@code x-ratelimit-{limit,remaining,reset}-requests|tokens}. */
+  private void budgetHeaders(String unit, Budget budget) {
     if (budget != null) {
-      response.putHeader("x-ratelimit-limit-requests", Long.toString(budget[0]))
-          .putHeader("x-ratelimit-remaining-requests", Long.toString(budget[1]))
-          .putHeader("x-ratelimit-reset-requests", budget[2] + "s");
+      response.putHeader("x-ratelimit-limit-" + unit, Long.toString(budget.limit()))
+          .putHeader("x-ratelimit-remaining-" + unit, Long.toString(budget.remaining()))
+          .putHeader("x-ratelimit-reset-" + unit, budget.resetSeconds() + "s");
     }
-    route();
+  }
+
+  private PromptTokens promptTokens() {
+    if (prompt == null) {
+      prompt = endpoint.inference() && body != null ? TokenCounter.prompt(body.getBytes()) : PromptTokens.NONE;
+    }
+    return prompt;
   }
 
   private void route() {
@@ -447,7 +488,7 @@ final class ApiExchange {
     }
     Buffer rest = tap.onEnd();
     // Slots go back before the last byte leaves: a client's next request must never find its own slot taken.
-    releaseLimits();
+    releaseLimits(false);
     if (rest != null) {
       response.end(rest);
     } else {
@@ -507,11 +548,36 @@ final class ApiExchange {
     }
   }
 
-  private void releaseLimits() {
+  /** Settles the TPM reservation to what the request used and gives the concurrency slots back. */
+  private void releaseLimits(boolean aborted) {
     if (admission != null) {
-      admission.release();
+      admission.complete(finalUsage(aborted).totalTokens());
       admission = null;
     }
+  }
+
+  /**
+   * What the request used: the backend's report, else (an answer that came, or a request the backend had when
+   * the client left or the stream broke) the prompt counted from the request and the completion counted from
+   * what was relayed, marked estimated; else nothing.
+   */
+  private Usage finalUsage(boolean aborted) {
+    if (finalUsage != null) {
+      return finalUsage;
+    }
+    Usage reported = tap.usage();
+    boolean answered = upstreamResponse != null && upstreamResponse.statusCode() / 100 == 2;
+    if (reported != null) {
+      finalUsage = reported;
+    } else if (inspected != null && endpoint.inference() && (answered || aborted && upstreamRequest != null)) {
+      long promptTokens = promptTokens().promptTokens();
+      long completionTokens = tap.completionTokensEstimate();
+      finalUsage = new Usage(promptTokens, completionTokens, promptTokens + completionTokens);
+      usageEstimated = true;
+    } else {
+      finalUsage = NO_USAGE;
+    }
+    return finalUsage;
   }
 
   private void tooLarge() {
@@ -525,7 +591,7 @@ final class ApiExchange {
       return;
     }
     cancelReadTimer();
-    releaseLimits();
+    releaseLimits(false);
     if (!response.headWritten()) {
       response.setStatusCode(error.status())
           .putHeader("Content-Type", "application/json")
@@ -548,7 +614,7 @@ final class ApiExchange {
       idleTimer = -1;
     }
     releaseAttempt();
-    releaseLimits();
+    releaseLimits(aborted);
     long now = System.nanoTime();
     long latencyMs = (now - startNanos) / 1_000_000;
     long ttftMs = firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1_000_000;
@@ -565,17 +631,16 @@ final class ApiExchange {
   }
 
   private void sendUsage(int status, long latencyMs, long ttftMs, boolean stream, boolean aborted) {
-    Usage usage = tap.usage();
-    if (usage != null) {
+    Usage usage = finalUsage(aborted);
+    if (usage.totalTokens() > 0) {
       context.metrics.tokens(usage.promptTokens(), usage.completionTokens());
     }
     UsageRecord record = new UsageRecord(requestId, apiKey, decision == null ? null : decision.keySource(),
         decision == null ? null : decision.keyName(),
         decision == null ? null : decision.userId(), inspected.model(),
-        usage == null ? 0 : usage.promptTokens(), usage == null ? 0 : usage.completionTokens(),
-        usage == null ? 0 : usage.totalTokens(), stream, request.method().name(), request.path(),
-        Instant.now().minusMillis(latencyMs), backend == null ? null : backend.url(), status, latencyMs, ttftMs,
-        usage == null && backend != null && status / 100 == 2, aborted, clientIp);
+        usage.promptTokens(), usage.completionTokens(), usage.totalTokens(), stream, request.method().name(),
+        request.path(), Instant.now().minusMillis(latencyMs), backend == null ? null : backend.url(), status, latencyMs,
+        ttftMs, usageEstimated, aborted, clientIp);
     context.vertx.eventBus().send(Addresses.USAGE_RECORD, record);
   }
 

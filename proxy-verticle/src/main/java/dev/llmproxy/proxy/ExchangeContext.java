@@ -8,6 +8,8 @@ import dev.llmproxy.proxy.balance.BackendStatsRegistry;
 import dev.llmproxy.proxy.balance.RetryPolicy;
 import dev.llmproxy.proxy.balance.Router;
 import dev.llmproxy.proxy.balance.engine.EngineMetricsScraper;
+import dev.llmproxy.common.storage.Pools;
+import dev.llmproxy.proxy.limit.LimitPlanner;
 import dev.llmproxy.proxy.limit.RateLimiter;
 import dev.llmproxy.proxy.metrics.ProxyMetrics;
 import dev.llmproxy.proxy.upstream.BackendClients;
@@ -33,6 +35,9 @@ final class ExchangeContext {
   final ModelCatalog models;
   /** Null when no rate limit applies. */
   final RateLimiter rateLimiter;
+  final LimitPlanner limitPlanner;
+  /** This instance's named stores (the rate limiter's Redis); closed on stop. */
+  final Pools pools;
   /** Headers not copied to the backend on inference routes (the gateway reads their answers). */
   final Set<String> inferenceSkippedHeaders;
   /** Headers not copied to the backend on passthrough routes. */
@@ -56,7 +61,10 @@ final class ExchangeContext {
     this.router = new Router(config.routing(), stats);
     this.retryPolicy = new RetryPolicy(config.routing().enabled(), config.routing().retry());
     this.models = new ModelCatalog(router, clients);
-    this.rateLimiter = environment.rateLimiter(config.rateLimit());
+    this.pools = new Pools(vertx, config.storage());
+    this.limitPlanner = new LimitPlanner(config.rateLimit());
+    this.rateLimiter = !limitPlanner.limitsAnything() ? null : environment.rateLimiter(vertx, config.rateLimit(),
+        "redis".equals(config.rateLimit().storage()) ? pools.redis(config.rateLimit().redis()) : null);
     this.engineScraper = "queue_aware".equals(config.routing().loadBalance()) ? environment.engineScraper(vertx) : null;
     this.auth = new AuthGate(vertx, config.auth());
     this.clientAddress = new ClientAddress(IpRanges.parse(config.server().trustedProxies()));

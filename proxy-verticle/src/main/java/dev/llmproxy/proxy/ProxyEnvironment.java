@@ -2,7 +2,12 @@ package dev.llmproxy.proxy;
 
 import dev.llmproxy.common.config.MetricsConfig;
 import dev.llmproxy.common.config.RateLimitConfig;
+import dev.llmproxy.proxy.limit.MemoryRateLimiter;
 import dev.llmproxy.proxy.limit.RateLimiter;
+import dev.llmproxy.proxy.limit.RedisRateLimiter;
+import dev.llmproxy.proxy.limit.RejectionCounter;
+import dev.llmproxy.proxy.limit.StoreErrors;
+import io.vertx.redis.client.Redis;
 import dev.llmproxy.proxy.balance.BackendStats;
 import dev.llmproxy.proxy.balance.BackendStatsRegistry;
 import dev.llmproxy.proxy.balance.engine.EngineMetricsScraper;
@@ -27,13 +32,18 @@ public final class ProxyEnvironment {
   private final BackendStatsRegistry backendStats;
   private final AtomicBoolean started = new AtomicBoolean();
   private final AtomicReference<EngineMetricsScraper> engineScraper = new AtomicReference<>();
-  private final AtomicReference<RateLimiter> rateLimiter = new AtomicReference<>();
+  private final AtomicReference<MemoryRateLimiter> rateLimiter = new AtomicReference<>();
+  private final RejectionCounter rejections;
+  private final StoreErrors storeErrors;
+  private volatile String rateLimitPrefix = "llmproxy:ratelimit:";
   private final AtomicBoolean draining = new AtomicBoolean();
 
   public ProxyEnvironment(PrometheusMeterRegistry registry, MetricsConfig config) {
     this.registry = registry;
     this.metrics = new ProxyMetrics(registry, config);
     this.backendStats = new BackendStatsRegistry(registry);
+    this.rejections = new RejectionCounter(registry);
+    this.storeErrors = new StoreErrors(registry);
   }
 
   public PrometheusMeterRegistry registry() {
@@ -71,10 +81,21 @@ public final class ProxyEnvironment {
     return engineScraper.get();
   }
 
-  /** The one in-memory rate limiter of the JVM, or null when {@code rate_limit} limits nothing. */
-  RateLimiter rateLimiter(RateLimitConfig config) {
-    RateLimiter limiter = rateLimiter.updateAndGet(existing -> existing != null ? existing : new RateLimiter(config, registry));
-    return limiter.enabled() ? limiter : null;
+  /**
+   * The rate limiter of one proxy instance: with {@code storage: memory} the one in-memory limiter of the JVM;
+   * with {@code redis} a limiter on the instance's own Redis client (its state is in Redis).
+   */
+  RateLimiter rateLimiter(Vertx vertx, RateLimitConfig config, Redis redis) {
+    if (redis != null) {
+      return new RedisRateLimiter(vertx, redis, rateLimitPrefix, config.storeTimeout().toMillis(), config.onStoreError(),
+          rejections, storeErrors.of(config.redis()));
+    }
+    return rateLimiter.updateAndGet(existing -> existing != null ? existing : new MemoryRateLimiter(rejections));
+  }
+
+  /** Tests keep their Redis keys apart with their own prefix. */
+  void rateLimitPrefix(String prefix) {
+    this.rateLimitPrefix = prefix;
   }
 
   void stopEngineScraper() {

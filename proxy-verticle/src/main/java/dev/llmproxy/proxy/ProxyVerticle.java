@@ -6,6 +6,8 @@ import dev.llmproxy.common.config.GatewayConfig;
 import dev.llmproxy.common.config.ScriptConfig;
 import dev.llmproxy.common.lua.ScriptLoader;
 import dev.llmproxy.proxy.balance.RoutingScript;
+import dev.llmproxy.proxy.limit.RateLimitScript;
+import dev.llmproxy.common.tokens.TokenCounter;
 import dev.llmproxy.common.model.BackendSnapshot;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -42,9 +44,6 @@ public final class ProxyVerticle extends VerticleBase {
     context = new ExchangeContext(vertx, config, environment);
     if (context.rateLimiter != null) {
       vertx.setPeriodic(60_000, t -> context.rateLimiter.forgetIdleKeys());
-      if ("redis".equals(config.rateLimit().storage())) {
-        LOG.warn("rate_limit.storage: redis is not implemented yet; limits are kept in memory, per gateway process");
-      }
     }
     BackendStatsResponder.register(vertx, environment.backendStats());
     snapshots = vertx.eventBus().consumer(Addresses.BACKENDS_SNAPSHOT,
@@ -52,6 +51,12 @@ public final class ProxyVerticle extends VerticleBase {
     return snapshots.completion()
         .compose(v -> routingScript())
         .compose(v -> context.logs.loadScripts(vertx))
+        .compose(v -> rateLimitScript())
+        // The tokenizer's vocabulary is read once per JVM, off the event loop, before the first request needs it.
+        .compose(v -> vertx.executeBlocking(() -> {
+          TokenCounter.warmUp();
+          return null;
+        }))
         .compose(v -> currentSnapshot())
         .compose(v -> vertx.createHttpServer(ServerOptionsFactory.from(config.server()))
             .requestHandler(new GatewayHandler(context))
@@ -69,6 +74,19 @@ public final class ProxyVerticle extends VerticleBase {
     return ScriptLoader.load(vertx, script, "routing.script")
         .map(compiled -> {
           context.router.script(new RoutingScript(compiled));
+          return null;
+        });
+  }
+
+  /** Like the routing script: a rate-limit script that does not load fails the start. */
+  private Future<Void> rateLimitScript() {
+    ScriptConfig script = config.rateLimit().script();
+    if (!config.rateLimit().enabled() || !script.enabled()) {
+      return Future.succeededFuture();
+    }
+    return ScriptLoader.load(vertx, script, "rate_limit.script")
+        .map(compiled -> {
+          context.limitPlanner.script(new RateLimitScript(compiled));
           return null;
         });
   }
@@ -99,6 +117,7 @@ public final class ProxyVerticle extends VerticleBase {
       environment.stopEngineScraper();
       context.auth.close();
       context.clients.closeAll();
+      context.pools.close();
     });
   }
 }

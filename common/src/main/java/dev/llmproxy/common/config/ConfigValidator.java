@@ -263,6 +263,8 @@ final class ConfigValidator {
       }
     }
     oneOf(r.onStoreError(), "rate_limit.on_store_error", "allow", "deny");
+    positive(r.storeTimeout(), "rate_limit.store_timeout");
+    atLeast(r.defaultCompletionTokens(), 0, "rate_limit.default_completion_tokens");
     script(r.script(), "rate_limit.script");
     tier(r.global(), "rate_limit.global");
     tier(r.perKey(), "rate_limit.per_key");

@@ -1,13 +1,20 @@
 package dev.llmproxy.common.config;
 
 import io.vertx.core.json.JsonObject;
+import java.time.Duration;
 
 /**
  * {@code rate_limit}: {@code storage} memory or redis ({@code redis} names a cache);
- * {@code onStoreError} allow or deny decides what happens when that store fails.
+ * {@code onStoreError} allow or deny decides what happens when that store fails or does not answer within
+ * {@code storeTimeout}. {@code defaultCompletionTokens} is what a TPM limit reserves for the answer of a request
+ * that names no {@code max_tokens}/{@code max_completion_tokens} (settled to the real count afterwards).
  */
 public record RateLimitConfig(boolean enabled, String storage, String redis, ScriptConfig script,
-    RateLimitTierConfig global, RateLimitTierConfig perKey, String onStoreError) {
+    RateLimitTierConfig global, RateLimitTierConfig perKey, String onStoreError, Duration storeTimeout,
+    int defaultCompletionTokens) {
+
+  public static final Duration DEFAULT_STORE_TIMEOUT = Duration.ofMillis(100);
+  public static final int DEFAULT_COMPLETION_TOKENS = 512;
 
   static RateLimitConfig read(ConfigReader r) {
     boolean hasGlobal = r.has("global");
@@ -21,7 +28,9 @@ public record RateLimitConfig(boolean enabled, String storage, String redis, Scr
         r.section("script", s -> ScriptConfig.read(s, ScriptConfig.DEFAULT)),
         hasGlobal ? global : RateLimitTierConfig.OFF,
         hasPerKey ? perKey : RateLimitTierConfig.OFF,
-        r.string("on_store_error", "allow"));
+        r.string("on_store_error", "allow"),
+        r.duration("store_timeout", DEFAULT_STORE_TIMEOUT),
+        r.integer("default_completion_tokens", DEFAULT_COMPLETION_TOKENS));
   }
 
   public JsonObject toJson() {
@@ -32,6 +41,8 @@ public record RateLimitConfig(boolean enabled, String storage, String redis, Scr
         .put("script", script.toJson())
         .put("global", global.toJson())
         .put("per_key", perKey.toJson())
-        .put("on_store_error", onStoreError);
+        .put("on_store_error", onStoreError)
+        .put("store_timeout", JsonOut.duration(storeTimeout))
+        .put("default_completion_tokens", defaultCompletionTokens);
   }
 }

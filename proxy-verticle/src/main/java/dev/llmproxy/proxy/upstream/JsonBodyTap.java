@@ -1,5 +1,6 @@
 package dev.llmproxy.proxy.upstream;
 
+import dev.llmproxy.common.tokens.TokenCounter;
 import io.vertx.core.buffer.Buffer;
 
 import java.util.Arrays;
@@ -16,11 +17,14 @@ final class JsonBodyTap implements ResponseTap {
   private byte[] copy = new byte[1024];
   private int length;
   private boolean truncated;
+  private long received;
   private Usage usage;
+  private long completionEstimate;
 
   @Override
   public Buffer onChunk(Buffer chunk) {
     int n = chunk.length();
+    received += n;
     if (length + n > copy.length) {
       if (length + n > CAP) {
         keepTail(chunk);
@@ -57,8 +61,35 @@ final class JsonBodyTap implements ResponseTap {
         usage = UsageJson.read(tail, 0, tail.length).usage();
       }
     }
+    if (usage == null) {
+      completionEstimate = estimateCompletion();
+    }
     copy = null;
     return null;
+  }
+
+  /**
+   * The answer's choices counted, or the whole body when it is not JSON (a backend answering plain text); a body
+   * too large to keep is estimated from its size.
+   */
+  private long estimateCompletion() {
+    if (truncated) {
+      return (received + TokenCounter.CHARS_PER_TOKEN - 1) / TokenCounter.CHARS_PER_TOKEN;
+    }
+    RelayedText text = new RelayedText();
+    int start = 0;
+    while (start < length && Character.isWhitespace(copy[start])) {
+      start++;
+    }
+    if (start < length && copy[start] == '{' && UsageJson.collectText(copy, start, length - start, text)) {
+      return text.tokens();
+    }
+    return TokenCounter.count(copy, 0, length);
+  }
+
+  @Override
+  public long completionTokensEstimate() {
+    return completionEstimate;
   }
 
   /** The tail from the usage object on, as {@code {"usage":{...}}} for the parser; trailing bytes are ignored. */

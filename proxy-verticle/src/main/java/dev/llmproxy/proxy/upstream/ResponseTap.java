@@ -16,6 +16,14 @@ public interface ResponseTap {
   /** The usage the backend reported, or null when it reported none. */
   Usage usage();
 
+  /**
+   * The tokens of the generated text the client received, counted when {@link #usage()} is null (the backend
+   * reported none, or the stream broke before it did); 0 when nothing was relayed.
+   */
+  default long completionTokensEstimate() {
+    return 0;
+  }
+
   /** True when the client has received only whole SSE frames, so that one more frame can follow cleanly. */
   boolean atFrameBoundary();
 

@@ -15,6 +15,7 @@ final class SseUsageFilter implements ResponseTap {
 
   private byte[] pending = Bytes.EMPTY;
   private Usage usage;
+  private final RelayedText relayed = new RelayedText();
 
   @Override
   public Buffer onChunk(Buffer chunk) {
@@ -29,6 +30,8 @@ final class SseUsageFilter implements ResponseTap {
         if (isUsageOnly(bytes, frameStart, frameEnd)) {
           out = append(out, bytes, keptFrom, frameStart);
           keptFrom = frameEnd;
+        } else if (usage == null) {
+          collectText(bytes, frameStart, frameEnd);
         }
         frameStart = frameEnd;
       }
@@ -58,6 +61,18 @@ final class SseUsageFilter implements ResponseTap {
       usage = summary.usage();
     }
     return summary.usage() != null && summary.choicesEmpty();
+  }
+
+  private void collectText(byte[] bytes, int from, int to) {
+    int payload = Bytes.dataPayload(bytes, from, to);
+    if (payload >= 0 && payload < to && bytes[payload] == '{') {
+      UsageJson.collectText(bytes, payload, to - payload, relayed);
+    }
+  }
+
+  @Override
+  public long completionTokensEstimate() {
+    return relayed.tokens();
   }
 
   private static Buffer append(Buffer out, byte[] bytes, int from, int to) {

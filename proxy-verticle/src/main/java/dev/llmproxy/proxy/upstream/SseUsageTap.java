@@ -14,6 +14,7 @@ final class SseUsageTap implements ResponseTap {
 
   private byte[] carry = Bytes.EMPTY;
   private Usage usage;
+  private final RelayedText relayed = new RelayedText();
   private int trailingNewlines;
 
   @Override
@@ -48,12 +49,24 @@ final class SseUsageTap implements ResponseTap {
       to--;
     }
     int payload = Bytes.dataPayload(bytes, from, to);
-    if (payload >= 0 && Bytes.indexOf(bytes, payload, to, Bytes.USAGE_KEY) >= 0) {
+    if (payload < 0) {
+      return;
+    }
+    if (Bytes.indexOf(bytes, payload, to, Bytes.USAGE_KEY) >= 0) {
       Usage found = UsageJson.read(bytes, payload, to - payload).usage();
       if (found != null) {
         usage = found;
+        return;
       }
     }
+    if (usage == null && to > payload && bytes[payload] == '{') {
+      UsageJson.collectText(bytes, payload, to - payload, relayed);
+    }
+  }
+
+  @Override
+  public long completionTokensEstimate() {
+    return relayed.tokens();
   }
 
   @Override

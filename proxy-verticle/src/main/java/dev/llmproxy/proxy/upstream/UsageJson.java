@@ -52,6 +52,60 @@ final class UsageJson {
     return usage == null && !choicesEmpty ? NOTHING : new Summary(usage, choicesEmpty);
   }
 
+  /**
+   * Appends the generated text of one answer or stream chunk: each choice's {@code delta.content} (and
+   * {@code reasoning_content}), {@code message.content} or {@code text}. Returns false when the bytes are not a
+   * JSON object.
+   */
+  static boolean collectText(byte[] bytes, int offset, int length, RelayedText sink) {
+    try (JsonParser parser = JSON.createParser(bytes, offset, length)) {
+      if (parser.nextToken() != JsonToken.START_OBJECT) {
+        return false;
+      }
+      while (parser.nextToken() == JsonToken.FIELD_NAME) {
+        String field = parser.currentName();
+        JsonToken value = parser.nextToken();
+        if ("choices".equals(field) && value == JsonToken.START_ARRAY) {
+          JsonToken token;
+          while ((token = parser.nextToken()) == JsonToken.START_OBJECT) {
+            choice(parser, sink);
+          }
+          if (token != JsonToken.END_ARRAY) {
+            parser.skipChildren();
+          }
+        } else {
+          parser.skipChildren();
+        }
+      }
+      return true;
+    } catch (IOException e) {
+      // What was read before the malformed part still counts.
+      return true;
+    }
+  }
+
+  private static void choice(JsonParser parser, RelayedText sink) throws IOException {
+    while (parser.nextToken() == JsonToken.FIELD_NAME) {
+      String field = parser.currentName();
+      JsonToken value = parser.nextToken();
+      if (("delta".equals(field) || "message".equals(field)) && value == JsonToken.START_OBJECT) {
+        while (parser.nextToken() == JsonToken.FIELD_NAME) {
+          String name = parser.currentName();
+          JsonToken inner = parser.nextToken();
+          if (("content".equals(name) || "reasoning_content".equals(name)) && inner == JsonToken.VALUE_STRING) {
+            sink.append(parser.getText());
+          } else {
+            parser.skipChildren();
+          }
+        }
+      } else if ("text".equals(field) && value == JsonToken.VALUE_STRING) {
+        sink.append(parser.getText());
+      } else {
+        parser.skipChildren();
+      }
+    }
+  }
+
   private static void skipRestOfArray(JsonParser parser) throws IOException {
     JsonToken token;
     while ((token = parser.nextToken()) != JsonToken.END_ARRAY && token != null) {
