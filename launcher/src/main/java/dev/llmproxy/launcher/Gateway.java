@@ -72,7 +72,7 @@ public final class Gateway {
 
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config, PrometheusMeterRegistry registry) {
     Gateway gateway = new Gateway(vertx, config, registry);
-    return gateway.deploy("usage", 1, UsageVerticle::new)
+    return gateway.deploy("usage", 1, c -> new UsageVerticle(c, registry))
         .compose(v -> gateway.deploy("admin", 1, AdminVerticle::new))
         .compose(v -> gateway.deploy("auth", 1, AuthVerticle::new))
         .compose(v -> gateway.deploy("discovery", 1, DiscoveryVerticle::new))

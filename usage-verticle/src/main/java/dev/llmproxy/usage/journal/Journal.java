@@ -1,0 +1,324 @@
+package dev.llmproxy.usage.journal;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The durable usage journal: segment files {@code <first seq>.seg} of entries
+ * {@code [int length][int crc32c][long seq][length bytes of JSON]}, the checksum covering seq and JSON, so that a
+ * torn tail left by {@code kill -9} (or a power loss) is detected on open and cut off. Readers keep their own
+ * cursors ({@code <name>.cursor}: the next seq they want); segments every cursor has passed are deleted.
+ *
+ * <p>Blocking file I/O and not thread-safe: one thread at a time (the usage verticle's journal worker) uses it.
+ */
+public final class Journal implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Journal.class);
+  private static final String SEGMENT_SUFFIX = ".seg";
+  private static final String CURSOR_SUFFIX = ".cursor";
+  static final int HEADER_BYTES = 16;
+  /** Larger than any usage record; a length above it can only be garbage. */
+  static final int MAX_ENTRY_BYTES = 16 * 1024 * 1024;
+  /** Read positions remembered for the next read from a seq, one per reader in practice. */
+  private static final int MAX_HINTS = 64;
+
+  private final Path dir;
+  private final long segmentBytes;
+  /** First seq of each segment to its file. The last one is the segment being appended to. */
+  private final TreeMap<Long, Path> segments = new TreeMap<>();
+  private final Map<Long, Long> positionHints = new LinkedHashMap<>(16, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<Long, Long> eldest) {
+      return size() > MAX_HINTS;
+    }
+  };
+  private FileChannel active;
+  private long activeSize;
+  private long nextSeq;
+
+  private Journal(Path dir, long segmentBytes) {
+    this.dir = dir;
+    this.segmentBytes = segmentBytes;
+  }
+
+  /**
+   * Opens (or creates) the journal in {@code dir}, truncating a torn or corrupt tail of the last segment.
+   *
+   * @param segmentBytes a segment is closed and a new one started once it is this large
+   */
+  public static Journal open(Path dir, long segmentBytes) throws IOException {
+    Files.createDirectories(dir);
+    Journal journal = new Journal(dir, segmentBytes);
+    journal.load();
+    return journal;
+  }
+
+  private void load() throws IOException {
+    try (Stream<Path> files = Files.list(dir)) {
+      files.filter(p -> p.getFileName().toString().endsWith(SEGMENT_SUFFIX)).forEach(p -> {
+        String name = p.getFileName().toString();
+        segments.put(Long.parseLong(name.substring(0, name.length() - SEGMENT_SUFFIX.length())), p);
+      });
+    }
+    if (segments.isEmpty()) {
+      startSegment(1);
+      return;
+    }
+    Map.Entry<Long, Path> last = segments.lastEntry();
+    active = FileChannel.open(last.getValue(), StandardOpenOption.READ, StandardOpenOption.WRITE);
+    long size = active.size();
+    Scan scan = scan(active, last.getKey(), Long.MAX_VALUE, 0, Integer.MAX_VALUE, null);
+    if (scan.endPosition < size) {
+      LOG.warn("usage journal: cut a torn or corrupt tail of {} byte(s) off {} (after seq {})",
+          size - scan.endPosition, last.getValue().getFileName(), scan.nextSeq - 1);
+      active.truncate(scan.endPosition);
+      active.force(true);
+    }
+    activeSize = scan.endPosition;
+    active.position(activeSize);
+    nextSeq = scan.nextSeq;
+  }
+
+  private void startSegment(long firstSeq) throws IOException {
+    Path file = dir.resolve(String.format("%020d", firstSeq) + SEGMENT_SUFFIX);
+    active = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    active.truncate(0);
+    segments.put(firstSeq, file);
+    activeSize = 0;
+    nextSeq = firstSeq;
+    syncDirectory();
+  }
+
+  /** Appends records and fsyncs them. @return the seq of the first one */
+  public long append(List<JsonObject> records) throws IOException {
+    if (activeSize >= segmentBytes) {
+      active.close();
+      startSegment(nextSeq);
+    }
+    long first = nextSeq;
+    List<byte[]> encoded = new ArrayList<>(records.size());
+    int total = 0;
+    for (JsonObject record : records) {
+      byte[] json = record.encode().getBytes(StandardCharsets.UTF_8);
+      encoded.add(json);
+      total += HEADER_BYTES + json.length;
+    }
+    ByteBuffer buffer = ByteBuffer.allocate(total);
+    long seq = first;
+    for (byte[] json : encoded) {
+      buffer.putInt(json.length).putInt(checksum(seq, json)).putLong(seq).put(json);
+      seq++;
+    }
+    buffer.flip();
+    while (buffer.hasRemaining()) {
+      active.write(buffer);
+    }
+    active.force(false);
+    activeSize += total;
+    nextSeq = seq;
+    return first;
+  }
+
+  /** The seq the next append gets; every seq below it is durable. */
+  public long nextSeq() {
+    return nextSeq;
+  }
+
+  /** The oldest seq still kept. */
+  public long firstSeq() {
+    return segments.firstKey();
+  }
+
+  /** Number of segment files, for tests and logs. */
+  public int segmentCount() {
+    return segments.size();
+  }
+
+  /** Up to {@code max} entries from {@code fromSeq} on (from the oldest kept when {@code fromSeq} was deleted). */
+  public List<JournalEntry> read(long fromSeq, int max) throws IOException {
+    List<JournalEntry> out = new ArrayList<>();
+    long from = Math.max(fromSeq, firstSeq());
+    while (out.size() < max && from < nextSeq) {
+      Map.Entry<Long, Path> segment = segments.floorEntry(from);
+      Long nextSegment = segments.higherKey(segment.getKey());
+      Long hint = positionHints.remove(from);
+      long position = hint == null ? 0 : hint;
+      Scan scan;
+      if (nextSegment == null) {
+        scan = scan(active, segment.getKey(), from, position, max - out.size(), out);
+      } else {
+        try (FileChannel channel = FileChannel.open(segment.getValue(), StandardOpenOption.READ)) {
+          scan = scan(channel, segment.getKey(), from, position, max - out.size(), out);
+        }
+      }
+      if (scan.nextSeq > from) {
+        from = scan.nextSeq;
+        positionHints.put(from, scan.endPosition);
+      }
+      if (out.size() < max) {
+        // This segment is exhausted: go on with the next one, if any.
+        if (nextSegment == null) {
+          break;
+        }
+        from = Math.max(from, nextSegment);
+      }
+    }
+    return out;
+  }
+
+  private record Scan(long nextSeq, long endPosition) {
+  }
+
+  /**
+   * Walks a segment from {@code position} (an entry boundary whose seq is known to be at or below
+   * {@code wantFrom}), collecting up to {@code max} entries with seq >= wantFrom into {@code out} (null: collect
+   * nothing). Stops at the first entry that is torn, fails its checksum or breaks the seq sequence.
+   *
+   * @return the seq after the last good entry seen and the position after it (the good end of the file when the
+   *     scan ran to it)
+   */
+  private static Scan scan(FileChannel channel, long segmentFirstSeq, long wantFrom, long position, int max,
+      List<JournalEntry> out) throws IOException {
+    long size = channel.size();
+    long pos = position;
+    long expected = -1;
+    ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES);
+    int taken = 0;
+    while (pos + HEADER_BYTES <= size && taken < max) {
+      header.clear();
+      readFully(channel, header, pos);
+      header.flip();
+      int length = header.getInt();
+      int crc = header.getInt();
+      long seq = header.getLong();
+      if (length < 0 || length > MAX_ENTRY_BYTES || pos + HEADER_BYTES + length > size) {
+        break;
+      }
+      if (expected < 0) {
+        expected = pos == 0 ? segmentFirstSeq : seq;
+      }
+      if (seq != expected) {
+        break;
+      }
+      ByteBuffer body = ByteBuffer.allocate(length);
+      readFully(channel, body, pos + HEADER_BYTES);
+      byte[] json = body.array();
+      if (checksum(seq, json) != crc) {
+        break;
+      }
+      if (out != null && seq >= wantFrom) {
+        out.add(new JournalEntry(seq, new JsonObject(Buffer.buffer(json))));
+        taken++;
+      }
+      pos += HEADER_BYTES + length;
+      expected = seq + 1;
+    }
+    return new Scan(expected < 0 ? (pos == 0 ? segmentFirstSeq : wantFrom) : expected, pos);
+  }
+
+  private static void readFully(FileChannel channel, ByteBuffer buffer, long position) throws IOException {
+    long at = position;
+    while (buffer.hasRemaining()) {
+      int n = channel.read(buffer, at);
+      if (n < 0) {
+        throw new IOException("unexpected end of journal segment");
+      }
+      at += n;
+    }
+  }
+
+  private static int checksum(long seq, byte[] json) {
+    CRC32C crc = new CRC32C();
+    crc.update(ByteBuffer.allocate(8).putLong(0, seq));
+    crc.update(json);
+    return (int) crc.getValue();
+  }
+
+  /**
+   * Deletes every segment whose entries all lie below {@code belowSeq} (the lowest cursor of the enabled readers).
+   * The segment being appended to is never deleted. @return how many segments were deleted
+   */
+  public int compact(long belowSeq) throws IOException {
+    int deleted = 0;
+    while (segments.size() > 1) {
+      Map.Entry<Long, Path> oldest = segments.firstEntry();
+      long nextFirst = segments.higherKey(oldest.getKey());
+      if (nextFirst > belowSeq) {
+        break;
+      }
+      Files.deleteIfExists(oldest.getValue());
+      segments.remove(oldest.getKey());
+      positionHints.keySet().removeIf(seq -> seq < nextFirst);
+      deleted++;
+    }
+    return deleted;
+  }
+
+  /** The saved cursor of a reader: the next seq it wants, or the oldest seq kept when it has none yet. */
+  public long readCursor(String reader) throws IOException {
+    try {
+      String text = Files.readString(cursorFile(reader), StandardCharsets.UTF_8).trim();
+      return Math.max(Long.parseLong(text), firstSeq());
+    } catch (NoSuchFileException e) {
+      return firstSeq();
+    } catch (NumberFormatException e) {
+      LOG.warn("usage journal: unreadable cursor of {}, starting from the oldest record kept", reader);
+      return firstSeq();
+    }
+  }
+
+  /**
+   * Saves a reader's cursor: written to a temporary file and renamed over the old one, so a crash leaves the old
+   * or the new value. Not fsynced: it survives a killed process (the page cache does); after a power loss a reader
+   * may repeat what it delivered since the last checkpoint the OS wrote — at least once, never lost.
+   */
+  public void writeCursor(String reader, long nextSeq) throws IOException {
+    Path file = cursorFile(reader);
+    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+    Files.writeString(tmp, Long.toString(nextSeq), StandardCharsets.UTF_8);
+    try {
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (AtomicMoveNotSupportedException e) {
+      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+    }
+  }
+
+  private Path cursorFile(String reader) {
+    return dir.resolve(reader.replaceAll("[^A-Za-z0-9_.-]", "_") + CURSOR_SUFFIX);
+  }
+
+  private void syncDirectory() {
+    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+      d.force(true);
+    } catch (IOException | UnsupportedOperationException e) {
+      // Not every file system lets a directory be fsynced; the segment's own fsync still holds its data.
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    if (active != null && active.isOpen()) {
+      active.force(false);
+      active.close();
+    }
+  }
+}
