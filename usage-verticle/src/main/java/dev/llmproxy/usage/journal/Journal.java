@@ -45,9 +45,13 @@ public final class Journal implements AutoCloseable {
   private final long segmentBytes;
   /** First seq of each segment to its file. The last one is the segment being appended to. */
   private final TreeMap<Long, Path> segments = new TreeMap<>();
-  private final Map<Long, Long> positionHints = new LinkedHashMap<>(16, 0.75f, true) {
+  /** Where the entry of a seq starts: which segment (its first seq) and the byte position in it. */
+  private record Hint(long segment, long position) {
+  }
+
+  private final Map<Long, Hint> positionHints = new LinkedHashMap<>(16, 0.75f, true) {
     @Override
-    protected boolean removeEldestEntry(Map.Entry<Long, Long> eldest) {
+    protected boolean removeEldestEntry(Map.Entry<Long, Hint> eldest) {
       return size() > MAX_HINTS;
     }
   };
@@ -160,8 +164,8 @@ public final class Journal implements AutoCloseable {
     while (out.size() < max && from < nextSeq) {
       Map.Entry<Long, Path> segment = segments.floorEntry(from);
       Long nextSegment = segments.higherKey(segment.getKey());
-      Long hint = positionHints.remove(from);
-      long position = hint == null ? 0 : hint;
+      Hint hint = positionHints.remove(from);
+      long position = hint != null && hint.segment() == segment.getKey() ? hint.position() : 0;
       Scan scan;
       if (nextSegment == null) {
         scan = scan(active, segment.getKey(), from, position, max - out.size(), out);
@@ -172,7 +176,7 @@ public final class Journal implements AutoCloseable {
       }
       if (scan.nextSeq > from) {
         from = scan.nextSeq;
-        positionHints.put(from, scan.endPosition);
+        positionHints.put(from, new Hint(segment.getKey(), scan.endPosition));
       }
       if (out.size() < max) {
         // This segment is exhausted: go on with the next one, if any.
