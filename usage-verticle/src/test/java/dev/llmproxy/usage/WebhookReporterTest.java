@@ -13,7 +13,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmproxy.testsupport.Poll;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -61,7 +64,7 @@ class WebhookReporterTest {
   @Test
   void aReceiverThatIsDownGetsEveryRecordOnceInOrderWhenItComesUp(Vertx vertx, @TempDir Path dir) throws Exception {
     int port = freePort();
-    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     deploy(vertx, config(usage(dir, webhook("billing", "http://127.0.0.1:" + port + "/usage"))), registry)
         .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     List<String> sent = new ArrayList<>();
@@ -81,7 +84,11 @@ class WebhookReporterTest {
     assertTrue(Poll.until(Duration.ofSeconds(2), () -> backlog(registry) == 0));
     assertEquals(sent, receiver.ids());
     assertEquals(sent, receiver.idempotencyKeys);
-    assertEquals(30.0, registry.get("llmproxy_webhook_success_total").tag("reporter", "billing").counter().count());
+    assertEquals(30.0, registry.get("llmproxy_webhook_success").tag("reporter", "billing").counter().count());
+    String scrape = registry.scrape();
+    assertTrue(scrape.contains("llmproxy_webhook_success_total{reporter=\"billing\"} 30.0"), scrape);
+    assertTrue(scrape.contains("llmproxy_webhook_failure_total{reporter=\"billing\"}"), scrape);
+    assertTrue(scrape.contains("llmproxy_usage_journal_backlog{reporter=\"billing\"} 0.0"), scrape);
     assertTrue(receiver.authorizations.stream().allMatch("Bearer test-token"::equals));
 
     JsonObject first = receiver.bodies.get(0);
@@ -135,12 +142,12 @@ class WebhookReporterTest {
     assertNull(shaped.bodies.get(1).getString("api_key"));
   }
 
-  private static double failures(SimpleMeterRegistry registry) {
-    var counter = registry.find("llmproxy_webhook_failure_total").tag("reporter", "billing").counter();
+  private static double failures(MeterRegistry registry) {
+    var counter = registry.find("llmproxy_webhook_failure").tag("reporter", "billing").counter();
     return counter == null ? 0 : counter.count();
   }
 
-  private static double backlog(SimpleMeterRegistry registry) {
+  private static double backlog(MeterRegistry registry) {
     var gauge = registry.find("llmproxy_usage_journal_backlog").tag("reporter", "billing").gauge();
     return gauge == null ? -1 : gauge.value();
   }
