@@ -57,9 +57,17 @@ public final class UsageVerticle extends VerticleBase {
   private UsageJournal journal;
   private long received;
 
+  private final long segmentBytes;
+
   public UsageVerticle(GatewayConfig config, MeterRegistry registry) {
+    this(config, registry, SEGMENT_BYTES);
+  }
+
+  /** @param segmentBytes size at which a journal segment is closed (small in tests, to see compaction) */
+  UsageVerticle(GatewayConfig config, MeterRegistry registry, long segmentBytes) {
     this.config = config;
     this.registry = registry;
+    this.segmentBytes = segmentBytes;
   }
 
   @Override
@@ -88,7 +96,7 @@ public final class UsageVerticle extends VerticleBase {
         return Future.succeededFuture();
       }
       Path dir = Path.of(config.usage().journalPath());
-      return UsageJournal.open(vertx, dir, SEGMENT_BYTES, this::wakeAll)
+      return UsageJournal.open(vertx, dir, segmentBytes, this::wakeAll)
           .compose(opened -> {
             journal = opened;
             List<Future<Long>> cursors = new ArrayList<>();

@@ -142,6 +142,47 @@ class WebhookReporterTest {
     assertNull(shaped.bodies.get(1).getString("api_key"));
   }
 
+  @Test
+  void aRestartWithoutACrashResumesFromTheCursorAndSegmentsEveryReaderPassedAreDeleted(Vertx vertx,
+      @TempDir Path dir) throws Exception {
+    Receiver receiver = new Receiver().start(vertx, 0);
+    String url = "http://127.0.0.1:" + receiver.server.actualPort() + "/usage";
+    // Two reporters; the second one is disabled and must not hold the journal back.
+    JsonObject disabled = webhook("off", "http://127.0.0.1:1/usage").put("enabled", false);
+    var config = config(usage(dir, webhook("billing", url), disabled));
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    String first = vertx.deployVerticle(() -> new UsageVerticle(config, registry, 2048),
+        new io.vertx.core.DeploymentOptions()).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    List<String> sent = new ArrayList<>();
+    for (int i = 0; i < 60; i++) {
+      sent.add("first-" + i);
+      send(vertx, record("first-" + i, "sk-live-abcdefgh1234", null, "llama", 10, i));
+    }
+    assertTrue(Poll.until(Duration.ofSeconds(10), () -> receiver.bodies.size() >= 60));
+    vertx.undeploy(first).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+
+    vertx.deployVerticle(() -> new UsageVerticle(config, registry, 2048), new io.vertx.core.DeploymentOptions())
+        .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    for (int i = 0; i < 60; i++) {
+      sent.add("second-" + i);
+      send(vertx, record("second-" + i, "sk-live-abcdefgh1234", null, "llama", 10, i));
+    }
+    assertTrue(Poll.until(Duration.ofSeconds(10), () -> receiver.bodies.size() >= 120));
+    assertTrue(Poll.until(Duration.ofSeconds(2), () -> backlog(registry) == 0));
+    assertEquals(sent, receiver.ids());
+    // 120 records of ~600 bytes make dozens of 2 KiB segments; all but the last one or two are gone.
+    assertTrue(Poll.until(Duration.ofSeconds(5), () -> segments(dir.resolve("journal")) <= 2),
+        "segments left: " + segments(dir.resolve("journal")));
+  }
+
+  private static long segments(Path journal) {
+    try (var files = java.nio.file.Files.list(journal)) {
+      return files.filter(p -> p.toString().endsWith(".seg")).count();
+    } catch (java.io.IOException e) {
+      return -1;
+    }
+  }
+
   private static double failures(MeterRegistry registry) {
     var counter = registry.find("llmproxy_webhook_failure").tag("reporter", "billing").counter();
     return counter == null ? 0 : counter.count();
