@@ -5,6 +5,8 @@ import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
@@ -55,6 +57,8 @@ public final class Journal implements AutoCloseable {
       return size() > MAX_HINTS;
     }
   };
+  private FileChannel lockChannel;
+  private FileLock lock;
   private FileChannel active;
   private long activeSize;
   private long nextSeq;
@@ -72,8 +76,49 @@ public final class Journal implements AutoCloseable {
   public static Journal open(Path dir, long segmentBytes) throws IOException {
     Files.createDirectories(dir);
     Journal journal = new Journal(dir, segmentBytes);
-    journal.load();
+    journal.lock();
+    try {
+      journal.load();
+    } catch (IOException | RuntimeException e) {
+      journal.close();
+      throw e;
+    }
     return journal;
+  }
+
+  /** Two writers would interleave their records: a second process (or verticle) on the same folder is refused. */
+  private void lock() throws IOException {
+    lockChannel = FileChannel.open(dir.resolve("LOCK"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    try {
+      lock = lockChannel.tryLock();
+    } catch (OverlappingFileLockException e) {
+      lock = null;
+    }
+    if (lock == null) {
+      lockChannel.close();
+      throw new IOException("usage journal " + dir + " is in use by another gateway (or verticle)");
+    }
+  }
+
+  /**
+   * Every intact record of a journal folder, read without taking it over: nothing is locked or truncated, so it
+   * may run beside the gateway that writes it (for tests and inspection).
+   */
+  public static List<JournalEntry> readAll(Path dir) throws IOException {
+    TreeMap<Long, Path> found = new TreeMap<>();
+    try (Stream<Path> files = Files.list(dir)) {
+      files.filter(p -> p.getFileName().toString().endsWith(SEGMENT_SUFFIX)).forEach(p -> {
+        String name = p.getFileName().toString();
+        found.put(Long.parseLong(name.substring(0, name.length() - SEGMENT_SUFFIX.length())), p);
+      });
+    }
+    List<JournalEntry> out = new ArrayList<>();
+    for (Map.Entry<Long, Path> segment : found.entrySet()) {
+      try (FileChannel channel = FileChannel.open(segment.getValue(), StandardOpenOption.READ)) {
+        scan(channel, segment.getKey(), segment.getKey(), 0, Integer.MAX_VALUE, out);
+      }
+    }
+    return out;
   }
 
   private void load() throws IOException {
@@ -177,6 +222,8 @@ public final class Journal implements AutoCloseable {
       if (scan.nextSeq > from) {
         from = scan.nextSeq;
         positionHints.put(from, new Hint(segment.getKey(), scan.endPosition));
+      } else if (position > 0) {
+        positionHints.put(from, new Hint(segment.getKey(), position));
       }
       if (out.size() < max) {
         // This segment is exhausted: go on with the next one, if any.
@@ -320,9 +367,15 @@ public final class Journal implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
-    if (active != null && active.isOpen()) {
-      active.force(false);
-      active.close();
+    try {
+      if (active != null && active.isOpen()) {
+        active.force(false);
+        active.close();
+      }
+    } finally {
+      if (lockChannel != null && lockChannel.isOpen()) {
+        lockChannel.close(); // releases the lock
+      }
     }
   }
 }

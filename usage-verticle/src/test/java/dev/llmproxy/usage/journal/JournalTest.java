@@ -128,6 +128,20 @@ class JournalTest {
     }
   }
 
+  @Test
+  void aSecondWriterIsRefusedWhileReadersMayLookAtAnyTime(@TempDir Path dir) throws IOException {
+    try (Journal journal = Journal.open(dir, 1 << 20)) {
+      journal.append(records(0, 2));
+      IOException refused = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+          () -> Journal.open(dir, 1 << 20));
+      assertTrue(refused.getMessage().contains("in use"), refused.getMessage());
+      assertEquals(List.of("req-0", "req-1"), ids(Journal.readAll(dir)));
+    }
+    try (Journal reopened = Journal.open(dir, 1 << 20)) {
+      assertEquals(3, reopened.nextSeq());
+    }
+  }
+
   private static Path onlySegment(Path dir) throws IOException {
     try (Stream<Path> files = Files.list(dir)) {
       List<Path> segments = files.filter(p -> p.toString().endsWith(".seg")).toList();
