@@ -47,6 +47,8 @@ import org.junit.jupiter.api.io.TempDir;
 @ExtendWith(VertxExtension.class)
 class GatewayUsageCrashTest {
 
+  private static final int MAX_REQUESTS = 3000;
+
   @Test
   void killDashNineUnderLoadLosesNoAcknowledgedRecord(Vertx vertx, @TempDir Path dir) throws Exception {
     MockLlmBackend backend = MockLlmBackend.start(vertx, 0).toCompletionStage().toCompletableFuture()
@@ -54,7 +56,7 @@ class GatewayUsageCrashTest {
     // The receiver takes a few ms per record, so that a backlog waits in the journal when the process dies.
     List<String> received = new CopyOnWriteArrayList<>();
     HttpServer receiver = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
-        .requestHandler(request -> request.body().onSuccess(body -> vertx.setTimer(3, t -> {
+        .requestHandler(request -> request.body().onSuccess(body -> vertx.setTimer(2, t -> {
           received.add(body.toJsonObject().getString("request_id"));
           request.response().end("ok");
         })))
@@ -152,10 +154,15 @@ class GatewayUsageCrashTest {
     return gateway;
   }
 
+  /** Requests until told to stop or {@link #MAX_REQUESTS} were made, so that the backlog stays bounded. */
   private static void load(int port, AtomicBoolean loading, AtomicInteger sequence, Set<String> answered) {
     HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     while (loading.get()) {
-      String id = "crash-" + sequence.incrementAndGet();
+      int n = sequence.incrementAndGet();
+      if (n > MAX_REQUESTS) {
+        return;
+      }
+      String id = "crash-" + n;
       try {
         HttpResponse<String> response = client.send(HttpRequest.newBuilder(
                 URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))

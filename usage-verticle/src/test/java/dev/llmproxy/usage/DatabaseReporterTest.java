@@ -13,13 +13,13 @@ import dev.llmproxy.common.config.GatewayConfig;
 import dev.llmproxy.common.storage.Pools;
 import dev.llmproxy.common.storage.SqlDatabase;
 import dev.llmproxy.testsupport.Poll;
+import dev.llmproxy.usage.journal.Journal;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.sqlclient.Row;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -68,15 +68,18 @@ class DatabaseReporterTest {
       vertx.undeploy(first).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
 
       // As if the process died after the inserts but before the cursor was saved: everything is delivered again.
-      Path cursor = dir.resolve("journal").resolve("reporter-db.cursor");
-      assertEquals("151", Files.readString(cursor));
-      Files.writeString(cursor, "1");
+      Path journalDir = dir.resolve("journal");
+      assertEquals(151, Journal.peekCursor(journalDir, "reporter-db"));
+      try (Journal journal = Journal.open(journalDir, Long.MAX_VALUE)) {
+        journal.writeCursor("reporter-db", 1);
+      }
       deploy(vertx, config, new SimpleMeterRegistry()).toCompletionStage().toCompletableFuture()
           .get(10, TimeUnit.SECONDS);
       for (int i = 150; i < 160; i++) {
         send(vertx, record("r-" + i, "sk-live-abcdefgh1234", null, "llama", 10, i));
       }
-      assertTrue(Poll.until(Duration.ofSeconds(20), () -> cursorValue(cursor) == 161), "cursor " + cursorValue(cursor));
+      assertTrue(Poll.until(Duration.ofSeconds(20), () -> cursorValue(journalDir) == 161),
+          "cursor " + cursorValue(journalDir));
       assertEquals(160, count(db, table, "*"));
       assertEquals(160, count(db, table, "DISTINCT request_id"));
 
@@ -101,9 +104,9 @@ class DatabaseReporterTest {
     }
   }
 
-  private static long cursorValue(Path cursor) {
+  private static long cursorValue(Path journalDir) {
     try {
-      return Long.parseLong(Files.readString(cursor).trim());
+      return Journal.peekCursor(journalDir, "reporter-db");
     } catch (Exception e) {
       return -1;
     }

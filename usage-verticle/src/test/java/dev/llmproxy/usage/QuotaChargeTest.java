@@ -15,6 +15,7 @@ import dev.llmproxy.common.config.GatewayConfig;
 import dev.llmproxy.common.storage.Pools;
 import dev.llmproxy.common.storage.SqlDatabase;
 import dev.llmproxy.testsupport.Poll;
+import dev.llmproxy.usage.journal.Journal;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -23,7 +24,6 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisAPI;
 import io.vertx.sqlclient.Tuple;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -111,7 +111,7 @@ class QuotaChargeTest {
       send(vertx, record(id + "-5", "sk-static-key-0001", "fixed", "m", 4, 5));
       send(vertx, record(id + "-6", hashKey, "keys_redis", "m", 0, 0));
       send(vertx, record(id + "-7", "sk-nobody-key-001", null, "m", 4, 5));
-      Path cursor = dir.resolve("journal").resolve("quota.cursor");
+      Path cursor = dir.resolve("journal");
       assertTrue(Poll.until(Duration.ofSeconds(20), () -> cursorValue(cursor) == 8), "cursor " + cursorValue(cursor));
 
       assertEquals("115", await(redis.hget(prefix + hashKey, "used_quota")).toString());
@@ -128,7 +128,9 @@ class QuotaChargeTest {
 
       // A crash before the cursor was saved: the restart charges everything again, and nothing changes twice.
       await(vertx.undeploy(first));
-      Files.writeString(cursor, "1");
+      try (Journal journal = Journal.open(cursor, Long.MAX_VALUE)) {
+        journal.writeCursor("quota", 1);
+      }
       await(deploy(vertx, config, new SimpleMeterRegistry()));
       send(vertx, record(id + "-8", hashKey, "keys_redis", "m", 2, 1));
       assertTrue(Poll.until(Duration.ofSeconds(20), () -> cursorValue(cursor) == 9), "cursor " + cursorValue(cursor));
@@ -153,9 +155,9 @@ class QuotaChargeTest {
         + db.dialect().placeholder(1)).execute(Tuple.of(key))).iterator().next().getLong(0);
   }
 
-  private static long cursorValue(Path cursor) {
+  private static long cursorValue(Path journalDir) {
     try {
-      return Long.parseLong(Files.readString(cursor).trim());
+      return Journal.peekCursor(journalDir, "quota");
     } catch (Exception e) {
       return -1;
     }

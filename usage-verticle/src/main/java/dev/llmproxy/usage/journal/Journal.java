@@ -8,17 +8,16 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.stream.Stream;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
@@ -30,7 +29,9 @@ import org.slf4j.LoggerFactory;
  * torn tail left by {@code kill -9} (or a power loss) is detected on open and cut off. Readers keep their own
  * cursors ({@code <name>.cursor}: the next seq they want); segments every cursor has passed are deleted.
  *
- * <p>Blocking file I/O and not thread-safe: one thread at a time (the usage verticle's journal worker) uses it.
+ * <p>Blocking file I/O. Two threads may use it at once, and no more: one <em>writer</em> ({@link #append}) and
+ * one <em>reader</em> ({@link #read}, the cursors, {@link #compact}), so that appends never wait behind deliveries.
+ * A reader sees only records whose fsync finished ({@link #nextSeq()}).
  */
 public final class Journal implements AutoCloseable {
 
@@ -42,26 +43,32 @@ public final class Journal implements AutoCloseable {
   static final int MAX_ENTRY_BYTES = 16 * 1024 * 1024;
   /** Read positions remembered for the next read from a seq, one per reader in practice. */
   private static final int MAX_HINTS = 64;
+  /** Mixed into a cursor slot's check value, so that zeros or garbage never pass for a cursor. */
+  private static final long CURSOR_MAGIC = 0x4c4c4d50726f7879L;
 
-  private final Path dir;
-  private final long segmentBytes;
-  /** First seq of each segment to its file. The last one is the segment being appended to. */
-  private final TreeMap<Long, Path> segments = new TreeMap<>();
   /** Where the entry of a seq starts: which segment (its first seq) and the byte position in it. */
   private record Hint(long segment, long position) {
   }
 
+  private final Path dir;
+  private final long segmentBytes;
+  /** First seq of each segment to its file; the last one is being appended to. Shared by writer and reader. */
+  private final ConcurrentSkipListMap<Long, Path> segments = new ConcurrentSkipListMap<>();
+  // Reader side only:
   private final Map<Long, Hint> positionHints = new LinkedHashMap<>(16, 0.75f, true) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<Long, Hint> eldest) {
       return size() > MAX_HINTS;
     }
   };
+  private final Map<String, CursorFile> cursors = new HashMap<>();
+  // Writer side only:
   private FileChannel lockChannel;
   private FileLock lock;
   private FileChannel active;
   private long activeSize;
-  private long nextSeq;
+  /** The seq the next append gets: every seq below it is durable. Written by the writer after each fsync. */
+  private volatile long nextSeq;
 
   private Journal(Path dir, long segmentBytes) {
     this.dir = dir;
@@ -72,6 +79,7 @@ public final class Journal implements AutoCloseable {
    * Opens (or creates) the journal in {@code dir}, truncating a torn or corrupt tail of the last segment.
    *
    * @param segmentBytes a segment is closed and a new one started once it is this large
+   * @throws IOException also when another process (or verticle) has the journal open
    */
   public static Journal open(Path dir, long segmentBytes) throws IOException {
     Files.createDirectories(dir);
@@ -105,6 +113,16 @@ public final class Journal implements AutoCloseable {
    * may run beside the gateway that writes it (for tests and inspection).
    */
   public static List<JournalEntry> readAll(Path dir) throws IOException {
+    List<JournalEntry> out = new ArrayList<>();
+    for (Map.Entry<Long, Path> segment : listSegments(dir).entrySet()) {
+      try (FileChannel channel = FileChannel.open(segment.getValue(), StandardOpenOption.READ)) {
+        scan(channel, segment.getKey(), segment.getKey(), Long.MAX_VALUE, 0, Integer.MAX_VALUE, out);
+      }
+    }
+    return out;
+  }
+
+  private static TreeMap<Long, Path> listSegments(Path dir) throws IOException {
     TreeMap<Long, Path> found = new TreeMap<>();
     try (Stream<Path> files = Files.list(dir)) {
       files.filter(p -> p.getFileName().toString().endsWith(SEGMENT_SUFFIX)).forEach(p -> {
@@ -112,22 +130,11 @@ public final class Journal implements AutoCloseable {
         found.put(Long.parseLong(name.substring(0, name.length() - SEGMENT_SUFFIX.length())), p);
       });
     }
-    List<JournalEntry> out = new ArrayList<>();
-    for (Map.Entry<Long, Path> segment : found.entrySet()) {
-      try (FileChannel channel = FileChannel.open(segment.getValue(), StandardOpenOption.READ)) {
-        scan(channel, segment.getKey(), segment.getKey(), 0, Integer.MAX_VALUE, out);
-      }
-    }
-    return out;
+    return found;
   }
 
   private void load() throws IOException {
-    try (Stream<Path> files = Files.list(dir)) {
-      files.filter(p -> p.getFileName().toString().endsWith(SEGMENT_SUFFIX)).forEach(p -> {
-        String name = p.getFileName().toString();
-        segments.put(Long.parseLong(name.substring(0, name.length() - SEGMENT_SUFFIX.length())), p);
-      });
-    }
+    segments.putAll(listSegments(dir));
     if (segments.isEmpty()) {
       startSegment(1);
       return;
@@ -135,7 +142,7 @@ public final class Journal implements AutoCloseable {
     Map.Entry<Long, Path> last = segments.lastEntry();
     active = FileChannel.open(last.getValue(), StandardOpenOption.READ, StandardOpenOption.WRITE);
     long size = active.size();
-    Scan scan = scan(active, last.getKey(), Long.MAX_VALUE, 0, Integer.MAX_VALUE, null);
+    Scan scan = scan(active, last.getKey(), Long.MAX_VALUE, Long.MAX_VALUE, 0, Integer.MAX_VALUE, null);
     if (scan.endPosition < size) {
       LOG.warn("usage journal: cut a torn or corrupt tail of {} byte(s) off {} (after seq {})",
           size - scan.endPosition, last.getValue().getFileName(), scan.nextSeq - 1);
@@ -151,13 +158,13 @@ public final class Journal implements AutoCloseable {
     Path file = dir.resolve(String.format("%020d", firstSeq) + SEGMENT_SUFFIX);
     active = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
     active.truncate(0);
-    segments.put(firstSeq, file);
     activeSize = 0;
-    nextSeq = firstSeq;
     syncDirectory();
+    segments.put(firstSeq, file);
+    nextSeq = firstSeq;
   }
 
-  /** Appends records and fsyncs them. @return the seq of the first one */
+  /** Writer: appends records and fsyncs them. @return the seq of the first one */
   public long append(List<JsonObject> records) throws IOException {
     if (activeSize >= segmentBytes) {
       active.close();
@@ -187,7 +194,7 @@ public final class Journal implements AutoCloseable {
     return first;
   }
 
-  /** The seq the next append gets; every seq below it is durable. */
+  /** The seq the next append gets; every seq below it is durable and may be read. */
   public long nextSeq() {
     return nextSeq;
   }
@@ -202,22 +209,23 @@ public final class Journal implements AutoCloseable {
     return segments.size();
   }
 
-  /** Up to {@code max} entries from {@code fromSeq} on (from the oldest kept when {@code fromSeq} was deleted). */
+  /**
+   * Reader: up to {@code max} durable entries from {@code fromSeq} on (from the oldest kept when {@code fromSeq}
+   * was deleted).
+   */
   public List<JournalEntry> read(long fromSeq, int max) throws IOException {
     List<JournalEntry> out = new ArrayList<>();
+    long durable = nextSeq;
     long from = Math.max(fromSeq, firstSeq());
-    while (out.size() < max && from < nextSeq) {
+    while (out.size() < max && from < durable) {
       Map.Entry<Long, Path> segment = segments.floorEntry(from);
       Long nextSegment = segments.higherKey(segment.getKey());
       Hint hint = positionHints.remove(from);
       long position = hint != null && hint.segment() == segment.getKey() ? hint.position() : 0;
       Scan scan;
-      if (nextSegment == null) {
-        scan = scan(active, segment.getKey(), from, position, max - out.size(), out);
-      } else {
-        try (FileChannel channel = FileChannel.open(segment.getValue(), StandardOpenOption.READ)) {
-          scan = scan(channel, segment.getKey(), from, position, max - out.size(), out);
-        }
+      // A channel of its own: the writer may close the active segment's channel when it rolls over.
+      try (FileChannel channel = FileChannel.open(segment.getValue(), StandardOpenOption.READ)) {
+        scan = scan(channel, segment.getKey(), from, durable, position, max - out.size(), out);
       }
       if (scan.nextSeq > from) {
         from = scan.nextSeq;
@@ -241,14 +249,14 @@ public final class Journal implements AutoCloseable {
 
   /**
    * Walks a segment from {@code position} (an entry boundary whose seq is known to be at or below
-   * {@code wantFrom}), collecting up to {@code max} entries with seq >= wantFrom into {@code out} (null: collect
-   * nothing). Stops at the first entry that is torn, fails its checksum or breaks the seq sequence.
+   * {@code wantFrom}), collecting up to {@code max} entries with {@code wantFrom <= seq < below} into {@code out}
+   * (null: collect nothing). Stops at the first entry at or past {@code below}, torn, failing its checksum or
+   * breaking the seq sequence.
    *
-   * @return the seq after the last good entry seen and the position after it (the good end of the file when the
-   *     scan ran to it)
+   * @return the seq after the last good entry seen and the position after it
    */
-  private static Scan scan(FileChannel channel, long segmentFirstSeq, long wantFrom, long position, int max,
-      List<JournalEntry> out) throws IOException {
+  private static Scan scan(FileChannel channel, long segmentFirstSeq, long wantFrom, long below, long position,
+      int max, List<JournalEntry> out) throws IOException {
     long size = channel.size();
     long pos = position;
     long expected = -1;
@@ -261,7 +269,7 @@ public final class Journal implements AutoCloseable {
       int length = header.getInt();
       int crc = header.getInt();
       long seq = header.getLong();
-      if (length < 0 || length > MAX_ENTRY_BYTES || pos + HEADER_BYTES + length > size) {
+      if (length < 0 || length > MAX_ENTRY_BYTES || pos + HEADER_BYTES + length > size || seq >= below) {
         break;
       }
       if (expected < 0) {
@@ -305,8 +313,8 @@ public final class Journal implements AutoCloseable {
   }
 
   /**
-   * Deletes every segment whose entries all lie below {@code belowSeq} (the lowest cursor of the enabled readers).
-   * The segment being appended to is never deleted. @return how many segments were deleted
+   * Reader: deletes every segment whose entries all lie below {@code belowSeq} (the lowest cursor of the enabled
+   * readers). The segment being appended to is never deleted. @return how many segments were deleted
    */
   public int compact(long belowSeq) throws IOException {
     int deleted = 0;
@@ -316,45 +324,112 @@ public final class Journal implements AutoCloseable {
       if (nextFirst > belowSeq) {
         break;
       }
-      Files.deleteIfExists(oldest.getValue());
       segments.remove(oldest.getKey());
+      Files.deleteIfExists(oldest.getValue());
       positionHints.keySet().removeIf(seq -> seq < nextFirst);
       deleted++;
     }
     return deleted;
   }
 
-  /** The saved cursor of a reader: the next seq it wants, or the oldest seq kept when it has none yet. */
+  /** Reader: the saved cursor of a reader, the next seq it wants; the oldest seq kept when it has none yet. */
   public long readCursor(String reader) throws IOException {
+    long saved = cursor(reader).read();
+    return saved < 0 ? firstSeq() : Math.max(saved, firstSeq());
+  }
+
+  /**
+   * Reader: saves a reader's cursor in place, without a rename (which costs a metadata update on every save).
+   * Not fsynced: it survives a killed process (the page cache does); after a power loss a reader may repeat what
+   * it delivered since the OS last wrote the page — at least once, never lost.
+   */
+  public void writeCursor(String reader, long nextSeq) throws IOException {
+    cursor(reader).write(nextSeq);
+  }
+
+  private CursorFile cursor(String reader) throws IOException {
+    CursorFile file = cursors.get(reader);
+    if (file == null) {
+      file = new CursorFile(cursorPath(dir, reader));
+      cursors.put(reader, file);
+    }
+    return file;
+  }
+
+  private static Path cursorPath(Path dir, String reader) {
+    return dir.resolve(reader.replaceAll("[^A-Za-z0-9_.-]", "_") + CURSOR_SUFFIX);
+  }
+
+  /**
+   * A reader's saved cursor read straight from its file, without opening the journal (for tests and inspection,
+   * beside a running gateway). @return -1 when there is none
+   */
+  public static long peekCursor(Path dir, String reader) throws IOException {
+    Path path = cursorPath(dir, reader);
+    if (!Files.exists(path)) {
+      return -1;
+    }
+    CursorFile file = new CursorFile(path);
     try {
-      String text = Files.readString(cursorFile(reader), StandardCharsets.UTF_8).trim();
-      return Math.max(Long.parseLong(text), firstSeq());
-    } catch (NoSuchFileException e) {
-      return firstSeq();
-    } catch (NumberFormatException e) {
-      LOG.warn("usage journal: unreadable cursor of {}, starting from the oldest record kept", reader);
-      return firstSeq();
+      return file.read();
+    } finally {
+      file.close();
     }
   }
 
   /**
-   * Saves a reader's cursor: written to a temporary file and renamed over the old one, so a crash leaves the old
-   * or the new value. Not fsynced: it survives a killed process (the page cache does); after a power loss a reader
-   * may repeat what it delivered since the last checkpoint the OS wrote — at least once, never lost.
+   * A cursor in two 24-byte slots, {@code [long seq][long generation][long check]}, written in turn; the valid slot
+   * with the higher generation wins. A write torn by a power loss spoils at most the slot being written, and the
+   * other one still holds the previous value.
    */
-  public void writeCursor(String reader, long nextSeq) throws IOException {
-    Path file = cursorFile(reader);
-    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-    Files.writeString(tmp, Long.toString(nextSeq), StandardCharsets.UTF_8);
-    try {
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } catch (AtomicMoveNotSupportedException e) {
-      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-    }
-  }
+  private static final class CursorFile {
+    private static final int SLOT = 24;
+    private final FileChannel channel;
+    private int nextSlot;
+    private long generation;
 
-  private Path cursorFile(String reader) {
-    return dir.resolve(reader.replaceAll("[^A-Za-z0-9_.-]", "_") + CURSOR_SUFFIX);
+    CursorFile(Path path) throws IOException {
+      channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+      read(); // so that the first write goes to the slot not holding the current value
+    }
+
+    /** @return the saved value, or -1 when there is none */
+    long read() throws IOException {
+      long best = -1;
+      long bestGeneration = -1;
+      int bestSlot = 1;
+      ByteBuffer slot = ByteBuffer.allocate(SLOT);
+      for (int i = 0; i < 2; i++) {
+        slot.clear();
+        if (channel.read(slot, (long) i * SLOT) < SLOT) {
+          continue;
+        }
+        long seq = slot.getLong(0);
+        long gen = slot.getLong(8);
+        if (slot.getLong(16) == (seq ^ Long.rotateLeft(gen, 32) ^ CURSOR_MAGIC) && gen > bestGeneration) {
+          best = seq;
+          bestGeneration = gen;
+          bestSlot = i;
+        }
+      }
+      nextSlot = 1 - bestSlot;
+      generation = Math.max(0, bestGeneration);
+      return best;
+    }
+
+    void write(long seq) throws IOException {
+      generation++;
+      ByteBuffer slot = ByteBuffer.allocate(SLOT).putLong(seq).putLong(generation)
+          .putLong(seq ^ Long.rotateLeft(generation, 32) ^ CURSOR_MAGIC).flip();
+      while (slot.hasRemaining()) {
+        channel.write(slot, (long) nextSlot * SLOT + slot.position());
+      }
+      nextSlot = 1 - nextSlot;
+    }
+
+    void close() throws IOException {
+      channel.close();
+    }
   }
 
   private void syncDirectory() {
@@ -365,9 +440,14 @@ public final class Journal implements AutoCloseable {
     }
   }
 
+  /** Call when neither the writer nor the reader is using it any more. */
   @Override
   public void close() throws IOException {
     try {
+      for (CursorFile cursor : cursors.values()) {
+        cursor.close();
+      }
+      cursors.clear();
       if (active != null && active.isOpen()) {
         active.force(false);
         active.close();

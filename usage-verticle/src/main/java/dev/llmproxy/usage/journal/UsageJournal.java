@@ -11,22 +11,24 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * The journal as the usage verticle uses it, from its event loop: appends are buffered for {@link #LINGER_MS} and
- * written with one fsync per group (group commit), each append's future completing only after that fsync. Every
- * file operation runs on one dedicated worker thread, in order, never on the event loop.
+ * The journal as the usage verticle uses it, from its event loop. Appends are buffered for {@link #LINGER_MS} and
+ * written with one fsync per group (group commit), each append's future completing only after that fsync. File
+ * work never runs on the event loop: appends on a writer thread of their own, reads, cursors and compaction on a
+ * reader thread, so that deliveries never delay an acknowledgement.
  */
 public final class UsageJournal {
 
   /** How long a record may wait for company before its group is written. */
   static final long LINGER_MS = 2;
-  /** Upper bound of one group, so one write never holds up reads for long. */
+  /** Upper bound of one group, so one write stays short. */
   private static final int MAX_GROUP = 2000;
 
   private record Pending(JsonObject record, Promise<Long> appended) {
   }
 
   private final Vertx vertx;
-  private final WorkerExecutor worker;
+  private final WorkerExecutor writer;
+  private final WorkerExecutor reader;
   private final Journal journal;
   private final Runnable onCommit;
   private List<Pending> pending = new ArrayList<>();
@@ -35,24 +37,31 @@ public final class UsageJournal {
   private volatile long committed;
   private Future<Void> lastWrite = Future.succeededFuture();
 
-  private UsageJournal(Vertx vertx, WorkerExecutor worker, Journal journal, Runnable onCommit) {
+  private UsageJournal(Vertx vertx, WorkerExecutor writer, WorkerExecutor reader, Journal journal,
+      Runnable onCommit) {
     this.vertx = vertx;
-    this.worker = worker;
+    this.writer = writer;
+    this.reader = reader;
     this.journal = journal;
     this.onCommit = onCommit;
     this.committed = journal.nextSeq();
   }
 
   /**
-   * Opens the journal in {@code dir} on a worker thread of its own.
+   * Opens the journal in {@code dir}.
    *
    * @param onCommit run on the caller's context after each group is durable (wakes the readers)
    */
   public static Future<UsageJournal> open(Vertx vertx, Path dir, long segmentBytes, Runnable onCommit) {
-    WorkerExecutor worker = vertx.createSharedWorkerExecutor("llmproxy-usage-journal-" + UUID.randomUUID(), 1);
-    return worker.executeBlocking(() -> Journal.open(dir, segmentBytes))
-        .map(journal -> new UsageJournal(vertx, worker, journal, onCommit))
-        .onFailure(e -> worker.close());
+    String id = UUID.randomUUID().toString();
+    WorkerExecutor writer = vertx.createSharedWorkerExecutor("llmproxy-usage-journal-writer-" + id, 1);
+    WorkerExecutor reader = vertx.createSharedWorkerExecutor("llmproxy-usage-journal-reader-" + id, 1);
+    return writer.executeBlocking(() -> Journal.open(dir, segmentBytes))
+        .map(journal -> new UsageJournal(vertx, writer, reader, journal, onCommit))
+        .onFailure(e -> {
+          writer.close();
+          reader.close();
+        });
   }
 
   /** Appends one record; the future completes with its seq once it is on disk. */
@@ -83,7 +92,7 @@ public final class UsageJournal {
     writing = true;
     List<JsonObject> records = new ArrayList<>(group.size());
     group.forEach(p -> records.add(p.record()));
-    lastWrite = worker.executeBlocking(() -> journal.append(records))
+    lastWrite = writer.executeBlocking(() -> journal.append(records))
         .andThen(ar -> {
           writing = false;
           if (ar.succeeded()) {
@@ -108,11 +117,11 @@ public final class UsageJournal {
   }
 
   public Future<List<JournalEntry>> read(long fromSeq, int max) {
-    return worker.executeBlocking(() -> journal.read(fromSeq, max));
+    return reader.executeBlocking(() -> journal.read(fromSeq, max));
   }
 
-  public Future<Long> cursor(String reader) {
-    return worker.executeBlocking(() -> journal.readCursor(reader));
+  public Future<Long> cursor(String name) {
+    return reader.executeBlocking(() -> journal.readCursor(name));
   }
 
   /**
@@ -120,26 +129,28 @@ public final class UsageJournal {
    *
    * @param lowestCursor the lowest cursor of all enabled readers, this one's new value included
    */
-  public Future<Void> saveCursor(String reader, long nextSeq, long lowestCursor) {
-    return worker.executeBlocking(() -> {
-      journal.writeCursor(reader, nextSeq);
+  public Future<Void> saveCursor(String name, long nextSeq, long lowestCursor) {
+    return reader.executeBlocking(() -> {
+      journal.writeCursor(name, nextSeq);
       journal.compact(lowestCursor);
       return null;
     });
   }
 
-  /** Writes what is still buffered (fsynced), then closes the files and the worker. */
+  /** Writes what is still buffered (fsynced), lets the reader thread finish its queue, then closes everything. */
   public Future<Void> close() {
     if (lingerTimer >= 0) {
       vertx.cancelTimer(lingerTimer);
       lingerTimer = -1;
     }
     return drain()
-        .eventually(() -> worker.executeBlocking(() -> {
+        .eventually(() -> reader.executeBlocking(() -> null))
+        .eventually(() -> writer.executeBlocking(() -> {
           journal.close();
           return null;
         }))
-        .eventually(worker::close);
+        .eventually(reader::close)
+        .eventually(writer::close);
   }
 
   private Future<Void> drain() {

@@ -142,6 +142,34 @@ class JournalTest {
     }
   }
 
+  @Test
+  void aCursorSpoiledInTheMiddleOfAWriteFallsBackToItsPreviousValue(@TempDir Path dir) throws IOException {
+    try (Journal journal = Journal.open(dir, 1 << 20)) {
+      journal.append(records(0, 20));
+      journal.writeCursor("reporter-x", 5);
+      journal.writeCursor("reporter-x", 9);
+      assertEquals(9, journal.readCursor("reporter-x"));
+    }
+    Path cursor = dir.resolve("reporter-x.cursor");
+    byte[] bytes = Files.readAllBytes(cursor);
+    assertEquals(48, bytes.length);
+    // 9 went to the second slot; tear it.
+    bytes[30] ^= 0x5a;
+    Files.write(cursor, bytes);
+    assertEquals(5, Journal.peekCursor(dir, "reporter-x"));
+    try (Journal journal = Journal.open(dir, 1 << 20)) {
+      assertEquals(5, journal.readCursor("reporter-x"));
+      journal.writeCursor("reporter-x", 12); // into the spoiled slot, keeping 5 until it is done
+      assertEquals(12, journal.readCursor("reporter-x"));
+    }
+    assertEquals(12, Journal.peekCursor(dir, "reporter-x"));
+    try (Journal journal = Journal.open(dir, 1 << 20)) {
+      journal.writeCursor("reporter-x", 3); // moving a cursor back (an operator replaying) is honoured
+    }
+    assertEquals(3, Journal.peekCursor(dir, "reporter-x"));
+    assertEquals(-1, Journal.peekCursor(dir, "nobody"));
+  }
+
   private static Path onlySegment(Path dir) throws IOException {
     try (Stream<Path> files = Files.list(dir)) {
       List<Path> segments = files.filter(p -> p.toString().endsWith(".seg")).toList();
