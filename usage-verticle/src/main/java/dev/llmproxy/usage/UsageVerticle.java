@@ -119,7 +119,12 @@ public final class UsageVerticle extends VerticleBase {
     return ready.compose(v -> {
       records = vertx.eventBus().consumer(Addresses.USAGE_RECORD, this::record);
       return records.completion();
-    }).onSuccess(v -> wakeAll());
+    }).onSuccess(v -> wakeAll())
+        .onFailure(e -> {
+          // A failed start is not stopped: let go of the journal's lock and the pools here.
+          meters.forEach(registry::remove);
+          (journal == null ? Future.<Void>succeededFuture() : journal.close()).eventually(() -> pools.close());
+        });
   }
 
   private record DeliveryLoopSpec(Reporter reporter, String cursorName, RecordScript script) {

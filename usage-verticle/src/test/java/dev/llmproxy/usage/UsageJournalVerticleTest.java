@@ -69,6 +69,20 @@ class UsageJournalVerticleTest {
   }
 
   @Test
+  void aReporterScriptThatDoesNotCompileStopsTheStartAndNamesTheReporter(Vertx vertx, @TempDir Path dir)
+      throws Exception {
+    JsonObject broken = webhook("billing", "http://127.0.0.1:1/usage")
+        .put("script", new JsonObject().put("enabled", true).put("script", "return {"));
+    Throwable failure = deploy(vertx, config(usage(dir, broken)), new SimpleMeterRegistry())
+        .toCompletionStage().toCompletableFuture().handle((id, e) -> e).get(10, TimeUnit.SECONDS);
+    assertTrue(failure != null && failure.getMessage().contains("usage.reporters.billing.script"),
+        String.valueOf(failure));
+    // Nothing is left holding the journal: a correct config deploys on the same folder.
+    deploy(vertx, config(usage(dir, webhook("billing", "http://127.0.0.1:1/usage"))), new SimpleMeterRegistry())
+        .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  @Test
   void withNothingToFeedThereIsNoJournal(Vertx vertx, @TempDir Path dir) throws Exception {
     GatewayConfig config = config(usage(dir));
     deploy(vertx, config, new SimpleMeterRegistry()).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
