@@ -74,6 +74,22 @@ public final class UsageVerticle extends VerticleBase {
   public Future<?> start() {
     UsageRecordCodec.register(vertx.eventBus());
     pools = new Pools(vertx, config.storage());
+    return readers()
+        .compose(this::openJournal)
+        .compose(v -> {
+          records = vertx.eventBus().consumer(Addresses.USAGE_RECORD, this::record);
+          return records.completion();
+        })
+        .onSuccess(v -> wakeAll())
+        .onFailure(e -> {
+          // A failed start is not stopped: let go of the journal's lock and the pools here.
+          meters.forEach(registry::remove);
+          (journal == null ? Future.<Void>succeededFuture() : journal.close()).eventually(() -> pools.close());
+        });
+  }
+
+  /** What will read the journal: each enabled reporter (its script compiled), then quota accounting. */
+  private Future<List<DeliveryLoopSpec>> readers() {
     List<Future<DeliveryLoopSpec>> specs = new ArrayList<>();
     try {
       if (config.usage().enabled()) {
@@ -84,49 +100,41 @@ public final class UsageVerticle extends VerticleBase {
         }
       }
       if (config.auth().enabled() && QuotaCharger.charges(config.auth().pipeline())) {
-        reporters.add(new QuotaCharger(vertx.eventBus(), pools, config.auth().pipeline()));
-        specs.add(Future.succeededFuture(new DeliveryLoopSpec(reporters.get(reporters.size() - 1), QUOTA_CURSOR, null)));
+        QuotaCharger quota = new QuotaCharger(vertx.eventBus(), pools, config.auth().pipeline());
+        reporters.add(quota);
+        specs.add(Future.succeededFuture(new DeliveryLoopSpec(quota, QUOTA_CURSOR, null)));
       }
     } catch (IllegalArgumentException e) {
       return Future.failedFuture(e);
     }
-    Future<Void> ready = Future.all(specs).compose(all -> {
-      if (specs.isEmpty()) {
-        LOG.info("usage: no reporter and no quota accounting enabled, records are counted only");
-        return Future.succeededFuture();
-      }
-      Path dir = Path.of(config.usage().journalPath());
-      return UsageJournal.open(vertx, dir, segmentBytes, this::wakeAll)
-          .compose(opened -> {
-            journal = opened;
-            List<Future<Long>> cursors = new ArrayList<>();
-            for (Future<DeliveryLoopSpec> spec : specs) {
-              cursors.add(journal.cursor(spec.result().cursorName()));
-            }
-            return Future.all(cursors).map(c -> {
-              for (int i = 0; i < specs.size(); i++) {
-                DeliveryLoopSpec spec = specs.get(i).result();
-                loops.add(new DeliveryLoop(vertx, journal, spec.reporter(), spec.cursorName(), spec.script(),
-                    cursors.get(i).result(), FIRST_BACKOFF_MS, MAX_BACKOFF_MS, this::lowestCursor));
-              }
-              registerMeters();
-              LOG.info("usage journal {} from record {}, readers {}", dir.toAbsolutePath(), journal.committed(),
-                  loops.stream().map(l -> l.name() + "@" + l.cursor()).toList());
-              return null;
-            });
-          });
-    });
-    return ready.compose(v -> {
-      records = vertx.eventBus().consumer(Addresses.USAGE_RECORD, this::record);
-      return records.completion();
-    }).onSuccess(v -> wakeAll())
-        .onFailure(e -> {
-          // A failed start is not stopped: let go of the journal's lock and the pools here.
-          meters.forEach(registry::remove);
-          (journal == null ? Future.<Void>succeededFuture() : journal.close()).eventually(() -> pools.close());
-        });
+    return Future.all(specs).map(all -> specs.stream().map(Future::result).toList());
   }
 
+  /** Opens the journal and a delivery loop per reader at its saved cursor; no journal when nobody reads it. */
+  private Future<Void> openJournal(List<DeliveryLoopSpec> specs) {
+    if (specs.isEmpty()) {
+      LOG.info("usage: no reporter and no quota accounting enabled, records are counted only");
+      return Future.succeededFuture();
+    }
+    Path dir = Path.of(config.usage().journalPath());
+    return UsageJournal.open(vertx, dir, segmentBytes, this::wakeAll).compose(opened -> {
+      journal = opened;
+      List<Future<Long>> cursors = specs.stream().map(spec -> journal.cursor(spec.cursorName())).toList();
+      return Future.all(cursors).map(all -> {
+        for (int i = 0; i < specs.size(); i++) {
+          DeliveryLoopSpec spec = specs.get(i);
+          loops.add(new DeliveryLoop(vertx, journal, spec.reporter(), spec.cursorName(), spec.script(),
+              cursors.get(i).result(), FIRST_BACKOFF_MS, MAX_BACKOFF_MS, this::lowestCursor));
+        }
+        registerMeters();
+        LOG.info("usage journal {} up to record {}, readers {}", dir.toAbsolutePath(), journal.committed() - 1,
+            loops.stream().map(l -> l.name() + "@" + l.cursor()).toList());
+        return null;
+      });
+    });
+  }
+
+  /** A reader of the journal: a reporter (or quota accounting), the name of its cursor, its script if any. */
   private record DeliveryLoopSpec(Reporter reporter, String cursorName, RecordScript script) {
   }
 
