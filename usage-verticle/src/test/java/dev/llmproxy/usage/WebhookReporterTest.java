@@ -107,6 +107,37 @@ class WebhookReporterTest {
   }
 
   @Test
+  void aReceiverAnsweringErrorsGetsTheSameRecordAgainAndNothingOvertakesIt(Vertx vertx, @TempDir Path dir)
+      throws Exception {
+    List<String> rejected = new CopyOnWriteArrayList<>();
+    List<String> accepted = new CopyOnWriteArrayList<>();
+    java.util.concurrent.atomic.AtomicInteger errorsLeft = new java.util.concurrent.atomic.AtomicInteger(4);
+    HttpServer server = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
+        .requestHandler(request -> request.body().onSuccess(body -> {
+          String id = body.toJsonObject().getString("request_id");
+          // The third record meets a receiver in trouble for a while.
+          if (id.equals("e-2") && errorsLeft.getAndDecrement() > 0) {
+            rejected.add(id);
+            request.response().setStatusCode(503).end();
+          } else {
+            accepted.add(id);
+            request.response().setStatusCode(202).end();
+          }
+        }))
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    deploy(vertx, config(usage(dir, webhook("billing", "http://127.0.0.1:" + server.actualPort() + "/usage"))),
+        new SimpleMeterRegistry()).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    List<String> sent = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      sent.add("e-" + i);
+      send(vertx, record("e-" + i, "sk-live-abcdefgh1234", null, "llama", 1, 1));
+    }
+    assertTrue(Poll.until(Duration.ofSeconds(15), () -> accepted.size() >= 6), "accepted " + accepted);
+    assertEquals(sent, accepted);
+    assertEquals(List.of("e-2", "e-2", "e-2", "e-2"), rejected);
+  }
+
+  @Test
   void aScriptSkipsAndReshapesRecordsAndTheRawKeyIsSentOnlyWhenAskedFor(Vertx vertx, @TempDir Path dir)
       throws Exception {
     Receiver shaped = new Receiver().start(vertx, 0);
