@@ -83,7 +83,7 @@ public final class Gateway {
     Gateway gateway = new Gateway(vertx, config, registry);
     LaunchInfo launch = new LaunchInfo(configPath, Version.get());
     boolean requestLog = config.logging().enabled() && config.logging().request().enabled();
-    return gateway.deploy("usage", 1, UsageVerticle::new)
+    return gateway.deploy("usage", 1, c -> new UsageVerticle(c, registry))
         .compose(v -> requestLog ? gateway.deploy("request-log", 1, RequestLogVerticle::new) : Future.succeededFuture())
         .compose(v -> gateway.deploy("admin", 1, c -> new AdminVerticle(c, launch)))
         .compose(v -> gateway.deploy("auth", 1, AuthVerticle::new))

@@ -3,50 +3,217 @@ package dev.llmproxy.usage;
 import dev.llmproxy.common.bus.Addresses;
 import dev.llmproxy.common.bus.UsageRecordCodec;
 import dev.llmproxy.common.config.GatewayConfig;
+import dev.llmproxy.common.config.ReporterConfig;
+import dev.llmproxy.common.lua.LuaSandbox;
+import dev.llmproxy.common.lua.ScriptLoader;
 import dev.llmproxy.common.model.UsageRecord;
-import dev.llmproxy.common.util.Secrets;
+import dev.llmproxy.common.storage.Pools;
+import dev.llmproxy.usage.journal.UsageJournal;
+import dev.llmproxy.usage.quota.QuotaCharger;
+import dev.llmproxy.usage.reporter.BuiltinReporter;
+import dev.llmproxy.usage.reporter.DatabaseReporter;
+import dev.llmproxy.usage.reporter.Reporter;
+import dev.llmproxy.usage.reporter.WebhookReporter;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Receives one usage record per finished request. For now it logs them (at debug, keys masked); the
- * durable journal and the reporters come with the usage issue.
+ * Receives one usage record per finished request on {@link Addresses#USAGE_RECORD}, appends it to the durable
+ * journal ({@code usage.journal_path}) and, when the message asked for a reply, answers {@code {"seq": n}} only
+ * once the record is fsynced. Each enabled reporter and the quota accounting read the journal with their own
+ * cursor ({@link DeliveryLoop}); segments all of them have passed are deleted.
+ *
+ * <p>The journal runs when there is someone to read it: {@code usage.enabled} with enabled reporters, or an auth
+ * pipeline whose keys live in a store we charge (builtin, redis, database). Otherwise records are only counted.
  */
 public final class UsageVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(UsageVerticle.class);
+  static final long SEGMENT_BYTES = 16L * 1024 * 1024;
+  static final long FIRST_BACKOFF_MS = 250;
+  static final long MAX_BACKOFF_MS = 30_000;
+  static final String QUOTA_CURSOR = "quota";
 
   private final GatewayConfig config;
+  private final MeterRegistry registry;
+  private final List<Meter> meters = new ArrayList<>();
+  private final List<Reporter> reporters = new ArrayList<>();
+  private final List<DeliveryLoop> loops = new ArrayList<>();
+  private final LuaSandbox sandbox = new LuaSandbox();
   private MessageConsumer<UsageRecord> records;
+  private Pools pools;
+  private UsageJournal journal;
   private long received;
 
-  public UsageVerticle(GatewayConfig config) {
+  private final long segmentBytes;
+
+  public UsageVerticle(GatewayConfig config, MeterRegistry registry) {
+    this(config, registry, SEGMENT_BYTES);
+  }
+
+  /** @param segmentBytes size at which a journal segment is closed (small in tests, to see compaction) */
+  UsageVerticle(GatewayConfig config, MeterRegistry registry, long segmentBytes) {
     this.config = config;
+    this.registry = registry;
+    this.segmentBytes = segmentBytes;
   }
 
   @Override
   public Future<?> start() {
     UsageRecordCodec.register(vertx.eventBus());
-    records = vertx.eventBus().consumer(Addresses.USAGE_RECORD, message -> record(message.body()));
-    return records.completion();
+    pools = new Pools(vertx, config.storage());
+    return readers()
+        .compose(this::openJournal)
+        .compose(v -> {
+          records = vertx.eventBus().consumer(Addresses.USAGE_RECORD, this::record);
+          return records.completion();
+        })
+        .onSuccess(v -> wakeAll())
+        .onFailure(e -> {
+          // A failed start is not stopped: let go of the journal's lock and the pools here.
+          meters.forEach(registry::remove);
+          (journal == null ? Future.<Void>succeededFuture() : journal.close()).eventually(() -> pools.close());
+        });
   }
 
-  private void record(UsageRecord record) {
-    received++;
-    if (LOG.isDebugEnabled() && config.usage().enabled()) {
-      LOG.debug("usage {} key={} model={} prompt={} completion={} total={} stream={} status={} estimated={} aborted={}",
-          record.requestId(), Secrets.mask(record.apiKey()), record.model(), record.promptTokens(),
-          record.completionTokens(), record.totalTokens(), record.stream(), record.statusCode(), record.estimated(),
-          record.aborted());
+  /** What will read the journal: each enabled reporter (its script compiled), then quota accounting. */
+  private Future<List<DeliveryLoopSpec>> readers() {
+    List<Future<DeliveryLoopSpec>> specs = new ArrayList<>();
+    try {
+      if (config.usage().enabled()) {
+        for (ReporterConfig reporter : config.usage().reporters()) {
+          if (reporter.enabled()) {
+            specs.add(spec(reporter));
+          }
+        }
+      }
+      if (config.auth().enabled() && QuotaCharger.charges(config.auth().pipeline())) {
+        QuotaCharger quota = new QuotaCharger(vertx.eventBus(), pools, config.auth().pipeline());
+        reporters.add(quota);
+        specs.add(Future.succeededFuture(new DeliveryLoopSpec(quota, QUOTA_CURSOR, null)));
+      }
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(e);
     }
+    return Future.all(specs).map(all -> specs.stream().map(Future::result).toList());
+  }
+
+  /** Opens the journal and a delivery loop per reader at its saved cursor; no journal when nobody reads it. */
+  private Future<Void> openJournal(List<DeliveryLoopSpec> specs) {
+    if (specs.isEmpty()) {
+      LOG.info("usage: no reporter and no quota accounting enabled, records are counted only");
+      return Future.succeededFuture();
+    }
+    Path dir = Path.of(config.usage().journalPath());
+    return UsageJournal.open(vertx, dir, segmentBytes, this::wakeAll).compose(opened -> {
+      journal = opened;
+      List<Future<Long>> cursors = specs.stream().map(spec -> journal.cursor(spec.cursorName())).toList();
+      return Future.all(cursors).map(all -> {
+        for (int i = 0; i < specs.size(); i++) {
+          DeliveryLoopSpec spec = specs.get(i);
+          loops.add(new DeliveryLoop(vertx, journal, spec.reporter(), spec.cursorName(), spec.script(),
+              cursors.get(i).result(), FIRST_BACKOFF_MS, MAX_BACKOFF_MS, this::lowestCursor));
+        }
+        registerMeters();
+        LOG.info("usage journal {} up to record {}, readers {}", dir.toAbsolutePath(), journal.committed() - 1,
+            loops.stream().map(l -> l.name() + "@" + l.cursor()).toList());
+        return null;
+      });
+    });
+  }
+
+  /** A reader of the journal: a reporter (or quota accounting), the name of its cursor, its script if any. */
+  private record DeliveryLoopSpec(Reporter reporter, String cursorName, RecordScript script) {
+  }
+
+  private Future<DeliveryLoopSpec> spec(ReporterConfig config) {
+    Reporter reporter = switch (config.type()) {
+      case "webhook" -> new WebhookReporter(config.name(), vertx, config.webhook(),
+          counter("llmproxy_webhook_success", "Webhook deliveries that succeeded", config.name()),
+          counter("llmproxy_webhook_failure", "Webhook delivery attempts that failed", config.name()));
+      case "database" -> new DatabaseReporter(config.name(), pools.database(config.database().storage()),
+          config.database().table());
+      case "builtin" -> new BuiltinReporter(config.name(), vertx.eventBus());
+      default -> throw new IllegalArgumentException("usage.reporters " + config.name() + ": unknown type '"
+          + config.type() + "'");
+    };
+    reporters.add(reporter);
+    String owner = "usage.reporters." + config.name() + ".script";
+    String cursorName = "reporter-" + config.name();
+    if (!config.script().enabled() || !config.script().hasSource()) {
+      return Future.succeededFuture(new DeliveryLoopSpec(reporter, cursorName, null));
+    }
+    return ScriptLoader.load(vertx, config.script(), owner)
+        .map(script -> new DeliveryLoopSpec(reporter, cursorName, new RecordScript(config.name(), script, sandbox)));
+  }
+
+  private Counter counter(String name, String help, String reporter) {
+    Counter counter = Counter.builder(name).description(help).tag("reporter", reporter).register(registry);
+    meters.add(counter);
+    return counter;
+  }
+
+  private void registerMeters() {
+    for (DeliveryLoop loop : loops) {
+      meters.add(Gauge.builder("llmproxy_usage_journal_backlog", loop, DeliveryLoop::backlog)
+          .description("Usage records durable in the journal and not yet delivered by this reporter")
+          .tag("reporter", loop.name()).register(registry));
+    }
+  }
+
+  private long lowestCursor() {
+    long lowest = Long.MAX_VALUE;
+    for (DeliveryLoop loop : loops) {
+      lowest = Math.min(lowest, loop.cursor());
+    }
+    return lowest;
+  }
+
+  private void wakeAll() {
+    loops.forEach(DeliveryLoop::wake);
+  }
+
+  private void record(Message<UsageRecord> message) {
+    received++;
+    if (journal == null) {
+      if (message.replyAddress() != null) {
+        message.reply(new JsonObject().put("journaled", false));
+      }
+      return;
+    }
+    journal.append(message.body().toJson()).onComplete(ar -> {
+      if (ar.failed()) {
+        LOG.error("usage record {} could not be journaled: {}", message.body().requestId(), ar.cause().getMessage());
+        if (message.replyAddress() != null) {
+          message.fail(500, "usage journal: " + ar.cause().getMessage());
+        }
+      } else if (message.replyAddress() != null) {
+        message.reply(new JsonObject().put("journaled", true).put("seq", ar.result()));
+      }
+    });
   }
 
   @Override
   public Future<?> stop() {
     LOG.info("usage verticle stopping after {} record(s)", received);
-    return records.unregister();
+    loops.forEach(DeliveryLoop::stop);
+    meters.forEach(registry::remove);
+    Future<Void> unregistered = records == null ? Future.succeededFuture() : records.unregister();
+    return unregistered
+        .eventually(() -> journal == null ? Future.succeededFuture() : journal.close())
+        .eventually(() -> Future.join(reporters.stream().map(Reporter::close).toList()))
+        .eventually(() -> pools.close());
   }
 }

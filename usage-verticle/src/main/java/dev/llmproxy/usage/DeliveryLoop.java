@@ -1,0 +1,135 @@
+package dev.llmproxy.usage;
+
+import dev.llmproxy.common.model.UsageRecord;
+import dev.llmproxy.usage.journal.JournalEntry;
+import dev.llmproxy.usage.journal.UsageJournal;
+import dev.llmproxy.usage.reporter.Reporter;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Feeds one reporter from the journal with its own cursor: reads what is durable, in order, in groups of the
+ * reporter's batch size; saves the cursor after each delivered group; on failure waits (exponential backoff,
+ * capped) and tries the same records again, for as long as it takes. Runs on the usage verticle's event loop.
+ */
+final class DeliveryLoop {
+
+  private static final Logger LOG = LoggerFactory.getLogger(DeliveryLoop.class);
+  private static final int READ_MAX = 500;
+
+  private final Vertx vertx;
+  private final UsageJournal journal;
+  private final Reporter reporter;
+  private final String cursorName;
+  private final RecordScript script;
+  private final long firstBackoffMs;
+  private final long maxBackoffMs;
+  private final LongSupplier lowestCursor;
+  private volatile long cursor;
+  private boolean busy;
+  private boolean stopped;
+  private int failures;
+  private long retryTimer = -1;
+
+  /**
+   * @param cursorName   the file name of its cursor in the journal folder
+   * @param script       null when the reporter has none
+   * @param lowestCursor the lowest cursor over all loops, read after this one moved (for compaction)
+   */
+  DeliveryLoop(Vertx vertx, UsageJournal journal, Reporter reporter, String cursorName, RecordScript script, long cursor,
+      long firstBackoffMs, long maxBackoffMs, LongSupplier lowestCursor) {
+    this.vertx = vertx;
+    this.journal = journal;
+    this.reporter = reporter;
+    this.cursorName = cursorName;
+    this.script = script;
+    this.cursor = cursor;
+    this.firstBackoffMs = firstBackoffMs;
+    this.maxBackoffMs = maxBackoffMs;
+    this.lowestCursor = lowestCursor;
+  }
+
+  String name() {
+    return reporter.name();
+  }
+
+  long cursor() {
+    return cursor;
+  }
+
+  /** Records durable in the journal and not yet delivered. */
+  long backlog() {
+    return Math.max(0, journal.committed() - cursor);
+  }
+
+  /** New records are durable (or the loop is started): deliver them unless already at work or backing off. */
+  void wake() {
+    if (stopped || busy || retryTimer >= 0 || cursor >= journal.committed()) {
+      return;
+    }
+    busy = true;
+    journal.read(cursor, READ_MAX)
+        .compose(this::deliverGroups)
+        .onComplete(ar -> {
+          busy = false;
+          if (stopped) {
+            return;
+          }
+          if (ar.succeeded()) {
+            failures = 0;
+            wake();
+          } else {
+            failures++;
+            long delay = Math.min(maxBackoffMs, firstBackoffMs << Math.min(20, failures - 1));
+            LOG.warn("usage reporter {}: delivery from record {} failed ({} in a row), next try in {} ms: {}",
+                reporter.name(), cursor, failures, delay, ar.cause().getMessage());
+            retryTimer = vertx.setTimer(delay, t -> {
+              retryTimer = -1;
+              wake();
+            });
+          }
+        });
+  }
+
+  private Future<Void> deliverGroups(List<JournalEntry> entries) {
+    Future<Void> chain = Future.succeededFuture();
+    for (int from = 0; from < entries.size(); from += reporter.maxBatch()) {
+      List<JournalEntry> group = entries.subList(from, Math.min(entries.size(), from + reporter.maxBatch()));
+      chain = chain.compose(v -> stopped ? Future.failedFuture("stopped") : deliver(group));
+    }
+    return chain;
+  }
+
+  private Future<Void> deliver(List<JournalEntry> group) {
+    List<JsonObject> payloads = new ArrayList<>(group.size());
+    for (JournalEntry entry : group) {
+      JsonObject payload = reporter.payload(UsageRecord.fromJson(entry.record()));
+      if (script != null) {
+        payload = script.apply(payload);
+      }
+      if (payload != null) {
+        payloads.add(payload);
+      }
+    }
+    long next = group.get(group.size() - 1).seq() + 1;
+    Future<Void> delivered = payloads.isEmpty() ? Future.succeededFuture() : reporter.deliver(payloads);
+    return delivered.compose(v -> {
+      cursor = next;
+      return journal.saveCursor(cursorName, next, lowestCursor.getAsLong());
+    });
+  }
+
+  void stop() {
+    stopped = true;
+    if (retryTimer >= 0) {
+      vertx.cancelTimer(retryTimer);
+      retryTimer = -1;
+    }
+  }
+}

@@ -1,0 +1,163 @@
+package dev.llmproxy.usage.journal;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * The journal as the usage verticle uses it, from its event loop. Appends are buffered for {@link #LINGER_MS} and
+ * written with one fsync per group (group commit), each append's future completing only after that fsync. File
+ * work never runs on the event loop: appends on a writer thread of their own, reads, cursors and compaction on a
+ * reader thread, so that deliveries never delay an acknowledgement.
+ */
+public final class UsageJournal {
+
+  /** How long a record may wait for company before its group is written. */
+  static final long LINGER_MS = 2;
+  /** Upper bound of one group, so one write stays short. */
+  private static final int MAX_GROUP = 2000;
+
+  private record Pending(JsonObject record, Promise<Long> appended) {
+  }
+
+  private final Vertx vertx;
+  private final WorkerExecutor writer;
+  private final WorkerExecutor reader;
+  private final Journal journal;
+  private final Runnable onCommit;
+  private List<Pending> pending = new ArrayList<>();
+  private boolean writing;
+  private long lingerTimer = -1;
+  private volatile long committed;
+  private Future<Void> lastWrite = Future.succeededFuture();
+
+  private UsageJournal(Vertx vertx, WorkerExecutor writer, WorkerExecutor reader, Journal journal,
+      Runnable onCommit) {
+    this.vertx = vertx;
+    this.writer = writer;
+    this.reader = reader;
+    this.journal = journal;
+    this.onCommit = onCommit;
+    this.committed = journal.nextSeq();
+  }
+
+  /**
+   * Opens the journal in {@code dir}.
+   *
+   * @param onCommit run on the caller's context after each group is durable (wakes the readers)
+   */
+  public static Future<UsageJournal> open(Vertx vertx, Path dir, long segmentBytes, Runnable onCommit) {
+    String id = UUID.randomUUID().toString();
+    WorkerExecutor writer = vertx.createSharedWorkerExecutor("llmproxy-usage-journal-writer-" + id, 1);
+    WorkerExecutor reader = vertx.createSharedWorkerExecutor("llmproxy-usage-journal-reader-" + id, 1);
+    return writer.executeBlocking(() -> Journal.open(dir, segmentBytes))
+        .map(journal -> new UsageJournal(vertx, writer, reader, journal, onCommit))
+        .onFailure(e -> {
+          writer.close();
+          reader.close();
+        });
+  }
+
+  /** Appends one record; the future completes with its seq once it is on disk. */
+  public Future<Long> append(JsonObject record) {
+    Promise<Long> appended = Promise.promise();
+    pending.add(new Pending(record, appended));
+    if (!writing && lingerTimer < 0) {
+      lingerTimer = vertx.setTimer(LINGER_MS, t -> {
+        lingerTimer = -1;
+        writeGroup();
+      });
+    }
+    return appended.future();
+  }
+
+  private void writeGroup() {
+    if (writing || pending.isEmpty()) {
+      return;
+    }
+    List<Pending> group;
+    if (pending.size() <= MAX_GROUP) {
+      group = pending;
+      pending = new ArrayList<>();
+    } else {
+      group = new ArrayList<>(pending.subList(0, MAX_GROUP));
+      pending = new ArrayList<>(pending.subList(MAX_GROUP, pending.size()));
+    }
+    writing = true;
+    List<JsonObject> records = new ArrayList<>(group.size());
+    group.forEach(p -> records.add(p.record()));
+    lastWrite = writer.executeBlocking(() -> journal.append(records))
+        .andThen(ar -> {
+          writing = false;
+          if (ar.succeeded()) {
+            long seq = ar.result();
+            committed = seq + group.size();
+            for (Pending p : group) {
+              p.appended().complete(seq++);
+            }
+            onCommit.run();
+          } else {
+            group.forEach(p -> p.appended().fail(ar.cause()));
+          }
+          // Whatever arrived during the write has waited long enough: write it at once.
+          writeGroup();
+        })
+        .mapEmpty();
+  }
+
+  /** The seq after the last durable record: readers may read everything below it. */
+  public long committed() {
+    return committed;
+  }
+
+  public Future<List<JournalEntry>> read(long fromSeq, int max) {
+    return reader.executeBlocking(() -> journal.read(fromSeq, max));
+  }
+
+  public Future<Long> cursor(String name) {
+    return reader.executeBlocking(() -> journal.readCursor(name));
+  }
+
+  /**
+   * Saves a reader's cursor, then deletes the segments every reader has passed.
+   *
+   * @param lowestCursor the lowest cursor of all enabled readers, this one's new value included
+   */
+  public Future<Void> saveCursor(String name, long nextSeq, long lowestCursor) {
+    return reader.executeBlocking(() -> {
+      journal.writeCursor(name, nextSeq);
+      journal.compact(lowestCursor);
+      return null;
+    });
+  }
+
+  /** Writes what is still buffered (fsynced), lets the reader thread finish its queue, then closes everything. */
+  public Future<Void> close() {
+    if (lingerTimer >= 0) {
+      vertx.cancelTimer(lingerTimer);
+      lingerTimer = -1;
+    }
+    return drain()
+        .eventually(() -> reader.executeBlocking(() -> null))
+        .eventually(() -> writer.executeBlocking(() -> {
+          journal.close();
+          return null;
+        }))
+        .eventually(reader::close)
+        .eventually(writer::close);
+  }
+
+  private Future<Void> drain() {
+    writeGroup();
+    if (!writing && pending.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    return lastWrite.transform(ar -> drain());
+  }
+}

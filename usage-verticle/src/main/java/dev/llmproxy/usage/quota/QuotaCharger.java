@@ -1,0 +1,170 @@
+package dev.llmproxy.usage.quota;
+
+import dev.llmproxy.common.bus.Addresses;
+import dev.llmproxy.common.bus.KeyHash;
+import dev.llmproxy.common.bus.KeyLookup;
+import dev.llmproxy.common.config.AuthProviderConfig;
+import dev.llmproxy.common.config.DatabaseAuthConfig;
+import dev.llmproxy.common.model.UsageRecord;
+import dev.llmproxy.common.storage.Dialect;
+import dev.llmproxy.common.storage.Pools;
+import dev.llmproxy.common.storage.SqlDatabase;
+import dev.llmproxy.usage.reporter.Reporter;
+import io.vertx.core.Future;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.EventBus;
+import io.vertx.core.json.JsonObject;
+import io.vertx.redis.client.RedisAPI;
+import io.vertx.sqlclient.Tuple;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * Quota accounting, fed from the journal like a reporter: a record with tokens and a key adds its total tokens to
+ * the key's {@code used_quota} in the store named by {@link UsageRecord#keySource()}, once per request id, then
+ * publishes {@link Addresses#KEYS_CHANGED} so that the auth caches drop the key.
+ * <ul>
+ *   <li>{@code builtin}: {@link Addresses#KEYS_CHARGE} to the admin verticle, which charges once per request id.</li>
+ *   <li>{@code redis}: one Lua script sets a marker {@code llmproxy:usage:charged:<request id>} (NX, 7 days) and
+ *       only when it was new adds to the key record: HINCRBY on a hash, or the field of a JSON string record.</li>
+ *   <li>{@code database}: in one transaction, the request id into {@code llmproxy_quota_charges} (ignored when
+ *       there) and, only when it was new, {@code UPDATE <table> SET used_quota = used_quota + ? WHERE <key> = ?}.</li>
+ *   <li>{@code static}, {@code webhook}, {@code lua}: the key lives in no store of ours; nothing is charged.</li>
+ * </ul>
+ */
+public final class QuotaCharger implements Reporter {
+
+  static final String CHARGES_TABLE = "llmproxy_quota_charges";
+  static final long MARKER_TTL_SECONDS = 7 * 24 * 3600;
+  private static final long REPLY_TIMEOUT_MS = 10_000;
+  private static final String REDIS_CHARGE = """
+      if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', tonumber(ARGV[2])) then return -2 end
+      local kind = redis.call('TYPE', KEYS[1])['ok']
+      if kind == 'hash' then return redis.call('HINCRBY', KEYS[1], 'used_quota', ARGV[1]) end
+      if kind == 'string' then
+        local ok, record = pcall(cjson.decode, redis.call('GET', KEYS[1]))
+        if ok and type(record) == 'table' then
+          record['used_quota'] = (tonumber(record['used_quota']) or 0) + tonumber(ARGV[1])
+          redis.call('SET', KEYS[1], cjson.encode(record), 'KEEPTTL')
+          return record['used_quota']
+        end
+      end
+      return -1
+      """;
+
+  private final EventBus bus;
+  private final Pools pools;
+  private final Map<String, AuthProviderConfig> providers;
+  private final Set<String> chargesTableReady = new HashSet<>();
+
+  public QuotaCharger(EventBus bus, Pools pools, List<AuthProviderConfig> pipeline) {
+    this.bus = bus;
+    this.pools = pools;
+    this.providers = pipeline.stream().collect(Collectors.toMap(AuthProviderConfig::name, Function.identity(),
+        (a, b) -> a));
+  }
+
+  /** True when some provider of the pipeline keeps keys in a store this class charges. */
+  public static boolean charges(List<AuthProviderConfig> pipeline) {
+    return pipeline.stream().anyMatch(p -> chargeable(p.type()));
+  }
+
+  private static boolean chargeable(String type) {
+    return type.equals("builtin") || type.equals("redis") || type.equals("database");
+  }
+
+  @Override
+  public String name() {
+    return "quota";
+  }
+
+  @Override
+  public int maxBatch() {
+    return 1;
+  }
+
+  @Override
+  public JsonObject payload(UsageRecord record) {
+    return record.toJson();
+  }
+
+  @Override
+  public Future<Void> deliver(List<JsonObject> payloads) {
+    Future<Void> chain = Future.succeededFuture();
+    for (JsonObject payload : payloads) {
+      chain = chain.compose(v -> charge(UsageRecord.fromJson(payload)));
+    }
+    return chain;
+  }
+
+  private Future<Void> charge(UsageRecord record) {
+    AuthProviderConfig provider = record.keySource() == null ? null : providers.get(record.keySource());
+    if (record.totalTokens() <= 0 || record.apiKey() == null || record.apiKey().isEmpty() || provider == null
+        || !chargeable(provider.type())) {
+      return Future.succeededFuture();
+    }
+    String keyHash = KeyHash.sha256Hex(record.apiKey());
+    Future<Boolean> charged = switch (provider.type()) {
+      case "builtin" -> chargeBuiltin(record, keyHash);
+      case "redis" -> chargeRedis(record, provider);
+      default -> chargeDatabase(record, provider.database());
+    };
+    return charged.map(changed -> {
+      if (changed) {
+        bus.publish(Addresses.KEYS_CHANGED, new JsonObject().put(KeyLookup.KEY_HASH, keyHash));
+      }
+      return null;
+    });
+  }
+
+  private Future<Boolean> chargeBuiltin(UsageRecord record, String keyHash) {
+    JsonObject body = new JsonObject().put("request_id", record.requestId()).put("key_hash", keyHash)
+        .put("tokens", record.totalTokens());
+    return bus.<JsonObject>request(Addresses.KEYS_CHARGE, body, new DeliveryOptions().setSendTimeout(REPLY_TIMEOUT_MS))
+        .map(reply -> reply.body() != null && reply.body().getBoolean("charged", false));
+  }
+
+  private Future<Boolean> chargeRedis(UsageRecord record, AuthProviderConfig provider) {
+    RedisAPI redis = RedisAPI.api(pools.redis(provider.redis().storage()));
+    String key = provider.redis().keyPattern().replace("{api_key}", record.apiKey());
+    String marker = "llmproxy:usage:charged:" + record.requestId();
+    return redis.eval(List.of(REDIS_CHARGE, "2", key, marker, Long.toString(record.totalTokens()),
+            Long.toString(MARKER_TTL_SECONDS)))
+        .map(result -> result != null && result.toLong() >= 0);
+  }
+
+  private Future<Boolean> chargeDatabase(UsageRecord record, DatabaseAuthConfig config) {
+    SqlDatabase database = pools.database(config.storage());
+    Dialect dialect = database.dialect();
+    String insert = switch (dialect) {
+      case POSTGRES -> "INSERT INTO " + CHARGES_TABLE + " (request_id) VALUES ($1) ON CONFLICT DO NOTHING";
+      case MYSQL -> "INSERT IGNORE INTO " + CHARGES_TABLE + " (request_id) VALUES (?)";
+      case SQLITE -> "INSERT OR IGNORE INTO " + CHARGES_TABLE + " (request_id) VALUES (?)";
+    };
+    String update = "UPDATE " + Dialect.identifier(config.table()) + " SET used_quota = COALESCE(used_quota, 0) + "
+        + dialect.placeholder(1) + " WHERE " + Dialect.identifier(config.keyColumn()) + " = " + dialect.placeholder(2);
+    return chargesTable(database).compose(v -> database.pool().withTransaction(conn ->
+        conn.preparedQuery(insert).execute(Tuple.of(record.requestId()))
+            .compose(inserted -> inserted.rowCount() == 0
+                ? Future.succeededFuture(false)
+                : conn.preparedQuery(update).execute(Tuple.of(record.totalTokens(), record.apiKey()))
+                    .map(updated -> updated.rowCount() > 0))));
+  }
+
+  private Future<Void> chargesTable(SqlDatabase database) {
+    if (chargesTableReady.contains(database.name())) {
+      return Future.succeededFuture();
+    }
+    String created = database.dialect() == Dialect.MYSQL ? "DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)"
+        : database.dialect() == Dialect.POSTGRES ? "TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP"
+        : "TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP";
+    return database.pool().query("CREATE TABLE IF NOT EXISTS " + CHARGES_TABLE
+            + " (request_id VARCHAR(128) NOT NULL PRIMARY KEY, charged_at " + created + ")").execute()
+        .onSuccess(r -> chargesTableReady.add(database.name()))
+        .mapEmpty();
+  }
+}

@@ -1,0 +1,146 @@
+package dev.llmproxy.usage.reporter;
+
+import dev.llmproxy.common.model.UsageRecord;
+import dev.llmproxy.common.storage.Dialect;
+import dev.llmproxy.common.storage.SqlDatabase;
+import dev.llmproxy.common.util.Secrets;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Tuple;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.List;
+
+/**
+ * {@code type: database}: rows in {@code table} (default {@code usage_records}) of a {@code storage.databases} entry,
+ * with the original's columns. The table is created when missing, with a unique {@code request_id}; inserts are
+ * batched and ignore a request id already stored ({@code ON CONFLICT DO NOTHING}, {@code INSERT IGNORE},
+ * {@code INSERT OR IGNORE}), so a delivery repeated after a crash adds nothing. The key is stored masked.
+ */
+public final class DatabaseReporter implements Reporter {
+
+  /** The columns written, in the order of the placeholders; also the payload's field names. */
+  static final List<String> COLUMNS = List.of("request_id", "timestamp", "api_key", "user_id", "method", "path",
+      "backend_url", "status_code", "latency_ms", "prompt_tokens", "completion_tokens", "total_tokens");
+
+  private final String name;
+  private final SqlDatabase database;
+  private final String table;
+  private boolean tableReady;
+
+  public DatabaseReporter(String name, SqlDatabase database, String table) {
+    this.name = name;
+    this.database = database;
+    this.table = Dialect.identifier(table.isEmpty() ? "usage_records" : table);
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  @Override
+  public int maxBatch() {
+    return 100;
+  }
+
+  @Override
+  public JsonObject payload(UsageRecord record) {
+    return new JsonObject()
+        .put("request_id", record.requestId())
+        .put("timestamp", record.timestamp().toString())
+        .put("api_key", Secrets.mask(record.apiKey()))
+        .put("user_id", record.userId())
+        .put("method", record.method())
+        .put("path", record.endpoint())
+        .put("backend_url", record.backendUrl())
+        .put("status_code", record.statusCode())
+        .put("latency_ms", record.latencyMs())
+        .put("prompt_tokens", record.promptTokens())
+        .put("completion_tokens", record.completionTokens())
+        .put("total_tokens", record.totalTokens());
+  }
+
+  @Override
+  public Future<Void> deliver(List<JsonObject> payloads) {
+    if (payloads.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    Future<Void> ready = tableReady ? Future.succeededFuture()
+        : database.pool().query(createTable()).execute().onSuccess(r -> tableReady = true).mapEmpty();
+    return ready.compose(v -> database.pool().preparedQuery(insert(payloads.size())).execute(values(payloads)))
+        .mapEmpty();
+  }
+
+  String createTable() {
+    return switch (database.dialect()) {
+      case POSTGRES -> "CREATE TABLE IF NOT EXISTS " + table + " (id BIGSERIAL PRIMARY KEY,"
+          + " request_id VARCHAR(128) NOT NULL UNIQUE, timestamp TIMESTAMPTZ NOT NULL, api_key VARCHAR(255),"
+          + " user_id VARCHAR(255), method VARCHAR(16), path VARCHAR(1024), backend_url VARCHAR(1024),"
+          + " status_code INTEGER, latency_ms BIGINT, prompt_tokens BIGINT, completion_tokens BIGINT,"
+          + " total_tokens BIGINT, request_body TEXT, created_at TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP)";
+      case MYSQL -> "CREATE TABLE IF NOT EXISTS " + table + " (id BIGINT AUTO_INCREMENT PRIMARY KEY,"
+          + " request_id VARCHAR(128) NOT NULL, `timestamp` DATETIME(3) NOT NULL, api_key VARCHAR(255),"
+          + " user_id VARCHAR(255), method VARCHAR(16), path VARCHAR(1024), backend_url VARCHAR(1024),"
+          + " status_code INT, latency_ms BIGINT, prompt_tokens BIGINT, completion_tokens BIGINT,"
+          + " total_tokens BIGINT, request_body MEDIUMTEXT,"
+          + " created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3), UNIQUE KEY uq_request_id (request_id))";
+      case SQLITE -> "CREATE TABLE IF NOT EXISTS " + table + " (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+          + " request_id TEXT NOT NULL UNIQUE, timestamp TEXT NOT NULL, api_key TEXT, user_id TEXT, method TEXT,"
+          + " path TEXT, backend_url TEXT, status_code INTEGER, latency_ms INTEGER, prompt_tokens INTEGER,"
+          + " completion_tokens INTEGER, total_tokens INTEGER, request_body TEXT,"
+          + " created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)";
+    };
+  }
+
+  private String insert(int rows) {
+    Dialect dialect = database.dialect();
+    String columns = dialect == Dialect.MYSQL
+        ? String.join(", ", COLUMNS).replace("timestamp", "`timestamp`") : String.join(", ", COLUMNS);
+    StringBuilder sql = new StringBuilder(switch (dialect) {
+      case POSTGRES -> "INSERT INTO ";
+      case MYSQL -> "INSERT IGNORE INTO ";
+      case SQLITE -> "INSERT OR IGNORE INTO ";
+    }).append(table).append(" (").append(columns).append(") VALUES ");
+    int index = 1;
+    for (int row = 0; row < rows; row++) {
+      sql.append(row == 0 ? "(" : ", (");
+      for (int c = 0; c < COLUMNS.size(); c++) {
+        sql.append(c == 0 ? "" : ", ").append(dialect.placeholder(index++));
+      }
+      sql.append(')');
+    }
+    if (dialect == Dialect.POSTGRES) {
+      sql.append(" ON CONFLICT DO NOTHING");
+    }
+    return sql.toString();
+  }
+
+  private Tuple values(List<JsonObject> payloads) {
+    Tuple tuple = Tuple.tuple();
+    for (JsonObject row : payloads) {
+      for (String column : COLUMNS) {
+        Object value = row.getValue(column);
+        tuple.addValue(column.equals("timestamp") ? timestamp(value) : value);
+      }
+    }
+    return tuple;
+  }
+
+  /** The column's type differs by database; a value a script broke becomes the time of writing. */
+  private Object timestamp(Object value) {
+    Instant instant;
+    try {
+      instant = value == null ? Instant.now() : Instant.parse(value.toString());
+    } catch (DateTimeParseException e) {
+      instant = Instant.now();
+    }
+    return switch (database.dialect()) {
+      case POSTGRES -> instant.atOffset(ZoneOffset.UTC);
+      case MYSQL -> LocalDateTime.ofInstant(instant, ZoneOffset.UTC);
+      case SQLITE -> instant.toString();
+    };
+  }
+}

@@ -1,0 +1,30 @@
+package dev.llmproxy.usage.reporter;
+
+import dev.llmproxy.common.model.UsageRecord;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import java.util.List;
+
+/**
+ * A destination of usage records, fed in journal order by its own delivery loop. A delivery is all or nothing:
+ * a failed one is retried later with the same records, so destinations must treat {@code request_id} as the
+ * idempotency key.
+ */
+public interface Reporter {
+
+  /** The name its cursor and metrics go by. */
+  String name();
+
+  /** Records per {@link #deliver} call; the cursor is saved after each call. */
+  int maxBatch();
+
+  /** What this reporter sends for a record; the reporter's script (if any) sees and may replace it. */
+  JsonObject payload(UsageRecord record);
+
+  /** Sends payloads made by {@link #payload} (possibly reshaped); succeeds only when all of them are stored. */
+  Future<Void> deliver(List<JsonObject> payloads);
+
+  default Future<Void> close() {
+    return Future.succeededFuture();
+  }
+}

@@ -1,0 +1,77 @@
+package dev.llmproxy.usage;
+
+import dev.llmproxy.common.bus.Addresses;
+import dev.llmproxy.common.bus.UsageRecordCodec;
+import dev.llmproxy.common.config.ConfigLoader;
+import dev.llmproxy.common.config.GatewayConfig;
+import dev.llmproxy.common.config.LoadedConfig;
+import dev.llmproxy.common.model.UsageRecord;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Map;
+import java.util.UUID;
+
+/** Deploys the real usage verticle from a config document and feeds it records as the proxy does. */
+final class UsageTesting {
+
+  private UsageTesting() {
+  }
+
+  static GatewayConfig config(JsonObject raw) {
+    LoadedConfig loaded = ConfigLoader.parse(raw, Map.of());
+    if (!loaded.ok()) {
+      throw new AssertionError("test config invalid: " + loaded.errors());
+    }
+    return loaded.config();
+  }
+
+  /** {@code usage} enabled with a journal in {@code dir} and these reporters; {@code extra} top-level sections. */
+  static JsonObject usage(Path dir, JsonObject... reporters) {
+    JsonArray list = new JsonArray();
+    for (JsonObject r : reporters) {
+      list.add(r);
+    }
+    return new JsonObject().put("usage", new JsonObject().put("enabled", true)
+        .put("journal_path", dir.resolve("journal").toString()).put("reporters", list));
+  }
+
+  static JsonObject webhook(String name, String url) {
+    return new JsonObject().put("name", name).put("type", "webhook").put("enabled", true)
+        .put("webhook", new JsonObject().put("url", url).put("timeout", "2s").put("retry", 2)
+            .put("headers", new JsonObject().put("Authorization", "Bearer test-token")));
+  }
+
+  static Future<String> deploy(Vertx vertx, GatewayConfig config, MeterRegistry registry) {
+    return vertx.deployVerticle(() -> new UsageVerticle(config, registry), new io.vertx.core.DeploymentOptions());
+  }
+
+  /** A unique id per test run, so that tables and Redis keys shared between runs never collide. */
+  static String unique(String prefix) {
+    return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
+  }
+
+  static UsageRecord record(String requestId, String apiKey, String keySource, String model, long prompt,
+      long completion) {
+    return new UsageRecord(requestId, apiKey, keySource, "key-name", "user-1", model, prompt, completion,
+        prompt + completion, true, "POST", "/v1/chat/completions", Instant.parse("2026-01-14T10:30:00Z"),
+        "http://backend:8000", 200, 120, 35, false, false, "10.0.0.1");
+  }
+
+  static void send(Vertx vertx, UsageRecord record) {
+    UsageRecordCodec.register(vertx.eventBus());
+    vertx.eventBus().send(Addresses.USAGE_RECORD, record);
+  }
+
+  static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+}

@@ -1,0 +1,226 @@
+package dev.llmproxy.usage;
+
+import static dev.llmproxy.usage.UsageTesting.config;
+import static dev.llmproxy.usage.UsageTesting.deploy;
+import static dev.llmproxy.usage.UsageTesting.freePort;
+import static dev.llmproxy.usage.UsageTesting.record;
+import static dev.llmproxy.usage.UsageTesting.send;
+import static dev.llmproxy.usage.UsageTesting.usage;
+import static dev.llmproxy.usage.UsageTesting.webhook;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.llmproxy.testsupport.Poll;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.junit5.VertxExtension;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The webhook reporter against a real HTTP receiver in the test. */
+@ExtendWith(VertxExtension.class)
+class WebhookReporterTest {
+
+  /** A receiver that keeps what it got: bodies and the headers that matter. */
+  private static final class Receiver {
+    final List<JsonObject> bodies = new CopyOnWriteArrayList<>();
+    final List<String> idempotencyKeys = new CopyOnWriteArrayList<>();
+    final List<String> authorizations = new CopyOnWriteArrayList<>();
+    HttpServer server;
+
+    Receiver start(Vertx vertx, int port) throws Exception {
+      server = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(port))
+          .requestHandler(request -> request.body().onSuccess(body -> {
+            bodies.add(body.toJsonObject());
+            idempotencyKeys.add(request.getHeader("Idempotency-Key"));
+            authorizations.add(request.getHeader("Authorization"));
+            request.response().setStatusCode(200).end("{\"status\":\"ok\"}");
+          }))
+          .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      return this;
+    }
+
+    List<String> ids() {
+      return bodies.stream().map(b -> b.getString("request_id")).toList();
+    }
+  }
+
+  @Test
+  void aReceiverThatIsDownGetsEveryRecordOnceInOrderWhenItComesUp(Vertx vertx, @TempDir Path dir) throws Exception {
+    int port = freePort();
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    deploy(vertx, config(usage(dir, webhook("billing", "http://127.0.0.1:" + port + "/usage"))), registry)
+        .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    List<String> sent = new ArrayList<>();
+    for (int i = 0; i < 30; i++) {
+      String id = String.format("req-%03d", i);
+      sent.add(id);
+      send(vertx, record(id, "sk-live-abcdefgh1234", null, "llama", 10, i));
+    }
+    // Down: attempts fail and the backlog holds every record.
+    assertTrue(Poll.until(Duration.ofSeconds(10), () -> failures(registry) >= 3), "no failed attempts counted");
+    assertTrue(Poll.until(Duration.ofSeconds(5), () -> backlog(registry) == 30), "backlog " + backlog(registry));
+
+    Receiver receiver = new Receiver().start(vertx, port);
+    assertTrue(Poll.until(Duration.ofSeconds(30), () -> receiver.bodies.size() >= 30),
+        "received " + receiver.bodies.size());
+    // Nothing more trickles in: each exactly once, in order.
+    assertTrue(Poll.until(Duration.ofSeconds(2), () -> backlog(registry) == 0));
+    assertEquals(sent, receiver.ids());
+    assertEquals(sent, receiver.idempotencyKeys);
+    assertEquals(30.0, registry.get("llmproxy_webhook_success").tag("reporter", "billing").counter().count());
+    String scrape = registry.scrape();
+    assertTrue(scrape.contains("llmproxy_webhook_success_total{reporter=\"billing\"} 30.0"), scrape);
+    assertTrue(scrape.contains("llmproxy_webhook_failure_total{reporter=\"billing\"}"), scrape);
+    assertTrue(scrape.contains("llmproxy_usage_journal_backlog{reporter=\"billing\"} 0.0"), scrape);
+    assertTrue(receiver.authorizations.stream().allMatch("Bearer test-token"::equals));
+
+    JsonObject first = receiver.bodies.get(0);
+    assertEquals("sk-...1234", first.getString("api_key"));
+    assertEquals(Set.of("request_id", "user_id", "api_key", "model", "prompt_tokens", "completion_tokens",
+        "total_tokens", "is_stream", "endpoint", "timestamp", "backend_url", "key_name", "status_code", "latency_ms",
+        "ttft_ms", "estimated", "aborted"), first.fieldNames());
+    assertEquals("user-1", first.getString("user_id"));
+    assertEquals(10, first.getLong("total_tokens"));
+    assertTrue(first.getBoolean("is_stream"));
+    assertEquals("/v1/chat/completions", first.getString("endpoint"));
+    assertEquals("2026-01-14T10:30:00Z", first.getString("timestamp"));
+    assertEquals("http://backend:8000", first.getString("backend_url"));
+    assertEquals(35, first.getLong("ttft_ms"));
+    assertFalse(first.getBoolean("estimated"));
+  }
+
+  @Test
+  void aReceiverAnsweringErrorsGetsTheSameRecordAgainAndNothingOvertakesIt(Vertx vertx, @TempDir Path dir)
+      throws Exception {
+    List<String> rejected = new CopyOnWriteArrayList<>();
+    List<String> accepted = new CopyOnWriteArrayList<>();
+    java.util.concurrent.atomic.AtomicInteger errorsLeft = new java.util.concurrent.atomic.AtomicInteger(4);
+    HttpServer server = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
+        .requestHandler(request -> request.body().onSuccess(body -> {
+          String id = body.toJsonObject().getString("request_id");
+          // The third record meets a receiver in trouble for a while.
+          if (id.equals("e-2") && errorsLeft.getAndDecrement() > 0) {
+            rejected.add(id);
+            request.response().setStatusCode(503).end();
+          } else {
+            accepted.add(id);
+            request.response().setStatusCode(202).end();
+          }
+        }))
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    deploy(vertx, config(usage(dir, webhook("billing", "http://127.0.0.1:" + server.actualPort() + "/usage"))),
+        new SimpleMeterRegistry()).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    List<String> sent = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      sent.add("e-" + i);
+      send(vertx, record("e-" + i, "sk-live-abcdefgh1234", null, "llama", 1, 1));
+    }
+    assertTrue(Poll.until(Duration.ofSeconds(15), () -> accepted.size() >= 6), "accepted " + accepted);
+    assertEquals(sent, accepted);
+    assertEquals(List.of("e-2", "e-2", "e-2", "e-2"), rejected);
+  }
+
+  @Test
+  void aScriptSkipsAndReshapesRecordsAndTheRawKeyIsSentOnlyWhenAskedFor(Vertx vertx, @TempDir Path dir)
+      throws Exception {
+    Receiver shaped = new Receiver().start(vertx, 0);
+    Receiver raw = new Receiver().start(vertx, 0);
+    JsonObject scripted = webhook("shaped", "http://127.0.0.1:" + shaped.server.actualPort() + "/usage")
+        .put("script", new JsonObject().put("enabled", true).put("script", """
+            if record.model == "internal" then return false end
+            if record.total_tokens == 0 then return { skip = true } end
+            return { request_id = record.request_id, tokens = record.total_tokens, via = "script" }
+            """));
+    JsonObject rawKey = webhook("raw", "http://127.0.0.1:" + raw.server.actualPort() + "/usage");
+    rawKey.getJsonObject("webhook").put("include_raw_key", true);
+    // seed 001's style: a process(ctx, data) function
+    rawKey.put("script", new JsonObject().put("enabled", true).put("script", """
+        function process(ctx, data)
+          data.reporter = ctx.reporter
+          return data
+        end
+        """));
+    deploy(vertx, config(usage(dir, scripted, rawKey)), new SimpleMeterRegistry())
+        .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    send(vertx, record("a", "sk-live-abcdefgh1234", null, "llama", 3, 4));
+    send(vertx, record("b", "sk-live-abcdefgh1234", null, "internal", 3, 4));
+    send(vertx, record("c", "sk-live-abcdefgh1234", null, "llama", 0, 0));
+    send(vertx, record("d", "sk-live-abcdefgh1234", null, "llama", 1, 1));
+
+    assertTrue(Poll.until(Duration.ofSeconds(10), () -> raw.bodies.size() >= 4 && shaped.bodies.size() >= 2));
+    assertEquals(List.of("a", "b", "c", "d"), raw.ids());
+    assertEquals("sk-live-abcdefgh1234", raw.bodies.get(0).getString("api_key"));
+    assertEquals("raw", raw.bodies.get(0).getString("reporter"));
+    assertEquals(List.of("a", "d"), shaped.ids());
+    assertEquals(new JsonObject().put("request_id", "a").put("tokens", 7).put("via", "script"), shaped.bodies.get(0));
+    assertNull(shaped.bodies.get(1).getString("api_key"));
+  }
+
+  @Test
+  void aRestartWithoutACrashResumesFromTheCursorAndSegmentsEveryReaderPassedAreDeleted(Vertx vertx,
+      @TempDir Path dir) throws Exception {
+    Receiver receiver = new Receiver().start(vertx, 0);
+    String url = "http://127.0.0.1:" + receiver.server.actualPort() + "/usage";
+    // Two reporters; the second one is disabled and must not hold the journal back.
+    JsonObject disabled = webhook("off", "http://127.0.0.1:1/usage").put("enabled", false);
+    var config = config(usage(dir, webhook("billing", url), disabled));
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    String first = vertx.deployVerticle(() -> new UsageVerticle(config, registry, 2048),
+        new io.vertx.core.DeploymentOptions()).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    List<String> sent = new ArrayList<>();
+    for (int i = 0; i < 60; i++) {
+      sent.add("first-" + i);
+      send(vertx, record("first-" + i, "sk-live-abcdefgh1234", null, "llama", 10, i));
+    }
+    assertTrue(Poll.until(Duration.ofSeconds(10), () -> receiver.bodies.size() >= 60));
+    vertx.undeploy(first).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+
+    vertx.deployVerticle(() -> new UsageVerticle(config, registry, 2048), new io.vertx.core.DeploymentOptions())
+        .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    for (int i = 0; i < 60; i++) {
+      sent.add("second-" + i);
+      send(vertx, record("second-" + i, "sk-live-abcdefgh1234", null, "llama", 10, i));
+    }
+    assertTrue(Poll.until(Duration.ofSeconds(10), () -> receiver.bodies.size() >= 120));
+    assertTrue(Poll.until(Duration.ofSeconds(2), () -> backlog(registry) == 0));
+    assertEquals(sent, receiver.ids());
+    // 120 records of ~600 bytes make dozens of 2 KiB segments; all but the last one or two are gone.
+    assertTrue(Poll.until(Duration.ofSeconds(5), () -> segments(dir.resolve("journal")) <= 2),
+        "segments left: " + segments(dir.resolve("journal")));
+  }
+
+  private static long segments(Path journal) {
+    try (var files = java.nio.file.Files.list(journal)) {
+      return files.filter(p -> p.toString().endsWith(".seg")).count();
+    } catch (java.io.IOException e) {
+      return -1;
+    }
+  }
+
+  private static double failures(MeterRegistry registry) {
+    var counter = registry.find("llmproxy_webhook_failure").tag("reporter", "billing").counter();
+    return counter == null ? 0 : counter.count();
+  }
+
+  private static double backlog(MeterRegistry registry) {
+    var gauge = registry.find("llmproxy_usage_journal_backlog").tag("reporter", "billing").gauge();
+    return gauge == null ? -1 : gauge.value();
+  }
+}
