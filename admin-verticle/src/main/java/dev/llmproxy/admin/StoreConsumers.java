@@ -10,6 +10,8 @@ import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,6 +23,8 @@ import org.slf4j.LoggerFactory;
 final class StoreConsumers {
 
   private static final Logger LOG = LoggerFactory.getLogger(StoreConsumers.class);
+  /** SQLite takes 32,766 parameters a statement; three a charge. */
+  private static final int MAX_CHARGES = 1000;
 
   private final EventBus bus;
   private final KeyStore keys;
@@ -81,16 +85,17 @@ final class StoreConsumers {
 
   private void charge(Message<JsonObject> message) {
     JsonObject body = message.body() == null ? new JsonObject() : message.body();
-    Object requestId = body.getValue("request_id");
-    Object hash = body.getValue(KeyLookup.KEY_HASH);
-    Object tokens = body.getValue("tokens");
-    if (!(requestId instanceof String id) || id.isBlank() || !(hash instanceof String keyHash) || keyHash.isBlank()
-        || !(tokens instanceof Number n) || n.longValue() < 0 || n.doubleValue() != Math.rint(n.doubleValue())) {
+    if (body.containsKey("charges")) {
+      chargeAll(message, body.getValue("charges"));
+      return;
+    }
+    QuotaLedger.ChargeRequest request = chargeRequest(body);
+    if (request == null) {
       message.fail(400, "request_id, key_hash and tokens (a non-negative integer) are required");
       return;
     }
-    String normalised = keyHash.toLowerCase();
-    ledger.charge(id, normalised, n.longValue()).onComplete(done -> {
+    String normalised = request.keyHash();
+    ledger.charge(request.requestId(), normalised, request.tokens()).onComplete(done -> {
       if (done.failed()) {
         LOG.error("keys.charge failed", done.cause());
         message.fail(500, "key store failed");
@@ -102,5 +107,46 @@ final class StoreConsumers {
       message.reply(new JsonObject().put("charged", done.result().charged())
           .put("used_quota", done.result().usedQuota()));
     });
+  }
+
+  /** {@code {"charges": [{request_id, key_hash, tokens}, ...]}}: one transaction; replies the keys charged. */
+  private void chargeAll(Message<JsonObject> message, Object charges) {
+    List<QuotaLedger.ChargeRequest> requests = new ArrayList<>();
+    if (!(charges instanceof JsonArray list) || list.isEmpty() || list.size() > MAX_CHARGES) {
+      message.fail(400, "charges must be an array of 1 to " + MAX_CHARGES + " charges");
+      return;
+    }
+    for (Object item : list) {
+      QuotaLedger.ChargeRequest request = item instanceof JsonObject charge ? chargeRequest(charge) : null;
+      if (request == null) {
+        message.fail(400, "each charge needs request_id, key_hash and tokens (a non-negative integer)");
+        return;
+      }
+      requests.add(request);
+    }
+    ledger.chargeAll(requests).onComplete(done -> {
+      if (done.failed()) {
+        LOG.error("keys.charge failed", done.cause());
+        message.fail(500, "key store failed");
+        return;
+      }
+      JsonObject charged = new JsonObject();
+      done.result().forEach((hash, used) -> {
+        charged.put(hash, used);
+        bus.publish(Addresses.KEYS_CHANGED, new JsonObject().put(KeyLookup.KEY_HASH, hash));
+      });
+      message.reply(new JsonObject().put("charged", charged));
+    });
+  }
+
+  private static QuotaLedger.ChargeRequest chargeRequest(JsonObject charge) {
+    Object requestId = charge.getValue("request_id");
+    Object hash = charge.getValue(KeyLookup.KEY_HASH);
+    Object tokens = charge.getValue("tokens");
+    if (!(requestId instanceof String id) || id.isBlank() || !(hash instanceof String keyHash) || keyHash.isBlank()
+        || !(tokens instanceof Number n) || n.longValue() < 0 || n.doubleValue() != Math.rint(n.doubleValue())) {
+      return null;
+    }
+    return new QuotaLedger.ChargeRequest(id, keyHash.toLowerCase(), n.longValue());
   }
 }

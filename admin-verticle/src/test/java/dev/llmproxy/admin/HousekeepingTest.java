@@ -97,7 +97,7 @@ class HousekeepingTest {
             .compose(v -> vertx.eventBus().request(Addresses.KEYS_CHARGE, new JsonObject().put("request_id", "recent")
                 .put("key_hash", hash).put("tokens", 1)))
             .compose(v -> vertx.executeBlocking(() -> execute(
-                "INSERT INTO quota_charges VALUES ('ancient', '" + hash + "', 1, '2020-01-01T00:00:00.000Z')")))
+                "INSERT INTO quota_charges (request_id, key_hash, tokens, charged_at) VALUES ('ancient', '" + hash + "', 1, '2020-01-01T00:00:00.000Z')")))
             .compose(v -> restart(vertx, id, 30)))
         .compose(id -> Future.all(
             call(vertx, "/admin/usage/query", new JsonObject()),

@@ -195,6 +195,50 @@ class UsageStoreTest {
   }
 
   @Test
+  void aBatchChargesEachKeyTheSumOfItsNewRequestsOnce(Vertx vertx, VertxTestContext ctx) {
+    String a = KeyDigest.sha256Hex(KEY_A);
+    String b = KeyDigest.sha256Hex(KEY_B);
+    List<JsonObject> changes = new CopyOnWriteArrayList<>();
+    vertx.eventBus().<JsonObject>consumer(Addresses.KEYS_CHANGED, m -> changes.add(m.body()));
+    JsonObject batch = new JsonObject().put("charges", new JsonArray()
+        .add(charge("r1", a, 10)).add(charge("r2", a.toUpperCase(), 5)).add(charge("r3", b, 7))
+        .add(charge("r1", a, 10)).add(charge("r4", KeyDigest.sha256Hex("sk-not-in-the-store"), 3)));
+    deploy(vertx, adminSection(dir))
+        .compose(id -> call(vertx, "/admin/keys/create", new JsonObject().put("key", KEY_A)))
+        .compose(id -> call(vertx, "/admin/keys/create", new JsonObject().put("key", KEY_B)))
+        .compose(created -> {
+          changes.clear();
+          return vertx.eventBus().<JsonObject>request(Addresses.KEYS_CHARGE, batch);
+        })
+        .compose(first -> {
+          ctx.verify(() -> {
+            assertEquals(new JsonObject().put(a, 15L).put(b, 7L), first.body().getJsonObject("charged"));
+            assertEquals(2, changes.size(), "one keys.changed per charged key: " + changes);
+          });
+          // the same batch again, as after a lost reply: nothing more is charged
+          return vertx.eventBus().<JsonObject>request(Addresses.KEYS_CHARGE, batch);
+        })
+        .compose(retry -> {
+          ctx.verify(() -> assertEquals(new JsonObject(), retry.body().getJsonObject("charged")));
+          return Future.all(
+              vertx.eventBus().<JsonObject>request(Addresses.KEYS_LOOKUP, new JsonObject().put(KeyLookup.KEY_HASH, a)),
+              vertx.eventBus().<JsonObject>request(Addresses.KEYS_LOOKUP, new JsonObject().put(KeyLookup.KEY_HASH, b)),
+              vertx.eventBus().request(Addresses.KEYS_CHARGE, new JsonObject().put("charges", new JsonArray()
+                  .add(charge("r5", a, -1)))).map(r -> "accepted").otherwise(e -> ((ReplyException) e).failureCode() + ""));
+        })
+        .onComplete(ctx.succeeding(all -> ctx.verify(() -> {
+          assertEquals(15L, all.<io.vertx.core.eventbus.Message<JsonObject>>resultAt(0).body().getLong("used_quota"));
+          assertEquals(7L, all.<io.vertx.core.eventbus.Message<JsonObject>>resultAt(1).body().getLong("used_quota"));
+          assertEquals("400", all.resultAt(2));
+          ctx.completeNow();
+        })));
+  }
+
+  private static JsonObject charge(String requestId, String hash, long tokens) {
+    return new JsonObject().put("request_id", requestId).put("key_hash", hash).put("tokens", tokens);
+  }
+
+  @Test
   void badQueriesAre400InTheOriginalShape(Vertx vertx, VertxTestContext ctx) {
     deploy(vertx, adminSection(dir))
         .compose(id -> Future.all(List.of(

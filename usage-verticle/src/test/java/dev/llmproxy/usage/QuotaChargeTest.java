@@ -90,9 +90,18 @@ class QuotaChargeTest {
     vertx.eventBus().<JsonObject>consumer(Addresses.KEYS_CHANGED, m -> changed.add(m.body().getString("key_hash")));
     List<JsonObject> builtinCharges = new CopyOnWriteArrayList<>();
     Set<String> builtinCharged = ConcurrentHashMap.newKeySet();
+    // stand-in for the admin verticle: charges a batch once per request id and tells the auth caches itself
     vertx.eventBus().<JsonObject>consumer(Addresses.KEYS_CHARGE, m -> {
-      builtinCharges.add(m.body());
-      m.reply(new JsonObject().put("charged", builtinCharged.add(m.body().getString("request_id"))));
+      JsonObject charged = new JsonObject();
+      for (Object item : m.body().getJsonArray("charges")) {
+        JsonObject charge = (JsonObject) item;
+        builtinCharges.add(charge);
+        if (builtinCharged.add(charge.getString("request_id"))) {
+          charged.put(charge.getString("key_hash"), charge.getLong("tokens"));
+          vertx.eventBus().publish(Addresses.KEYS_CHANGED, new JsonObject().put("key_hash", charge.getString("key_hash")));
+        }
+      }
+      m.reply(new JsonObject().put("charged", charged));
     });
     try {
       await(redis.hset(List.of(prefix + hashKey, "user_id", "u1", "status", "0", "used_quota", "100")));

@@ -12,7 +12,10 @@ import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.temporal.TemporalAdjusters;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.UUID;
 
 /**
  * Used quota of builtin keys: charges counted once per request id ({@code quota_charges} remembers the ids it has
@@ -31,8 +34,10 @@ public final class QuotaLedger {
 
   public static Future<Void> prepare(Pool pool) {
     return pool.query("CREATE TABLE IF NOT EXISTS quota_charges (request_id TEXT PRIMARY KEY, key_hash TEXT, "
-            + "tokens INTEGER NOT NULL, charged_at TEXT NOT NULL)").execute()
+            + "tokens INTEGER NOT NULL, charged_at TEXT NOT NULL, batch_id TEXT)").execute()
         .compose(v -> pool.query("CREATE INDEX IF NOT EXISTS idx_quota_charges_charged_at ON quota_charges(charged_at)")
+            .execute())
+        .compose(v -> pool.query("CREATE INDEX IF NOT EXISTS idx_quota_charges_batch ON quota_charges(batch_id)")
             .execute())
         .mapEmpty();
   }
@@ -63,6 +68,52 @@ public final class QuotaLedger {
                       .execute(Tuple.of(tokens, keyHash))
                       .map(updated -> new Charge(true, used + tokens)));
         }));
+  }
+
+  /** One charge of a batch. */
+  public record ChargeRequest(String requestId, String keyHash, long tokens) {
+  }
+
+  /**
+   * Charges a batch in one transaction of three statements, whatever its size: the new request ids of keys the
+   * store holds are remembered under one batch id, each key gets the sum of its new charges, and the keys charged
+   * are read back. Per-charge statements cost about 3 ms each through the pool, which capped the usage verticle at
+   * a few hundred charges a second. Gives each charged key's hash with its new {@code used_quota}.
+   */
+  public Future<Map<String, Long>> chargeAll(List<ChargeRequest> charges) {
+    if (charges.isEmpty()) {
+      return Future.succeededFuture(Map.of());
+    }
+    String batchId = UUID.randomUUID().toString();
+    StringBuilder values = new StringBuilder();
+    List<Object> params = new ArrayList<>(charges.size() * 3 + 2);
+    params.add(Times.now());
+    params.add(batchId);
+    for (ChargeRequest charge : charges) {
+      values.append(values.isEmpty() ? "(?, ?, ?)" : ", (?, ?, ?)");
+      params.add(charge.requestId());
+      params.add(charge.keyHash());
+      params.add(charge.tokens());
+    }
+    String inBatch = "SELECT key_hash FROM quota_charges WHERE batch_id = ?";
+    return Sqlite.inTransaction(pool, conn -> conn.preparedQuery(
+            "INSERT OR IGNORE INTO quota_charges (request_id, key_hash, tokens, charged_at, batch_id) "
+                + "SELECT column1, column2, column3, ?, ? FROM (VALUES " + values + ") "
+                + "WHERE column2 IN (SELECT key_hash FROM api_keys)")
+        .execute(Tuple.wrap(params))
+        .compose(inserted -> inserted.rowCount() == 0 ? Future.succeededFuture(Map.<String, Long>of()) : conn
+            .preparedQuery("UPDATE api_keys SET used_quota = used_quota + (SELECT SUM(c.tokens) FROM quota_charges c "
+                + "WHERE c.batch_id = ? AND c.key_hash = api_keys.key_hash) WHERE key_hash IN (" + inBatch + ")")
+            .execute(Tuple.of(batchId, batchId))
+            .compose(updated -> conn.preparedQuery("SELECT key_hash, used_quota FROM api_keys WHERE key_hash IN ("
+                + inBatch + ")").execute(Tuple.of(batchId)))
+            .map(rows -> {
+              Map<String, Long> charged = new LinkedHashMap<>();
+              for (Row row : rows) {
+                charged.put(row.getString("key_hash"), row.getLong("used_quota"));
+              }
+              return charged;
+            })));
   }
 
   /** Forgets charged request ids older than {@code cutoff}; a retry older than that is not expected. */

@@ -13,6 +13,7 @@ import dev.llmproxy.usage.reporter.Reporter;
 import io.vertx.core.Future;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBus;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.RedisAPI;
 import io.vertx.sqlclient.Tuple;
@@ -28,7 +29,8 @@ import java.util.stream.Collectors;
  * the key's {@code used_quota} in the store named by {@link UsageRecord#keySource()}, once per request id, then
  * publishes {@link Addresses#KEYS_CHANGED} so that the auth caches drop the key.
  * <ul>
- *   <li>{@code builtin}: {@link Addresses#KEYS_CHARGE} to the admin verticle, which charges once per request id.</li>
+ *   <li>{@code builtin}: {@link Addresses#KEYS_CHARGE} to the admin verticle, a delivery's charges in one batch; it
+ *       charges once per request id and publishes the key changes itself.</li>
  *   <li>{@code redis}: one Lua script sets a marker {@code llmproxy:usage:charged:<request id>} (NX, 7 days) and
  *       only when it was new adds to the key record: HINCRBY on a hash, or the field of a JSON string record.</li>
  *   <li>{@code database}: in one transaction, the request id into {@code llmproxy_quota_charges} (ignored when
@@ -84,7 +86,7 @@ public final class QuotaCharger implements Reporter {
 
   @Override
   public int maxBatch() {
-    return 1;
+    return 100;
   }
 
   @Override
@@ -92,27 +94,45 @@ public final class QuotaCharger implements Reporter {
     return record.toJson();
   }
 
+  /**
+   * Charges are commutative, so the builtin ones of a delivery go to the admin verticle as one batch (one SQLite
+   * transaction there) and the others one by one.
+   */
   @Override
   public Future<Void> deliver(List<JsonObject> payloads) {
+    JsonArray builtin = new JsonArray();
     Future<Void> chain = Future.succeededFuture();
     for (JsonObject payload : payloads) {
-      chain = chain.compose(v -> charge(UsageRecord.fromJson(payload)));
+      UsageRecord record = UsageRecord.fromJson(payload);
+      AuthProviderConfig provider = chargedStore(record);
+      if (provider == null) {
+        continue;
+      }
+      if (provider.type().equals("builtin")) {
+        builtin.add(new JsonObject().put("request_id", record.requestId())
+            .put(KeyLookup.KEY_HASH, KeyHash.sha256Hex(record.apiKey())).put("tokens", record.totalTokens()));
+      } else {
+        chain = chain.compose(v -> charge(record, provider));
+      }
     }
-    return chain;
+    return builtin.isEmpty() ? chain : chain.compose(v -> chargeBuiltin(builtin));
   }
 
-  private Future<Void> charge(UsageRecord record) {
+  /** The auth provider whose store holds the record's key, when the record has tokens to charge there. */
+  private AuthProviderConfig chargedStore(UsageRecord record) {
     AuthProviderConfig provider = record.keySource() == null ? null : providers.get(record.keySource());
     if (record.totalTokens() <= 0 || record.apiKey() == null || record.apiKey().isEmpty() || provider == null
         || !chargeable(provider.type())) {
-      return Future.succeededFuture();
+      return null;
     }
+    return provider;
+  }
+
+  private Future<Void> charge(UsageRecord record, AuthProviderConfig provider) {
     String keyHash = KeyHash.sha256Hex(record.apiKey());
-    Future<Boolean> charged = switch (provider.type()) {
-      case "builtin" -> chargeBuiltin(record, keyHash);
-      case "redis" -> chargeRedis(record, provider);
-      default -> chargeDatabase(record, provider.database());
-    };
+    Future<Boolean> charged = provider.type().equals("redis")
+        ? chargeRedis(record, provider)
+        : chargeDatabase(record, provider.database());
     return charged.map(changed -> {
       if (changed) {
         bus.publish(Addresses.KEYS_CHANGED, new JsonObject().put(KeyLookup.KEY_HASH, keyHash));
@@ -121,11 +141,11 @@ public final class QuotaCharger implements Reporter {
     });
   }
 
-  private Future<Boolean> chargeBuiltin(UsageRecord record, String keyHash) {
-    JsonObject body = new JsonObject().put("request_id", record.requestId()).put("key_hash", keyHash)
-        .put("tokens", record.totalTokens());
-    return bus.<JsonObject>request(Addresses.KEYS_CHARGE, body, new DeliveryOptions().setSendTimeout(REPLY_TIMEOUT_MS))
-        .map(reply -> reply.body() != null && reply.body().getBoolean("charged", false));
+  /** The admin verticle charges once per request id and tells the auth caches about the keys it charged. */
+  private Future<Void> chargeBuiltin(JsonArray charges) {
+    return bus.<JsonObject>request(Addresses.KEYS_CHARGE, new JsonObject().put("charges", charges),
+            new DeliveryOptions().setSendTimeout(REPLY_TIMEOUT_MS))
+        .mapEmpty();
   }
 
   private Future<Boolean> chargeRedis(UsageRecord record, AuthProviderConfig provider) {
