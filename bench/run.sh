@@ -26,7 +26,7 @@ RATE_DURATION="${RATE_DURATION:-$d_rdur}" # ... for this many seconds
 STREAMS="${STREAMS:-$d_streams}"          # concurrent open streams (0 = skip)
 STREAM_CHUNKS="${STREAM_CHUNKS:-$d_schunks}"
 STREAM_INTERVAL_MS="${STREAM_INTERVAL_MS:-$d_sint}"
-LEGS="${LEGS:-direct nginx vertx-bare llmproxy llmproxy-auth}"  # also: llmproxy-limits, llmproxy-base (GATEWAY_JAR_BASE), llmproxy-g1, llmproxy-jdk25, llmproxy-coldstart, llmproxy-warmstart
+LEGS="${LEGS:-direct nginx vertx-bare llmproxy llmproxy-auth}"  # also: llmproxy-limits, llmproxy-limits-redis, llmproxy-usage, llmproxy-base (GATEWAY_JAR_BASE), llmproxy-g1, llmproxy-jdk25, llmproxy-coldstart, llmproxy-warmstart
 OPEN_LEGS="${OPEN_LEGS-nginx llmproxy}"  # legs that also get the open-streams test (any of LEGS)
 UPSTREAM_INSTANCES="${UPSTREAM_INSTANCES:-$(nproc)}"
 JAVA="${JAVA:-java}"
@@ -356,6 +356,14 @@ EOF
     printf '%s\n' '  storage: redis' '  redis: bench_limits' 'storage:' '  caches:' '    - name: bench_limits' \
       '      driver: redis' "      addr: \"$redis_addr\"" >>"$conf"
   fi
+  if [[ "$leg" == llmproxy-usage ]]; then
+    # usage metering on (issue 6's comparison): every record journaled (fsync batched), then delivered by a webhook
+    # reporter to the mock upstream, which answers any other path with 200
+    rm -rf "$OUT/usage-journal"
+    printf '%s\n' 'usage:' '  enabled: true' "  journal_path: \"$OUT/usage-journal\"" '  reporters:' '    - name: hook' \
+      '      type: webhook' '      enabled: true' '      webhook:' "        url: \"http://127.0.0.1:$UPSTREAM_PORT/usage-webhook\"" \
+      '        timeout: 5s' >>"$conf"
+  fi
   [[ -n "${GATEWAY_CONFIG_EXTRA:-}" && -f "$GATEWAY_CONFIG_EXTRA" ]] && cat "$GATEWAY_CONFIG_EXTRA" >>"$conf"
   # shellcheck disable=SC2086
   # cwd bench/out: whatever the gateway writes relative to it (usage journal, data/) stays there
@@ -433,6 +441,21 @@ run_start_leg() {
   local leg="$1" chat; chat="$(leg_url "$leg")/v1/chat/completions"
   measure "$leg" start_json_c"$CONNECTIONS" WRKRESULT wrk -t2 -c"$CONNECTIONS" -d"$START_DURATION" -s "$LIB/json.lua" "$chat" || FAILED=1
   measure "$leg" start_json_c1 WRKRESULT wrk -t1 -c1 -d"$START_DURATION" -s "$LIB/json.lua" "$chat" || FAILED=1
+}
+
+# The webhook reporter's backlog right after the load, and how long it takes to drain (issue 6: the journal must
+# keep up with the gateway; a reporter may lag and catch up).
+usage_backlog() { # leg
+  local leg="$1" url="http://127.0.0.1:$GATEWAY_PORT/metrics" backlog start=$SECONDS drained=-1
+  backlog=$(curl -s "$url" | sed -n 's/^llmproxy_usage_journal_backlog{[^}]*reporter="hook"[^}]*} \([0-9.eE+]*\).*/\1/p' | head -1)
+  backlog=${backlog:-unknown}
+  for _ in $(seq 120); do
+    local now; now=$(curl -s "$url" | sed -n 's/^llmproxy_usage_journal_backlog{[^}]*reporter="hook"[^}]*} \([0-9.eE+]*\).*/\1/p' | head -1)
+    if [[ "$now" == 0 || "$now" == 0.0 ]]; then drained=$((SECONDS - start)); break; fi
+    sleep 1
+  done
+  log "$leg: webhook backlog after the load $backlog record(s), drained in ${drained}s (-1: not within 120 s)"
+  record "$leg" usage_backlog "{\"after_load\":\"$backlog\",\"drained_s\":$drained}"
 }
 
 open_streams() { # leg: STREAMS concurrent streams; sample the proxy's memory while they are open
@@ -546,7 +569,7 @@ for leg in $LEGS; do
         memory_sample "$leg" after_streams
       fi
       stop_pid "$GATEWAY_PID"; GATEWAY_PID="" ;;
-    *) die "unknown leg $leg (direct, nginx, vertx-bare, llmproxy, llmproxy-auth, llmproxy-limits, llmproxy-base, llmproxy-g1, llmproxy-jdk25, llmproxy-coldstart, llmproxy-warmstart)" ;;
+    *) die "unknown leg $leg (direct, nginx, vertx-bare, llmproxy, llmproxy-auth, llmproxy-limits, llmproxy-base, llmproxy-g1, llmproxy-jdk25, llmproxy-coldstart, llmproxy-warmstart, llmproxy-usage, llmproxy-limits-redis)" ;;
   esac
 done
 record upstream mem_end "{\"rss_kb\":$(rss_kb "$UPSTREAM_PID")}"

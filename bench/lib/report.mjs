@@ -101,6 +101,10 @@ const table = [
     const w = byLeg.get(l)?.warmup;
     return w ? `${w.seconds} s, ${fmtInt(w.rounds_rps.at(-1))}` : null;
   }),
+  plainRow('usage webhook backlog after load, drained in', (l) => {
+    const u = byLeg.get(l)?.usage_backlog;
+    return u ? `${u.after_load}, ${u.drained_s < 0 ? '>120' : u.drained_s} s` : null;
+  }),
   plainRow('ready after start (s)', (l) => (get(l, 'ready', 'seconds') === null ? null : String(get(l, 'ready', 'seconds')))),
   throughputRow(`first ${meta.start_duration} after /ready: JSON req/s, -c${c}`, `start_json_c${c}`, 'rps'),
   latencyRow(`first ${meta.start_duration} after /ready: JSON p50, -c1`, 'start_json_c1', 'p50_us'),
