@@ -2,15 +2,12 @@ package dev.llmproxy.admin.keys;
 
 import dev.llmproxy.admin.sqlite.Sqlite;
 import dev.llmproxy.admin.sqlite.Times;
+import dev.llmproxy.common.model.QuotaPeriods;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
-import java.time.DayOfWeek;
 import java.time.Instant;
-import java.time.LocalDate;
-import java.time.ZoneOffset;
-import java.time.temporal.TemporalAdjusters;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -132,7 +129,7 @@ public final class QuotaLedger {
       List<String> reset = new ArrayList<>();
       Future<?> chain = Future.succeededFuture();
       for (String period : PERIODS) {
-        String start = Times.format(periodStart(period, now));
+        String start = Times.format(QuotaPeriods.start(period, now).orElseThrow());
         Tuple due = Tuple.of(period, start);
         String where = " WHERE quota_reset_period = ? AND COALESCE(last_reset_at, created_at, '') < ?";
         chain = chain
@@ -149,17 +146,5 @@ public final class QuotaLedger {
       }
       return chain.map(v -> reset);
     });
-  }
-
-  /** The start (UTC) of the period of this name that contains {@code now}. */
-  static Instant periodStart(String period, Instant now) {
-    LocalDate today = now.atZone(ZoneOffset.UTC).toLocalDate();
-    LocalDate start = switch (period) {
-      case "daily" -> today;
-      case "weekly" -> today.with(TemporalAdjusters.previousOrSame(DayOfWeek.MONDAY));
-      case "monthly" -> today.withDayOfMonth(1);
-      default -> throw new IllegalArgumentException(period);
-    };
-    return start.atStartOfDay().toInstant(ZoneOffset.UTC);
   }
 }

@@ -1,14 +1,11 @@
 package dev.llmproxy.auth.rules;
 
+import dev.llmproxy.common.util.Timestamps;
+
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Instant;
-import java.time.LocalDate;
-import java.time.LocalDateTime;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -65,16 +62,7 @@ public final class KeyRecord {
    * (milliseconds when the number is too large to be seconds). Empty strings, 0 and nulls are "not set".
    */
   public Optional<Instant> instant(String name) {
-    Optional<Double> numeric = fields.getValue(name) instanceof Number n ? Optional.of(n.doubleValue())
-        : string(name).filter(s -> s.matches("-?\\d+(\\.\\d+)?")).map(Double::parseDouble);
-    if (numeric.isPresent()) {
-      double value = numeric.get();
-      if (value <= 0) {
-        return Optional.empty();
-      }
-      return Optional.of(value > 1e11 ? Instant.ofEpochMilli((long) value) : Instant.ofEpochSecond((long) value));
-    }
-    return string(name).flatMap(KeyRecord::parseTime);
+    return Timestamps.of(fields.getValue(name));
   }
 
   /** A list of strings: a JSON array, a JSON array in a string, or a comma-separated string. */
@@ -122,24 +110,6 @@ public final class KeyRecord {
   private static void add(List<String> out, Object o) {
     if (o != null && !String.valueOf(o).isBlank()) {
       out.add(String.valueOf(o).trim());
-    }
-  }
-
-  static Optional<Instant> parseTime(String s) {
-    try {
-      return Optional.of(OffsetDateTime.parse(s.replaceFirst(" ", "T")).toInstant());
-    } catch (DateTimeParseException e) {
-      // try the next shape
-    }
-    try {
-      return Optional.of(LocalDateTime.parse(s.replaceFirst(" ", "T")).toInstant(ZoneOffset.UTC));
-    } catch (DateTimeParseException e) {
-      // try the next shape
-    }
-    try {
-      return Optional.of(LocalDate.parse(s).atStartOfDay().toInstant(ZoneOffset.UTC));
-    } catch (DateTimeParseException e) {
-      return Optional.empty();
     }
   }
 }

@@ -1,12 +1,10 @@
 package dev.llmproxy.auth.rules;
 
+import dev.llmproxy.common.model.QuotaPeriods;
+
 import dev.llmproxy.common.util.IpRanges;
 import dev.llmproxy.auth.Denial;
-import java.time.DayOfWeek;
 import java.time.Instant;
-import java.time.LocalDate;
-import java.time.ZoneOffset;
-import java.time.temporal.TemporalAdjusters;
 import java.util.List;
 import java.util.Optional;
 
@@ -58,7 +56,7 @@ public final class KeyRules {
     if (total > 0) {
       long used = key.whole("used_quota").orElse(0L);
       String period = key.string("quota_reset_period").orElse("never").toLowerCase();
-      Optional<Instant> periodStart = periodStart(period, now);
+      Optional<Instant> periodStart = QuotaPeriods.start(period, now);
       if (periodStart.isPresent()) {
         Optional<Instant> lastReset = key.instant("last_reset_at");
         // The usage store resets used_quota at the period's start; until it has, the old usage does not count.
@@ -67,7 +65,7 @@ public final class KeyRules {
         }
       }
       if (used >= total) {
-        Instant reset = nextPeriodStart(period, now).orElse(null);
+        Instant reset = QuotaPeriods.next(period, now).orElse(null);
         return new Verdict(Optional.of(Denial.QUOTA_EXCEEDED), reset, dependsOnIp);
       }
     }
@@ -97,26 +95,4 @@ public final class KeyRules {
     };
   }
 
-  /** The start (UTC) of the period that contains {@code now}; empty for never or unknown periods. */
-  static Optional<Instant> periodStart(String period, Instant now) {
-    LocalDate today = now.atZone(ZoneOffset.UTC).toLocalDate();
-    LocalDate start = switch (period) {
-      case "daily" -> today;
-      case "weekly" -> today.with(TemporalAdjusters.previousOrSame(DayOfWeek.MONDAY));
-      case "monthly" -> today.withDayOfMonth(1);
-      default -> null;
-    };
-    return Optional.ofNullable(start).map(d -> d.atStartOfDay().toInstant(ZoneOffset.UTC));
-  }
-
-  static Optional<Instant> nextPeriodStart(String period, Instant now) {
-    return periodStart(period, now).map(start -> {
-      var day = start.atZone(ZoneOffset.UTC);
-      return switch (period) {
-        case "daily" -> day.plusDays(1).toInstant();
-        case "weekly" -> day.plusWeeks(1).toInstant();
-        default -> day.plusMonths(1).toInstant();
-      };
-    });
-  }
 }

@@ -5,6 +5,7 @@ import dev.llmproxy.common.bus.KeyHash;
 import dev.llmproxy.common.bus.KeyLookup;
 import dev.llmproxy.common.config.AuthProviderConfig;
 import dev.llmproxy.common.config.DatabaseAuthConfig;
+import dev.llmproxy.common.model.QuotaPeriods;
 import dev.llmproxy.common.model.UsageRecord;
 import dev.llmproxy.common.storage.Dialect;
 import dev.llmproxy.common.storage.Pools;
@@ -17,6 +18,9 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.RedisAPI;
 import io.vertx.sqlclient.Tuple;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -43,16 +47,40 @@ public final class QuotaCharger implements Reporter {
   static final String CHARGES_TABLE = "llmproxy_quota_charges";
   static final long MARKER_TTL_SECONDS = 7 * 24 * 3600;
   private static final long REPLY_TIMEOUT_MS = 10_000;
+  /**
+   * KEYS: the key record, the request's charge marker. ARGV: tokens, marker TTL, now, then the starts of the current
+   * daily, weekly and monthly periods (RFC 3339 UTC). The period rule is {@link QuotaPeriods#charge}'s; times are
+   * compared on their first 19 characters, which orders RFC 3339 and SQL-style UTC times alike.
+   */
   private static final String REDIS_CHARGE = """
       if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', tonumber(ARGV[2])) then return -2 end
+      local tokens = tonumber(ARGV[1])
+      local starts = {daily = ARGV[4], weekly = ARGV[5], monthly = ARGV[6]}
+      local function norm(t) return string.sub((string.gsub(tostring(t), ' ', 'T')), 1, 19) end
+      local function charged(used, period, last)
+        used = tonumber(used) or 0
+        local start = period and starts[string.lower(tostring(period))]
+        if not start then return used + tokens, nil end
+        if not last or last == '' or last == cjson.null then return used + tokens, ARGV[3] end
+        if norm(last) < norm(start) then return tokens, ARGV[3] end
+        return used + tokens, nil
+      end
       local kind = redis.call('TYPE', KEYS[1])['ok']
-      if kind == 'hash' then return redis.call('HINCRBY', KEYS[1], 'used_quota', ARGV[1]) end
+      if kind == 'hash' then
+        local f = redis.call('HMGET', KEYS[1], 'used_quota', 'quota_reset_period', 'last_reset_at')
+        local used, stamp = charged(f[1], f[2] or nil, f[3] or nil)
+        redis.call('HSET', KEYS[1], 'used_quota', used)
+        if stamp then redis.call('HSET', KEYS[1], 'last_reset_at', stamp) end
+        return used
+      end
       if kind == 'string' then
         local ok, record = pcall(cjson.decode, redis.call('GET', KEYS[1]))
         if ok and type(record) == 'table' then
-          record['used_quota'] = (tonumber(record['used_quota']) or 0) + tonumber(ARGV[1])
+          local used, stamp = charged(record['used_quota'], record['quota_reset_period'], record['last_reset_at'])
+          record['used_quota'] = used
+          if stamp then record['last_reset_at'] = stamp end
           redis.call('SET', KEYS[1], cjson.encode(record), 'KEEPTTL')
-          return record['used_quota']
+          return used
         end
       end
       return -1
@@ -62,6 +90,7 @@ public final class QuotaCharger implements Reporter {
   private final Pools pools;
   private final Map<String, AuthProviderConfig> providers;
   private final Set<String> chargesTableReady = new HashSet<>();
+  private final Map<String, KeyTable> keyTables = new HashMap<>();
 
   public QuotaCharger(EventBus bus, Pools pools, List<AuthProviderConfig> pipeline) {
     this.bus = bus;
@@ -152,8 +181,10 @@ public final class QuotaCharger implements Reporter {
     RedisAPI redis = RedisAPI.api(pools.redis(provider.redis().storage()));
     String key = provider.redis().keyPattern().replace("{api_key}", record.apiKey());
     String marker = "llmproxy:usage:charged:" + record.requestId();
+    Instant now = Instant.now();
     return redis.eval(List.of(REDIS_CHARGE, "2", key, marker, Long.toString(record.totalTokens()),
-            Long.toString(MARKER_TTL_SECONDS)))
+            Long.toString(MARKER_TTL_SECONDS), stamp(now), periodStart("daily", now), periodStart("weekly", now),
+            periodStart("monthly", now)))
         .map(result -> result != null && result.toLong() >= 0);
   }
 
@@ -165,14 +196,29 @@ public final class QuotaCharger implements Reporter {
       case MYSQL -> "INSERT IGNORE INTO " + CHARGES_TABLE + " (request_id) VALUES (?)";
       case SQLITE -> "INSERT OR IGNORE INTO " + CHARGES_TABLE + " (request_id) VALUES (?)";
     };
-    String update = "UPDATE " + Dialect.identifier(config.table()) + " SET used_quota = COALESCE(used_quota, 0) + "
-        + dialect.placeholder(1) + " WHERE " + Dialect.identifier(config.keyColumn()) + " = " + dialect.placeholder(2);
-    return chargesTable(database).compose(v -> database.pool().withTransaction(conn ->
-        conn.preparedQuery(insert).execute(Tuple.of(record.requestId()))
+    return chargesTable(database).compose(v -> keyTable(database, config)).compose(table ->
+        database.pool().withTransaction(conn -> conn.preparedQuery(insert).execute(Tuple.of(record.requestId()))
             .compose(inserted -> inserted.rowCount() == 0
                 ? Future.succeededFuture(false)
-                : conn.preparedQuery(update).execute(Tuple.of(record.totalTokens(), record.apiKey()))
-                    .map(updated -> updated.rowCount() > 0))));
+                : table.charge(conn, dialect, record.apiKey(), record.totalTokens()))));
+  }
+
+  /** What the key table can hold, looked at once per table. */
+  private Future<KeyTable> keyTable(SqlDatabase database, DatabaseAuthConfig config) {
+    String name = database.name() + "/" + config.table();
+    KeyTable known = keyTables.get(name);
+    if (known != null) {
+      return Future.succeededFuture(known);
+    }
+    return KeyTable.inspect(database, config).onSuccess(table -> keyTables.put(name, table));
+  }
+
+  private static String periodStart(String period, Instant now) {
+    return stamp(QuotaPeriods.start(period, now).orElseThrow());
+  }
+
+  private static String stamp(Instant time) {
+    return time.truncatedTo(ChronoUnit.SECONDS).toString();
   }
 
   private Future<Void> chargesTable(SqlDatabase database) {
