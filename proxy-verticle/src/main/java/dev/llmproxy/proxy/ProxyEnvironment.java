@@ -36,6 +36,7 @@ public final class ProxyEnvironment {
   private final RejectionCounter rejections;
   private final StoreErrors storeErrors;
   private volatile String rateLimitPrefix = "llmproxy:ratelimit:";
+  private volatile long slotLifetimeMs = RedisRateLimiter.SLOT_LIFETIME_MS;
   private final AtomicBoolean draining = new AtomicBoolean();
 
   public ProxyEnvironment(PrometheusMeterRegistry registry, MetricsConfig config) {
@@ -88,9 +89,14 @@ public final class ProxyEnvironment {
   RateLimiter rateLimiter(Vertx vertx, RateLimitConfig config, Redis redis) {
     if (redis != null) {
       return new RedisRateLimiter(vertx, redis, rateLimitPrefix, config.storeTimeout().toMillis(), config.onStoreError(),
-          rejections, storeErrors.of(config.redis()));
+          rejections, storeErrors.of(config.redis()), slotLifetimeMs);
     }
     return rateLimiter.updateAndGet(existing -> existing != null ? existing : new MemoryRateLimiter(rejections));
+  }
+
+  /** Tests see a slot's lifetime pass in seconds, not a minute. */
+  void slotLifetime(long ms) {
+    this.slotLifetimeMs = ms;
   }
 
   /** Tests keep their Redis keys apart with their own prefix. */

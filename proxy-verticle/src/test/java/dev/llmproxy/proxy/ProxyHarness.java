@@ -49,11 +49,12 @@ final class ProxyHarness {
 
   /** @param overrides config sections merged over a minimal config with the given backends */
   static Future<ProxyHarness> start(Vertx vertx, List<String> backendUrls, JsonObject overrides) {
-    return start(vertx, backendUrls, overrides, null);
+    return start(vertx, backendUrls, overrides, environment -> { });
   }
 
-  /** @param rateLimitPrefix Redis key prefix of the rate limiter (tests keep their keys apart); null for the default */
-  static Future<ProxyHarness> start(Vertx vertx, List<String> backendUrls, JsonObject overrides, String rateLimitPrefix) {
+  /** @param prepare sets the environment's test hooks (a Redis key prefix, a slot lifetime) before the proxy starts */
+  static Future<ProxyHarness> start(Vertx vertx, List<String> backendUrls, JsonObject overrides,
+      java.util.function.Consumer<ProxyEnvironment> prepare) {
     int port = freePort();
     JsonArray backends = new JsonArray();
     for (int i = 0; i < backendUrls.size(); i++) {
@@ -70,9 +71,7 @@ final class ProxyHarness {
     GatewayConfig config = loaded.config();
     List<Backend> list = config.backends().stream().map(b -> Backend.of(b, config.routing(), true)).toList();
     ProxyHarness harness = new ProxyHarness(vertx, port, config, new BackendSnapshot(1, list));
-    if (rateLimitPrefix != null) {
-      harness.environment.rateLimitPrefix(rateLimitPrefix);
-    }
+    prepare.accept(harness.environment);
     UsageRecordCodec.register(vertx.eventBus());
     vertx.eventBus().<UsageRecord>consumer(Addresses.USAGE_RECORD, m -> harness.usage.add(m.body()));
     vertx.eventBus().consumer(Addresses.BACKENDS_CURRENT, m -> m.reply(harness.snapshot.toJson()));

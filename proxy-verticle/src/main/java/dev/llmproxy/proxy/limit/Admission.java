@@ -24,11 +24,19 @@ public interface Admission {
   void complete(long usedTokens);
 
   /** Admitted, with nothing to give back (no limit applied, or the store failed and the policy allows). */
-  Admission UNLIMITED = new Admission() {
-    @Override
-    public Denial denial() {
-      return null;
-    }
+  Admission UNLIMITED = new Decided(null, false);
+
+  static Admission denied(Denial denial) {
+    return new Decided(denial, false);
+  }
+
+  /** Refused because the store could not be asked and {@code on_store_error: deny}. */
+  static Admission storeUnavailable(Denial denial) {
+    return new Decided(denial, true);
+  }
+
+  /** An outcome that holds nothing: no budget to report, no slot or reservation to give back. */
+  record Decided(Denial denial, boolean storeUnavailable) implements Admission {
 
     @Override
     public Budget requests() {
@@ -43,28 +51,5 @@ public interface Admission {
     @Override
     public void complete(long usedTokens) {
     }
-  };
-
-  static Admission denied(Denial denial) {
-    return new Admission() {
-      @Override
-      public Denial denial() {
-        return denial;
-      }
-
-      @Override
-      public Budget requests() {
-        return null;
-      }
-
-      @Override
-      public Budget tokens() {
-        return null;
-      }
-
-      @Override
-      public void complete(long usedTokens) {
-      }
-    };
   }
 }

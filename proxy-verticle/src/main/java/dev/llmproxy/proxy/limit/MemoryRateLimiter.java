@@ -48,7 +48,7 @@ public final class MemoryRateLimiter implements RateLimiter {
         return rejections.denied(denial);
       }
     }
-    return new Held(plan, key, now);
+    return held(plan, key, now);
   }
 
   @Override
@@ -57,48 +57,31 @@ public final class MemoryRateLimiter implements RateLimiter {
     perKey.values().removeIf(state -> state.idleSince(before));
   }
 
-  private final class Held implements Admission {
+  private Admission held(LimitPlan plan, ScopeState key, long now) {
+    Budget keyRequests = key == null ? null : key.requestBudget(plan.key(), now);
+    Budget requests = keyRequests != null || plan.global() == null ? keyRequests : global.requestBudget(plan.global(), now);
+    Budget keyTokens = key == null ? null : key.tokenBudget(plan.key(), now);
+    Budget tokens = keyTokens != null || plan.global() == null ? keyTokens : global.tokenBudget(plan.global(), now);
+    return new Held(plan, key, now, requests, tokens);
+  }
+
+  private final class Held extends Admitted {
 
     private final LimitPlan plan;
     private final ScopeState key;
     private final long globalTokenWindow;
     private final long keyTokenWindow;
-    private final Budget requests;
-    private final Budget tokens;
-    private boolean completed;
 
-    Held(LimitPlan plan, ScopeState key, long now) {
+    Held(LimitPlan plan, ScopeState key, long now, Budget requests, Budget tokens) {
+      super(requests, tokens);
       this.plan = plan;
       this.key = key;
       this.globalTokenWindow = plan.global() == null ? 0 : global.tokenWindow(now);
       this.keyTokenWindow = key == null ? 0 : key.tokenWindow(now);
-      Budget keyRequests = key == null ? null : key.requestBudget(plan.key(), now);
-      this.requests = keyRequests != null || plan.global() == null ? keyRequests : global.requestBudget(plan.global(), now);
-      Budget keyTokens = key == null ? null : key.tokenBudget(plan.key(), now);
-      this.tokens = keyTokens != null || plan.global() == null ? keyTokens : global.tokenBudget(plan.global(), now);
     }
 
     @Override
-    public Denial denial() {
-      return null;
-    }
-
-    @Override
-    public Budget requests() {
-      return requests;
-    }
-
-    @Override
-    public Budget tokens() {
-      return tokens;
-    }
-
-    @Override
-    public synchronized void complete(long usedTokens) {
-      if (completed) {
-        return;
-      }
-      completed = true;
+    void settle(long usedTokens) {
       long now = System.nanoTime();
       long correction = usedTokens - plan.reservedTokens();
       if (plan.global() != null) {

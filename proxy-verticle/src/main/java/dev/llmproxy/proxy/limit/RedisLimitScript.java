@@ -26,6 +26,9 @@ import java.util.HexFormat;
  * Returns {@code {admitted, scope, limit (1 rps, 2 rpm, 3 tpm, 4 concurrent), retry ms, minute, ms into minute,
  * then per scope: requests used (-1 without a per-minute limit), tokens used}}.
  *
+ * <p>{@code ARGV[1] = "refresh"}: {@code ARGV[2]} scopes, {@code ARGV[3]} slot id, {@code ARGV[4]} slot lifetime
+ * (ms): a holder that is still alive moves its slot's expiry on, so that a stream longer than the lifetime keeps it.
+ *
  * <p>{@code ARGV[1] = "complete"}: {@code ARGV[2]} scopes, {@code ARGV[3]} slot id, {@code ARGV[4]} the minute
  * of the reservation, {@code ARGV[5]} the token correction, then per scope 1 when it counted tokens: frees the
  * slot and corrects the reservation if its minute is still kept.
@@ -52,6 +55,17 @@ final class RedisLimitScript {
       end
       local t = redis.call('TIME')
       local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+      if mode == 'refresh' then
+        local lifetime = tonumber(ARGV[4])
+        for i = 0, scopes - 1 do
+          local key = KEYS[i * 4 + 4]
+          if redis.call('ZSCORE', key, ARGV[3]) then
+            redis.call('ZADD', key, 'XX', now + lifetime, ARGV[3])
+            redis.call('PEXPIRE', key, lifetime)
+          end
+        end
+        return 1
+      end
       local minute = math.floor(now / 60000)
       local into = now - minute * 60000
       local share = 1 - into / 60000

@@ -21,8 +21,11 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class RedisRateLimiter implements RateLimiter {
 
-  /** A held concurrency slot expires after this long if its gateway never frees it (it died). */
-  static final long SLOT_TTL_MS = 10 * 60_000L;
+  /**
+   * A held concurrency slot expires after this long unless its holder, alive, moves the expiry on (every third of
+   * it); so the slots of a gateway that died come back within this time, and a long stream keeps its slot.
+   */
+  public static final long SLOT_LIFETIME_MS = 60_000L;
   private static final String NODE = UUID.randomUUID().toString().substring(0, 8);
   private static final AtomicLong SLOTS = new AtomicLong();
 
@@ -33,12 +36,15 @@ public final class RedisRateLimiter implements RateLimiter {
   private final boolean denyOnError;
   private final RejectionCounter rejections;
   private final StoreHealth health;
+  private final long slotLifetimeMs;
 
   /**
-   * @param prefix the key prefix, {@code llmproxy:ratelimit:} as the original's (tests use their own)
+   * @param prefix         the key prefix, {@code llmproxy:ratelimit:} as the original's (tests use their own)
+   * @param slotLifetimeMs {@link #SLOT_LIFETIME_MS} (tests use a shorter one)
    */
   public RedisRateLimiter(Vertx vertx, Redis redis, String prefix, long timeoutMs, String onStoreError,
-      RejectionCounter rejections, StoreHealth health) {
+      RejectionCounter rejections, StoreHealth health, long slotLifetimeMs) {
+    this.slotLifetimeMs = slotLifetimeMs;
     this.vertx = vertx;
     this.redis = redis;
     this.prefix = prefix;
@@ -76,7 +82,7 @@ public final class RedisRateLimiter implements RateLimiter {
     for (String base : bases) {
       request.arg(base + ":bucket").arg(base + ":rpm").arg(base + ":tpm").arg(base + ":conc");
     }
-    request.arg("admit").arg(limits.length).arg(slot).arg(SLOT_TTL_MS).arg(plan.reservedTokens());
+    request.arg("admit").arg(limits.length).arg(slot).arg(slotLifetimeMs).arg(plan.reservedTokens());
     for (Limits l : limits) {
       request.arg(l.perSecond()).arg(l.burst()).arg(l.perMinute()).arg(l.tokensPerMinute()).arg(l.maxConcurrent());
     }
@@ -132,31 +138,8 @@ public final class RedisRateLimiter implements RateLimiter {
     if (!denyOnError) {
       return Admission.UNLIMITED;
     }
-    return new Admission() {
-      @Override
-      public Denial denial() {
-        return new Denial("the rate-limit store is unavailable", "store", "global", 0, 0, 1, false);
-      }
-
-      @Override
-      public boolean storeUnavailable() {
-        return true;
-      }
-
-      @Override
-      public Budget requests() {
-        return null;
-      }
-
-      @Override
-      public Budget tokens() {
-        return null;
-      }
-
-      @Override
-      public void complete(long usedTokens) {
-      }
-    };
+    return Admission.storeUnavailable(
+        new Denial("the rate-limit store is unavailable", "store", "global", 0, 0, 1, false));
   }
 
   /** EVALSHA, and on NOSCRIPT (a restarted or flushed Redis) SCRIPT LOAD and once more. */
@@ -186,60 +169,54 @@ public final class RedisRateLimiter implements RateLimiter {
     return promise.future();
   }
 
-  private final class Held implements Admission {
+  private final class Held extends Admitted {
 
     private final LimitPlan plan;
     private final Limits[] limits;
     private final String[] bases;
     private final String slot;
     private final long minute;
-    private final Budget requests;
-    private final Budget tokens;
-    private boolean completed;
+    private final boolean slots;
+    private final long heartbeat;
 
     Held(LimitPlan plan, Limits[] limits, String[] bases, String slot, long minute, Budget requests, Budget tokens) {
+      super(requests, tokens);
       this.plan = plan;
       this.limits = limits;
       this.bases = bases;
       this.slot = slot;
       this.minute = minute;
-      this.requests = requests;
-      this.tokens = tokens;
-    }
-
-    @Override
-    public Denial denial() {
-      return null;
-    }
-
-    @Override
-    public Budget requests() {
-      return requests;
-    }
-
-    @Override
-    public Budget tokens() {
-      return tokens;
-    }
-
-    @Override
-    public void complete(long usedTokens) {
-      if (completed) {
-        return;
-      }
-      completed = true;
-      long correction = plan.countsTokens() ? usedTokens - plan.reservedTokens() : 0;
-      boolean slots = false;
+      boolean holdsSlots = false;
       for (Limits l : limits) {
-        slots |= l.maxConcurrent() > 0;
+        holdsSlots |= l.maxConcurrent() > 0;
       }
-      if (!slots && correction == 0) {
-        return;
-      }
+      this.slots = holdsSlots;
+      this.heartbeat = holdsSlots ? vertx.setPeriodic(slotLifetimeMs / 3, id -> refresh()) : -1;
+    }
+
+    private void refresh() {
+      Request request = keys().arg("refresh").arg(limits.length).arg(slot).arg(slotLifetimeMs);
+      evalsha(request).onFailure(failure -> health.failed(failure, denyOnError ? "deny" : "allow"));
+    }
+
+    private Request keys() {
       Request request = Request.cmd(Command.EVALSHA).arg(RedisLimitScript.SHA).arg(limits.length * 4);
       for (String base : bases) {
         request.arg(base + ":bucket").arg(base + ":rpm").arg(base + ":tpm").arg(base + ":conc");
       }
+      return request;
+    }
+
+    @Override
+    void settle(long usedTokens) {
+      if (heartbeat >= 0) {
+        vertx.cancelTimer(heartbeat);
+      }
+      long correction = plan.countsTokens() ? usedTokens - plan.reservedTokens() : 0;
+      if (!slots && correction == 0) {
+        return;
+      }
+      Request request = keys();
       request.arg("complete").arg(limits.length).arg(slot).arg(minute).arg(correction);
       for (Limits l : limits) {
         request.arg(l.tokensPerMinute() > 0 ? "1" : "0");
