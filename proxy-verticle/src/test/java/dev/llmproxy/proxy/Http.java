@@ -84,6 +84,16 @@ final class Http {
     return future.toCompletionStage().toCompletableFuture().orTimeout(10, TimeUnit.SECONDS).join();
   }
 
+  /** A plain POST without waiting for it, through the JDK's client: its status when it completes. */
+  static java.util.concurrent.CompletableFuture<Integer> postAsync(TestClient client, String uri, String body) {
+    HttpRequest request = HttpRequest.newBuilder(URI.create("http://" + client.options().getDefaultHost() + ":"
+            + client.options().getDefaultPort() + uri))
+        .timeout(Duration.ofSeconds(10))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+    return JDK.sendAsync(request, HttpResponse.BodyHandlers.discarding()).thenApply(HttpResponse::statusCode);
+  }
+
   static Answer post(TestClient client, String uri, String body) {
     return call(client, HttpMethod.POST, uri, Map.of("Content-Type", "application/json"), body);
   }

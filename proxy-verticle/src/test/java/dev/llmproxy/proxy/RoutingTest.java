@@ -222,10 +222,7 @@ class RoutingTest {
       if (i == 100) {
         doomed.close();
       }
-      answers.add(proxy.client.request(HttpMethod.POST, "/v1/chat/completions")
-          .compose(request -> request.send(CHAT))
-          .compose(response -> response.body().map(b -> response.statusCode()))
-          .toCompletionStage().toCompletableFuture());
+      answers.add(Http.postAsync(proxy.client, "/v1/chat/completions", CHAT));
       if (i % 10 == 9) {
         answers.get(i).orTimeout(10, TimeUnit.SECONDS).join();
       }

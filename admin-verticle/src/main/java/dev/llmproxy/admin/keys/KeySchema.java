@@ -57,16 +57,8 @@ public final class KeySchema {
   }
 
   public static Future<Void> prepare(Pool pool) {
-    return Sqlite.inTransaction(pool, conn -> existingColumns(conn, "api_keys")
+    return Sqlite.inTransaction(pool, conn -> Sqlite.columns(conn, "api_keys")
         .compose(existing -> existing.isEmpty() ? create(conn) : migrate(conn, existing)));
-  }
-
-  static Future<Set<String>> existingColumns(SqlConnection conn, String table) {
-    return conn.query("PRAGMA table_info(" + table + ")").execute().map(rows -> {
-      Set<String> names = new HashSet<>();
-      rows.forEach(row -> names.add(row.getString("name")));
-      return names;
-    });
   }
 
   private static String createTable() {
@@ -84,19 +76,7 @@ public final class KeySchema {
    * columns it lacks. Then the rows that still hold a plain key are hashed.
    */
   private static Future<Void> migrate(SqlConnection conn, Set<String> existing) {
-    Future<?> chain = Future.succeededFuture();
-    if (!existing.contains("key_hash")) {
-      Set<String> ours = new HashSet<>(COLUMNS.keySet());
-      ours.add("key");
-      chain = Sqlite.rebuild(conn, "api_keys", createTable(), ours, existing);
-    }
-    for (Map.Entry<String, String> column : COLUMNS.entrySet()) {
-      if (existing.contains("key_hash") && !existing.contains(column.getKey())) {
-        // ALTER TABLE cannot add NOT NULL without a default, and the defaults above all have one
-        String ddl = "ALTER TABLE api_keys ADD COLUMN " + column.getKey() + ' ' + column.getValue();
-        chain = chain.compose(v -> conn.query(ddl).execute());
-      }
-    }
+    Future<Void> chain = Sqlite.upgrade(conn, "api_keys", createTable(), COLUMNS, "key", existing);
     return chain.compose(v -> conn.query("SELECT \"key\" FROM api_keys WHERE key_hash IS NULL").execute())
         .compose(rows -> {
           List<Tuple> updates = new ArrayList<>();

@@ -67,4 +67,37 @@ public final class Sqlite {
     values.forEach(tuple::addValue);
     return tuple;
   }
+
+  /** The names of a table's columns; empty when there is no such table. */
+  public static Future<Set<String>> columns(SqlConnection conn, String table) {
+    return conn.query("PRAGMA table_info(" + table + ")").execute().map(rows -> {
+      Set<String> names = new java.util.HashSet<>();
+      rows.forEach(row -> names.add(row.getString("name")));
+      return names;
+    });
+  }
+
+  /**
+   * Brings an existing table up to {@code columns}: the original's (known by having no {@code key_hash}) is rebuilt
+   * with our column types (see {@link #rebuild}), an older one of ours gets the columns it lacks. Every added column
+   * has a default where it is NOT NULL, which ALTER TABLE requires.
+   *
+   * @param identity the table's own key column, besides {@code columns} ({@code id}, {@code key})
+   */
+  public static Future<Void> upgrade(SqlConnection conn, String table, String create, java.util.Map<String, String> columns,
+      String identity, Set<String> existing) {
+    if (!existing.contains("key_hash")) {
+      Set<String> ours = new java.util.HashSet<>(columns.keySet());
+      ours.add(identity);
+      return rebuild(conn, table, create, ours, existing);
+    }
+    Future<?> chain = Future.succeededFuture();
+    for (java.util.Map.Entry<String, String> column : columns.entrySet()) {
+      if (!existing.contains(column.getKey())) {
+        String ddl = "ALTER TABLE " + table + " ADD COLUMN " + column.getKey() + ' ' + column.getValue();
+        chain = chain.compose(v -> conn.query(ddl).execute());
+      }
+    }
+    return chain.mapEmpty();
+  }
 }

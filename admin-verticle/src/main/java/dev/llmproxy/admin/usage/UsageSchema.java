@@ -59,12 +59,8 @@ public final class UsageSchema {
   }
 
   public static Future<Void> prepare(Pool pool) {
-    return Sqlite.inTransaction(pool, conn -> conn.query("PRAGMA table_info(" + TABLE + ")").execute()
-        .compose(rows -> {
-          Set<String> existing = new HashSet<>();
-          rows.forEach(row -> existing.add(row.getString("name")));
-          return existing.isEmpty() ? create(conn) : migrate(conn, existing);
-        }));
+    return Sqlite.inTransaction(pool, conn -> Sqlite.columns(conn, TABLE)
+        .compose(existing -> existing.isEmpty() ? create(conn) : migrate(conn, existing)));
   }
 
   private static String createTable() {
@@ -80,18 +76,7 @@ public final class UsageSchema {
 
   /** As for the keys: the original's table is rebuilt with our column types, an older one of ours extended. */
   private static Future<Void> migrate(SqlConnection conn, Set<String> existing) {
-    Future<?> chain = Future.succeededFuture();
-    if (!existing.contains("key_hash")) {
-      Set<String> ours = new HashSet<>(COLUMNS.keySet());
-      ours.add("id");
-      chain = Sqlite.rebuild(conn, TABLE, createTable(), ours, existing);
-    }
-    for (Map.Entry<String, String> column : COLUMNS.entrySet()) {
-      if (existing.contains("key_hash") && !existing.contains(column.getKey())) {
-        String ddl = "ALTER TABLE " + TABLE + " ADD COLUMN " + column.getKey() + ' ' + column.getValue();
-        chain = chain.compose(v -> conn.query(ddl).execute());
-      }
-    }
+    Future<Void> chain = Sqlite.upgrade(conn, TABLE, createTable(), COLUMNS, "id", existing);
     return chain
         .compose(v -> conn.query("SELECT rowid AS r, api_key FROM " + TABLE
             + " WHERE key_hash IS NULL AND api_key IS NOT NULL AND api_key <> ''").execute())

@@ -1,0 +1,111 @@
+package dev.llmproxy.launcher;
+
+import dev.llmproxy.common.config.ConfigLoader;
+import dev.llmproxy.common.config.GatewayConfig;
+import dev.llmproxy.common.config.LoadedConfig;
+import dev.llmproxy.testsupport.MockLlmBackend;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The whole gateway in this JVM, started as {@code Main} starts it: from a YAML file, every verticle deployed, with a
+ * {@link MockLlmBackend} as its backend. The YAML names the gateway's address {@code {listen}} and the backend's URL
+ * {@code {backend}}. Calls go through the JDK's HTTP client.
+ */
+final class RunningGateway implements AutoCloseable {
+
+  final Vertx vertx;
+  final MockLlmBackend backend;
+  final Gateway gateway;
+  final GatewayConfig config;
+  final Path configFile;
+  final int port;
+  private final HttpClient http = HttpClient.newHttpClient();
+
+  private RunningGateway(Vertx vertx, MockLlmBackend backend, Gateway gateway, GatewayConfig config, Path configFile,
+      int port) {
+    this.vertx = vertx;
+    this.backend = backend;
+    this.gateway = gateway;
+    this.config = config;
+    this.configFile = configFile;
+    this.port = port;
+  }
+
+  static RunningGateway start(Path dir, String yaml) throws Exception {
+    int port = freePort();
+    PrometheusMeterRegistry registry = Gateway.newRegistry();
+    Vertx vertx = Gateway.createVertx(registry, GatewayConfig.defaults().metrics());
+    MockLlmBackend backend = await(MockLlmBackend.start(vertx, 0));
+    Path file = dir.resolve("config.yaml");
+    Files.writeString(file, yaml.replace("{listen}", "127.0.0.1:" + port).replace("{backend}", backend.baseUrl()));
+    LoadedConfig loaded = await(ConfigLoader.load(vertx, file.toString(), Map.of()));
+    if (!loaded.ok()) {
+      vertx.close();
+      throw new IllegalArgumentException(String.join("\n", loaded.errors()));
+    }
+    Gateway gateway = await(Gateway.start(vertx, loaded.config(), registry, file.toString()), 30);
+    return new RunningGateway(vertx, backend, gateway, loaded.config(), file, port);
+  }
+
+  HttpResponse<String> post(String path, String body, String... headers) throws IOException, InterruptedException {
+    return send(request(path, headers).POST(HttpRequest.BodyPublishers.ofString(body)));
+  }
+
+  HttpResponse<String> get(String path, String... headers) throws IOException, InterruptedException {
+    return send(request(path, headers).GET());
+  }
+
+  /** A chat completion with this key as a bearer token (none when null). */
+  HttpResponse<String> chat(String key, String body) throws IOException, InterruptedException {
+    return key == null ? post("/v1/chat/completions", body)
+        : post("/v1/chat/completions", body, "Authorization", "Bearer " + key);
+  }
+
+  private HttpRequest.Builder request(String path, String... headers) {
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path));
+    for (int i = 0; i + 1 < headers.length; i += 2) {
+      request.header(headers[i], headers[i + 1]);
+    }
+    return request;
+  }
+
+  private HttpResponse<String> send(HttpRequest.Builder request) throws IOException, InterruptedException {
+    return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Override
+  public void close() throws Exception {
+    try {
+      await(gateway.stop(), 30);
+    } finally {
+      await(vertx.close());
+    }
+  }
+
+  static <T> T await(Future<T> future) throws Exception {
+    return await(future, 10);
+  }
+
+  private static <T> T await(Future<T> future, int seconds) throws Exception {
+    return future.toCompletionStage().toCompletableFuture().get(seconds, TimeUnit.SECONDS);
+  }
+
+  static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+}
