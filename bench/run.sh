@@ -26,7 +26,7 @@ RATE_DURATION="${RATE_DURATION:-$d_rdur}" # ... for this many seconds
 STREAMS="${STREAMS:-$d_streams}"          # concurrent open streams (0 = skip)
 STREAM_CHUNKS="${STREAM_CHUNKS:-$d_schunks}"
 STREAM_INTERVAL_MS="${STREAM_INTERVAL_MS:-$d_sint}"
-LEGS="${LEGS:-direct nginx vertx-bare llmproxy llmproxy-auth}"  # also: llmproxy-limits, llmproxy-limits-redis, llmproxy-usage, llmproxy-base (GATEWAY_JAR_BASE), llmproxy-g1, llmproxy-jdk25, llmproxy-coldstart, llmproxy-warmstart
+LEGS="${LEGS:-direct nginx vertx-bare llmproxy llmproxy-auth}"  # also: llmproxy-limits, llmproxy-limits-redis, llmproxy-usage, llmproxy-usage-db, llmproxy-base (GATEWAY_JAR_BASE), llmproxy-g1, llmproxy-jdk25, llmproxy-coldstart, llmproxy-warmstart
 OPEN_LEGS="${OPEN_LEGS-nginx llmproxy}"  # legs that also get the open-streams test (any of LEGS)
 UPSTREAM_INSTANCES="${UPSTREAM_INSTANCES:-$(nproc)}"
 JAVA="${JAVA:-java}"
@@ -364,6 +364,13 @@ EOF
       '      type: webhook' '      enabled: true' '      webhook:' "        url: \"http://127.0.0.1:$UPSTREAM_PORT/usage-webhook\"" \
       '        timeout: 5s' >>"$conf"
   fi
+  if [[ "$leg" == llmproxy-usage-db ]]; then
+    # the journal with a reporter that costs little per record (SQLite, 100 rows a statement): what journaling costs
+    rm -rf "$OUT/usage-journal" "$OUT/usage.db"
+    printf '%s\n' 'storage:' '  databases:' '    - name: bench_usage' '      driver: sqlite' "      path: \"$OUT/usage.db\"" \
+      'usage:' '  enabled: true' "  journal_path: \"$OUT/usage-journal\"" '  reporters:' '    - name: hook' \
+      '      type: database' '      enabled: true' '      database:' '        storage: bench_usage' >>"$conf"
+  fi
   [[ -n "${GATEWAY_CONFIG_EXTRA:-}" && -f "$GATEWAY_CONFIG_EXTRA" ]] && cat "$GATEWAY_CONFIG_EXTRA" >>"$conf"
   # shellcheck disable=SC2086
   # cwd bench/out: whatever the gateway writes relative to it (usage journal, data/) stays there
@@ -564,12 +571,13 @@ for leg in $LEGS; do
       memory_sample "$leg" idle
       run_leg "$leg"
       memory_sample "$leg" after_load
+      [[ "$leg" == llmproxy-usage* ]] && usage_backlog "$leg"
       if [[ ( " $OPEN_LEGS " == *" $leg "* || " $OPEN_LEGS " == *" ${leg%%-*} "* ) && "$STREAMS" -gt 0 ]]; then
         open_streams "$leg"
         memory_sample "$leg" after_streams
       fi
       stop_pid "$GATEWAY_PID"; GATEWAY_PID="" ;;
-    *) die "unknown leg $leg (direct, nginx, vertx-bare, llmproxy, llmproxy-auth, llmproxy-limits, llmproxy-base, llmproxy-g1, llmproxy-jdk25, llmproxy-coldstart, llmproxy-warmstart, llmproxy-usage, llmproxy-limits-redis)" ;;
+    *) die "unknown leg $leg (direct, nginx, vertx-bare, llmproxy, llmproxy-auth, llmproxy-limits, llmproxy-base, llmproxy-g1, llmproxy-jdk25, llmproxy-coldstart, llmproxy-warmstart, llmproxy-usage, llmproxy-usage-db, llmproxy-limits-redis)" ;;
   esac
 done
 record upstream mem_end "{\"rss_kb\":$(rss_kb "$UPSTREAM_PID")}"
