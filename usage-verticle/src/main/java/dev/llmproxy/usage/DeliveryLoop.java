@@ -109,7 +109,7 @@ final class DeliveryLoop {
   private Future<Void> deliver(List<JournalEntry> group) {
     List<JsonObject> payloads = new ArrayList<>(group.size());
     for (JournalEntry entry : group) {
-      JsonObject payload = reporter.payload(UsageRecord.fromJson(entry.record()));
+      JsonObject payload = reporter.payload(entry.usageRecord());
       if (script != null) {
         payload = script.apply(payload);
       }

@@ -193,7 +193,7 @@ public final class UsageVerticle extends VerticleBase {
       }
       return;
     }
-    journal.append(message.body().toJson()).onComplete(ar -> {
+    journal.append(message.body()).onComplete(ar -> {
       if (ar.failed()) {
         LOG.error("usage record {} could not be journaled: {}", message.body().requestId(), ar.cause().getMessage());
         if (message.replyAddress() != null) {

@@ -6,6 +6,8 @@ import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
+import dev.llmproxy.common.model.UsageRecord;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -23,7 +25,10 @@ public final class UsageJournal {
   /** Upper bound of one group, so one write stays short. */
   private static final int MAX_GROUP = 2000;
 
-  private record Pending(JsonObject record, Promise<Long> appended) {
+  /** Records kept in memory once durable, so that readers close behind the writer never touch the disk. */
+  private static final int TAIL_MAX = 5_000;
+
+  private record Pending(JsonObject record, UsageRecord usage, Promise<Long> appended) {
   }
 
   private final Vertx vertx;
@@ -36,6 +41,8 @@ public final class UsageJournal {
   private long lingerTimer = -1;
   private volatile long committed;
   private Future<Void> lastWrite = Future.succeededFuture();
+  /** The last durable records, oldest first, with consecutive seqs; touched only on the verticle's context. */
+  private final ArrayDeque<JournalEntry> tail = new ArrayDeque<>();
 
   private UsageJournal(Vertx vertx, WorkerExecutor writer, WorkerExecutor reader, Journal journal,
       Runnable onCommit) {
@@ -65,9 +72,9 @@ public final class UsageJournal {
   }
 
   /** Appends one record; the future completes with its seq once it is on disk. */
-  public Future<Long> append(JsonObject record) {
+  public Future<Long> append(UsageRecord usage) {
     Promise<Long> appended = Promise.promise();
-    pending.add(new Pending(record, appended));
+    pending.add(new Pending(usage.toJson(), usage, appended));
     if (!writing && lingerTimer < 0) {
       lingerTimer = vertx.setTimer(LINGER_MS, t -> {
         lingerTimer = -1;
@@ -99,6 +106,7 @@ public final class UsageJournal {
             long seq = ar.result();
             committed = seq + group.size();
             for (Pending p : group) {
+              remember(new JournalEntry(seq, p.record(), p.usage()));
               p.appended().complete(seq++);
             }
             onCommit.run();
@@ -116,7 +124,31 @@ public final class UsageJournal {
     return committed;
   }
 
+  private void remember(JournalEntry entry) {
+    if (!tail.isEmpty() && tail.peekLast().seq() + 1 != entry.seq()) {
+      tail.clear();
+    }
+    tail.addLast(entry);
+    if (tail.size() > TAIL_MAX) {
+      tail.removeFirst();
+    }
+  }
+
+  /** Up to {@code max} durable records from {@code fromSeq}: from memory when they are still there, else from disk. */
   public Future<List<JournalEntry>> read(long fromSeq, int max) {
+    JournalEntry oldest = tail.peekFirst();
+    if (oldest != null && oldest.seq() <= fromSeq && fromSeq < committed) {
+      List<JournalEntry> entries = new ArrayList<>(Math.min(max, (int) (committed - fromSeq)));
+      for (JournalEntry entry : tail) {
+        if (entry.seq() >= fromSeq) {
+          entries.add(entry);
+          if (entries.size() == max) {
+            break;
+          }
+        }
+      }
+      return Future.succeededFuture(entries);
+    }
     return reader.executeBlocking(() -> journal.read(fromSeq, max));
   }
 
