@@ -107,19 +107,27 @@ public final class Main {
     AtomicBoolean stopping = new AtomicBoolean();
     Runnable drain = () -> {
       if (!stopping.compareAndSet(false, true)) {
-        log.warn("second signal: exiting now");
-        exit(1);
+        try {
+          log.warn("second signal: exiting now");
+        } finally {
+          exit(1);
+        }
       }
       new Thread(() -> {
-        log.info("signal received: draining (up to {} s)", config.server().shutdownTimeout().toSeconds());
         try {
+          log.info("signal received: draining (up to {} s)", config.server().shutdownTimeout().toSeconds());
           gateway.stop().await(config.server().shutdownTimeout().toMillis() + 10_000, TimeUnit.MILLISECONDS);
           vertx.close().await(10, TimeUnit.SECONDS);
           log.info("stopped");
           exit(0);
-        } catch (Exception e) {
-          log.error("shutdown did not complete: {}", e.getMessage());
-          exit(1);
+        } catch (Throwable e) {
+          // Whatever broke the drain (even logging: a jar replaced under the running JVM fails class loading) must
+          // not keep the process alive: a second signal would find it "already stopping" and do nothing.
+          try {
+            log.error("shutdown did not complete: {}", e.getMessage());
+          } finally {
+            exit(1);
+          }
         }
       }, "llmproxy-shutdown").start();
     };
@@ -128,9 +136,12 @@ public final class Main {
   }
 
   private static void exit(int code) {
-    if (LoggerFactory.getILoggerFactory() instanceof LoggerContext context) {
-      context.stop();
+    try {
+      if (LoggerFactory.getILoggerFactory() instanceof LoggerContext context) {
+        context.stop();
+      }
+    } finally {
+      System.exit(code);
     }
-    System.exit(code);
   }
 }
