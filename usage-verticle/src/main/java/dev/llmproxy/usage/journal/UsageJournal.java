@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import dev.llmproxy.common.model.UsageRecord;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.UUID;
 
@@ -138,16 +139,20 @@ public final class UsageJournal {
   public Future<List<JournalEntry>> read(long fromSeq, int max) {
     JournalEntry oldest = tail.peekFirst();
     if (oldest != null && oldest.seq() <= fromSeq && fromSeq < committed) {
-      List<JournalEntry> entries = new ArrayList<>(Math.min(max, (int) (committed - fromSeq)));
-      for (JournalEntry entry : tail) {
-        if (entry.seq() >= fromSeq) {
-          entries.add(entry);
-          if (entries.size() == max) {
-            break;
-          }
+      // Readers are usually a few records behind the writer: walk back from the newest, not on from the oldest.
+      ArrayDeque<JournalEntry> newest = new ArrayDeque<>();
+      Iterator<JournalEntry> backwards = tail.descendingIterator();
+      while (backwards.hasNext()) {
+        JournalEntry entry = backwards.next();
+        if (entry.seq() < fromSeq) {
+          break;
+        }
+        newest.addFirst(entry);
+        if (newest.size() > max) {
+          newest.removeLast();
         }
       }
-      return Future.succeededFuture(entries);
+      return Future.succeededFuture(new ArrayList<>(newest));
     }
     return reader.executeBlocking(() -> journal.read(fromSeq, max));
   }
