@@ -35,17 +35,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 @ExtendWith(VertxExtension.class)
 class DatabaseReporterTest {
 
-  private static JsonObject database(String driver, Path dir) {
-    return switch (driver) {
-      case "postgres" -> new JsonObject().put("name", "usage_db").put("driver", "postgres").put("host", "127.0.0.1")
-          .put("port", 5432).put("user", "postgres").put("database", "test");
-      case "mysql" -> new JsonObject().put("name", "usage_db").put("driver", "mysql")
-          .put("dsn", "root:@tcp(127.0.0.1:3306)/test");
-      default -> new JsonObject().put("name", "usage_db").put("driver", "sqlite")
-          .put("path", dir.resolve("usage.db").toString());
-    };
-  }
-
   @ParameterizedTest
   @ValueSource(strings = {"postgres", "mysql", "sqlite"})
   void rowsAreWrittenOnceEvenWhenARestartDeliversThemAgain(String driver, @TempDir Path dir) throws Exception {
@@ -54,7 +43,8 @@ class DatabaseReporterTest {
     JsonObject reporter = new JsonObject().put("name", "db").put("type", "database").put("enabled", true)
         .put("database", new JsonObject().put("storage", "usage_db").put("table", table));
     JsonObject raw = usage(dir, reporter)
-        .put("storage", new JsonObject().put("databases", new JsonArray().add(database(driver, dir))));
+        .put("storage", new JsonObject().put("databases",
+            new JsonArray().add(UsageTesting.database(driver, "usage_db", dir, "usage.db"))));
     GatewayConfig config = config(raw);
     Pools pools = new Pools(vertx, config.storage());
     SqlDatabase db = pools.database("usage_db");

@@ -1,5 +1,6 @@
 package dev.llmproxy.usage;
 
+import static dev.llmproxy.usage.UsageTesting.await;
 import static dev.llmproxy.usage.UsageTesting.config;
 import static dev.llmproxy.usage.UsageTesting.deploy;
 import static dev.llmproxy.usage.UsageTesting.record;
@@ -43,21 +44,6 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class QuotaChargeTest {
 
-  private static JsonObject database(String driver, Path dir) {
-    return switch (driver) {
-      case "postgres" -> new JsonObject().put("name", "keydb").put("driver", "postgres").put("host", "127.0.0.1")
-          .put("port", 5432).put("user", "postgres").put("database", "test");
-      case "mysql" -> new JsonObject().put("name", "keydb").put("driver", "mysql")
-          .put("dsn", "root:@tcp(127.0.0.1:3306)/test");
-      default -> new JsonObject().put("name", "keydb").put("driver", "sqlite")
-          .put("path", dir.resolve("keys.db").toString());
-    };
-  }
-
-  private static <T> T await(Future<T> future) throws Exception {
-    return future.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-  }
-
   @ParameterizedTest
   @ValueSource(strings = {"sqlite", "postgres", "mysql"})
   void eachRecordChargesItsKeysStoreOnce(String driver, @TempDir Path dir) throws Exception {
@@ -71,7 +57,7 @@ class QuotaChargeTest {
     String builtinKey = "sk-builtin-key-" + suffix;
     JsonObject raw = usage(dir)
         .put("storage", new JsonObject()
-            .put("databases", new JsonArray().add(database(driver, dir)))
+            .put("databases", new JsonArray().add(UsageTesting.database(driver, "keydb", dir, "keys.db")))
             .put("caches", new JsonArray().add(new JsonObject().put("name", "cache").put("driver", "redis")
                 .put("addr", "127.0.0.1:6379"))))
         .put("auth", new JsonObject().put("enabled", true).put("pipeline", new JsonArray()

@@ -74,4 +74,22 @@ final class UsageTesting {
       return socket.getLocalPort();
     }
   }
+
+  /**
+   * A {@code storage.databases} entry named {@code name} on the machine's PostgreSQL or MariaDB, or an SQLite file
+   * {@code file} in {@code dir}.
+   */
+  static JsonObject database(String driver, String name, Path dir, String file) {
+    return switch (driver) {
+      case "postgres" -> new JsonObject().put("name", name).put("driver", "postgres").put("host", "127.0.0.1")
+          .put("port", 5432).put("user", "postgres").put("database", "test");
+      case "mysql" -> new JsonObject().put("name", name).put("driver", "mysql")
+          .put("dsn", "root:@tcp(127.0.0.1:3306)/test");
+      default -> new JsonObject().put("name", name).put("driver", "sqlite").put("path", dir.resolve(file).toString());
+    };
+  }
+
+  static <T> T await(Future<T> future) throws Exception {
+    return future.toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+  }
 }
