@@ -22,6 +22,12 @@ final class DeliveryLoop {
 
   private static final Logger LOG = LoggerFactory.getLogger(DeliveryLoop.class);
   private static final int READ_MAX = 500;
+  /**
+   * After a delivery that emptied the backlog, the loop waits this long for more before the next one: at a steady
+   * rate that makes one reporter commit (and one cursor save) per pause instead of one per journal group, each of
+   * them a round of thread hand-overs and, for databases, a commit of their own.
+   */
+  static final long PAUSE_MS = 25;
 
   private final Vertx vertx;
   private final UsageJournal journal;
@@ -36,6 +42,7 @@ final class DeliveryLoop {
   private boolean stopped;
   private int failures;
   private long retryTimer = -1;
+  private long pauseTimer = -1;
 
   /**
    * @param cursorName   the file name of its cursor in the journal folder
@@ -70,12 +77,12 @@ final class DeliveryLoop {
 
   /** New records are durable (or the loop is started): deliver them unless already at work or backing off. */
   void wake() {
-    if (stopped || busy || retryTimer >= 0 || cursor >= journal.committed()) {
+    if (stopped || busy || retryTimer >= 0 || pauseTimer >= 0 || cursor >= journal.committed()) {
       return;
     }
     busy = true;
     journal.read(cursor, READ_MAX)
-        .compose(this::deliverGroups)
+        .compose(entries -> deliverGroups(entries).map(entries.size()))
         .onComplete(ar -> {
           busy = false;
           if (stopped) {
@@ -83,7 +90,14 @@ final class DeliveryLoop {
           }
           if (ar.succeeded()) {
             failures = 0;
-            wake();
+            if (ar.result() < READ_MAX) {
+              pauseTimer = vertx.setTimer(PAUSE_MS, t -> {
+                pauseTimer = -1;
+                wake();
+              });
+            } else {
+              wake();
+            }
           } else {
             failures++;
             long delay = Math.min(maxBackoffMs, firstBackoffMs << Math.min(20, failures - 1));
@@ -130,6 +144,10 @@ final class DeliveryLoop {
     if (retryTimer >= 0) {
       vertx.cancelTimer(retryTimer);
       retryTimer = -1;
+    }
+    if (pauseTimer >= 0) {
+      vertx.cancelTimer(pauseTimer);
+      pauseTimer = -1;
     }
   }
 }
