@@ -84,6 +84,30 @@ final class Http {
     return future.toCompletionStage().toCompletableFuture().orTimeout(10, TimeUnit.SECONDS).join();
   }
 
+  /** A stream in progress: its response once the first chunk has come, and when it ended. */
+  record OpenStream(io.vertx.core.http.HttpClientResponse response, java.util.concurrent.CompletableFuture<Void> ended) {
+
+    /** Cuts the stream as a client that goes away does. */
+    void abort() {
+      response.request().connection().close();
+    }
+  }
+
+  /**
+   * Starts a chat completion stream whose chunks the mock backend sends {@code intervalMs} apart (through the Vert.x
+   * client: the test needs the connection to cut it) and waits for its first chunk.
+   */
+  static OpenStream openStream(TestClient client, String body, int intervalMs) {
+    java.util.concurrent.CompletableFuture<io.vertx.core.http.HttpClientResponse> first =
+        new java.util.concurrent.CompletableFuture<>();
+    java.util.concurrent.CompletableFuture<Void> ended = new java.util.concurrent.CompletableFuture<>();
+    client.request(new RequestOptions().setMethod(HttpMethod.POST).setURI("/v1/chat/completions")
+            .putHeader("X-Mock-Interval-Ms", Integer.toString(intervalMs)))
+        .compose(request -> request.send(body))
+        .onSuccess(response -> response.handler(chunk -> first.complete(response)).endHandler(v -> ended.complete(null)));
+    return new OpenStream(first.orTimeout(5, TimeUnit.SECONDS).join(), ended);
+  }
+
   /** A plain POST without waiting for it, through the JDK's client: its status when it completes. */
   static java.util.concurrent.CompletableFuture<Integer> postAsync(TestClient client, String uri, String body) {
     HttpRequest request = HttpRequest.newBuilder(URI.create("http://" + client.options().getDefaultHost() + ":"

@@ -52,6 +52,12 @@ final class ProxyHarness {
     return start(vertx, backendUrls, overrides, environment -> { });
   }
 
+  /** One backend and {@code rate_limit} enabled with the given fields, {@code more} sections merged over. */
+  static ProxyHarness withRateLimit(Vertx vertx, String backendUrl, JsonObject rateLimit, JsonObject more) {
+    return Http.await(start(vertx, List.of(backendUrl),
+        new JsonObject().put("rate_limit", rateLimit.put("enabled", true)).mergeIn(more, true)));
+  }
+
   /** @param prepare sets the environment's test hooks (a Redis key prefix, a slot lifetime) before the proxy starts */
   static Future<ProxyHarness> start(Vertx vertx, List<String> backendUrls, JsonObject overrides,
       java.util.function.Consumer<ProxyEnvironment> prepare) {

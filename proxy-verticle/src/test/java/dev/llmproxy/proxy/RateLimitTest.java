@@ -6,9 +6,6 @@ import dev.llmproxy.common.bus.AuthDecision;
 import dev.llmproxy.testsupport.MockLlmBackend;
 import dev.llmproxy.testsupport.Poll;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpClientResponse;
-import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.AfterEach;
@@ -17,10 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -44,8 +38,7 @@ class RateLimitTest {
   }
 
   private ProxyHarness proxy(Vertx vertx, JsonObject rateLimit, JsonObject more) {
-    return Http.await(ProxyHarness.start(vertx, List.of(backend.baseUrl()),
-        new JsonObject().put("rate_limit", rateLimit.put("enabled", true)).mergeIn(more, true)));
+    return ProxyHarness.withRateLimit(vertx, backend.baseUrl(), rateLimit, more);
   }
 
   @Test
@@ -84,18 +77,13 @@ class RateLimitTest {
   void aConcurrencySlotComesBackWhenTheStreamEndsOrTheClientLeavesOrTheBackendFails(Vertx vertx) throws Exception {
     ProxyHarness proxy = proxy(vertx, new JsonObject().put("global", new JsonObject().put("max_concurrent", 1)),
         new JsonObject().put("routing", new JsonObject().put("retry", new JsonObject().put("enabled", false))));
-    CompletableFuture<HttpClientResponse> streaming = new CompletableFuture<>();
-    proxy.client.request(new RequestOptions().setMethod(HttpMethod.POST).setURI("/v1/chat/completions")
-            .putHeader("X-Mock-Interval-Ms", "200"))
-        .compose(request -> request.send("{\"model\":\"mock\",\"stream\":true,\"max_tokens\":50}"))
-        .onSuccess(response -> response.handler(chunk -> streaming.complete(response)));
-    HttpClientResponse stream = streaming.get(5, TimeUnit.SECONDS);
+    Http.OpenStream stream = Http.openStream(proxy.client, "{\"model\":\"mock\",\"stream\":true,\"max_tokens\":50}", 200);
 
     Http.Answer busy = Http.post(proxy.client, "/v1/chat/completions", CHAT);
     assertEquals(429, busy.status());
     assertTrue(busy.error().getString("message").contains("concurrent requests"));
 
-    stream.request().connection().close();
+    stream.abort();
     assertTrue(Poll.until(Duration.ofSeconds(5), () -> Http.post(proxy.client, "/v1/chat/completions", CHAT).status() == 200),
         "the aborted stream's slot was not given back");
 

@@ -8,9 +8,6 @@ import dev.llmproxy.common.tokens.TokenCounter;
 import dev.llmproxy.testsupport.MockLlmBackend;
 import dev.llmproxy.testsupport.Poll;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpClientResponse;
-import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.AfterEach;
@@ -20,10 +17,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -51,8 +45,7 @@ class RateLimitTokensTest {
   }
 
   private ProxyHarness proxy(Vertx vertx, JsonObject rateLimit, JsonObject more) {
-    return Http.await(ProxyHarness.start(vertx, List.of(backend.baseUrl()),
-        new JsonObject().put("rate_limit", rateLimit.put("enabled", true)).mergeIn(more, true)));
+    return ProxyHarness.withRateLimit(vertx, backend.baseUrl(), rateLimit, more);
   }
 
   static long prompt(String body) {
@@ -157,13 +150,8 @@ class RateLimitTokensTest {
   void aStreamTheClientAbandonsIsEstimatedFromWhatItReceived(Vertx vertx) throws Exception {
     ProxyHarness proxy = proxy(vertx, new JsonObject().put("global", new JsonObject().put("tokens_per_minute", 100000)),
         new JsonObject());
-    CompletableFuture<HttpClientResponse> firstChunk = new CompletableFuture<>();
     String body = "{\"model\":\"mock\",\"stream\":true,\"max_tokens\":50,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
-    proxy.client.request(new RequestOptions().setMethod(HttpMethod.POST).setURI("/v1/chat/completions")
-            .putHeader("X-Mock-Interval-Ms", "100"))
-        .compose(request -> request.send(body))
-        .onSuccess(response -> response.handler(chunk -> firstChunk.complete(response)));
-    firstChunk.get(5, TimeUnit.SECONDS).request().connection().close();
+    Http.openStream(proxy.client, body, 100).abort();
     UsageRecord record = proxy.nextUsage();
     assertTrue(record.aborted());
     assertTrue(record.estimated());

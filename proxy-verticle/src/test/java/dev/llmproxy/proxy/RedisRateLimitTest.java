@@ -6,9 +6,6 @@ import dev.llmproxy.common.model.UsageRecord;
 import dev.llmproxy.testsupport.MockLlmBackend;
 import dev.llmproxy.testsupport.Poll;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpClientResponse;
-import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
@@ -164,16 +161,11 @@ class RedisRateLimitTest {
   @Test
   void aConcurrencySlotIsHeldWhileStreamingFreedAfterAndADeadHoldersSlotExpires(Vertx vertx) throws Exception {
     ProxyHarness proxy = proxy(vertx, new JsonObject().put("global", new JsonObject().put("max_concurrent", 1)));
-    CompletableFuture<HttpClientResponse> streaming = new CompletableFuture<>();
-    proxy.client.request(new RequestOptions().setMethod(HttpMethod.POST).setURI("/v1/chat/completions")
-            .putHeader("X-Mock-Interval-Ms", "200"))
-        .compose(request -> request.send("{\"model\":\"mock\",\"stream\":true,\"max_tokens\":50}"))
-        .onSuccess(response -> response.handler(chunk -> streaming.complete(response)));
-    HttpClientResponse stream = streaming.get(5, TimeUnit.SECONDS);
+    Http.OpenStream stream = Http.openStream(proxy.client, "{\"model\":\"mock\",\"stream\":true,\"max_tokens\":50}", 200);
     Http.Answer busy = Http.post(proxy.client, "/v1/chat/completions", CHAT);
     assertEquals(429, busy.status());
     assertTrue(busy.error().getString("message").contains("concurrent requests for the gateway"));
-    stream.request().connection().close();
+    stream.abort();
     assertTrue(Poll.until(Duration.ofSeconds(5), () -> Http.post(proxy.client, "/v1/chat/completions", CHAT).status() == 200),
         "the aborted stream's slot was not given back");
 
@@ -190,14 +182,9 @@ class RedisRateLimitTest {
   void aStreamLongerThanTheSlotLifetimeKeepsItsSlot(Vertx vertx) throws Exception {
     ProxyHarness proxy = proxy(vertx, "127.0.0.1:6379", new JsonObject().put("store_timeout", "5s")
         .put("global", new JsonObject().put("max_concurrent", 1)), new JsonObject(), 900);
-    CompletableFuture<Void> ended = new CompletableFuture<>();
-    CompletableFuture<Void> started = new CompletableFuture<>();
     // about 3 s of stream: more than three lifetimes of its slot
-    proxy.client.request(new RequestOptions().setMethod(HttpMethod.POST).setURI("/v1/chat/completions")
-            .putHeader("X-Mock-Interval-Ms", "200"))
-        .compose(request -> request.send("{\"model\":\"mock\",\"stream\":true,\"max_tokens\":15}"))
-        .onSuccess(response -> response.handler(chunk -> started.complete(null)).endHandler(v -> ended.complete(null)));
-    started.get(5, TimeUnit.SECONDS);
+    CompletableFuture<Void> ended = Http.openStream(proxy.client,
+        "{\"model\":\"mock\",\"stream\":true,\"max_tokens\":15}", 200).ended();
     long deadline = System.nanoTime() + 2_500_000_000L;
     while (System.nanoTime() < deadline && !ended.isDone()) {
       assertEquals(429, Http.post(proxy.client, "/v1/chat/completions", CHAT).status(),

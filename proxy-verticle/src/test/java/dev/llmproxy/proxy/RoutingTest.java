@@ -3,9 +3,7 @@ package dev.llmproxy.proxy;
 import dev.llmproxy.testsupport.MockLlmBackend;
 import dev.llmproxy.testsupport.Poll;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
@@ -73,12 +71,7 @@ class RoutingTest {
     MockLlmBackend b = backend(vertx);
     ProxyHarness proxy = proxy(vertx, new JsonArray().add(entry("a", a)).add(entry("b", b)),
         new JsonObject().put("load_balance", "least_conn"));
-    CompletableFuture<HttpClientResponse> streaming = new CompletableFuture<>();
-    proxy.client.request(new RequestOptions().setMethod(HttpMethod.POST).setURI("/v1/chat/completions")
-            .putHeader("X-Mock-Interval-Ms", "200"))
-        .compose(request -> request.send("{\"model\":\"mock\",\"stream\":true,\"max_tokens\":50}"))
-        .onSuccess(response -> response.handler(chunk -> streaming.complete(response)));
-    HttpClientResponse stream = streaming.get(5, TimeUnit.SECONDS);
+    Http.OpenStream stream = Http.openStream(proxy.client, "{\"model\":\"mock\",\"stream\":true,\"max_tokens\":50}", 200);
     MockLlmBackend holding = a.completions() == 1 ? a : b;
     MockLlmBackend free = holding == a ? b : a;
 
@@ -87,7 +80,7 @@ class RoutingTest {
     }
     assertEquals(1, holding.completions(), "new work went to the backend that was busy with a stream");
     assertEquals(10, free.completions());
-    stream.request().connection().close();
+    stream.abort();
   }
 
   @Test

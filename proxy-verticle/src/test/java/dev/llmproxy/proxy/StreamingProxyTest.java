@@ -5,7 +5,6 @@ import dev.llmproxy.testsupport.MockLlmBackend;
 import dev.llmproxy.testsupport.Poll;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
@@ -188,15 +187,9 @@ class StreamingProxyTest {
 
   @Test
   void clientAbortResetsTheUpstreamRequest() throws Exception {
-    CompletableFuture<HttpClientResponse> firstChunk = new CompletableFuture<>();
-    RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST).setURI("/v1/chat/completions")
-        .putHeader("X-Mock-Interval-Ms", "50");
-    proxy.client.request(options)
-        .compose(request -> request.send(streamRequest(200, false)))
-        .onSuccess(response -> response.handler(chunk -> firstChunk.complete(response)));
-    HttpClientResponse response = firstChunk.get(5, TimeUnit.SECONDS);
+    Http.OpenStream stream = Http.openStream(proxy.client, streamRequest(200, false), 50);
     long closedAt = System.nanoTime();
-    response.request().connection().close();
+    stream.abort();
 
     Poll.until(Duration.ofSeconds(5), () -> backend.streamsCutByClient() > 0);
     long tookMs = (System.nanoTime() - closedAt) / 1_000_000;

@@ -20,7 +20,6 @@ import dev.llmproxy.usage.journal.Journal;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisAPI;
@@ -55,18 +54,10 @@ class QuotaChargeTest {
     String jsonKey = "sk-redis-json-" + suffix;
     String dbKey = "sk-database-key-" + suffix;
     String builtinKey = "sk-builtin-key-" + suffix;
-    JsonObject raw = usage(dir)
-        .put("storage", new JsonObject()
-            .put("databases", new JsonArray().add(UsageTesting.database(driver, "keydb", dir, "keys.db")))
-            .put("caches", new JsonArray().add(new JsonObject().put("name", "cache").put("driver", "redis")
-                .put("addr", "127.0.0.1:6379"))))
-        .put("auth", new JsonObject().put("enabled", true).put("pipeline", new JsonArray()
-            .add(new JsonObject().put("name", "keys_redis").put("type", "redis")
-                .put("redis", new JsonObject().put("storage", "cache").put("key_pattern", prefix + "{api_key}")))
-            .add(new JsonObject().put("name", "keys_db").put("type", "database")
-                .put("database", new JsonObject().put("storage", "keydb").put("table", table)))
-            .add(new JsonObject().put("name", "local").put("type", "builtin"))
-            .add(new JsonObject().put("name", "fixed").put("type", "static"))));
+    JsonObject raw = UsageTesting.keyStores(dir, driver, prefix, table);
+    raw.getJsonObject("auth").getJsonArray("pipeline")
+        .add(new JsonObject().put("name", "local").put("type", "builtin"))
+        .add(new JsonObject().put("name", "fixed").put("type", "static"));
     GatewayConfig config = config(raw);
     Pools pools = new Pools(vertx, config.storage());
     SqlDatabase db = pools.database("keydb");

@@ -19,7 +19,6 @@ import dev.llmproxy.usage.journal.Journal;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisAPI;
@@ -58,16 +57,7 @@ class QuotaPeriodChargeTest {
     String dbKey = "sk-period-db-" + suffix;
     Instant twoDaysAgo = Instant.now().minus(2, ChronoUnit.DAYS).truncatedTo(ChronoUnit.SECONDS);
     String thisMonth = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
-    GatewayConfig config = config(usage(dir)
-        .put("storage", new JsonObject()
-            .put("databases", new JsonArray().add(UsageTesting.database(driver, "keydb", dir, "keys.db")))
-            .put("caches", new JsonArray().add(new JsonObject().put("name", "cache").put("driver", "redis")
-                .put("addr", "127.0.0.1:6379"))))
-        .put("auth", new JsonObject().put("enabled", true).put("pipeline", new JsonArray()
-            .add(new JsonObject().put("name", "keys_redis").put("type", "redis")
-                .put("redis", new JsonObject().put("storage", "cache").put("key_pattern", prefix + "{api_key}")))
-            .add(new JsonObject().put("name", "keys_db").put("type", "database")
-                .put("database", new JsonObject().put("storage", "keydb").put("table", table))))));
+    GatewayConfig config = config(UsageTesting.keyStores(dir, driver, prefix, table));
     Pools pools = new Pools(vertx, config.storage());
     SqlDatabase db = pools.database("keydb");
     RedisAPI redis = RedisAPI.api(Redis.createClient(vertx, "redis://127.0.0.1:6379"));

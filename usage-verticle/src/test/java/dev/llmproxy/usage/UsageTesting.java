@@ -92,4 +92,22 @@ final class UsageTesting {
   static <T> T await(Future<T> future) throws Exception {
     return future.toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
   }
+
+  /**
+   * Usage on in {@code dir}, with the key stores quota accounting charges: auth providers {@code keys_redis} (the
+   * machine's Redis, keys {@code <prefix><api_key>}) and {@code keys_db} (table {@code table} of database
+   * {@code keydb} on {@code driver}).
+   */
+  static JsonObject keyStores(Path dir, String driver, String prefix, String table) {
+    return usage(dir)
+        .put("storage", new JsonObject()
+            .put("databases", new JsonArray().add(database(driver, "keydb", dir, "keys.db")))
+            .put("caches", new JsonArray().add(new JsonObject().put("name", "cache").put("driver", "redis")
+                .put("addr", "127.0.0.1:6379"))))
+        .put("auth", new JsonObject().put("enabled", true).put("pipeline", new JsonArray()
+            .add(new JsonObject().put("name", "keys_redis").put("type", "redis")
+                .put("redis", new JsonObject().put("storage", "cache").put("key_pattern", prefix + "{api_key}")))
+            .add(new JsonObject().put("name", "keys_db").put("type", "database")
+                .put("database", new JsonObject().put("storage", "keydb").put("table", table)))));
+  }
 }
