@@ -5,6 +5,7 @@ import dev.llmproxy.usage.journal.JournalEntry;
 import dev.llmproxy.usage.journal.UsageJournal;
 import dev.llmproxy.usage.reporter.Reporter;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
@@ -43,6 +44,8 @@ final class DeliveryLoop {
   private int failures;
   private long retryTimer = -1;
   private long pauseTimer = -1;
+  /** The delivery under way, cursor save included; stop waits for it so that what was delivered is not sent again. */
+  private Future<Integer> delivering = Future.succeededFuture(0);
 
   /**
    * @param cursorName   the file name of its cursor in the journal folder
@@ -81,34 +84,34 @@ final class DeliveryLoop {
       return;
     }
     busy = true;
-    journal.read(cursor, READ_MAX)
-        .compose(entries -> deliverGroups(entries).map(entries.size()))
-        .onComplete(ar -> {
-          busy = false;
-          if (stopped) {
-            return;
-          }
-          if (ar.succeeded()) {
-            failures = 0;
-            if (ar.result() < READ_MAX) {
-              pauseTimer = vertx.setTimer(PAUSE_MS, t -> {
-                pauseTimer = -1;
-                wake();
-              });
-            } else {
-              wake();
-            }
-          } else {
-            failures++;
-            long delay = Math.min(maxBackoffMs, firstBackoffMs << Math.min(20, failures - 1));
-            LOG.warn("usage reporter {}: delivery from record {} failed ({} in a row), next try in {} ms: {}",
-                reporter.name(), cursor, failures, delay, ar.cause().getMessage());
-            retryTimer = vertx.setTimer(delay, t -> {
-              retryTimer = -1;
-              wake();
-            });
-          }
+    delivering = journal.read(cursor, READ_MAX)
+        .compose(entries -> deliverGroups(entries).map(entries.size()));
+    delivering.onComplete(ar -> {
+      busy = false;
+      if (stopped) {
+        return;
+      }
+      if (ar.succeeded()) {
+        failures = 0;
+        if (ar.result() < READ_MAX) {
+          pauseTimer = vertx.setTimer(PAUSE_MS, t -> {
+            pauseTimer = -1;
+            wake();
+          });
+        } else {
+          wake();
+        }
+      } else {
+        failures++;
+        long delay = Math.min(maxBackoffMs, firstBackoffMs << Math.min(20, failures - 1));
+        LOG.warn("usage reporter {}: delivery from record {} failed ({} in a row), next try in {} ms: {}",
+            reporter.name(), cursor, failures, delay, ar.cause().getMessage());
+        retryTimer = vertx.setTimer(delay, t -> {
+          retryTimer = -1;
+          wake();
         });
+      }
+    });
   }
 
   private Future<Void> deliverGroups(List<JournalEntry> entries) {
@@ -139,7 +142,8 @@ final class DeliveryLoop {
     });
   }
 
-  void stop() {
+  /** Stops taking new work; completes when the delivery under way (if any) has ended, at most {@code waitMs} later. */
+  Future<Void> stop(long waitMs) {
     stopped = true;
     if (retryTimer >= 0) {
       vertx.cancelTimer(retryTimer);
@@ -149,5 +153,12 @@ final class DeliveryLoop {
       vertx.cancelTimer(pauseTimer);
       pauseTimer = -1;
     }
+    Promise<Void> ended = Promise.promise();
+    long timer = vertx.setTimer(waitMs, t -> ended.tryComplete());
+    delivering.onComplete(ar -> {
+      vertx.cancelTimer(timer);
+      ended.tryComplete();
+    });
+    return ended.future();
   }
 }

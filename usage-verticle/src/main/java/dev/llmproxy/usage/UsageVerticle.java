@@ -40,6 +40,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class UsageVerticle extends VerticleBase {
 
+  private static final long STOP_WAIT_MS = 5_000;
+
   private static final Logger LOG = LoggerFactory.getLogger(UsageVerticle.class);
   static final long SEGMENT_BYTES = 16L * 1024 * 1024;
   static final long FIRST_BACKOFF_MS = 250;
@@ -208,10 +210,13 @@ public final class UsageVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     LOG.info("usage verticle stopping after {} record(s)", received);
-    loops.forEach(DeliveryLoop::stop);
+    // A delivery under way finishes (and saves its cursor) before the journal closes: what was delivered is not
+    // delivered again after a clean stop.
+    Future<?> deliveriesEnded = Future.join(loops.stream().map(loop -> loop.stop(STOP_WAIT_MS)).toList());
     meters.forEach(registry::remove);
     Future<Void> unregistered = records == null ? Future.succeededFuture() : records.unregister();
     return unregistered
+        .eventually(() -> deliveriesEnded)
         .eventually(() -> journal == null ? Future.succeededFuture() : journal.close())
         .eventually(() -> Future.join(reporters.stream().map(Reporter::close).toList()))
         .eventually(() -> pools.close());
