@@ -168,6 +168,8 @@ public final class UsageVerticle extends VerticleBase {
   }
 
   private void registerMeters() {
+    meters.add(Gauge.builder("llmproxy_usage_journal_pending", journal, UsageJournal::notDurable)
+        .description("Usage records received and not yet durable in the journal").register(registry));
     for (DeliveryLoop loop : loops) {
       meters.add(Gauge.builder("llmproxy_usage_journal_backlog", loop, DeliveryLoop::backlog)
           .description("Usage records durable in the journal and not yet delivered by this reporter")

@@ -362,6 +362,7 @@ final class ConfigValidator {
           httpUrl(r.webhook().url(), at + ".webhook.url");
           positive(r.webhook().timeout(), at + ".webhook.timeout");
           atLeast(r.webhook().retry(), 0, at + ".webhook.retry");
+          atLeast(r.webhook().maxInFlight(), 1, at + ".webhook.max_in_flight");
         }
         default -> {
           databaseRef(r.database().storage(), at + ".database.storage");

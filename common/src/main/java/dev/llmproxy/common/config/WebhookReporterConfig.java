@@ -6,10 +6,13 @@ import java.util.Map;
 
 /**
  * {@code usage.reporters[].webhook}: {@code retry} is the number of attempts; the key is sent masked
- * unless {@code includeRawKey}.
+ * unless {@code includeRawKey}. {@code maxInFlight} (ours) is how many records may be on their way at once; 1
+ * delivers in strict journal order, more lets a receiver far away keep up with the gateway.
  */
 public record WebhookReporterConfig(String url, String method, Duration timeout, int retry,
-    Map<String, String> headers, boolean includeRawKey) {
+    Map<String, String> headers, boolean includeRawKey, int maxInFlight) {
+
+  public static final int DEFAULT_MAX_IN_FLIGHT = 16;
 
   public WebhookReporterConfig {
     headers = Immutables.map(headers);
@@ -22,7 +25,8 @@ public record WebhookReporterConfig(String url, String method, Duration timeout,
         r.duration("timeout", Duration.ofSeconds(5)),
         r.integer("retry", 3),
         r.stringMap("headers"),
-        r.bool("include_raw_key", false));
+        r.bool("include_raw_key", false),
+        r.integer("max_in_flight", DEFAULT_MAX_IN_FLIGHT));
   }
 
   public JsonObject toJson() {
@@ -32,6 +36,7 @@ public record WebhookReporterConfig(String url, String method, Duration timeout,
         .put("timeout", JsonOut.duration(timeout))
         .put("retry", retry)
         .put("headers", JsonOut.strings(headers))
-        .put("include_raw_key", includeRawKey);
+        .put("include_raw_key", includeRawKey)
+        .put("max_in_flight", maxInFlight);
   }
 }

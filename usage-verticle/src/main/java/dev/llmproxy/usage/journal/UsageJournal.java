@@ -29,7 +29,7 @@ public final class UsageJournal {
   /** Records kept in memory once durable, so that readers close behind the writer never touch the disk. */
   private static final int TAIL_MAX = 5_000;
 
-  private record Pending(JsonObject record, UsageRecord usage, Promise<Long> appended) {
+  private record Pending(UsageRecord usage, Promise<Long> appended) {
   }
 
   private final Vertx vertx;
@@ -41,6 +41,8 @@ public final class UsageJournal {
   private boolean writing;
   private long lingerTimer = -1;
   private volatile long committed;
+  /** Records appended and not yet durable (written by the event loop, read by metrics). */
+  private volatile int notDurable;
   private Future<Void> lastWrite = Future.succeededFuture();
   /** The last durable records, oldest first, with consecutive seqs; touched only on the verticle's context. */
   private final ArrayDeque<JournalEntry> tail = new ArrayDeque<>();
@@ -75,7 +77,8 @@ public final class UsageJournal {
   /** Appends one record; the future completes with its seq once it is on disk. */
   public Future<Long> append(UsageRecord usage) {
     Promise<Long> appended = Promise.promise();
-    pending.add(new Pending(usage.toJson(), usage, appended));
+    pending.add(new Pending(usage, appended));
+    notDurable++;
     if (!writing && lingerTimer < 0) {
       lingerTimer = vertx.setTimer(LINGER_MS, t -> {
         lingerTimer = -1;
@@ -98,16 +101,20 @@ public final class UsageJournal {
       pending = new ArrayList<>(pending.subList(MAX_GROUP, pending.size()));
     }
     writing = true;
-    List<JsonObject> records = new ArrayList<>(group.size());
-    group.forEach(p -> records.add(p.record()));
-    lastWrite = writer.executeBlocking(() -> journal.append(records))
+    // Records are immutable: the writer thread turns them into JSON, not the event loop.
+    lastWrite = writer.executeBlocking(() -> {
+          List<JsonObject> records = new ArrayList<>(group.size());
+          group.forEach(p -> records.add(p.usage().toJson()));
+          return journal.append(records);
+        })
         .andThen(ar -> {
           writing = false;
+          notDurable -= group.size();
           if (ar.succeeded()) {
             long seq = ar.result();
             committed = seq + group.size();
             for (Pending p : group) {
-              remember(new JournalEntry(seq, p.record(), p.usage()));
+              remember(new JournalEntry(seq, null, p.usage()));
               p.appended().complete(seq++);
             }
             onCommit.run();
@@ -118,6 +125,11 @@ public final class UsageJournal {
           writeGroup();
         })
         .mapEmpty();
+  }
+
+  /** Records appended whose fsync has not finished: when it grows, the disk does not keep up with the gateway. */
+  public int notDurable() {
+    return notDurable;
   }
 
   /** The seq after the last durable record: readers may read everything below it. */
