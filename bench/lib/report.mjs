@@ -101,10 +101,12 @@ const table = [
     const w = byLeg.get(l)?.warmup;
     return w ? `${w.seconds} s, ${fmtInt(w.rounds_rps.at(-1))}` : null;
   }),
-  plainRow('usage webhook backlog after load, drained in', (l) => {
-    const u = byLeg.get(l)?.usage_backlog;
-    return u ? `${u.after_load}, ${u.drained_s < 0 ? '>120' : u.drained_s} s` : null;
-  }),
+  ...[['usage_backlog_json', `usage: reporter backlog / journal pending after JSON -c${c}, caught up in`],
+    ['usage_backlog_sse', `usage: the same after SSE -c${c}`],
+    ['usage_backlog', 'usage: the same after all tests']].map(([test, label]) => plainRow(label, (l) => {
+    const u = byLeg.get(l)?.[test];
+    return u ? `${fmtInt(Number(u.after_load))} / ${u.pending ?? '?'}, ${u.drained_s < 0 ? '>120' : u.drained_s} s` : null;
+  })),
   plainRow('ready after start (s)', (l) => (get(l, 'ready', 'seconds') === null ? null : String(get(l, 'ready', 'seconds')))),
   throughputRow(`first ${meta.start_duration} after /ready: JSON req/s, -c${c}`, `start_json_c${c}`, 'rps'),
   latencyRow(`first ${meta.start_duration} after /ready: JSON p50, -c1`, 'start_json_c1', 'p50_us'),

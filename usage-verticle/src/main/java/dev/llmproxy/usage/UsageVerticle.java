@@ -119,7 +119,7 @@ public final class UsageVerticle extends VerticleBase {
       return Future.succeededFuture();
     }
     Path dir = Path.of(config.usage().journalPath());
-    return UsageJournal.open(vertx, dir, segmentBytes, this::wakeAll).compose(opened -> {
+    return UsageJournal.open(vertx, dir, segmentBytes, config.usage().journalFsyncInterval(), this::wakeAll).compose(opened -> {
       journal = opened;
       List<Future<Long>> cursors = specs.stream().map(spec -> journal.cursor(spec.cursorName())).toList();
       return Future.all(cursors).map(all -> {

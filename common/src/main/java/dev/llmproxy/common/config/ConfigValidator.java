@@ -348,6 +348,11 @@ final class ConfigValidator {
     if (u.enabled()) {
       required(u.journalPath(), "usage.journal_path", "when usage is enabled");
     }
+    positive(u.journalFsyncInterval(), "usage.journal_fsync_interval");
+    if (u.journalFsyncInterval().compareTo(Duration.ofSeconds(1)) > 0) {
+      // Records wait for it: longer only widens what a crash can lose.
+      problems.error("usage.journal_fsync_interval", "must be at most 1s");
+    }
     unique(u.reporters(), ReporterConfig::name, "usage.reporters");
     for (int i = 0; i < u.reporters().size(); i++) {
       ReporterConfig r = u.reporters().get(i);

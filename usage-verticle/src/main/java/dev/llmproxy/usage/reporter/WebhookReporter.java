@@ -43,6 +43,8 @@ public final class WebhookReporter implements Reporter {
   private final Counter failure;
   private final long timeoutMs;
   private final int maxInFlight;
+  /** Where and how every record goes; read, never changed, by each request. */
+  private final RequestOptions options;
   /** Request ids of the unfinished delivery that did arrive; cleared once all of it has. */
   private final Set<String> arrived = new HashSet<>();
 
@@ -57,6 +59,11 @@ public final class WebhookReporter implements Reporter {
     this.failure = failure;
     this.timeoutMs = Math.max(1, config.timeout().toMillis());
     this.maxInFlight = Math.max(1, config.maxInFlight());
+    this.options = new RequestOptions().setAbsoluteURI(config.url())
+        .setMethod(HttpMethod.valueOf(config.method().toUpperCase()))
+        .setIdleTimeout(timeoutMs)
+        .putHeader("Content-Type", "application/json");
+    config.headers().forEach(options::putHeader);
     this.client = vertx.createHttpClient(new HttpClientOptions()
         .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, timeoutMs)).setKeepAlive(true),
         new PoolOptions().setHttp1MaxSize(maxInFlight));
@@ -160,18 +167,15 @@ public final class WebhookReporter implements Reporter {
   }
 
   private Future<Void> post(JsonObject payload) {
-    RequestOptions options = new RequestOptions().setAbsoluteURI(config.url())
-        .setMethod(HttpMethod.valueOf(config.method().toUpperCase()))
-        .setIdleTimeout(timeoutMs)
-        .putHeader("Content-Type", "application/json");
-    config.headers().forEach(options::putHeader);
     String requestId = requestId(payload);
-    if (requestId != null) {
-      options.putHeader("Idempotency-Key", requestId);
-    }
     return client.request(options)
-        .compose(request -> request.send(payload.toBuffer()))
-        .compose(response -> response.body().compose(body -> response.statusCode() / 100 == 2
+        .compose(request -> {
+          if (requestId != null) {
+            request.putHeader("Idempotency-Key", requestId);
+          }
+          return request.send(payload.toBuffer());
+        })
+        .compose(response -> response.end().compose(end -> response.statusCode() / 100 == 2
             ? Future.<Void>succeededFuture()
             : Future.failedFuture("webhook answered " + response.statusCode())))
         .timeout(timeoutMs, TimeUnit.MILLISECONDS);

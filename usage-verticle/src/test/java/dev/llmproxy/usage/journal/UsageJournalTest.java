@@ -3,16 +3,21 @@ package dev.llmproxy.usage.journal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmproxy.common.model.UsageRecord;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,7 +37,7 @@ class UsageJournalTest {
   /** Readers close behind the writer get the records themselves; after a restart the same records from disk. */
   @Test
   void freshRecordsAreReadFromMemoryAndTheSameOnesFromDiskAfterAReopen(Vertx vertx, VertxTestContext ctx) {
-    vertx.runOnContext(start -> UsageJournal.open(vertx, dir, 1 << 20, () -> { })
+    vertx.runOnContext(start -> UsageJournal.open(vertx, dir, 1 << 20, Duration.ofMillis(2), () -> { })
         .compose(journal -> {
           List<Future<Long>> appended = new ArrayList<>();
           for (int i = 0; i < 10; i++) {
@@ -49,7 +54,7 @@ class UsageJournalTest {
                 return journal.close();
               });
         })
-        .compose(closed -> UsageJournal.open(vertx, dir, 1 << 20, () -> { }))
+        .compose(closed -> UsageJournal.open(vertx, dir, 1 << 20, Duration.ofMillis(2), () -> { }))
         .compose(reopened -> reopened.read(3, 100).compose(fromDisk -> {
           ctx.verify(() -> {
             assertEquals(8, fromDisk.size());
@@ -59,6 +64,37 @@ class UsageJournalTest {
           });
           return reopened.close();
         }))
+        .onComplete(ctx.succeedingThenComplete()));
+  }
+
+  /**
+   * A record every 2 ms for 200 ms with a 40 ms fsync interval: every record is durable, in at most one group
+   * per interval (about 5, 7 allowing for timer slack) where one group per arrival would make about 100.
+   */
+  @Test
+  void recordsArrivingCloseTogetherShareOneFsyncPerInterval(Vertx vertx, VertxTestContext ctx) {
+    AtomicInteger groups = new AtomicInteger();
+    vertx.runOnContext(start -> UsageJournal.open(vertx, dir, 1 << 20, Duration.ofMillis(40), groups::incrementAndGet)
+        .compose(journal -> {
+          List<Future<Long>> appended = new ArrayList<>();
+          Promise<Void> sent = Promise.promise();
+          long started = System.nanoTime();
+          vertx.setPeriodic(2, timer -> {
+            appended.add(journal.append(record(appended.size())));
+            if (System.nanoTime() - started >= TimeUnit.MILLISECONDS.toNanos(200)) {
+              vertx.cancelTimer(timer);
+              sent.complete();
+            }
+          });
+          return sent.future().compose(v -> Future.all(appended)).compose(all -> {
+            ctx.verify(() -> {
+              assertEquals(appended.size(), journal.committed() - 1, "every record durable");
+              assertTrue(groups.get() >= 2 && groups.get() <= 7,
+                  groups.get() + " groups for " + appended.size() + " records");
+            });
+            return journal.close();
+          });
+        })
         .onComplete(ctx.succeedingThenComplete()));
   }
 }
