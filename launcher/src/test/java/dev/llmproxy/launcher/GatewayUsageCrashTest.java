@@ -42,7 +42,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code kill -9} of a real gateway process under load, with a webhook and a SQLite usage reporter: after the
  * restart, every record the journal acknowledged reaches both, the database once each, the webhook once each but
- * for at most the one record that was on the wire when the process died.
+ * for at most the delivery under way when the process died (64 records with 16 in flight).
  */
 @ExtendWith(VertxExtension.class)
 class GatewayUsageCrashTest {
@@ -134,7 +134,8 @@ class GatewayUsageCrashTest {
       Map<String, Long> counts = received.stream().collect(Collectors.groupingBy(Function.identity(),
           Collectors.counting()));
       long repeated = counts.values().stream().filter(n -> n > 1).count();
-      assertTrue(repeated <= 1 && counts.values().stream().allMatch(n -> n <= 2), "repeated: " + repeated);
+      // At most the delivery under way when the process died: 4 records per in-flight slot, 16 slots.
+      assertTrue(repeated <= 64 && counts.values().stream().allMatch(n -> n <= 2), "repeated: " + repeated);
       System.out.printf("kill -9 after %d webhook deliveries: %d records journaled, %d answered to clients,"
               + " %d of those not journaled when the process died, %d delivered twice to the webhook%n",
           deliveredBeforeKill, journaled.size(), answered.size(), answeredNotJournaled, repeated);

@@ -39,6 +39,9 @@ final class DeliveryLoop {
   private final long maxBackoffMs;
   private final LongSupplier lowestCursor;
   private volatile long cursor;
+  /** The highest cursor handed to the journal to save. */
+  private long savedUpTo;
+  private boolean progressSaving;
   private boolean busy;
   private boolean stopped;
   private int failures;
@@ -60,6 +63,7 @@ final class DeliveryLoop {
     this.cursorName = cursorName;
     this.script = script;
     this.cursor = cursor;
+    this.savedUpTo = cursor;
     this.firstBackoffMs = firstBackoffMs;
     this.maxBackoffMs = maxBackoffMs;
     this.lowestCursor = lowestCursor;
@@ -125,21 +129,51 @@ final class DeliveryLoop {
 
   private Future<Void> deliver(List<JournalEntry> group) {
     List<JsonObject> payloads = new ArrayList<>(group.size());
+    long[] cursorAfter = new long[group.size()];
     for (JournalEntry entry : group) {
       JsonObject payload = reporter.payload(entry.usageRecord());
       if (script != null) {
         payload = script.apply(payload);
       }
       if (payload != null) {
+        cursorAfter[payloads.size()] = entry.seq() + 1;
         payloads.add(payload);
       }
     }
     long next = group.get(group.size() - 1).seq() + 1;
-    Future<Void> delivered = payloads.isEmpty() ? Future.succeededFuture() : reporter.deliver(payloads);
+    Future<Void> delivered = payloads.isEmpty() ? Future.succeededFuture()
+        : reporter.deliver(payloads, count -> advance(cursorAfter[count - 1]));
     return delivered.compose(v -> {
       cursor = next;
-      return journal.saveCursor(cursorName, next, lowestCursor.getAsLong());
+      return save(next);
     });
+  }
+
+  /** Part of a delivery has arrived: the cursor follows, saved as often as the reader thread keeps up with. */
+  private void advance(long next) {
+    cursor = Math.max(cursor, next);
+    saveProgress();
+  }
+
+  /** One progress save at a time; when it ends, the cursor reached meanwhile (if further) is saved next. */
+  private void saveProgress() {
+    if (progressSaving || cursor <= savedUpTo) {
+      return;
+    }
+    progressSaving = true;
+    save(cursor).onComplete(ar -> {
+      progressSaving = false;
+      saveProgress();
+    });
+  }
+
+  /** Saves are queued in order on the journal's reader thread; a lower cursor is never written after a higher. */
+  private Future<Void> save(long next) {
+    if (next <= savedUpTo) {
+      return Future.succeededFuture();
+    }
+    savedUpTo = next;
+    return journal.saveCursor(cursorName, next, lowestCursor.getAsLong());
   }
 
   /** Stops taking new work; completes when the delivery under way (if any) has ended, at most {@code waitMs} later. */

@@ -13,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmproxy.testsupport.Poll;
+import dev.llmproxy.usage.journal.Journal;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -124,6 +125,25 @@ class WebhookReporterTest {
     assertEquals(List.of("e-2", "e-2", "e-2", "e-2"), trouble.rejected());
   }
 
+  @Test
+  void theCursorFollowsTheRecordsThatArrivedWhileALaterOneKeepsFailing(Vertx vertx, @TempDir Path dir)
+      throws Exception {
+    HttpServer server = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0))
+        .requestHandler(request -> request.body().onSuccess(body -> request.response()
+            .setStatusCode(body.toJsonObject().getString("request_id").equals("p-2") ? 500 : 200).end()))
+        .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    deploy(vertx, config(usage(dir, webhook("billing", "http://127.0.0.1:" + server.actualPort() + "/usage"))),
+        registry).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    for (int i = 0; i < 6; i++) {
+      send(vertx, record("p-" + i, "sk-live-abcdefgh1234", null, "llama", 1, 1));
+    }
+    // p-0 and p-1 (seqs 1 and 2) arrived: the saved cursor wants seq 3 though the delivery as a whole never ends.
+    Path journal = dir.resolve("journal");
+    assertTrue(Poll.until(Duration.ofSeconds(10), () -> savedCursor(journal) == 3), "cursor " + savedCursor(journal));
+    assertEquals(4.0, backlog(registry));
+  }
+
   private record Trouble(List<String> sent, List<String> accepted, List<String> rejected) {
   }
 
@@ -230,6 +250,14 @@ class WebhookReporterTest {
     // 120 records of ~600 bytes make dozens of 2 KiB segments; all but the last one or two are gone.
     assertTrue(Poll.until(Duration.ofSeconds(5), () -> segments(dir.resolve("journal")) <= 2),
         "segments left: " + segments(dir.resolve("journal")));
+  }
+
+  private static long savedCursor(Path journal) {
+    try {
+      return Journal.peekCursor(journal, "reporter-billing");
+    } catch (java.io.IOException e) {
+      return -1;
+    }
   }
 
   private static List<String> sorted(List<String> ids) {

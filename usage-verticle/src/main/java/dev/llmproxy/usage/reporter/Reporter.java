@@ -4,6 +4,7 @@ import dev.llmproxy.common.model.UsageRecord;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import java.util.List;
+import java.util.function.IntConsumer;
 
 /**
  * A destination of usage records, fed in journal order by its own delivery loop. A delivery is all or nothing:
@@ -23,6 +24,15 @@ public interface Reporter {
 
   /** Sends payloads made by {@link #payload} (possibly reshaped); succeeds only when all of them are stored. */
   Future<Void> deliver(List<JsonObject> payloads);
+
+  /**
+   * {@link #deliver(List)}, telling {@code arrived} along the way how many payloads, from the first on, are
+   * stored, so that the cursor can follow before the whole delivery has. Reporters that store a delivery at once
+   * (one statement, one message) need not say anything.
+   */
+  default Future<Void> deliver(List<JsonObject> payloads, IntConsumer arrived) {
+    return deliver(payloads);
+  }
 
   default Future<Void> close() {
     return Future.succeededFuture();

@@ -16,6 +16,7 @@ import io.vertx.core.json.JsonObject;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.IntConsumer;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -32,7 +33,7 @@ import java.util.concurrent.TimeUnit;
 public final class WebhookReporter implements Reporter {
 
   private static final long ATTEMPT_PAUSE_MS = 100;
-  /** Records per delivery, so per cursor save. */
+  /** Records per delivery; the cursor follows the records that arrived within one (see {@link #deliver}). */
   private static final int BATCH = 500;
 
   private final String name;
@@ -101,32 +102,49 @@ public final class WebhookReporter implements Reporter {
         .put("aborted", record.aborted());
   }
 
-  /** Succeeds once every payload has arrived; fails after the last attempt of any has failed. */
   @Override
   public Future<Void> deliver(List<JsonObject> payloads) {
+    return deliver(payloads, count -> { });
+  }
+
+  /**
+   * Succeeds once every payload has arrived; fails after the last attempt of any has failed. {@code arrivedFirst}
+   * hears each time the run of payloads that arrived, from the first on, grows: a crash then repeats little more
+   * than the records on their way.
+   */
+  @Override
+  public Future<Void> deliver(List<JsonObject> payloads, IntConsumer arrivedFirst) {
     Promise<Void> delivered = Promise.promise();
-    new Window(payloads, delivered).fill();
+    new Window(payloads, arrivedFirst, delivered).fill();
     return delivered.future().onSuccess(v -> arrived.clear());
   }
 
   /** Walks a delivery's payloads in order, keeping up to {@code maxInFlight} of them on their way. */
   private final class Window {
     private final List<JsonObject> payloads;
+    private final IntConsumer arrivedFirst;
     private final Promise<Void> delivered;
+    private final boolean[] done;
     private int next;
     private int inFlight;
+    /** Payloads [0, doneFirst) have all arrived. */
+    private int doneFirst;
     private Throwable failure;
 
-    Window(List<JsonObject> payloads, Promise<Void> delivered) {
+    Window(List<JsonObject> payloads, IntConsumer arrivedFirst, Promise<Void> delivered) {
       this.payloads = payloads;
+      this.arrivedFirst = arrivedFirst;
       this.delivered = delivered;
+      this.done = new boolean[payloads.size()];
     }
 
     void fill() {
       while (inFlight < maxInFlight && next < payloads.size() && failure == null) {
-        JsonObject payload = payloads.get(next++);
+        int index = next++;
+        JsonObject payload = payloads.get(index);
         String requestId = requestId(payload);
         if (requestId != null && arrived.contains(requestId)) {
+          markDone(index);
           continue;
         }
         inFlight++;
@@ -136,6 +154,7 @@ public final class WebhookReporter implements Reporter {
             if (requestId != null) {
               arrived.add(requestId);
             }
+            markDone(index);
           } else if (failure == null) {
             failure = ar.cause();
           }
@@ -148,6 +167,17 @@ public final class WebhookReporter implements Reporter {
         } else {
           delivered.tryFail(failure);
         }
+      }
+    }
+
+    private void markDone(int index) {
+      done[index] = true;
+      int before = doneFirst;
+      while (doneFirst < done.length && done[doneFirst]) {
+        doneFirst++;
+      }
+      if (doneFirst > before) {
+        arrivedFirst.accept(doneFirst);
       }
     }
   }
