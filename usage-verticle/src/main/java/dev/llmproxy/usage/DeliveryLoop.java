@@ -8,7 +8,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
-import java.util.ArrayList;
+import java.util.AbstractList;
 import java.util.List;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -128,21 +128,21 @@ final class DeliveryLoop {
   }
 
   private Future<Void> deliver(List<JournalEntry> group) {
-    List<JsonObject> payloads = new ArrayList<>(group.size());
-    long[] cursorAfter = new long[group.size()];
-    for (JournalEntry entry : group) {
-      JsonObject payload = reporter.payload(entry.usageRecord());
-      if (script != null) {
-        payload = script.apply(payload);
+    // Made when the reporter asks for them: a webhook holds only the records on their way, not the whole group.
+    List<JsonObject> payloads = new AbstractList<>() {
+      @Override
+      public JsonObject get(int index) {
+        JsonObject payload = reporter.payload(group.get(index).usageRecord());
+        return script == null ? payload : script.apply(payload);
       }
-      if (payload != null) {
-        cursorAfter[payloads.size()] = entry.seq() + 1;
-        payloads.add(payload);
+
+      @Override
+      public int size() {
+        return group.size();
       }
-    }
+    };
     long next = group.get(group.size() - 1).seq() + 1;
-    Future<Void> delivered = payloads.isEmpty() ? Future.succeededFuture()
-        : reporter.deliver(payloads, count -> advance(cursorAfter[count - 1]));
+    Future<Void> delivered = reporter.deliver(payloads, count -> advance(group.get(count - 1).seq() + 1));
     return delivered.compose(v -> {
       cursor = next;
       return save(next);

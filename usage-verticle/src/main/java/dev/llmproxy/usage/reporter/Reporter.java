@@ -4,6 +4,7 @@ import dev.llmproxy.common.model.UsageRecord;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import java.util.List;
+import java.util.Objects;
 import java.util.function.IntConsumer;
 
 /**
@@ -26,12 +27,15 @@ public interface Reporter {
   Future<Void> deliver(List<JsonObject> payloads);
 
   /**
-   * {@link #deliver(List)}, telling {@code arrived} along the way how many payloads, from the first on, are
-   * stored, so that the cursor can follow before the whole delivery has. Reporters that store a delivery at once
-   * (one statement, one message) need not say anything.
+   * What the delivery loop calls: {@code payloads} are made as they are read, one per journal record, null where
+   * the reporter's script skipped the record. A reporter that sends records one by one takes them as it sends
+   * them, so that only those on their way are in memory, and tells {@code arrived} along the way how many, from
+   * the first on, are stored, so that the cursor follows before the whole delivery has. One that stores a
+   * delivery at once (one statement, one message) gets them all from this default, skipped ones left out.
    */
   default Future<Void> deliver(List<JsonObject> payloads, IntConsumer arrived) {
-    return deliver(payloads);
+    List<JsonObject> present = payloads.stream().filter(Objects::nonNull).toList();
+    return present.isEmpty() ? Future.succeededFuture() : deliver(present);
   }
 
   default Future<Void> close() {

@@ -108,9 +108,9 @@ public final class WebhookReporter implements Reporter {
   }
 
   /**
-   * Succeeds once every payload has arrived; fails after the last attempt of any has failed. {@code arrivedFirst}
-   * hears each time the run of payloads that arrived, from the first on, grows: a crash then repeats little more
-   * than the records on their way.
+   * Succeeds once every payload has arrived; fails after the last attempt of any has failed. Each payload is taken
+   * from the list when its turn comes (null: skipped). {@code arrivedFirst} hears each time the run of payloads
+   * that arrived, from the first on, grows: a crash then repeats little more than the records on their way.
    */
   @Override
   public Future<Void> deliver(List<JsonObject> payloads, IntConsumer arrivedFirst) {
@@ -142,8 +142,8 @@ public final class WebhookReporter implements Reporter {
       while (inFlight < maxInFlight && next < payloads.size() && failure == null) {
         int index = next++;
         JsonObject payload = payloads.get(index);
-        String requestId = requestId(payload);
-        if (requestId != null && arrived.contains(requestId)) {
+        String requestId = payload == null ? null : requestId(payload);
+        if (payload == null || requestId != null && arrived.contains(requestId)) {
           markDone(index);
           continue;
         }
