@@ -16,8 +16,8 @@ import io.vertx.core.json.JsonObject;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.function.IntConsumer;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntConsumer;
 
 /**
  * {@code type: webhook}: one HTTP request per record with the flat payload of the original (seed 004) plus what
