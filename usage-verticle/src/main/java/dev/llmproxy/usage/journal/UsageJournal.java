@@ -28,7 +28,10 @@ public final class UsageJournal {
   /** Upper bound of one group, so one write stays short. */
   private static final int MAX_GROUP = 2000;
 
-  /** Records kept in memory once durable, so that readers close behind the writer never touch the disk. */
+  /**
+   * At most this many records kept in memory once durable and not yet passed by every reader, so that readers
+   * close behind the writer never touch the disk.
+   */
   private static final int TAIL_MAX = 5_000;
 
   private record Pending(UsageRecord usage, Promise<Long> appended) {
@@ -196,11 +199,17 @@ public final class UsageJournal {
   }
 
   /**
-   * Saves a reader's cursor, then deletes the segments every reader has passed.
+   * Saves a reader's cursor, then deletes the segments every reader has passed. The records every reader has
+   * passed leave the in-memory tail at once: records still held at a young collection are promoted. With a webhook
+   * reporter, keeping the last 5,000 grew the old generation by ~200 KB per young collection under load, and
+   * ParallelGC then collected it in full (80–100 ms) about once a minute; trimmed, it stays flat.
    *
    * @param lowestCursor the lowest cursor of all enabled readers, this one's new value included
    */
   public Future<Void> saveCursor(String name, long nextSeq, long lowestCursor) {
+    while (!tail.isEmpty() && tail.peekFirst().seq() < lowestCursor) {
+      tail.removeFirst();
+    }
     return reader.executeBlocking(() -> {
       journal.writeCursor(name, nextSeq);
       journal.compact(lowestCursor);

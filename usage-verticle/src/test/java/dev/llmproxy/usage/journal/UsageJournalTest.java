@@ -97,4 +97,30 @@ class UsageJournalTest {
         })
         .onComplete(ctx.succeedingThenComplete()));
   }
+
+  /** Records every reader has passed leave memory at once (held until a young collection, they are promoted). */
+  @Test
+  void recordsEveryReaderPassedAreNoLongerHeldInMemory(Vertx vertx, VertxTestContext ctx) {
+    vertx.runOnContext(start -> UsageJournal.open(vertx, dir, 1 << 20, Duration.ofMillis(2), () -> { })
+        .compose(journal -> {
+          List<Future<Long>> appended = new ArrayList<>();
+          for (int i = 0; i < 10; i++) {
+            appended.add(journal.append(record(i)));
+          }
+          return Future.all(appended)
+              .compose(all -> journal.saveCursor("only-reader", 6, 6))
+              .compose(saved -> journal.read(6, 100).compose(unread -> journal.read(3, 2).map(passed -> {
+                ctx.verify(() -> {
+                  assertEquals(5, unread.size());
+                  assertNotNull(unread.get(0).usage(), "not yet passed: still in memory");
+                  assertEquals(2, passed.size());
+                  assertNull(passed.get(0).usage(), "passed by every reader: read back from disk");
+                  assertEquals(record(2), passed.get(0).usageRecord());
+                });
+                return journal;
+              })))
+              .compose(UsageJournal::close);
+        })
+        .onComplete(ctx.succeedingThenComplete()));
+  }
 }
