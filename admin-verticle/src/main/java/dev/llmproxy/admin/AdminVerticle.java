@@ -83,7 +83,7 @@ public final class AdminVerticle extends VerticleBase {
           KeyStore keys = new KeyStore(pool);
           QuotaLedger ledger = new QuotaLedger(pool);
           UsageStore usage = new UsageStore(pool);
-          RunningConfig running = new RunningConfig(vertx, config, launch.configPath(), System::getenv);
+          RunningConfig running = new RunningConfig(vertx, config, launch.configPath());
           running.follow();
           Map<String, AdminApi.Route> routes = new LinkedHashMap<>();
           routes.putAll(new KeyEndpoints(keys, new KeyGenerator(), vertx.eventBus()).routes());

@@ -14,6 +14,7 @@ import dev.llmproxy.common.lua.LuaSandbox;
 import dev.llmproxy.common.storage.Pools;
 import dev.llmproxy.common.util.Secrets;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -41,6 +42,9 @@ public final class AuthVerticle extends VerticleBase {
   private ProviderFactory factory;
   /** Bumped on every invalidation, so that a lookup begun before it does not cache a stale answer after it. */
   private long generation;
+  /** Checks received and not yet answered; a stopping instance waits for them (up to a bound). */
+  private int checksInFlight;
+  private static final long STOP_WAIT_NANOS = 10_000_000_000L;
 
   public AuthVerticle(GatewayConfig config) {
     this.config = config;
@@ -80,15 +84,35 @@ public final class AuthVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    List<Future<Void>> closing = new ArrayList<>();
-    consumers.forEach(c -> closing.add(c.unregister()));
-    if (pools != null) {
-      closing.add(pools.close());
+    List<Future<Void>> unregistering = new ArrayList<>();
+    consumers.forEach(c -> unregistering.add(c.unregister()));
+    // A replaced auth verticle (config reload) answers the checks it has begun before its stores close, so that
+    // no request in flight is refused for the reload.
+    return Future.join(unregistering).eventually(this::checksEnded).eventually(() -> {
+      List<Future<Void>> closing = new ArrayList<>();
+      if (pools != null) {
+        closing.add(pools.close());
+      }
+      if (factory != null && factory.httpClient() != null) {
+        closing.add(factory.httpClient().close());
+      }
+      return Future.join(closing);
+    });
+  }
+
+  private Future<Void> checksEnded() {
+    if (checksInFlight == 0) {
+      return Future.succeededFuture();
     }
-    if (factory != null && factory.httpClient() != null) {
-      closing.add(factory.httpClient().close());
-    }
-    return Future.join(closing);
+    Promise<Void> ended = Promise.promise();
+    long deadline = System.nanoTime() + STOP_WAIT_NANOS;
+    vertx.setPeriodic(10, id -> {
+      if (checksInFlight == 0 || System.nanoTime() > deadline) {
+        vertx.cancelTimer(id);
+        ended.tryComplete();
+      }
+    });
+    return ended.future();
   }
 
   private void onCheck(Message<JsonObject> message) {
@@ -99,7 +123,9 @@ public final class AuthVerticle extends VerticleBase {
       message.fail(400, "invalid auth check: " + e.getMessage());
       return;
     }
+    checksInFlight++;
     check(check).onComplete(done -> {
+      checksInFlight--;
       if (done.succeeded()) {
         message.reply(done.result().toJson());
       } else {

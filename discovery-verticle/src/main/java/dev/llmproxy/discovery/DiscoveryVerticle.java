@@ -56,7 +56,9 @@ public final class DiscoveryVerticle extends VerticleBase {
   private final String serviceAccount;
   private final List<SourceFeed> feeds = new ArrayList<>();
   private final Map<SourceFeed, DiscoverySource> sources = new LinkedHashMap<>();
-  private BackendSnapshot current = BackendSnapshot.EMPTY;
+  private BackendSnapshot current;
+  /** False until this instance has published its first snapshot (which it always does, even an empty one). */
+  private boolean published;
   private MessageConsumer<Object> currentRequests;
   private BackendEntries entries;
   private Pools pools;
@@ -73,9 +75,22 @@ public final class DiscoveryVerticle extends VerticleBase {
 
   /** @param serviceAccount where a pod's Kubernetes service account is mounted (tests point elsewhere) */
   public DiscoveryVerticle(GatewayConfig config, MeterRegistry meters, String serviceAccount) {
+    this(config, meters, serviceAccount, 0);
+  }
+
+  /**
+   * A discovery verticle that replaces another one (config reload): its snapshots continue the numbering after
+   * {@code previousVersion}, since proxies ignore a snapshot older than the one they have.
+   */
+  public DiscoveryVerticle(GatewayConfig config, MeterRegistry meters, long previousVersion) {
+    this(config, meters, KubernetesSource.SERVICE_ACCOUNT, previousVersion);
+  }
+
+  private DiscoveryVerticle(GatewayConfig config, MeterRegistry meters, String serviceAccount, long previousVersion) {
     this.config = config;
     this.meters = meters;
     this.serviceAccount = serviceAccount;
+    this.current = new BackendSnapshot(previousVersion, List.of());
   }
 
   @Override
@@ -219,9 +234,10 @@ public final class DiscoveryVerticle extends VerticleBase {
   }
 
   private void publishIfChanged(List<Backend> backends) {
-    if (current.version() > 0 && backends.equals(current.backends())) {
+    if (published && backends.equals(current.backends())) {
       return;
     }
+    published = true;
     current = new BackendSnapshot(current.version() + 1, backends);
     vertx.eventBus().publish(Addresses.BACKENDS_SNAPSHOT, current.toJson());
     records.mirror(backends);

@@ -3,50 +3,88 @@ package dev.llmproxy.launcher;
 import dev.llmproxy.admin.AdminVerticle;
 import dev.llmproxy.admin.LaunchInfo;
 import dev.llmproxy.auth.AuthVerticle;
+import dev.llmproxy.common.bus.Addresses;
+import dev.llmproxy.common.bus.KeyLookup;
+import dev.llmproxy.common.config.ConfigLoader;
 import dev.llmproxy.common.config.GatewayConfig;
 import dev.llmproxy.common.config.MetricsConfig;
 import dev.llmproxy.discovery.DiscoveryVerticle;
+import dev.llmproxy.launcher.reload.HandOver;
+import dev.llmproxy.launcher.reload.ReloadPlan;
 import dev.llmproxy.proxy.ProxyEnvironment;
 import dev.llmproxy.proxy.ProxyVerticle;
 import dev.llmproxy.proxy.ProxyWarmup;
 import dev.llmproxy.usage.UsageVerticle;
 import dev.llmproxy.usage.requestlog.RequestLogVerticle;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Deployable;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.ArrayDeque;
-import java.util.Deque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
-import java.util.function.Function;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
  * Every verticle of the gateway deployed in one JVM, in dependency order, and undeployed in reverse:
  * the proxy first (it drains its requests and streams), the usage verticle last (it receives their records).
+ *
+ * <p>It also applies a reloaded config ({@link #reload}), all or nothing: the proxy instances prepare a new request
+ * context beside the running one, a new auth verticle starts beside the old, discovery, usage and the request log
+ * are replaced (their messages held and handed over meanwhile); only when every part is ready do the proxies switch
+ * and the old auth verticle leave. A part that fails puts back what had been replaced, and nothing has changed.
  */
 public final class Gateway {
 
   private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
 
-  private final Vertx vertx;
-  private final GatewayConfig config;
-  private final ProxyEnvironment environment;
-  private final Deque<String> deployments = new ArrayDeque<>();
+  /** The order of deployment; undeployment runs it backwards. */
+  private enum Role { USAGE, REQUEST_LOG, ADMIN, AUTH, DISCOVERY, PROXY }
 
-  private Gateway(Vertx vertx, GatewayConfig config, PrometheusMeterRegistry registry) {
+  private final Vertx vertx;
+  private final PrometheusMeterRegistry registry;
+  private final ProxyEnvironment environment;
+  private final LaunchInfo launch;
+  private final Map<Role, String> deployments = Collections.synchronizedMap(new EnumMap<>(Role.class));
+  private final List<ProxyVerticle> proxies = Collections.synchronizedList(new ArrayList<>());
+  private final AtomicLong version = new AtomicLong(1);
+  private volatile GatewayConfig config;
+  private Future<?> reloading = Future.succeededFuture();
+  private volatile Consumer<GatewayConfig> logSetup = c -> { };
+  private MessageConsumer<JsonObject> applyRequests;
+
+  private Gateway(Vertx vertx, GatewayConfig config, PrometheusMeterRegistry registry, LaunchInfo launch) {
     this.vertx = vertx;
     this.config = config;
+    this.registry = registry;
+    this.launch = launch;
     this.environment = new ProxyEnvironment(registry, config.metrics());
+    Gauge.builder("llmproxy_config_version", version, AtomicLong::get)
+        .description("The version of the config this gateway runs: 1 at start, one more for each reload applied")
+        .register(registry);
+    reloads("applied");
+    reloads("failed");
+    reloads("invalid");
   }
 
   /** Vert.x's meters that cost something on every request; {@code metrics.vertx_http} turns them on. */
@@ -80,16 +118,15 @@ public final class Gateway {
   /** @param configPath the file {@code config} was read from, reread by {@code POST /admin/config/reload}; may be null */
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config, PrometheusMeterRegistry registry,
       String configPath) {
-    Gateway gateway = new Gateway(vertx, config, registry);
-    LaunchInfo launch = new LaunchInfo(configPath, Version.get());
-    boolean requestLog = config.logging().enabled() && config.logging().request().enabled();
-    return gateway.deploy("usage", 1, c -> new UsageVerticle(c, registry))
-        .compose(v -> requestLog ? gateway.deploy("request-log", 1, RequestLogVerticle::new) : Future.succeededFuture())
-        .compose(v -> gateway.deploy("admin", 1, c -> new AdminVerticle(c, launch)))
-        .compose(v -> gateway.deploy("auth", 1, AuthVerticle::new))
-        .compose(v -> gateway.deploy("discovery", 1, c -> new DiscoveryVerticle(c, registry)))
-        .compose(v -> gateway.deploy("proxy", eventLoops(), c -> new ProxyVerticle(c, gateway.environment)))
+    Gateway gateway = new Gateway(vertx, config, registry, new LaunchInfo(configPath, Version.get()));
+    return gateway.deploy(Role.USAGE, config)
+        .compose(v -> gateway.deploy(Role.REQUEST_LOG, config))
+        .compose(v -> gateway.deploy(Role.ADMIN, config))
+        .compose(v -> gateway.deploy(Role.AUTH, config))
+        .compose(v -> gateway.deploy(Role.DISCOVERY, config))
+        .compose(v -> gateway.deploy(Role.PROXY, config))
         .compose(v -> ProxyWarmup.run(vertx, config))
+        .compose(v -> gateway.followApplyRequests())
         .map(v -> {
           gateway.environment.markStarted();
           LOG.info("LLMProxy listening on {}{} with {} backend(s)", config.server().tls().enabled() ? "https://" : "http://",
@@ -98,36 +135,306 @@ public final class Gateway {
         });
   }
 
-  private Future<Void> deploy(String name, int instances, Function<GatewayConfig, Deployable> factory) {
-    Supplier<Deployable> supplier = () -> factory.apply(config);
+  /** What applies {@code log} and {@code logging} to the process's logging on a reload ({@code Main} sets Logback's). */
+  public void onLogChange(Consumer<GatewayConfig> setup) {
+    this.logSetup = setup;
+  }
+
+  /** The config that runs now (the file's, but for fields that wait for a restart). */
+  public GatewayConfig config() {
+    return config;
+  }
+
+  public long version() {
+    return version.get();
+  }
+
+  /** {@code POST /admin/config/reload} (through the admin verticle) asks here: the same as SIGHUP. */
+  private Future<Void> followApplyRequests() {
+    applyRequests = vertx.eventBus().localConsumer(Addresses.CONFIG_APPLY,
+        message -> reloadFile().onComplete(done -> message.reply(done.succeeded() ? done.result()
+            : outcome(false, List.of(), List.of(), List.of()).put("error", String.valueOf(done.cause().getMessage())))));
+    return applyRequests.completion();
+  }
+
+  /**
+   * Reads the file the gateway started from again (with the environment as it is now), validates it whole, and
+   * applies it when it has no error. An invalid file changes nothing: the outcome lists its errors by path.
+   */
+  public Future<JsonObject> reloadFile() {
+    String path = launch.configPath();
+    if (path == null) {
+      return Future.succeededFuture(outcome(false, List.of(), List.of(), List.of())
+          .put("error", "the gateway was not started from a config file; nothing to reload"));
+    }
+    return ConfigLoader.load(vertx, path, System.getenv()).compose(loaded -> {
+      JsonArray warnings = new JsonArray(loaded.warnings());
+      if (!loaded.ok()) {
+        reloads("invalid").increment();
+        LOG.warn("config reload from {} refused, the running config stays (version {}): {}", path, version.get(),
+            String.join("; ", loaded.errors()));
+        return Future.succeededFuture(outcome(false, List.of(), List.of(), List.of())
+            .put("error", "invalid config").put("errors", new JsonArray(loaded.errors())).put("warnings", warnings));
+      }
+      return reload(loaded.config()).map(done -> done.put("warnings", warnings));
+    });
+  }
+
+  // ---- deployment ----------------------------------------------------------------------------
+
+  private Future<Void> deploy(Role role, GatewayConfig with) {
+    return deploy(role, with, 0);
+  }
+
+  /** @param snapshotVersion for discovery replacing another: the last snapshot version the proxies have */
+  private Future<Void> deploy(Role role, GatewayConfig with, long snapshotVersion) {
+    Supplier<Deployable> supplier;
+    int instances = 1;
+    switch (role) {
+      case USAGE -> supplier = () -> new UsageVerticle(with, registry);
+      case REQUEST_LOG -> {
+        if (!(with.logging().enabled() && with.logging().request().enabled())) {
+          return Future.succeededFuture();
+        }
+        supplier = () -> new RequestLogVerticle(with);
+      }
+      case ADMIN -> supplier = () -> new AdminVerticle(with, launch);
+      case AUTH -> supplier = () -> new AuthVerticle(with);
+      case DISCOVERY -> supplier = () -> new DiscoveryVerticle(with, registry, snapshotVersion);
+      case PROXY -> {
+        instances = eventLoops();
+        supplier = () -> {
+          ProxyVerticle proxy = new ProxyVerticle(with, environment);
+          proxies.add(proxy);
+          return proxy;
+        };
+      }
+      default -> throw new IllegalStateException(role.name());
+    }
+    int count = instances;
     return vertx.deployVerticle(supplier, new DeploymentOptions().setInstances(instances))
         .map(id -> {
-          deployments.push(id);
-          LOG.info("deployed {} verticle ({} instance{}, {})", name, instances, instances == 1 ? "" : "s", id);
+          deployments.put(role, id);
+          LOG.info("deployed {} verticle ({} instance{}, {})", name(role), count, count == 1 ? "" : "s", id);
           return null;
         });
+  }
+
+  private Future<Void> undeploy(Role role) {
+    String id = deployments.remove(role);
+    if (id == null) {
+      return Future.succeededFuture();
+    }
+    return vertx.undeploy(id).otherwise(failure -> {
+      LOG.warn("undeploying {} ({}) failed: {}", name(role), id, failure.getMessage());
+      return null;
+    });
+  }
+
+  private static String name(Role role) {
+    return role.name().toLowerCase().replace('_', '-');
   }
 
   /** Stops taking requests, lets those in flight finish up to {@code server.shutdown_timeout}, then undeploys the rest. */
   public Future<Void> stop() {
     environment.markDraining();
-    return undeployNext();
-  }
-
-  private Future<Void> undeployNext() {
-    String id = deployments.poll();
-    if (id == null) {
-      return Future.succeededFuture();
+    Future<Void> chain = applyRequests == null ? Future.succeededFuture() : applyRequests.unregister();
+    Role[] roles = Role.values();
+    for (int i = roles.length - 1; i >= 0; i--) {
+      Role role = roles[i];
+      chain = chain.eventually(() -> undeploy(role));
     }
-    return vertx.undeploy(id)
-        .otherwise(failure -> {
-          LOG.warn("undeploying {} failed: {}", id, failure.getMessage());
-          return null;
-        })
-        .compose(v -> undeployNext());
+    return chain;
   }
 
   public ProxyEnvironment environment() {
     return environment;
+  }
+
+  // ---- reload --------------------------------------------------------------------------------
+
+  /**
+   * Applies {@code next} (already validated) to every verticle of this JVM, one reload at a time. The outcome is
+   * {@code {"ok", "version", "changed", "restart_required", "applied"}} and, when not ok, {@code "error"}: then
+   * nothing changed.
+   */
+  public synchronized Future<JsonObject> reload(GatewayConfig next) {
+    Promise<JsonObject> result = Promise.promise();
+    reloading = reloading.eventually(() -> {
+      Future<JsonObject> applied;
+      try {
+        applied = apply(next);
+      } catch (RuntimeException e) {
+        applied = Future.failedFuture(e);
+      }
+      return applied.onComplete(result);
+    });
+    return result.future().onComplete(done -> {
+      boolean ok = done.succeeded() && done.result().getBoolean("ok");
+      reloads(ok ? "applied" : "failed").increment();
+    });
+  }
+
+  private Counter reloads(String result) {
+    return Counter.builder("llmproxy_config_reloads").description("Config reloads asked for, by result")
+        .tag("result", result).register(registry);
+  }
+
+  private Future<JsonObject> apply(GatewayConfig next) {
+    ReloadPlan plan = ReloadPlan.between(config, next);
+    if (!plan.changesAnything() || plan.onlyRestartFields()) {
+      LOG.info("config reload: {}", plan.changesAnything()
+          ? "only fields that need a restart changed: " + plan.restartRequired() : "nothing changed");
+      return Future.succeededFuture(outcome(true, plan.changedSections(), plan.restartRequired(), List.of()));
+    }
+    GatewayConfig effective = plan.effective();
+    Transaction tx = new Transaction();
+    return prepareProxies(plan, effective, tx)
+        .compose(v -> plan.auth() ? startNewAuth(effective, tx) : Future.succeededFuture())
+        .compose(v -> plan.discovery() ? replaceDiscovery(effective, tx) : Future.succeededFuture())
+        .compose(v -> plan.usage() ? replace(Role.USAGE, Addresses.USAGE_RECORD, effective, tx) : Future.succeededFuture())
+        .compose(v -> plan.requestLog() ? replace(Role.REQUEST_LOG, Addresses.REQUEST_LOG, effective, tx)
+            : Future.succeededFuture())
+        .compose(v -> commit(plan, effective, tx))
+        .recover(failure -> tx.rollBack().transform(rolledBack -> {
+          String why = failure.getMessage() == null ? failure.getClass().getSimpleName() : failure.getMessage();
+          LOG.error("config reload failed, the running config stays (version {}): {}", version.get(), why);
+          return Future.succeededFuture(outcome(false, plan.changedSections(), plan.restartRequired(), List.of())
+              .put("error", why));
+        }));
+  }
+
+  /** What has been done so far, and how to undo it; the proxies' prepared contexts are switched on commit only. */
+  private static final class Transaction {
+    final List<ProxyVerticle.Swap> swaps = new ArrayList<>();
+    final List<Supplier<Future<?>>> undo = new ArrayList<>();
+    final List<String> applied = new ArrayList<>();
+    String previousAuth;
+
+    Future<Void> rollBack() {
+      Future<Void> chain = Future.join(swaps.stream().map(ProxyVerticle.Swap::abort).toList()).mapEmpty();
+      for (int i = undo.size() - 1; i >= 0; i--) {
+        Supplier<Future<?>> step = undo.get(i);
+        chain = chain.eventually(() -> step.get().otherwise(e -> {
+          LOG.error("putting back the previous config failed: {}", e.getMessage());
+          return null;
+        }));
+      }
+      return chain;
+    }
+  }
+
+  private Future<Void> prepareProxies(ReloadPlan plan, GatewayConfig effective, Transaction tx) {
+    if (!plan.proxy() && !plan.auth()) {
+      return Future.succeededFuture();
+    }
+    List<ProxyVerticle> instances;
+    synchronized (proxies) {
+      instances = List.copyOf(proxies);
+    }
+    List<Future<ProxyVerticle.Swap>> prepared = instances.stream().map(p -> p.prepare(effective, plan.proxy())).toList();
+    return Future.join(prepared).transform(done -> {
+      prepared.stream().filter(Future::succeeded).forEach(f -> tx.swaps.add(f.result()));
+      if (done.failed()) {
+        return Future.failedFuture("proxy: " + done.cause().getMessage());
+      }
+      if (plan.proxy()) {
+        tx.applied.add("proxy");
+      }
+      return Future.succeededFuture();
+    });
+  }
+
+  /** The new auth verticle answers beside the old one until commit; the old one leaves then. */
+  private Future<Void> startNewAuth(GatewayConfig effective, Transaction tx) {
+    String previous = deployments.get(Role.AUTH);
+    return deploy(Role.AUTH, effective).transform(done -> {
+      if (done.failed()) {
+        deployments.put(Role.AUTH, previous);
+        return Future.failedFuture("auth: " + done.cause().getMessage());
+      }
+      tx.previousAuth = previous;
+      tx.undo.add(() -> undeploy(Role.AUTH).onComplete(v -> deployments.put(Role.AUTH, previous)));
+      tx.applied.add("auth");
+      return Future.succeededFuture();
+    });
+  }
+
+  /** Discovery is replaced outright (the proxies keep their last snapshot meanwhile), its numbering continued. */
+  private Future<Void> replaceDiscovery(GatewayConfig effective, Transaction tx) {
+    GatewayConfig previous = config;
+    return replaceDiscoveryWith(effective).transform(done -> {
+      if (done.succeeded()) {
+        tx.undo.add(() -> replaceDiscoveryWith(previous));
+        tx.applied.add("discovery");
+        return Future.succeededFuture();
+      }
+      return replaceDiscoveryWith(previous)
+          .transform(back -> Future.failedFuture("discovery: " + done.cause().getMessage()));
+    });
+  }
+
+  private Future<Void> replaceDiscoveryWith(GatewayConfig with) {
+    return vertx.eventBus().<JsonObject>request(Addresses.BACKENDS_CURRENT, null)
+        .map(reply -> reply.body().getLong("version", 0L))
+        .otherwise(0L)
+        .compose(last -> undeploy(Role.DISCOVERY).compose(v -> deploy(Role.DISCOVERY, with, last)));
+  }
+
+  /**
+   * A verticle that consumes {@code address} is replaced: what is sent there meanwhile is held and handed to the
+   * new one (or, when it cannot start, to the old one put back).
+   */
+  private Future<Void> replace(Role role, String address, GatewayConfig effective, Transaction tx) {
+    GatewayConfig previous = config;
+    return swapHolding(role, address, effective).transform(done -> {
+      if (done.succeeded()) {
+        tx.undo.add(() -> swapHolding(role, address, previous));
+        tx.applied.add(name(role));
+        return Future.succeededFuture();
+      }
+      return swapHolding(role, address, previous)
+          .transform(back -> Future.failedFuture(name(role) + ": " + done.cause().getMessage()));
+    });
+  }
+
+  private Future<Void> swapHolding(Role role, String address, GatewayConfig with) {
+    return HandOver.hold(vertx, address).compose(handOver -> undeploy(role)
+        .compose(v -> deploy(role, with))
+        .eventually(() -> handOver.release().onSuccess(count -> {
+          if (count > 0) {
+            LOG.info("{} message(s) sent to {} during the reload handed over", count, address);
+          }
+        })));
+  }
+
+  private Future<JsonObject> commit(ReloadPlan plan, GatewayConfig effective, Transaction tx) {
+    // The old auth verticle leaves first (it answers the checks it has begun), then each proxy instance switches
+    // (dropping its cached decisions): from the reply on, no request is judged by the old keys.
+    Future<Void> oldAuthGone = tx.previousAuth == null ? Future.succeededFuture()
+        : vertx.undeploy(tx.previousAuth).otherwise(e -> null);
+    return oldAuthGone
+        .compose(v -> Future.join(tx.swaps.stream().map(ProxyVerticle.Swap::commit).toList()))
+        .map(v -> {
+          if (plan.auth()) {
+            vertx.eventBus().publish(Addresses.KEYS_CHANGED, new JsonObject().put(KeyLookup.ALL, true));
+          }
+          if (plan.logs()) {
+            logSetup.accept(effective);
+            tx.applied.add("log");
+          }
+          config = effective;
+          long now = version.incrementAndGet();
+          vertx.eventBus().publish(Addresses.CONFIG_CHANGED,
+              new JsonObject().put("version", now).put("config", effective.toJson()));
+          LOG.info("config reload applied: version {}, changed {}, applied by {}{}", now, plan.changedSections(),
+              tx.applied, plan.restartRequired().isEmpty() ? "" : ", waiting for a restart: " + plan.restartRequired());
+          return outcome(true, plan.changedSections(), plan.restartRequired(), tx.applied);
+        });
+  }
+
+  private JsonObject outcome(boolean ok, List<String> changed, List<String> restartRequired, List<String> applied) {
+    return new JsonObject().put("ok", ok).put("version", version.get()).put("changed", new JsonArray(changed))
+        .put("restart_required", new JsonArray(restartRequired)).put("applied", new JsonArray(applied));
   }
 }

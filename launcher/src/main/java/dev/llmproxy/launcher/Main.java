@@ -133,6 +133,23 @@ public final class Main {
     };
     Signal.handle(new Signal("TERM"), s -> drain.run());
     Signal.handle(new Signal("INT"), s -> drain.run());
+    gateway.onLogChange(LogSetup::apply);
+    // SIGHUP: the same reload as POST /admin/config/reload; its outcome goes to the log.
+    Signal.handle(new Signal("HUP"), s -> {
+      if (stopping.get()) {
+        return;
+      }
+      log.info("SIGHUP: reloading {}", path);
+      gateway.reloadFile().onComplete(done -> {
+        if (done.failed()) {
+          log.error("SIGHUP reload failed: {}", done.cause().getMessage());
+        } else if (!done.result().getBoolean("ok")) {
+          log.error("SIGHUP reload not applied, the running config stays: {}", done.result().encode());
+        } else {
+          log.info("SIGHUP reload applied: {}", done.result().encode());
+        }
+      });
+    });
   }
 
   private static void exit(int code) {

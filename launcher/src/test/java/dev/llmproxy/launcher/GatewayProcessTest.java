@@ -89,6 +89,62 @@ class GatewayProcessTest {
     }
   }
 
+  @Test
+  void sighupReloadsTheConfigFile(Vertx vertx, @TempDir Path dir) throws Exception {
+    MockLlmBackend first = MockLlmBackend.start(vertx, 0).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    MockLlmBackend second = MockLlmBackend.start(vertx, 0).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    int port = freePort();
+    Path config = dir.resolve("config.yaml");
+    String yaml = """
+        server:
+          listen: "127.0.0.1:%d"
+        usage:
+          journal_path: "%s"
+        backends:
+          - name: mock
+            url: "%s"
+        """;
+    Files.writeString(config, yaml.formatted(port, dir.resolve("journal"), first.baseUrl()));
+    Path log = dir.resolve("gateway.log");
+    Process gateway = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), Main.class.getName(), "--config", config.toString())
+        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    try {
+      java.net.http.HttpClient probe = java.net.http.HttpClient.newHttpClient();
+      assertTrue(Poll.until(Duration.ofSeconds(60), () -> status(probe, port, "/ready") == 200),
+          "never ready: " + Files.readString(log));
+      assertEquals(200, chat(probe, port));
+      assertEquals(1, first.completions());
+
+      Files.writeString(config, yaml.formatted(port, dir.resolve("journal"), second.baseUrl()));
+      new ProcessBuilder("kill", "-HUP", Long.toString(gateway.pid())).start().waitFor(10, TimeUnit.SECONDS);
+      assertTrue(Poll.until(Duration.ofSeconds(30), () -> read(log).contains("SIGHUP reload applied")),
+          "no reload: " + Files.readString(log));
+      assertEquals(200, chat(probe, port));
+      assertEquals(1, second.completions(), "served by the backend of the reloaded file");
+      assertEquals(1, first.completions());
+      assertTrue(gateway.isAlive(), "SIGHUP does not stop the gateway");
+    } finally {
+      gateway.destroyForcibly();
+      first.close();
+      second.close();
+    }
+  }
+
+  private static String read(Path file) {
+    try {
+      return Files.readString(file);
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  private static int chat(java.net.http.HttpClient client, int port) throws Exception {
+    return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
+            .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"mock\",\"messages\":[]}")).build(),
+        HttpResponse.BodyHandlers.discarding()).statusCode();
+  }
+
   private static int status(java.net.http.HttpClient client, int port, String path) {
     try {
       return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),

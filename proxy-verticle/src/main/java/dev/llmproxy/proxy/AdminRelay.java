@@ -20,7 +20,7 @@ import java.util.Map;
 final class AdminRelay {
 
   private static final int MAX_BODY = 64 * 1024;
-  private static final DeliveryOptions DELIVERY = new DeliveryOptions().setSendTimeout(10_000);
+  private static final DeliveryOptions DELIVERY = new DeliveryOptions().setSendTimeout(130_000);
 
   private final Vertx vertx;
   private final ClientAddress clientAddress;

@@ -96,6 +96,7 @@ final class ApiExchange {
   }
 
   void start() {
+    context.exchangeBegan();
     context.metrics.requestStarted();
     String given = request.getHeader("X-Request-ID");
     requestId = given == null || given.isEmpty() || given.length() > 200 ? RequestIds.next() : given;
@@ -608,6 +609,7 @@ final class ApiExchange {
       return;
     }
     finished = true;
+    context.exchangeEnded();
     cancelReadTimer();
     if (idleTimer >= 0) {
       context.vertx.cancelTimer(idleTimer);

@@ -83,6 +83,52 @@ final class ExchangeContext {
     this.inferenceSkippedHeaders = HopByHop.names(skipped);
   }
 
+  /** Exchanges begun on this context and not yet ended. */
+  private int active;
+  /** Replaced by a reloaded config: closes when its last exchange ends. */
+  private boolean retired;
+  private boolean closed;
+
+  void exchangeBegan() {
+    active++;
+  }
+
+  void exchangeEnded() {
+    active--;
+    if (retired && active <= 0) {
+      close();
+    }
+  }
+
+  int active() {
+    return active;
+  }
+
+  /** No new exchange starts here; what this context holds is released once those under way have ended. */
+  void retire() {
+    retired = true;
+    if (active <= 0) {
+      close();
+    }
+  }
+
+  void forgetIdleLimitKeys() {
+    if (rateLimiter != null) {
+      rateLimiter.forgetIdleKeys();
+    }
+  }
+
+  /** Releases this context's own connections and consumers (the JVM-wide parts of the environment stay). */
+  void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    auth.close();
+    clients.closeAll();
+    pools.close();
+  }
+
   BackendSnapshot snapshot() {
     return snapshot;
   }

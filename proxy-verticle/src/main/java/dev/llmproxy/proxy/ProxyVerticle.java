@@ -9,7 +9,9 @@ import dev.llmproxy.proxy.balance.RoutingScript;
 import dev.llmproxy.proxy.limit.RateLimitScript;
 import dev.llmproxy.common.tokens.TokenCounter;
 import dev.llmproxy.common.model.BackendSnapshot;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.HttpServer;
@@ -22,71 +24,164 @@ import java.util.concurrent.TimeUnit;
 /**
  * The HTTP edge. Deployed once per event loop; each instance has its own backend pools and balancer and
  * follows the backend snapshots that the discovery verticle publishes.
+ *
+ * <p>A reloaded config is applied in place ({@link #prepare}, then the returned {@link Swap}): a new
+ * {@link ExchangeContext} is built beside the running one, and the server's handler moves to it in one step on this
+ * instance's event loop. Exchanges already under way keep the context they started with; its pools and clients
+ * close when the last of them has ended. The listening socket and its connections are not touched.
  */
 public final class ProxyVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(ProxyVerticle.class);
 
-  private final GatewayConfig config;
+  private final GatewayConfig startConfig;
   private final ProxyEnvironment environment;
+  private Context ownContext;
   private ExchangeContext context;
+  private GatewayHandler handler;
   private HttpServer server;
   private MessageConsumer<JsonObject> snapshots;
 
   public ProxyVerticle(GatewayConfig config, ProxyEnvironment environment) {
-    this.config = config;
+    this.startConfig = config;
     this.environment = environment;
   }
 
   @Override
   public Future<?> start() {
+    ownContext = vertx.getOrCreateContext();
     UsageRecordCodec.register(vertx.eventBus());
-    context = new ExchangeContext(vertx, config, environment);
-    if (context.rateLimiter != null) {
-      vertx.setPeriodic(60_000, t -> context.rateLimiter.forgetIdleKeys());
-    }
-    BackendStatsResponder.register(vertx, environment.backendStats());
-    snapshots = vertx.eventBus().consumer(Addresses.BACKENDS_SNAPSHOT,
-        message -> context.apply(BackendSnapshot.fromJson(message.body())));
-    return snapshots.completion()
-        .compose(v -> routingScript())
-        .compose(v -> context.logs.loadScripts(vertx))
-        .compose(v -> rateLimitScript())
-        // The tokenizer's vocabulary is read once per JVM, off the event loop, before the first request needs it.
-        .compose(v -> vertx.executeBlocking(() -> {
-          TokenCounter.warmUp();
-          return null;
-        }))
+    return build(startConfig)
+        .compose(built -> {
+          context = built;
+          handler = new GatewayHandler(built);
+          snapshots = vertx.eventBus().consumer(Addresses.BACKENDS_SNAPSHOT,
+              message -> context.apply(BackendSnapshot.fromJson(message.body())));
+          return snapshots.completion();
+        })
+        .compose(v -> {
+          vertx.setPeriodic(60_000, t -> context.forgetIdleLimitKeys());
+          BackendStatsResponder.register(vertx, environment.backendStats());
+          // The tokenizer's vocabulary is read once per JVM, off the event loop, before the first request needs it.
+          return vertx.executeBlocking(() -> {
+            TokenCounter.warmUp();
+            return null;
+          });
+        })
         .compose(v -> currentSnapshot())
-        .compose(v -> vertx.createHttpServer(ServerOptionsFactory.from(config.server()))
-            .requestHandler(new GatewayHandler(context))
+        .compose(v -> vertx.createHttpServer(ServerOptionsFactory.from(startConfig.server()))
+            // Through a field, so that a reloaded config moves new requests to a new context.
+            .requestHandler(request -> handler.handle(request))
             .invalidRequestHandler(GatewayHandler::invalidRequest)
             .listen())
         .onSuccess(s -> server = s);
   }
 
+  /** A context for {@code config} with its scripts loaded; nothing half-configured: a script that fails fails it. */
+  private Future<ExchangeContext> build(GatewayConfig config) {
+    ExchangeContext built = new ExchangeContext(vertx, config, environment);
+    return routingScript(built)
+        .compose(v -> built.logs.loadScripts(vertx))
+        .compose(v -> rateLimitScript(built))
+        .map(v -> built)
+        .onFailure(e -> built.close());
+  }
+
+  /** The switch to a prepared context; {@link #commit} and {@link #abort} run on the instance's event loop. */
+  public interface Swap {
+    Future<Void> commit();
+
+    Future<Void> abort();
+  }
+
+  /**
+   * Builds, on this instance's event loop, what {@code next} asks for, without using it yet. When
+   * {@code rebuild} is false only the decision cache of the auth gate is dropped on commit (the keys changed, the
+   * proxy's own sections did not).
+   */
+  public Future<Swap> prepare(GatewayConfig next, boolean rebuild) {
+    Promise<Swap> prepared = Promise.promise();
+    ownContext.runOnContext(v -> {
+      if (!rebuild) {
+        prepared.complete(new Swap() {
+          @Override
+          public Future<Void> commit() {
+            return onOwnLoop(() -> context.auth.forgetDecisions());
+          }
+
+          @Override
+          public Future<Void> abort() {
+            return Future.succeededFuture();
+          }
+        });
+        return;
+      }
+      build(next).onComplete(built -> {
+        if (built.failed()) {
+          prepared.fail(built.cause());
+          return;
+        }
+        ExchangeContext fresh = built.result();
+        prepared.complete(new Swap() {
+          @Override
+          public Future<Void> commit() {
+            return onOwnLoop(() -> swapTo(fresh));
+          }
+
+          @Override
+          public Future<Void> abort() {
+            return onOwnLoop(fresh::close);
+          }
+        });
+      });
+    });
+    return prepared.future();
+  }
+
+  private void swapTo(ExchangeContext fresh) {
+    ExchangeContext old = context;
+    fresh.apply(old.snapshot());
+    context = fresh;
+    handler = new GatewayHandler(fresh);
+    old.retire();
+    LOG.debug("proxy instance moved to the reloaded config; {} exchange(s) finish on the previous one", old.active());
+  }
+
+  private Future<Void> onOwnLoop(Runnable action) {
+    Promise<Void> done = Promise.promise();
+    ownContext.runOnContext(v -> {
+      try {
+        action.run();
+        done.complete();
+      } catch (RuntimeException e) {
+        done.fail(e);
+      }
+    });
+    return done.future();
+  }
+
   /** Nothing starts half-configured: a routing script that does not load fails the start. */
-  private Future<Void> routingScript() {
-    ScriptConfig script = config.routing().script();
+  private Future<Void> routingScript(ExchangeContext target) {
+    ScriptConfig script = target.config.routing().script();
     if (!script.enabled()) {
       return Future.succeededFuture();
     }
     return ScriptLoader.load(vertx, script, "routing.script")
         .map(compiled -> {
-          context.router.script(new RoutingScript(compiled));
+          target.router.script(new RoutingScript(compiled));
           return null;
         });
   }
 
   /** Like the routing script: a rate-limit script that does not load fails the start. */
-  private Future<Void> rateLimitScript() {
-    ScriptConfig script = config.rateLimit().script();
-    if (!config.rateLimit().enabled() || !script.enabled()) {
+  private Future<Void> rateLimitScript(ExchangeContext target) {
+    ScriptConfig script = target.config.rateLimit().script();
+    if (!target.config.rateLimit().enabled() || !script.enabled()) {
       return Future.succeededFuture();
     }
     return ScriptLoader.load(vertx, script, "rate_limit.script")
         .map(compiled -> {
-          context.limitPlanner.script(new RateLimitScript(compiled));
+          target.limitPlanner.script(new RateLimitScript(compiled));
           return null;
         });
   }
@@ -111,13 +206,11 @@ public final class ProxyVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    long drainMs = config.server().shutdownTimeout().toMillis();
+    long drainMs = context.config.server().shutdownTimeout().toMillis();
     Future<Void> drained = server == null ? Future.succeededFuture() : server.shutdown(drainMs, TimeUnit.MILLISECONDS);
-    return drained.eventually(() -> snapshots.unregister()).onComplete(v -> {
+    return drained.eventually(() -> snapshots == null ? Future.succeededFuture() : snapshots.unregister()).onComplete(v -> {
       environment.stopEngineScraper();
-      context.auth.close();
-      context.clients.closeAll();
-      context.pools.close();
+      context.close();
     });
   }
 }

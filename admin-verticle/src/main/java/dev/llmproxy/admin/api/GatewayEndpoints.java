@@ -9,6 +9,8 @@ import io.vertx.core.Deployable;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.internal.deployment.DeploymentContext;
 import io.vertx.core.json.JsonArray;
@@ -28,6 +30,8 @@ public final class GatewayEndpoints {
 
   /** Both answers come from in-memory state; a verticle that takes longer is not answering. */
   private static final DeliveryOptions ASK = new DeliveryOptions().setSendTimeout(3_000);
+  /** A reload replaces verticles and waits for their first discovery and health checks: give it time. */
+  private static final DeliveryOptions RELOAD_WAIT = new DeliveryOptions().setSendTimeout(120_000);
 
   private final Vertx vertx;
   private final RunningConfig config;
@@ -99,19 +103,39 @@ public final class GatewayEndpoints {
     return Future.succeededFuture(Replies.ok("ok", ConfigRedaction.redact(config.current().toJson())));
   }
 
+  /**
+   * Asks the launcher of this JVM to read the file again and apply it everywhere; answers once it has taken effect
+   * (or not, and then nothing changed): 200 applied, 400 an invalid file, 500 a part that could not apply it.
+   */
   private Future<AdminCall.Response> reload(JsonObject ignored) {
     if (config.path() == null) {
       throw AdminError.badRequest("the gateway was not started from a config file; nothing to reload");
     }
-    return config.reload().map(loaded -> {
-      if (!loaded.ok()) {
-        return Replies.error(400, "invalid config, the running one stays: " + String.join("; ", loaded.errors()),
-            new JsonObject().put("errors", new JsonArray(loaded.errors())).put("warnings",
-                new JsonArray(loaded.warnings())));
-      }
-      return Replies.ok("config reloaded", new JsonObject().put("path", config.path())
-          .put("warnings", new JsonArray(loaded.warnings())));
-    });
+    return vertx.eventBus().<JsonObject>request(Addresses.CONFIG_APPLY, new JsonObject(), RELOAD_WAIT)
+        .map(reply -> {
+          JsonObject outcome = reply.body();
+          if (outcome.getBoolean("ok", false)) {
+            String message = outcome.getJsonArray("restart_required", new JsonArray()).isEmpty()
+                ? "config reloaded: version " + outcome.getLong("version")
+                : "config reloaded: version " + outcome.getLong("version") + "; some fields wait for a restart";
+            return Replies.ok(message, outcome.put("path", config.path()));
+          }
+          JsonArray errors = outcome.getJsonArray("errors");
+          if (errors != null) {
+            return Replies.error(400, "invalid config, the running one stays: " + join(errors),
+                new JsonObject().put("errors", errors).put("warnings", outcome.getJsonArray("warnings")));
+          }
+          return Replies.error(500, "the reload could not be applied, the running config stays: "
+              + outcome.getString("error"), outcome);
+        })
+        .recover(failure -> Future.succeededFuture(
+            failure instanceof ReplyException reply && reply.failureType() == ReplyFailure.TIMEOUT
+                ? Replies.error(504, "the reload did not finish in time; it may still take effect: see GET /admin/status")
+                : Replies.error(503, "config reload is not available in this process: " + failure.getMessage())));
+  }
+
+  private static String join(JsonArray values) {
+    return String.join("; ", values.stream().map(String::valueOf).toList());
   }
 
   /** Each deployment's id, and the verticle class and instance count where Vert.x tells them. */
@@ -145,7 +169,8 @@ public final class GatewayEndpoints {
         .put("deployments", deployments())
         .put("clustered", vertx.isClustered())
         .put("cluster_members", members)
-        .put("config_path", config.path());
+        .put("config_path", config.path())
+        .put("config_version", config.version());
     return Future.succeededFuture(Replies.ok("ok", data));
   }
 }

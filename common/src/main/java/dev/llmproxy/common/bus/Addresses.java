@@ -42,8 +42,17 @@ public final class Addresses {
    * ejection), shared by every proxy instance of the JVM.
    */
   public static final String BACKENDS_STATS = "llmproxy.backends.stats";
-  /** publish, launcher/admin to all: the new validated config. */
+  /**
+   * publish, launcher to all: {@code {"version": n, "config": canonical JSON}}, the config that now runs, sent once
+   * every verticle has applied it (so that a follower such as {@code /admin/config} never shows what does not run).
+   */
   public static final String CONFIG_CHANGED = "llmproxy.config.changed";
+  /**
+   * request/reply, admin to the launcher of its JVM: {@code {"config": canonical JSON}} (already read and validated)
+   * to apply everywhere. The reply is the reload's outcome: {@code {"ok", "version", "changed": [section...],
+   * "restart_required": [path...], "applied": [verticle...], "error"?}}; nothing changed anywhere when not ok.
+   */
+  public static final String CONFIG_APPLY = "llmproxy.config.apply";
   /** request/reply, proxy to admin: an admin HTTP call relayed when admin.listen is empty. */
   public static final String ADMIN_HTTP = "llmproxy.admin.http";
 

@@ -122,6 +122,11 @@ public final class AuthGate {
     return Future.failedFuture(new GatewayError(kind, decision.status(), decision.code(), message, null));
   }
 
+  /** Drops every cached decision at once (keys were reloaded). */
+  public void forgetDecisions() {
+    cache.clear();
+  }
+
   public void close() {
     if (invalidations != null) {
       invalidations.unregister();

@@ -1,0 +1,112 @@
+package dev.llmproxy.launcher.reload;
+
+import dev.llmproxy.common.config.GatewayConfig;
+import io.vertx.core.json.JsonObject;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * What a reload changes: the sections that differ, the fields that only a restart applies (kept at their running
+ * value, and named in the reply), the config that will run, and which verticles must take it.
+ */
+public record ReloadPlan(List<String> changedSections, List<String> restartRequired, GatewayConfig effective,
+    boolean proxy, boolean auth, boolean discovery, boolean usage, boolean requestLog, boolean logs) {
+
+  /**
+   * Fields fixed for the life of the process: the listening sockets and their options, the admin API (its own
+   * server and store), the metrics registry. A reload that changes one reports it and applies the rest.
+   */
+  static final List<String> RESTART_ONLY = List.of("server.listen", "server.write_timeout", "server.idle_timeout",
+      "server.max_header_bytes", "server.tls", "admin", "metrics", "usage.journal_path");
+
+  public static ReloadPlan between(GatewayConfig running, GatewayConfig next) {
+    JsonObject before = running.toJson();
+    JsonObject after = next.toJson();
+    List<String> restart = new ArrayList<>();
+    for (String path : RESTART_ONLY) {
+      Object was = at(before, path);
+      Object now = at(after, path);
+      if (!java.util.Objects.equals(was, now)) {
+        restart.add(path);
+        put(after, path, was);
+      }
+    }
+    GatewayConfig effective = GatewayConfig.fromJson(after);
+    Set<String> changed = new TreeSet<>();
+    for (String section : after.fieldNames()) {
+      if (!java.util.Objects.equals(before.getValue(section), after.getValue(section))) {
+        changed.add(section);
+      }
+    }
+    return new ReloadPlan(List.copyOf(changed), List.copyOf(restart), effective,
+        differs(proxyView(before), proxyView(after)),
+        differs(view(before, "auth", "storage"), view(after, "auth", "storage")),
+        differs(view(before, "backends", "discovery", "health_check", "routing", "storage"),
+            view(after, "backends", "discovery", "health_check", "routing", "storage")),
+        differs(view(before, "usage", "auth", "storage"), view(after, "usage", "auth", "storage")),
+        differs(view(before, "logging", "storage"), view(after, "logging", "storage")),
+        differs(view(before, "log", "logging"), view(after, "log", "logging")));
+  }
+
+  public boolean changesAnything() {
+    return !changedSections.isEmpty();
+  }
+
+  /** Whether only restart-only fields changed: nothing is applied, the reply says what waits for a restart. */
+  public boolean onlyRestartFields() {
+    return !proxy && !auth && !discovery && !usage && !requestLog && !logs;
+  }
+
+  /**
+   * The sections a proxy instance reads itself. Backends reach it as discovery's snapshots, usage as records it
+   * sends, and the auth pipeline stays behind the auth verticle (its decisions are dropped when keys change).
+   */
+  private static JsonObject proxyView(JsonObject config) {
+    JsonObject view = config.copy();
+    for (String other : List.of("backends", "discovery", "health_check", "usage", "log", "admin")) {
+      view.remove(other);
+    }
+    JsonObject auth = view.getJsonObject("auth");
+    if (auth != null) {
+      for (String providerSide : List.of("pipeline", "mode", "cache_ttl", "negative_cache_ttl")) {
+        auth.remove(providerSide);
+      }
+    }
+    return view;
+  }
+
+  private static JsonObject view(JsonObject config, String... sections) {
+    JsonObject view = new JsonObject();
+    for (String section : sections) {
+      view.put(section, config.getValue(section));
+    }
+    return view;
+  }
+
+  private static boolean differs(JsonObject a, JsonObject b) {
+    return !a.equals(b);
+  }
+
+  private static Object at(JsonObject json, String path) {
+    Object current = json;
+    for (String part : path.split("\\.")) {
+      if (!(current instanceof JsonObject object)) {
+        return null;
+      }
+      current = object.getValue(part);
+    }
+    return current;
+  }
+
+  private static void put(JsonObject json, String path, Object value) {
+    String[] parts = path.split("\\.");
+    JsonObject current = json;
+    for (int i = 0; i < parts.length - 1; i++) {
+      current = current.getJsonObject(parts[i]);
+    }
+    current.put(parts[parts.length - 1], value);
+  }
+}

@@ -1,0 +1,203 @@
+package dev.llmproxy.launcher;
+
+import dev.llmproxy.testsupport.MockLlmBackend;
+import dev.llmproxy.testsupport.Poll;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code POST /admin/config/reload} on the whole gateway in one JVM: what the reply says has taken effect. */
+class GatewayReloadTest {
+
+  private static final String TOKEN = "admin-token-for-reload";
+  private static final String CHAT = "{\"model\":\"mock\",\"messages\":[]}";
+
+  private static String config(Path dir, String backend, String extra) {
+    return """
+        server:
+          listen: "{listen}"
+        backends:
+          - name: first
+            url: "%s"
+        admin:
+          enabled: true
+          token: "%s"
+          db_path: "%s"
+        usage:
+          journal_path: "%s"
+        auth:
+          skip_paths: ["/health", "/ready", "/metrics", "/admin/"]
+        %s
+        """.formatted(backend, TOKEN, dir.resolve("keys.db"), dir.resolve("journal"), extra);
+  }
+
+  @Test
+  void backendsSwappedUnderLoadWithoutAClientErrorAndAStreamOpenAcrossTheReloadArrivesWhole(@TempDir Path dir)
+      throws Exception {
+    try (RunningGateway gateway = RunningGateway.start(dir, config(dir, "{backend}", ""))) {
+      MockLlmBackend second = RunningGateway.await(MockLlmBackend.start(gateway.vertx, 0));
+      HttpClient streams = gateway.vertx.createHttpClient(new HttpClientOptions().setDefaultHost("127.0.0.1")
+          .setDefaultPort(gateway.port));
+      CompletableFuture<String> stream = new CompletableFuture<>();
+      CompletableFuture<Void> firstChunk = new CompletableFuture<>();
+      StringBuilder received = new StringBuilder();
+      streams.request(new RequestOptions().setMethod(HttpMethod.POST).setURI("/v1/chat/completions")
+              .putHeader("X-Mock-Interval-Ms", "100").putHeader("X-Mock-Chunks", "30"))
+          .compose(request -> request.send("{\"model\":\"mock\",\"stream\":true}"))
+          .onSuccess(response -> {
+            response.handler(chunk -> {
+              received.append(chunk);
+              firstChunk.complete(null);
+            });
+            response.endHandler(v -> stream.complete(received.toString()));
+            response.exceptionHandler(stream::completeExceptionally);
+          })
+          .onFailure(stream::completeExceptionally);
+      firstChunk.get(10, TimeUnit.SECONDS);
+
+      AtomicBoolean loading = new AtomicBoolean(true);
+      ExecutorService load = Executors.newFixedThreadPool(4);
+      List<Future<List<Integer>>> clients = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        clients.add(load.submit(() -> {
+          List<Integer> statuses = new ArrayList<>();
+          while (loading.get()) {
+            statuses.add(gateway.chat(null, CHAT).statusCode());
+          }
+          return statuses;
+        }));
+      }
+      try {
+        assertTrue(Poll.until(Duration.ofSeconds(10), () -> gateway.backend.completions() > 20));
+        // The backend moves, and a proxy field changes too: the proxies switch to a new context under load.
+        Files.writeString(gateway.configFile, Files.readString(gateway.configFile)
+            .replace(gateway.backend.baseUrl(), second.baseUrl()) + "routing:\n  timeout: 41s\n");
+        HttpResponse<String> reloaded = admin(gateway, "/admin/config/reload");
+        assertEquals(200, reloaded.statusCode(), reloaded.body());
+        JsonObject outcome = new JsonObject(reloaded.body()).getJsonObject("data");
+        assertEquals(2, outcome.getLong("version"), reloaded.body());
+        assertTrue(outcome.getJsonArray("applied").contains("discovery"), reloaded.body());
+        assertTrue(outcome.getJsonArray("applied").contains("proxy"), reloaded.body());
+
+        int firstAfterReload = gateway.backend.completions();
+        assertTrue(Poll.until(Duration.ofSeconds(10), () -> second.completions() > 20), "the new backend gets traffic");
+        assertEquals(firstAfterReload, gateway.backend.completions(),
+            "no new request reaches the removed backend once the reload has answered");
+      } finally {
+        loading.set(false);
+      }
+      List<Integer> statuses = new ArrayList<>();
+      for (Future<List<Integer>> client : clients) {
+        statuses.addAll(client.get(30, TimeUnit.SECONDS));
+      }
+      load.shutdown();
+      assertTrue(statuses.size() > 40, "load ran: " + statuses.size());
+      assertTrue(statuses.stream().allMatch(s -> s == 200), "every request succeeded: " + statuses.stream()
+          .filter(s -> s != 200).toList());
+
+      String whole = stream.get(30, TimeUnit.SECONDS);
+      assertEquals(30, whole.split("\"delta\"", -1).length - 1, whole);
+      assertTrue(whole.contains("[DONE]"), whole);
+
+      HttpResponse<String> shown = gateway.get("/admin/config", "X-Admin-Token", TOKEN);
+      assertTrue(shown.body().contains(second.baseUrl()), "/admin/config shows the config that runs: " + shown.body());
+      String metrics = gateway.get("/metrics").body();
+      assertTrue(metrics.contains("llmproxy_config_version 2.0"), metrics);
+      assertTrue(metrics.contains("llmproxy_config_reloads_total{result=\"applied\"} 1.0"), metrics);
+      second.close();
+    }
+  }
+
+  @Test
+  void aKeyRemovedByAReloadIsRefusedAtOnce(@TempDir Path dir) throws Exception {
+    String keys = """
+        auth:
+          enabled: true
+          skip_paths: ["/health", "/ready", "/metrics", "/admin/"]
+          pipeline:
+            - name: keys
+              type: static
+              static:
+                keys:
+                  - key: sk-stays-1111
+                    name: stays
+                  - key: sk-leaves-2222
+                    name: leaves
+        """;
+    try (RunningGateway gateway = RunningGateway.start(dir, config(dir, "{backend}", "").replace(
+        "auth:\n  skip_paths: [\"/health\", \"/ready\", \"/metrics\", \"/admin/\"]\n", keys))) {
+      assertEquals(200, gateway.chat("sk-leaves-2222", CHAT).statusCode());
+      assertEquals(200, gateway.chat("sk-leaves-2222", CHAT).statusCode(), "now a cached decision");
+
+      Files.writeString(gateway.configFile, Files.readString(gateway.configFile)
+          .replace("          - key: sk-leaves-2222\n            name: leaves\n", ""));
+      HttpResponse<String> reloaded = admin(gateway, "/admin/config/reload");
+      assertEquals(200, reloaded.statusCode(), reloaded.body());
+      assertTrue(new JsonObject(reloaded.body()).getJsonObject("data").getJsonArray("applied").contains("auth"),
+          reloaded.body());
+
+      for (int i = 0; i < 8; i++) { // every proxy instance (one per event loop) refuses it
+        assertEquals(401, gateway.chat("sk-leaves-2222", CHAT).statusCode());
+        assertEquals(200, gateway.chat("sk-stays-1111", CHAT).statusCode());
+      }
+    }
+  }
+
+  @Test
+  void aBrokenFileChangesNothingAndRestartOnlyFieldsAreNamed(@TempDir Path dir) throws Exception {
+    try (RunningGateway gateway = RunningGateway.start(dir, config(dir, "{backend}", ""))) {
+      String good = Files.readString(gateway.configFile);
+      Files.writeString(gateway.configFile, good.replace(gateway.backend.baseUrl(), "http://127.0.0.1:1")
+          + "routing:\n  retry:\n    max_retries: -1\n");
+      HttpResponse<String> refused = admin(gateway, "/admin/config/reload");
+      assertEquals(400, refused.statusCode(), refused.body());
+      JsonObject body = new JsonObject(refused.body());
+      assertFalse(body.getBoolean("success"));
+      assertTrue(body.getJsonArray("errors").encode().contains("routing.retry.max_retries"), refused.body());
+      assertEquals(200, gateway.chat(null, CHAT).statusCode(), "still served by the running config");
+      assertTrue(gateway.get("/admin/config", "X-Admin-Token", TOKEN).body().contains(gateway.backend.baseUrl()));
+      String metrics = gateway.get("/metrics").body();
+      assertTrue(metrics.contains("llmproxy_config_version 1.0"), metrics);
+      assertTrue(metrics.contains("llmproxy_config_reloads_total{result=\"invalid\"} 1.0"), metrics);
+
+      int port = RunningGateway.freePort();
+      Files.writeString(gateway.configFile, good.replace("listen: \"127.0.0.1:" + gateway.port + "\"",
+          "listen: \"127.0.0.1:" + port + "\"") + "routing:\n  timeout: 40s\n");
+      HttpResponse<String> partly = admin(gateway, "/admin/config/reload");
+      assertEquals(200, partly.statusCode(), partly.body());
+      JsonObject outcome = new JsonObject(partly.body()).getJsonObject("data");
+      assertEquals(List.of("server.listen"), outcome.getJsonArray("restart_required").getList(), partly.body());
+      assertTrue(new JsonObject(partly.body()).getString("message").contains("restart"), partly.body());
+      JsonObject shown = new JsonObject(gateway.get("/admin/config", "X-Admin-Token", TOKEN).body()).getJsonObject("data");
+      assertEquals("127.0.0.1:" + gateway.port, shown.getJsonObject("server").getString("listen"),
+          "/admin/config shows the address that is still bound");
+      assertEquals("40s", shown.getJsonObject("routing").getString("timeout"));
+      assertEquals(200, gateway.chat(null, CHAT).statusCode());
+    }
+  }
+
+  private static HttpResponse<String> admin(RunningGateway gateway, String path) throws Exception {
+    return gateway.post(path, "", "X-Admin-Token", TOKEN);
+  }
+}
