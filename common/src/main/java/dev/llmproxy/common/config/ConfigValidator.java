@@ -29,6 +29,7 @@ final class ConfigValidator {
     v.admin();
     v.auth();
     v.logging();
+    v.logFiles();
     v.rateLimit();
     v.routing();
     v.healthCheck();
@@ -299,6 +300,21 @@ final class ConfigValidator {
         && l.access().output().equals("file")) {
       required(l.access().file().path(), "logging.access.file.path", "when logging.access.output is file");
     }
+  }
+
+  /** The {@code file:} blocks of {@code logging.request} and {@code logging.access} (seed 001's rotate and max_age). */
+  private void logFiles() {
+    logFile(c.logging().request().file(), "logging.request.file");
+    logFile(c.logging().access().file(), "logging.access.file");
+  }
+
+  private void logFile(LogTargetFileConfig f, String at) {
+    if (!f.rotate().isEmpty()) {
+      oneOf(f.rotate(), at + ".rotate", "size", "daily", "hourly");
+    }
+    atLeast(f.maxAge(), 0, at + ".max_age");
+    atLeast(f.maxBackups(), 0, at + ".max_backups");
+    positive(f.maxSizeMb(), at + ".max_size_mb");
   }
 
   private void rateLimit() {
