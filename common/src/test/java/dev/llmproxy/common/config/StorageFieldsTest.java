@@ -21,14 +21,31 @@ class StorageFieldsTest {
             ttl: 5m
       """;
 
-  @Test
-  void anIdleCapBelowMaxOpenConnsIsNamedAsNotEnforced() {
-    LoadedConfig loaded = TestConfigs.loadYaml("""
+  private static final String POSTGRES = """
         storage:
           databases:
             - name: primary
               driver: postgres
               host: 127.0.0.1
+        """;
+
+  private static final String RATE_LIMIT_ON_LOCAL = """
+        rate_limit:
+          enabled: true
+          storage: redis
+          redis: local
+          global:
+            requests_per_minute: 10
+        """;
+
+  private static CacheConfig cache(String driver, Duration dial, Duration read, Duration write) {
+    return new CacheConfig("c", true, driver, "127.0.0.1:6379", "", 0, 10, 0, dial, read, write, 10,
+        Duration.ofMinutes(5));
+  }
+
+  @Test
+  void anIdleCapBelowMaxOpenConnsIsNamedAsNotEnforced() {
+    LoadedConfig loaded = TestConfigs.loadYaml(POSTGRES + """
               max_open_conns: 100
               max_idle_conns: 10
         """);
@@ -40,12 +57,7 @@ class StorageFieldsTest {
 
   @Test
   void anUnsetIdleCapIsMaxOpenConnsAndSaysNothing() {
-    LoadedConfig loaded = TestConfigs.loadYaml("""
-        storage:
-          databases:
-            - name: primary
-              driver: postgres
-              host: 127.0.0.1
+    LoadedConfig loaded = TestConfigs.loadYaml(POSTGRES + """
               max_open_conns: 20
         """);
     assertTrue(loaded.ok(), loaded.errors()::toString);
@@ -73,9 +85,8 @@ class StorageFieldsTest {
 
   @Test
   void aRedisCommandIsBoundedByDialWriteAndReadTimeouts() {
-    CacheConfig cache = new CacheConfig("c", true, "redis", "127.0.0.1:6379", "", 0, 10, 0, Duration.ofSeconds(5),
-        Duration.ofSeconds(3), Duration.ofSeconds(2), 0, Duration.ZERO);
-    assertEquals(Duration.ofSeconds(10), cache.commandTimeout());
+    CacheConfig redis = cache("redis", Duration.ofSeconds(5), Duration.ofSeconds(3), Duration.ofSeconds(2));
+    assertEquals(Duration.ofSeconds(10), redis.commandTimeout());
   }
 
   @Test
@@ -97,24 +108,10 @@ class StorageFieldsTest {
 
   @Test
   void rateLimitAcceptsAMemoryCacheAndSaysWhenItsTtlIsRaised() {
-    LoadedConfig fine = TestConfigs.loadYaml(MEMORY_CACHE + """
-        rate_limit:
-          enabled: true
-          storage: redis
-          redis: local
-          global:
-            requests_per_minute: 10
-        """);
+    LoadedConfig fine = TestConfigs.loadYaml(MEMORY_CACHE + RATE_LIMIT_ON_LOCAL);
     assertTrue(fine.ok(), fine.errors()::toString);
     assertEquals(List.of(), fine.warnings());
-    LoadedConfig shortTtl = TestConfigs.loadYaml(MEMORY_CACHE.replace("ttl: 5m", "ttl: 10s") + """
-        rate_limit:
-          enabled: true
-          storage: redis
-          redis: local
-          global:
-            requests_per_minute: 10
-        """);
+    LoadedConfig shortTtl = TestConfigs.loadYaml(MEMORY_CACHE.replace("ttl: 5m", "ttl: 10s") + RATE_LIMIT_ON_LOCAL);
     assertTrue(shortTtl.ok(), shortTtl.errors()::toString);
     assertEquals(List.of("storage.caches[0].ttl: rate_limit keeps an idle key's counters for at least 1m (its"
         + " longest window), not 10s"), shortTtl.warnings());
@@ -122,10 +119,9 @@ class StorageFieldsTest {
 
   @Test
   void whichConsumersTakeAMemoryCacheIsDecidedInOnePlace() {
-    CacheConfig memory = new CacheConfig("m", true, "memory", "", "", 0, 1, 0, Duration.ofSeconds(1),
-        Duration.ofSeconds(1), Duration.ofSeconds(1), 10, Duration.ofMinutes(5));
-    CacheConfig redis = new CacheConfig("r", true, "redis", "127.0.0.1:6379", "", 0, 1, 0, Duration.ofSeconds(1),
-        Duration.ofSeconds(1), Duration.ofSeconds(1), 10, Duration.ofMinutes(5));
+    Duration second = Duration.ofSeconds(1);
+    CacheConfig memory = cache("memory", second, second, second);
+    CacheConfig redis = cache("redis", second, second, second);
     assertEquals(Optional.empty(), CacheConsumer.RATE_LIMIT.refusal(memory));
     assertTrue(CacheConsumer.AUTH_REDIS_PROVIDER.refusal(memory).isPresent());
     assertEquals(Optional.empty(), CacheConsumer.AUTH_REDIS_PROVIDER.refusal(redis));
