@@ -53,7 +53,7 @@ final class ProviderFactory {
   private Future<Provider> redis(AuthProviderConfig entry) {
     String storage = entry.redis().storage();
     CacheConfig cache = config.storage().cache(storage).orElse(null);
-    long timeout = cache == null ? STORE_TIMEOUT_MS : cache.dialTimeout().toMillis() + cache.readTimeout().toMillis();
+    long timeout = cache == null ? STORE_TIMEOUT_MS : cache.commandTimeout().toMillis();
     return Future.succeededFuture(new RedisProvider(entry.name(), RedisAPI.api(pools.redis(storage)),
         entry.redis().keyPattern(), timeout));
   }

@@ -111,6 +111,27 @@ class ProvidersTest {
         })));
   }
 
+  /** A server that accepts and never answers: the provider gives up after dial + write + read timeouts. */
+  @Test
+  void aStalledRedisGetsTheDialWriteAndReadTimeoutsTogether(Vertx vertx, VertxTestContext ctx) {
+    long[] startedAt = new long[1];
+    vertx.createNetServer().connectHandler(socket -> { }).listen(0, "127.0.0.1")
+        .compose(server -> deploy(vertx, AuthTesting.config(authWith(new JsonObject().put("caches", new JsonArray()
+            .add(new JsonObject().put("name", "cache").put("driver", "redis")
+                .put("addr", "127.0.0.1:" + server.actualPort()).put("dial_timeout", "200ms")
+                .put("read_timeout", "200ms").put("write_timeout", "2s"))), redisProvider()))))
+        .compose(id -> {
+          startedAt[0] = System.nanoTime();
+          return ask(vertx, "sk-anything-00001");
+        })
+        .onComplete(ctx.succeeding(d -> ctx.verify(() -> {
+          long waitedMs = (System.nanoTime() - startedAt[0]) / 1_000_000;
+          assertDenied(d, 503, "auth_unavailable", null);
+          assertTrue(waitedMs >= 2_400, "gave up after " + waitedMs + " ms, before dial + write + read (2.4 s)");
+          ctx.completeNow();
+        })));
+  }
+
   private static JsonObject sqlStorage(JsonObject db) {
     return new JsonObject().put("databases", new JsonArray().add(db.put("name", "db")));
   }

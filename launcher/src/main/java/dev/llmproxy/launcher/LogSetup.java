@@ -21,6 +21,9 @@ import dev.llmproxy.common.config.LogConfig;
 import dev.llmproxy.common.config.LogFileConfig;
 import dev.llmproxy.common.config.LogTargetFileConfig;
 import dev.llmproxy.common.config.LoggingConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import net.logstash.logback.encoder.LogstashEncoder;
 import org.slf4j.LoggerFactory;
 
@@ -32,7 +35,8 @@ import org.slf4j.LoggerFactory;
  *       a file rolled daily, hourly or by size ({@code max_size} MB) and kept {@code max_age} days, gzipped when
  *       {@code compress}.</li>
  *   <li>{@code logging.access}: the non-additive {@value #ACCESS_LOGGER} logger, one line as the proxy built it,
- *       to stdout or a file rolled at {@code max_size_mb} keeping {@code max_backups}.</li>
+ *       to stdout or a file rolled by size, daily or hourly ({@code rotate}), keeping {@code max_backups} rolled
+ *       files and none older than {@code max_age} days.</li>
  *   <li>{@code logging.request.file}: the non-additive {@value #REQUEST_LOGGER} logger, one JSON line per row,
  *       rolled the same way.</li>
  * </ul>
@@ -166,35 +170,88 @@ public final class LogSetup {
     }
     policy.setContext(context);
     policy.setParent(appender);
+    // Files past max_age from an earlier run go at start, not only at the next roll.
+    policy.setCleanHistoryOnStart(true);
     policy.start();
     appender.setRollingPolicy(policy);
     appender.start();
     return appender;
   }
 
-  /** {@code logging.*.file}: rolled when it reaches {@code max_size_mb}, keeping {@code path.1} .. {@code path.N}. */
+  /**
+   * {@code logging.*.file}. {@code rotate} size (or unset): rolled when it reaches {@code max_size_mb}, keeping
+   * {@code path.1} .. {@code path.N} ({@code max_backups}, at most {@value #MAX_BACKUPS}). daily / hourly: rolled when
+   * the day / hour turns and within it at {@code max_size_mb} ({@code path.yyyy-MM-dd.N}, {@code path.yyyy-MM-dd_HH.N}),
+   * keeping the newest {@code max_backups} (0: any number). Either way rolled files older than {@code max_age} days
+   * are deleted (0: kept whatever their age), at start and after each roll.
+   */
   private static Appender<ILoggingEvent> rollingLines(LoggerContext context, String name, LogTargetFileConfig file) {
-    RollingFileAppender<ILoggingEvent> appender = fileAppender(context, name, file.path(), lineEncoder(context));
-    FixedWindowRollingPolicy rolling = new FixedWindowRollingPolicy();
-    rolling.setContext(context);
-    rolling.setParent(appender);
-    rolling.setFileNamePattern(file.path() + ".%i");
-    rolling.setMinIndex(1);
-    rolling.setMaxIndex(Math.max(1, Math.min(MAX_BACKUPS, file.maxBackups())));
-    rolling.start();
-    SizeBasedTriggeringPolicy<ILoggingEvent> trigger = new SizeBasedTriggeringPolicy<>();
-    trigger.setContext(context);
-    trigger.setMaxFileSize(new FileSize(Math.max(1, file.maxSizeMb()) * MB));
-    trigger.start();
-    appender.setRollingPolicy(rolling);
-    appender.setTriggeringPolicy(trigger);
+    boolean bySize = !isTimed(file.rotate());
+    int maxBackups = bySize ? Math.max(1, Math.min(MAX_BACKUPS, file.maxBackups())) : Math.max(0, file.maxBackups());
+    // By size, Logback's fixed window already keeps max_backups (by name, which a shared mtime cannot confuse).
+    RolledFiles rolled = new RolledFiles(Path.of(file.path()), bySize ? 0 : maxBackups,
+        Duration.ofDays(Math.max(0, file.maxAge())));
+    PruningFileAppender appender = new PruningFileAppender(rolled);
+    configure(appender, context, name, file.path(), lineEncoder(context));
+    FileSize maxSize = new FileSize(Math.max(1, file.maxSizeMb()) * MB);
+    if (bySize) {
+      FixedWindowRollingPolicy rolling = new FixedWindowRollingPolicy();
+      rolling.setContext(context);
+      rolling.setParent(appender);
+      rolling.setFileNamePattern(file.path() + ".%i");
+      rolling.setMinIndex(1);
+      rolling.setMaxIndex(maxBackups);
+      rolling.start();
+      SizeBasedTriggeringPolicy<ILoggingEvent> trigger = new SizeBasedTriggeringPolicy<>();
+      trigger.setContext(context);
+      trigger.setMaxFileSize(maxSize);
+      trigger.start();
+      appender.setRollingPolicy(rolling);
+      appender.setTriggeringPolicy(trigger);
+    } else {
+      SizeAndTimeBasedRollingPolicy<ILoggingEvent> rolling = new SizeAndTimeBasedRollingPolicy<>();
+      rolling.setContext(context);
+      rolling.setParent(appender);
+      rolling.setFileNamePattern(file.path() + (file.rotate().equals("hourly") ? ".%d{yyyy-MM-dd_HH}" : ".%d{yyyy-MM-dd}")
+          + ".%i");
+      rolling.setMaxFileSize(maxSize);
+      rolling.setMaxHistory(0); // RolledFiles keeps count and age
+      rolling.start();
+      appender.setRollingPolicy(rolling);
+    }
     appender.start();
+    rolled.prune(Instant.now());
     return appender;
+  }
+
+  /** The {@code rotate} values of {@code logging.*.file} that roll by the clock (besides by size). */
+  static boolean isTimed(String rotate) {
+    return rotate.equals("daily") || rotate.equals("hourly");
+  }
+
+  /** Prunes the rolled files after every roll. */
+  private static final class PruningFileAppender extends RollingFileAppender<ILoggingEvent> {
+
+    private final RolledFiles rolled;
+
+    PruningFileAppender(RolledFiles rolled) {
+      this.rolled = rolled;
+    }
+
+    @Override
+    public void rollover() {
+      super.rollover();
+      rolled.prune(Instant.now());
+    }
   }
 
   private static RollingFileAppender<ILoggingEvent> fileAppender(LoggerContext context, String name, String path,
       Encoder<ILoggingEvent> encoder) {
-    RollingFileAppender<ILoggingEvent> appender = new RollingFileAppender<>();
+    return configure(new RollingFileAppender<>(), context, name, path, encoder);
+  }
+
+  private static RollingFileAppender<ILoggingEvent> configure(RollingFileAppender<ILoggingEvent> appender,
+      LoggerContext context, String name, String path, Encoder<ILoggingEvent> encoder) {
     appender.setContext(context);
     appender.setName(name);
     appender.setFile(path);

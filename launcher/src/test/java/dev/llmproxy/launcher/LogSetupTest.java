@@ -1,6 +1,11 @@
 package dev.llmproxy.launcher;
 
+import ch.qos.logback.classic.AsyncAppender;
 import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.rolling.RollingFileAppender;
+import ch.qos.logback.core.rolling.TimeBasedFileNamingAndTriggeringPolicy;
+import ch.qos.logback.core.rolling.TimeBasedRollingPolicy;
 import dev.llmproxy.common.config.ConfigLoader;
 import dev.llmproxy.common.config.GatewayConfig;
 import dev.llmproxy.common.config.LoadedConfig;
@@ -19,6 +24,9 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
+import java.time.LocalDate;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -138,6 +146,83 @@ class LogSetupTest {
         .put("access", new JsonObject().put("enabled", true).put("output", "stdout"))));
     assertFalse(context.getLogger(LogSetup.ACCESS_LOGGER).isInfoEnabled());
     assertFalse(context.getLogger(LogSetup.REQUEST_LOGGER).isInfoEnabled());
+  }
+
+  @Test
+  void anAccessFileRotatedDailyRollsWhenTheDayTurns(@TempDir Path dir) throws Exception {
+    Path access = dir.resolve("access.log");
+    apply(accessFile(new JsonObject().put("path", access.toString()).put("rotate", "daily").put("max_age", 7)));
+    Logger log = context.getLogger(LogSetup.ACCESS_LOGGER);
+    log.info("yesterday's line");
+    assertTrue(Poll.until(Duration.ofSeconds(5), () -> read(access).equals("yesterday's line\n")), list(dir));
+    String today = LocalDate.now().toString();
+    // Logback's own test hook: the file's clock moves on a day, as midnight would.
+    fileClock(LogSetup.ACCESS_LOGGER, "ACCESS", "ACCESS-FILE")
+        .setCurrentTime(System.currentTimeMillis() + Duration.ofDays(1).toMillis());
+    log.info("today's line");
+    Path rolled = dir.resolve("access.log." + today + ".0");
+    assertTrue(Poll.until(Duration.ofSeconds(5), () -> read(rolled).equals("yesterday's line\n")
+        && read(access).equals("today's line\n")), list(dir));
+  }
+
+  @Test
+  void rolledFilesOlderThanMaxAgeAreDeletedAndOthersKept(@TempDir Path dir) throws Exception {
+    Path access = dir.resolve("access.log");
+    Path requests = dir.resolve("requests.log");
+    FileTime tenDaysAgo = FileTime.from(Instant.now().minus(Duration.ofDays(10)));
+    FileTime yesterday = FileTime.from(Instant.now().minus(Duration.ofDays(1)));
+    Path oldDaily = touch(dir.resolve("access.log.2026-01-01.0"), tenDaysAgo);
+    Path recentDaily = touch(dir.resolve("access.log.2026-01-09.0"), yesterday);
+    Path oldBySize = touch(dir.resolve("requests.log.2"), tenDaysAgo);
+    Path recentBySize = touch(dir.resolve("requests.log.1"), yesterday);
+    Path notRolled = touch(dir.resolve("access.log.keep"), tenDaysAgo);
+    JsonObject config = accessFile(new JsonObject().put("path", access.toString()).put("rotate", "daily").put("max_age", 7));
+    config.getJsonObject("logging").put("request", new JsonObject().put("enabled", true)
+        .put("file", new JsonObject().put("path", requests.toString()).put("max_age", 7)));
+    apply(config);
+    assertFalse(Files.exists(oldDaily), list(dir));
+    assertFalse(Files.exists(oldBySize), list(dir));
+    assertTrue(Files.exists(recentDaily) && Files.exists(recentBySize) && Files.exists(notRolled), list(dir));
+  }
+
+  @Test
+  void dailyRollingKeepsTheNewestMaxBackups(@TempDir Path dir) throws Exception {
+    Path access = dir.resolve("access.log");
+    for (int day = 1; day <= 5; day++) {
+      touch(dir.resolve("access.log.2026-01-0" + day + ".0"), FileTime.from(Instant.now().minus(Duration.ofHours(10 - day))));
+    }
+    apply(accessFile(new JsonObject().put("path", access.toString()).put("rotate", "hourly").put("max_backups", 2)));
+    assertEquals(List.of("access.log.2026-01-04.0", "access.log.2026-01-05.0"),
+        files(dir).map(p -> p.getFileName().toString()).filter(n -> n.startsWith("access.log.")).sorted().toList());
+  }
+
+  @Test
+  void theGatewayLogDropsDaysOlderThanMaxAge(@TempDir Path dir) throws Exception {
+    Path old = touch(dir.resolve("gw.log." + LocalDate.now().minusDays(10)), FileTime.from(Instant.now()));
+    Path recent = touch(dir.resolve("gw.log." + LocalDate.now().minusDays(2)), FileTime.from(Instant.now()));
+    apply(new JsonObject().put("log", new JsonObject().put("format", "text").put("output", "file")
+        .put("file", new JsonObject().put("path", dir.resolve("gw.log").toString()).put("rotate", "daily")
+            .put("max_age", 7).put("compress", false))));
+    assertTrue(Poll.until(Duration.ofSeconds(10), () -> !Files.exists(old)), list(dir));
+    assertTrue(Files.exists(recent), list(dir));
+  }
+
+  private static JsonObject accessFile(JsonObject file) {
+    return new JsonObject().put("logging", new JsonObject().put("enabled", true)
+        .put("access", new JsonObject().put("enabled", true).put("output", "file").put("file", file)));
+  }
+
+  /** The clock of a time-rolled file behind the async appender {@code async} of {@code logger}. */
+  private TimeBasedFileNamingAndTriggeringPolicy<ILoggingEvent> fileClock(String logger, String async, String file) {
+    AsyncAppender queue = (AsyncAppender) context.getLogger(logger).getAppender(async);
+    RollingFileAppender<ILoggingEvent> target = (RollingFileAppender<ILoggingEvent>) queue.getAppender(file);
+    return ((TimeBasedRollingPolicy<ILoggingEvent>) target.getRollingPolicy()).getTimeBasedFileNamingAndTriggeringPolicy();
+  }
+
+  private static Path touch(Path file, FileTime modified) throws IOException {
+    Files.writeString(file, "old line\n");
+    Files.setLastModifiedTime(file, modified);
+    return file;
   }
 
   private void apply(JsonObject raw) {

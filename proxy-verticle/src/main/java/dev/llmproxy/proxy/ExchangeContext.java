@@ -63,8 +63,8 @@ final class ExchangeContext {
     this.models = new ModelCatalog(router, clients);
     this.pools = new Pools(vertx, config.storage());
     this.limitPlanner = new LimitPlanner(config.rateLimit());
-    this.rateLimiter = !limitPlanner.limitsAnything() ? null : environment.rateLimiter(vertx, config.rateLimit(),
-        "redis".equals(config.rateLimit().storage()) ? pools.redis(config.rateLimit().redis()) : null);
+    this.rateLimiter = !limitPlanner.limitsAnything() ? null
+        : environment.rateLimiter(vertx, config.rateLimit(), pools, config.storage());
     this.engineScraper = "queue_aware".equals(config.routing().loadBalance()) ? environment.engineScraper(vertx) : null;
     this.auth = new AuthGate(vertx, config.auth());
     this.clientAddress = new ClientAddress(IpRanges.parse(config.server().trustedProxies()));

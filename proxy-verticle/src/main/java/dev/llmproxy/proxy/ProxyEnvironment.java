@@ -1,13 +1,15 @@
 package dev.llmproxy.proxy;
 
 import dev.llmproxy.common.config.MetricsConfig;
+import dev.llmproxy.common.config.CacheConfig;
 import dev.llmproxy.common.config.RateLimitConfig;
+import dev.llmproxy.common.config.StorageConfig;
+import dev.llmproxy.common.storage.Pools;
 import dev.llmproxy.proxy.limit.MemoryRateLimiter;
 import dev.llmproxy.proxy.limit.RateLimiter;
 import dev.llmproxy.proxy.limit.RedisRateLimiter;
 import dev.llmproxy.proxy.limit.RejectionCounter;
 import dev.llmproxy.proxy.limit.StoreErrors;
-import io.vertx.redis.client.Redis;
 import dev.llmproxy.proxy.balance.BackendStats;
 import dev.llmproxy.proxy.balance.BackendStatsRegistry;
 import dev.llmproxy.proxy.balance.engine.EngineMetricsScraper;
@@ -83,15 +85,19 @@ public final class ProxyEnvironment {
   }
 
   /**
-   * The rate limiter of one proxy instance: with {@code storage: memory} the one in-memory limiter of the JVM;
-   * with {@code redis} a limiter on the instance's own Redis client (its state is in Redis).
+   * The rate limiter of one proxy instance: with {@code storage: memory}, or {@code redis} naming a memory cache,
+   * the one in-memory limiter of the JVM (bounded by that cache); with a redis cache a limiter on the instance's
+   * own Redis client (its state is in Redis).
    */
-  RateLimiter rateLimiter(Vertx vertx, RateLimitConfig config, Redis redis) {
-    if (redis != null) {
-      return new RedisRateLimiter(vertx, redis, rateLimitPrefix, config.storeTimeout().toMillis(), config.onStoreError(),
-          rejections, storeErrors.of(config.redis()), slotLifetimeMs);
+  RateLimiter rateLimiter(Vertx vertx, RateLimitConfig config, Pools pools, StorageConfig storage) {
+    boolean namesCache = config.storage().equals("redis");
+    CacheConfig cache = namesCache ? storage.cache(config.redis()).orElse(null) : null;
+    if (namesCache && (cache == null || !cache.isMemory())) {
+      return new RedisRateLimiter(vertx, pools.redis(config.redis()), rateLimitPrefix, config.storeTimeout().toMillis(),
+          config.onStoreError(), rejections, storeErrors.of(config.redis()), slotLifetimeMs);
     }
-    return rateLimiter.updateAndGet(existing -> existing != null ? existing : new MemoryRateLimiter(rejections));
+    return rateLimiter.updateAndGet(existing -> existing != null ? existing
+        : cache != null ? new MemoryRateLimiter(rejections, cache) : new MemoryRateLimiter(rejections));
   }
 
   /** Tests see a slot's lifetime pass in seconds, not a minute. */

@@ -6,6 +6,7 @@ import dev.llmproxy.common.bus.AuthDecision;
 import dev.llmproxy.testsupport.MockLlmBackend;
 import dev.llmproxy.testsupport.Poll;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.AfterEach;
@@ -111,5 +112,18 @@ class RateLimitTest {
     for (int i = 0; i < 5; i++) {
       assertEquals(200, Http.post(proxy.client, "/v1/chat/completions", loose, CHAT).status());
     }
+  }
+
+  @Test
+  void rateLimitOnAMemoryCacheLimitsInThisProcess(Vertx vertx) {
+    JsonObject memoryCache = new JsonObject().put("name", "local").put("driver", "memory").put("max_size", 100);
+    ProxyHarness proxy = proxy(vertx, new JsonObject().put("storage", "redis").put("redis", "local")
+            .put("global", new JsonObject().put("requests_per_minute", 2)),
+        new JsonObject().put("storage", new JsonObject().put("caches", new JsonArray().add(memoryCache))));
+    assertEquals(200, Http.post(proxy.client, "/v1/chat/completions", CHAT).status());
+    assertEquals(200, Http.post(proxy.client, "/v1/chat/completions", CHAT).status());
+    Http.Answer refused = Http.post(proxy.client, "/v1/chat/completions", CHAT);
+    assertEquals(429, refused.status());
+    assertTrue(refused.error().getString("message").contains("requests per minute for the gateway"));
   }
 }

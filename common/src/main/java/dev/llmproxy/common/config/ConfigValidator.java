@@ -23,11 +23,13 @@ final class ConfigValidator {
     v.server();
     v.log();
     v.storage();
+    v.storageAsBuilt();
     v.backends(config.backends(), "backends");
     v.discovery();
     v.admin();
     v.auth();
     v.logging();
+    v.logFiles();
     v.rateLimit();
     v.routing();
     v.healthCheck();
@@ -102,6 +104,53 @@ final class ConfigValidator {
       positive(k.writeTimeout(), at + ".write_timeout");
       atLeast(k.maxSize(), 0, at + ".max_size");
     }
+  }
+
+  /**
+   * What the Vert.x clients behind {@code storage} can and cannot do with the fields they are given, and which
+   * consumers may use a memory cache ({@link CacheConsumer} decides).
+   */
+  private void storageAsBuilt() {
+    List<DatabaseConfig> dbs = c.storage().databases();
+    for (int i = 0; i < dbs.size(); i++) {
+      DatabaseConfig d = dbs.get(i);
+      if (d.enabled() && d.maxIdleConns() < d.maxOpenConns()) {
+        problems.warn("storage.databases[" + i + "].max_idle_conns", "not enforced: a Vert.x SQL pool cannot cap its"
+            + " idle connections; up to max_open_conns (" + d.maxOpenConns() + ") stay open until conn_max_idle_time ("
+            + Durations.format(d.connMaxIdleTime()) + ") closes them");
+      }
+    }
+    List<CacheConfig> caches = c.storage().caches();
+    for (int i = 0; i < caches.size(); i++) {
+      CacheConfig k = caches.get(i);
+      if (k.enabled() && !k.isMemory() && k.minIdleConns() > 0) {
+        problems.warn("storage.caches[" + i + "].min_idle_conns", "not used: the Vert.x Redis pool opens connections"
+            + " when commands need them and keeps no minimum of idle ones");
+      }
+    }
+    if (c.auth().enabled()) {
+      List<AuthProviderConfig> pipeline = c.auth().pipeline();
+      for (int i = 0; i < pipeline.size(); i++) {
+        AuthProviderConfig p = pipeline.get(i);
+        if (p.enabled() && p.type().equals("redis")) {
+          cacheConsumer(CacheConsumer.AUTH_REDIS_PROVIDER, p.redis().storage(), "auth.pipeline[" + i + "].redis.storage");
+        }
+      }
+    }
+    RateLimitConfig r = c.rateLimit();
+    if (r.enabled() && r.storage().equals("redis")) {
+      cacheConsumer(CacheConsumer.RATE_LIMIT, r.redis(), "rate_limit.redis");
+      c.storage().cache(r.redis()).filter(CacheConfig::isMemory)
+          .filter(k -> k.ttl().compareTo(CacheConsumer.RATE_LIMIT_MIN_TTL) < 0)
+          .ifPresent(k -> problems.warn("storage.caches[" + caches.indexOf(k) + "].ttl", "rate_limit keeps an idle"
+              + " key's counters for at least " + Durations.format(CacheConsumer.RATE_LIMIT_MIN_TTL) + " (its longest window), not "
+              + Durations.format(k.ttl())));
+    }
+  }
+
+  private void cacheConsumer(CacheConsumer consumer, String name, String path) {
+    c.storage().cache(name).ifPresent(cache -> consumer.refusal(cache).ifPresent(reason ->
+        problems.error(path, "\"" + name + "\" is a memory cache: " + reason)));
   }
 
   private void backends(List<BackendConfig> backends, String path) {
@@ -251,6 +300,21 @@ final class ConfigValidator {
         && l.access().output().equals("file")) {
       required(l.access().file().path(), "logging.access.file.path", "when logging.access.output is file");
     }
+  }
+
+  /** The {@code file:} blocks of {@code logging.request} and {@code logging.access} (seed 001's rotate and max_age). */
+  private void logFiles() {
+    logFile(c.logging().request().file(), "logging.request.file");
+    logFile(c.logging().access().file(), "logging.access.file");
+  }
+
+  private void logFile(LogTargetFileConfig f, String at) {
+    if (!f.rotate().isEmpty()) {
+      oneOf(f.rotate(), at + ".rotate", "size", "daily", "hourly");
+    }
+    atLeast(f.maxAge(), 0, at + ".max_age");
+    atLeast(f.maxBackups(), 0, at + ".max_backups");
+    positive(f.maxSizeMb(), at + ".max_size_mb");
   }
 
   private void rateLimit() {

@@ -27,6 +27,7 @@ public record DatabaseConfig(String name, boolean enabled, String driver, String
     if (driver.equals("postgresql")) {
       driver = "postgres";
     }
+    int maxOpen = r.integer("max_open_conns", 100);
     return new DatabaseConfig(
         r.string("name", ""),
         r.bool("enabled", true),
@@ -38,8 +39,9 @@ public record DatabaseConfig(String name, boolean enabled, String driver, String
         r.string("password", ""),
         r.string("database", ""),
         r.string("path", ""),
-        r.integer("max_open_conns", 100),
-        r.integer("max_idle_conns", 10),
+        maxOpen,
+        // Unset means no cap below max_open_conns, which is what a Vert.x pool does anyway.
+        r.integer("max_idle_conns", maxOpen),
         r.duration("conn_max_lifetime", Duration.ofHours(1)),
         r.duration("conn_max_idle_time", Duration.ofMinutes(10)));
   }

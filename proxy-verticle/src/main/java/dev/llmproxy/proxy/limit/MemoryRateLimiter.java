@@ -1,23 +1,53 @@
 package dev.llmproxy.proxy.limit;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.llmproxy.common.config.CacheConfig;
+import dev.llmproxy.common.config.CacheConsumer;
 import io.vertx.core.Future;
 
-import java.util.concurrent.ConcurrentHashMap;
+import java.time.Duration;
 
 /**
  * Limits in memory: one limiter per JVM, shared by every proxy verticle instance, so one gateway process
  * counts each request once. Decides synchronously; the future is already complete.
+ *
+ * <p>With {@code storage: memory} it tracks any number of keys and forgets one idle for three minutes. On a
+ * {@code memory} cache of {@code storage.caches} it tracks at most the cache's {@code max_size} keys (0: no bound; beyond it
+ * Caffeine drops the least used, whose counters then start afresh) and forgets a key idle for the cache's
+ * {@code ttl}, never sooner than {@link CacheConsumer#RATE_LIMIT_MIN_TTL}.
  */
 public final class MemoryRateLimiter implements RateLimiter {
 
-  private static final long IDLE_NANOS = 180_000_000_000L;
+  static final Duration DEFAULT_IDLE = Duration.ofMinutes(3);
 
   private final RejectionCounter rejections;
+  private final long idleNanos;
   private final ScopeState global = new ScopeState(System.nanoTime());
-  private final ConcurrentHashMap<String, ScopeState> perKey = new ConcurrentHashMap<>();
+  private final Cache<String, ScopeState> perKey;
 
   public MemoryRateLimiter(RejectionCounter rejections) {
+    this(rejections, -1, DEFAULT_IDLE);
+  }
+
+  /** The limiter of a {@code memory} cache: bounded by its {@code max_size}, forgetting by its {@code ttl}. */
+  public MemoryRateLimiter(RejectionCounter rejections, CacheConfig cache) {
+    this(rejections, cache.maxSize(), cache.ttl());
+  }
+
+  /** {@code maxKeys} 0 or less: unbounded. */
+  private MemoryRateLimiter(RejectionCounter rejections, long maxKeys, Duration idle) {
     this.rejections = rejections;
+    this.idleNanos = (idle.compareTo(CacheConsumer.RATE_LIMIT_MIN_TTL) < 0 ? CacheConsumer.RATE_LIMIT_MIN_TTL : idle)
+        .toNanos();
+    Caffeine<Object, Object> builder = Caffeine.newBuilder().executor(Runnable::run);
+    this.perKey = (maxKeys <= 0 ? builder : builder.maximumSize(maxKeys)).build();
+  }
+
+  /** How many keys have counters now (after pending evictions). */
+  long trackedKeys() {
+    perKey.cleanUp();
+    return perKey.estimatedSize();
   }
 
   @Override
@@ -39,7 +69,7 @@ public final class MemoryRateLimiter implements RateLimiter {
     }
     ScopeState key = null;
     if (plan.key() != null) {
-      key = perKey.computeIfAbsent(plan.keyBucket(), id -> new ScopeState(now));
+      key = perKey.get(plan.keyBucket(), id -> new ScopeState(now));
       Denial denial = key.take(plan.key(), reserved, now, false);
       if (denial != null) {
         if (plan.global() != null) {
@@ -53,8 +83,13 @@ public final class MemoryRateLimiter implements RateLimiter {
 
   @Override
   public void forgetIdleKeys() {
-    long before = System.nanoTime() - IDLE_NANOS;
-    perKey.values().removeIf(state -> state.idleSince(before));
+    forgetIdleKeys(System.nanoTime());
+  }
+
+  /** Forgets the keys with nothing in flight and no request for the idle time before {@code nowNanos}. */
+  void forgetIdleKeys(long nowNanos) {
+    long before = nowNanos - idleNanos;
+    perKey.asMap().values().removeIf(state -> state.idleSince(before));
   }
 
   private Admission held(LimitPlan plan, ScopeState key, long now) {
