@@ -34,7 +34,11 @@ public final class ProxyEnvironment {
   private final BackendStatsRegistry backendStats;
   private final AtomicBoolean started = new AtomicBoolean();
   private final AtomicReference<EngineMetricsScraper> engineScraper = new AtomicReference<>();
-  private final AtomicReference<MemoryRateLimiter> rateLimiter = new AtomicReference<>();
+  /** The JVM's in-memory limiter and the memory cache it was built for (null: none named). */
+  private record SharedLimiter(MemoryRateLimiter limiter, CacheConfig cache) {
+  }
+
+  private final AtomicReference<SharedLimiter> rateLimiter = new AtomicReference<>();
   private final RejectionCounter rejections;
   private final StoreErrors storeErrors;
   private volatile String rateLimitPrefix = "llmproxy:ratelimit:";
@@ -96,8 +100,11 @@ public final class ProxyEnvironment {
       return new RedisRateLimiter(vertx, pools.redis(config.redis()), rateLimitPrefix, config.storeTimeout().toMillis(),
           config.onStoreError(), rejections, storeErrors.of(config.redis()), slotLifetimeMs);
     }
-    return rateLimiter.updateAndGet(existing -> existing != null ? existing
-        : cache != null ? new MemoryRateLimiter(rejections, cache) : new MemoryRateLimiter(rejections));
+    // Kept across config reloads (its counters with it) while the cache it follows is the same.
+    return rateLimiter.updateAndGet(existing -> existing != null && java.util.Objects.equals(existing.cache(), cache)
+        ? existing
+        : new SharedLimiter(cache != null ? new MemoryRateLimiter(rejections, cache) : new MemoryRateLimiter(rejections),
+            cache)).limiter();
   }
 
   /** Tests see a slot's lifetime pass in seconds, not a minute. */
