@@ -32,6 +32,7 @@ class GatewayAdminTest {
           db_path: "%s"
         auth:
           enabled: true
+          skip_paths: ["/health", "/ready", "/metrics", "/admin/"]
           pipeline:
             - name: builtin_auth
               type: builtin

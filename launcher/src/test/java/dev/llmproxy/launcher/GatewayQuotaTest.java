@@ -37,6 +37,7 @@ class GatewayQuotaTest {
           db_path: "%s"
         auth:
           enabled: true
+          skip_paths: ["/health", "/ready", "/metrics", "/admin/"]
           pipeline:
             - name: builtin_auth
               type: builtin

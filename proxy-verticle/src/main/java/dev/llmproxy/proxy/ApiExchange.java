@@ -8,6 +8,7 @@ import dev.llmproxy.common.error.ErrorKind;
 import dev.llmproxy.common.error.GatewayError;
 import dev.llmproxy.common.model.Backend;
 import dev.llmproxy.common.model.UsageRecord;
+import dev.llmproxy.proxy.auth.AuthGate;
 import dev.llmproxy.proxy.balance.BackendStats;
 import dev.llmproxy.proxy.balance.RetryPolicy.Reason;
 import dev.llmproxy.common.tokens.PromptTokens;
@@ -17,6 +18,7 @@ import dev.llmproxy.proxy.limit.Budget;
 import dev.llmproxy.proxy.limit.Denial;
 import dev.llmproxy.proxy.limit.LimitRequest;
 import dev.llmproxy.proxy.limit.RateLimiter;
+import dev.llmproxy.proxy.metrics.ProxyMetrics;
 import dev.llmproxy.proxy.upstream.BackendClients;
 import dev.llmproxy.proxy.upstream.HopByHop;
 import dev.llmproxy.proxy.upstream.ResponseTap;
@@ -167,7 +169,7 @@ final class ApiExchange {
     }
     String key = context.auth.keyOf(request.headers());
     context.auth.check(key, () -> new AuthCheck(key, clientIp, request.method().name(), request.path(),
-        inspected.model(), firstValues(request.headers()))).onComplete(answer -> {
+        inspected.model(), AuthGate.firstValues(request.headers()))).onComplete(answer -> {
       if (finished) {
         return;
       }
@@ -269,7 +271,7 @@ final class ApiExchange {
     view.put("client_ip", clientIp);
     view.put("user_id", decision == null ? null : decision.userId());
     view.put("stream", inspected.stream());
-    view.put("headers", firstValues(request.headers()));
+    view.put("headers", AuthGate.firstValues(request.headers()));
     return view;
   }
 
@@ -623,19 +625,22 @@ final class ApiExchange {
     // nginx's convention: 499 for a client that left before it was answered.
     int status = aborted && !response.headWritten() ? 499 : response.getStatusCode();
     boolean stream = inspected != null && inspected.stream();
+    ProxyMetrics.Caller caller = decision == null ? context.metrics.caller(null, null, null)
+        : context.metrics.caller(apiKey, decision.keyName(), decision.userId());
     context.metrics.requestEnded(endpoint.metricsLabel(), stream, backend == null ? "none" : backend.name(), status,
-        latencyMs, stream ? ttftMs : -1);
+        latencyMs, stream ? ttftMs : -1, caller);
     context.logs.finished(request, endpoint, requestId, clientIp, apiKey, decision, inspected, backend, status, latencyMs,
         aborted, body, responseCopy);
     if (inspected != null && endpoint.inference()) {
-      sendUsage(status, latencyMs, ttftMs, stream, aborted);
+      sendUsage(status, latencyMs, ttftMs, stream, aborted, caller);
     }
   }
 
-  private void sendUsage(int status, long latencyMs, long ttftMs, boolean stream, boolean aborted) {
+  private void sendUsage(int status, long latencyMs, long ttftMs, boolean stream, boolean aborted,
+      ProxyMetrics.Caller caller) {
     Usage usage = finalUsage(aborted);
     if (usage.totalTokens() > 0) {
-      context.metrics.tokens(usage.promptTokens(), usage.completionTokens());
+      context.metrics.tokens(usage.promptTokens(), usage.completionTokens(), caller);
     }
     UsageRecord record = new UsageRecord(requestId, apiKey, decision == null ? null : decision.keySource(),
         decision == null ? null : decision.keyName(),
@@ -651,14 +656,6 @@ final class ApiExchange {
       context.vertx.cancelTimer(readTimer);
       readTimer = -1;
     }
-  }
-
-  private static Map<String, String> firstValues(MultiMap headers) {
-    Map<String, String> values = new HashMap<>();
-    for (Map.Entry<String, String> header : headers) {
-      values.putIfAbsent(header.getKey(), header.getValue());
-    }
-    return values;
   }
 
   /** {@code Retry-After} in seconds as milliseconds; -1 when absent or an HTTP date (not worth a wait here). */

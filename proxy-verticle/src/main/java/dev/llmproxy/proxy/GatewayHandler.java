@@ -1,7 +1,10 @@
 package dev.llmproxy.proxy;
 
+import dev.llmproxy.common.bus.AuthCheck;
 import dev.llmproxy.common.error.ErrorKind;
 import dev.llmproxy.common.error.GatewayError;
+import dev.llmproxy.common.util.RequestPath;
+import dev.llmproxy.proxy.auth.AuthGate;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.vertx.core.Future;
@@ -43,14 +46,44 @@ final class GatewayHandler implements Handler<HttpServerRequest> {
       cors.decorate(request, request.response());
     }
     String path = request.path();
-    if (hasDotSegment(path)) {
-      // Backends resolve "..": a path that changes meaning after our routing and skip_paths must not pass.
-      error(request.response(), new GatewayError(ErrorKind.INVALID_REQUEST, "the path must not contain '.' or '..' segments"));
+    String refusal = RequestPath.refusal(path);
+    if (refusal != null) {
+      // Before auth and routing: a path that a backend could read differently must not pass skip_paths.
+      error(request.response(), new GatewayError(ErrorKind.INVALID_REQUEST, refusal));
       return;
     }
     if (path.startsWith("/v1/")) {
+      // The API reads the body first: the auth question carries the request's model.
       new ApiExchange(context, request, Endpoint.of(path)).start();
-    } else if (path.equals("/health")) {
+    } else if (!context.auth.guards(path)) {
+      serveOwn(request, path);
+    } else {
+      authorizeThenServeOwn(request, path);
+    }
+  }
+
+  /**
+   * The gateway's own paths (and unknown ones) outside {@code skip_paths}: the key is checked first, so that an
+   * unknown path says nothing to a client without one. The body (the admin API's) waits meanwhile.
+   */
+  private void authorizeThenServeOwn(HttpServerRequest request, String path) {
+    request.pause();
+    String key = context.auth.keyOf(request.headers());
+    context.auth.check(key, () -> new AuthCheck(key, context.clientAddress.of(request), request.method().name(), path,
+        null, AuthGate.firstValues(request.headers()))).onComplete(answer -> {
+      if (answer.failed()) {
+        request.resume();
+        error(request.response(), GatewayError.of(answer.cause()));
+      } else {
+        // Handlers first (the admin relay reads the body), then the body that waited.
+        serveOwn(request, path);
+        request.resume();
+      }
+    });
+  }
+
+  private void serveOwn(HttpServerRequest request, String path) {
+    if (path.equals("/health")) {
       json(request.response(), 200, "{\"status\":\"ok\"}");
     } else if (path.equals("/ready")) {
       ready(request.response());
@@ -61,20 +94,6 @@ final class GatewayHandler implements Handler<HttpServerRequest> {
     } else {
       error(request.response(), new GatewayError(ErrorKind.NOT_FOUND, "no route for " + request.method() + " " + path));
     }
-  }
-
-  static boolean hasDotSegment(String path) {
-    if (path.indexOf('.') < 0 && path.indexOf('%') < 0) {
-      return false;
-    }
-    String decoded = path.replace("%2e", ".").replace("%2E", ".").replace("%2f", "/").replace("%2F", "/")
-        .replace("%5c", "/").replace("%5C", "/").replace('\\', '/');
-    for (String segment : decoded.split("/", -1)) {
-      if (segment.equals(".") || segment.equals("..")) {
-        return true;
-      }
-    }
-    return false;
   }
 
   /** Requests the HTTP decoder rejected (line or headers too long, malformed): the same error shape as the rest. */

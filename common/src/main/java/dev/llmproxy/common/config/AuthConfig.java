@@ -10,6 +10,7 @@ import java.util.Map;
  * {@code auth}. {@code mode} first_match or all. {@code statusCodes} always holds disabled, expired,
  * quota_exceeded and not_found. {@code forwardKey} passes the client's key on to the backend;
  * {@code cacheTtl}/{@code negativeCacheTtl} bound how long a positive/negative decision is cached.
+ * {@code skipPaths} are the only paths that need no key; see {@link #skips}.
  */
 public record AuthConfig(boolean enabled, String mode, List<String> skipPaths, List<String> headerNames,
     Map<String, StatusCodeConfig> statusCodes, List<AuthProviderConfig> pipeline, boolean forwardKey,
@@ -27,6 +28,25 @@ public record AuthConfig(boolean enabled, String mode, List<String> skipPaths, L
   /** The code and message for a key status; unknown statuses get not_found's. */
   public StatusCodeConfig statusCode(String status) {
     return statusCodes.getOrDefault(status, statusCodes.get("not_found"));
+  }
+
+  /**
+   * Whether a request path needs no key. An entry names one whole path ({@code /v1/models} is {@code /v1/models}
+   * and {@code /v1/models/}, never {@code /v1/modelsX}); an entry ending in {@code /} names that path and every
+   * path below it, segment by segment ({@code /v1/public/} covers {@code /v1/public/x}, never
+   * {@code /v1/publicx}). Case-sensitive, as paths are. The path must already have passed the gateway's path check
+   * (no dot segments, no encoded separators, no {@code ;}), so that what matches here is what a backend serves.
+   */
+  public boolean skips(String path) {
+    for (String entry : skipPaths) {
+      boolean matches = entry.endsWith("/")
+          ? path.startsWith(entry) || path.length() == entry.length() - 1 && entry.startsWith(path)
+          : path.equals(entry) || path.length() == entry.length() + 1 && path.endsWith("/") && path.startsWith(entry);
+      if (matches) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static Map<String, StatusCodeConfig> defaultStatusCodes() {

@@ -34,6 +34,7 @@ final class ConfigValidator {
     v.routing();
     v.healthCheck();
     v.metrics();
+    EdgeChecks.check(config, problems);
     v.usage();
     v.hooks();
   }

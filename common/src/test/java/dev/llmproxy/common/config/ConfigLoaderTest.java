@@ -80,7 +80,10 @@ class ConfigLoaderTest {
   void withAuthenticationExampleLoads() {
     LoadedConfig loaded = TestConfigs.loadFile(TestConfigs.resource("with-authentication.yaml"), Map.of());
     assertTrue(loaded.ok(), loaded.errors()::toString);
-    assertEquals(List.of(), loaded.warnings());
+    // The seed's example guards /admin/* with a key too, and builtin keys are made there: a fresh store stays empty.
+    assertEquals(List.of("auth.skip_paths: \"/admin/\" is not listed, so the admin API on the main port needs an API"
+        + " key besides X-Admin-Token; with only builtin keys the first key cannot be created through it: list"
+        + " \"/admin/\" or give admin its own listen"), loaded.warnings());
     GatewayConfig c = loaded.config();
     assertTrue(c.admin().enabled());
     assertEquals("builtin", c.auth().pipeline().get(0).type());

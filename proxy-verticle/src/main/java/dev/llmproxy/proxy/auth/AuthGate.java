@@ -13,6 +13,7 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -54,16 +55,18 @@ public final class AuthGate {
     }
   }
 
+  /** Whether this path needs a key: every path does while auth is on, except those of {@code auth.skip_paths}. */
   public boolean guards(String path) {
-    if (!config.enabled()) {
-      return false;
+    return config.enabled() && !config.skips(path);
+  }
+
+  /** The headers as the auth question carries them: the first value of each. */
+  public static Map<String, String> firstValues(MultiMap headers) {
+    Map<String, String> values = new HashMap<>();
+    for (Map.Entry<String, String> header : headers) {
+      values.putIfAbsent(header.getKey(), header.getValue());
     }
-    for (String skipped : config.skipPaths()) {
-      if (path.startsWith(skipped)) {
-        return false;
-      }
-    }
-    return true;
+    return values;
   }
 
   /** The key from the first configured header that carries one; {@code Authorization} without its scheme. */
@@ -85,9 +88,9 @@ public final class AuthGate {
   /** The decision for this request; a failed future is a {@link GatewayError} the client sees. */
   public Future<AuthDecision> check(String key, Supplier<AuthCheck> question) {
     if (key == null) {
+      // A missing key is answered as an unknown one (auth.status_codes.not_found), as the auth verticle would.
       var notFound = config.statusCode("not_found");
-      return Future.failedFuture(new GatewayError(ErrorKind.UNAUTHORIZED, notFound.httpCode(), "invalid_api_key",
-          "missing API key: send it as 'Authorization: Bearer <key>'", null));
+      return outcome(AuthDecision.deny(notFound.httpCode(), "invalid_api_key", notFound.message()));
     }
     Cached cached = cache.get(key);
     if (cached != null) {
