@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code logging.access}: the non-additive {@value #ACCESS_LOGGER} logger, one line as the proxy built it,
  *       to stdout or a file rolled at {@code max_size_mb} keeping {@code max_backups}.</li>
  *   <li>{@code logging.request.file}: the non-additive {@value #REQUEST_LOGGER} logger, one JSON line per row,
- *       rolled the same way.</li>
+ *       rolled the same way; and/or to stdout with {@code logging.request.stdout}.</li>
  * </ul>
  * Every target sits behind an {@link AsyncAppender} that never blocks the caller: an event loop that logs hands the
  * line to a queue, and only Logback's worker thread writes. When the queue is full (the disk cannot keep up) lines
@@ -85,8 +85,14 @@ public final class LogSetup {
     }
     LogTargetFileConfig requestFile = logging.request().file();
     Logger requestLogger = lineLogger(context, REQUEST_LOGGER);
-    if (logging.enabled() && logging.request().enabled() && !requestFile.path().isEmpty()) {
-      requestLogger.addAppender(async(context, "REQUEST", rollingLines(context, "REQUEST-FILE", requestFile)));
+    if (logging.enabled() && logging.request().enabled() && logging.request().writesLines()) {
+      if (!requestFile.path().isEmpty()) {
+        requestLogger.addAppender(async(context, "REQUEST", rollingLines(context, "REQUEST-FILE", requestFile)));
+      }
+      if (logging.request().stdout()) {
+        requestLogger.addAppender(async(context, "REQUEST-OUT",
+            console(context, "REQUEST-STDOUT", lineEncoder(context), false)));
+      }
       requestLogger.setLevel(Level.INFO);
     }
   }
