@@ -274,7 +274,9 @@ class ProvidersTest {
       }
     }).completion()
         .compose(x -> deploy(vertx, AuthTesting.config(authWith(new JsonObject(),
-            new JsonObject().put("name", "builtin_auth").put("type", "builtin")))))
+            new JsonObject().put("name", "builtin_auth").put("type", "builtin"))
+            // builtin requires admin (seed 000); only its config is needed, the consumer above stands in for its store
+            .put("admin", new JsonObject().put("enabled", true).put("token", "t")))))
         .compose(id -> Future.all(ask(vertx, "sk-builtin-ok-01"), ask(vertx, "sk-builtin-off-1"),
             ask(vertx, "sk-builtin-err-1"), ask(vertx, "sk-builtin-none")))
         .onComplete(ctx.succeeding(all -> ctx.verify(() -> {

@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
  *       to stdout or a file rolled by size, daily or hourly ({@code rotate}), keeping {@code max_backups} rolled
  *       files and none older than {@code max_age} days.</li>
  *   <li>{@code logging.request.file}: the non-additive {@value #REQUEST_LOGGER} logger, one JSON line per row,
- *       rolled the same way.</li>
+ *       rolled the same way; and/or to stdout with {@code logging.request.stdout}.</li>
  * </ul>
  * Every target sits behind an {@link AsyncAppender} that never blocks the caller: an event loop that logs hands the
  * line to a queue, and only Logback's worker thread writes. When the queue is full (the disk cannot keep up) lines
@@ -89,8 +89,14 @@ public final class LogSetup {
     }
     LogTargetFileConfig requestFile = logging.request().file();
     Logger requestLogger = lineLogger(context, REQUEST_LOGGER);
-    if (logging.enabled() && logging.request().enabled() && !requestFile.path().isEmpty()) {
-      requestLogger.addAppender(async(context, "REQUEST", rollingLines(context, "REQUEST-FILE", requestFile)));
+    if (logging.enabled() && logging.request().enabled() && logging.request().writesLines()) {
+      if (!requestFile.path().isEmpty()) {
+        requestLogger.addAppender(async(context, "REQUEST", rollingLines(context, "REQUEST-FILE", requestFile)));
+      }
+      if (logging.request().stdout()) {
+        requestLogger.addAppender(async(context, "REQUEST-OUT",
+            console(context, "REQUEST-STDOUT", lineEncoder(context), false)));
+      }
       requestLogger.setLevel(Level.INFO);
     }
   }

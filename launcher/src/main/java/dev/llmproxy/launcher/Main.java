@@ -12,6 +12,7 @@ import sun.misc.Signal;
 
 import java.io.PrintStream;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -20,6 +21,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class Main {
 
   static final String DEFAULT_CONFIG = "conf/config.yaml";
+  private static final int LOAD_SECONDS = 30;
 
   private Main() {
   }
@@ -51,8 +53,7 @@ public final class Main {
     }
     loaded.warnings().forEach(w -> err.println("warning: " + w));
     if (!loaded.ok()) {
-      err.println(path + ": " + loaded.errors().size() + " error(s)");
-      loaded.errors().forEach(e -> err.println("  " + e));
+      printErrors(path, loaded, "", err);
       return 1;
     }
     out.print(Summary.of(path, loaded.config()));
@@ -60,15 +61,16 @@ public final class Main {
   }
 
   private static LoadedConfig load(String path, PrintStream err) {
-    if (!Files.isRegularFile(Path.of(path))) {
+    if (!isFile(path)) {
       err.println("llmproxy: config file not found: " + path);
       return null;
     }
     Vertx loader = Vertx.vertx();
     try {
-      return ConfigLoader.load(loader, path).await(30, TimeUnit.SECONDS);
+      return ConfigLoader.load(loader, path).await(LOAD_SECONDS, TimeUnit.SECONDS);
     } catch (Exception e) {
-      err.println("llmproxy: cannot read " + path + ": " + e.getMessage());
+      // The loader never fails (its problems are its result): only the wait can, and its text is no help.
+      err.println("llmproxy: cannot read " + path + ": reading did not finish within " + LOAD_SECONDS + " s");
       return null;
     } finally {
       loader.close().await();
@@ -84,8 +86,7 @@ public final class Main {
     }
     loaded.warnings().forEach(w -> log.warn("config: {}", w));
     if (!loaded.ok()) {
-      System.err.println(path + ": " + loaded.errors().size() + " error(s); nothing started");
-      loaded.errors().forEach(e -> System.err.println("  " + e));
+      printErrors(path, loaded, "; nothing started", System.err);
       System.exit(1);
       return;
     }
@@ -99,7 +100,9 @@ public final class Main {
     try {
       gateway = Gateway.start(vertx, config, registry, path).await(60, TimeUnit.SECONDS);
     } catch (Exception e) {
-      log.error("start-up failed: {}", e.getMessage(), e);
+      // Every verticle fails its start with a message that names what is wrong; the trace is for debugging only.
+      log.error("start-up failed: {}", e.getMessage());
+      log.debug("start-up failure", e);
       vertx.close();
       exit(1);
       return;
@@ -150,6 +153,20 @@ public final class Main {
         }
       });
     });
+  }
+
+  private static boolean isFile(String path) {
+    try {
+      return Files.isRegularFile(Path.of(path));
+    } catch (InvalidPathException e) {
+      return false;
+    }
+  }
+
+  /** The same lines for {@code validate} and a refused start: every error by its config path. */
+  private static void printErrors(String path, LoadedConfig loaded, String outcome, PrintStream err) {
+    err.println(path + ": " + loaded.errors().size() + " error(s)" + outcome);
+    loaded.errors().forEach(e -> err.println("  " + e));
   }
 
   private static void exit(int code) {

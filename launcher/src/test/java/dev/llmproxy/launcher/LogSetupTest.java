@@ -140,6 +140,19 @@ class LogSetupTest {
     assertFalse(read(main).contains("request_id"), read(main));
   }
 
+  /** Seed 001's {@code logging.request.storage: stdout}: one JSON line per row on stdout, nothing else around it. */
+  @Test
+  void requestLinesGoToStdoutWhenSeed001SaysStdout() throws Exception {
+    String out = captured(false, () -> {
+      apply(new JsonObject()
+          .put("log", new JsonObject().put("output", "stderr"))
+          .put("logging", new JsonObject().put("enabled", true)
+              .put("request", new JsonObject().put("enabled", true).put("storage", "stdout"))));
+      context.getLogger(LogSetup.REQUEST_LOGGER).info("{\"request_id\":\"r2\"}");
+    }, "r2");
+    assertEquals("{\"request_id\":\"r2\"}\n", out);
+  }
+
   @Test
   void accessLogIsOffUnlessLoggingIsEnabled() throws Exception {
     apply(new JsonObject().put("logging", new JsonObject().put("enabled", false)

@@ -58,6 +58,8 @@ class QuotaChargeTest {
     raw.getJsonObject("auth").getJsonArray("pipeline")
         .add(new JsonObject().put("name", "local").put("type", "builtin"))
         .add(new JsonObject().put("name", "fixed").put("type", "static"));
+    // builtin requires admin (seed 000): its config only, a stub consumer below answers for the admin store
+    raw.put("admin", new JsonObject().put("enabled", true).put("token", "t"));
     GatewayConfig config = config(raw);
     Pools pools = new Pools(vertx, config.storage());
     SqlDatabase db = pools.database("keydb");

@@ -1,20 +1,32 @@
 package dev.llmproxy.common.config;
 
+import dev.llmproxy.common.lua.ScriptLoader;
+import dev.llmproxy.common.util.FileErrors;
 import io.vertx.config.ConfigRetriever;
 import io.vertx.config.ConfigRetrieverOptions;
 import io.vertx.config.ConfigStoreOptions;
+import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Turns a YAML file into a validated {@link GatewayConfig}: environment substitution, deprecated
- * fields, {@code LLMPROXY_*} overrides, reading, validation. Problems are returned, not logged, so
- * that start-up and hot reload can each decide what to do with them.
+ * fields, {@code LLMPROXY_*} overrides, reading, validation, and the Lua scripts it makes the gateway load
+ * compiled. Problems are returned, not logged, so that start-up, {@code validate} and hot reload can each decide what
+ * to do with them; each is a {@code path: message} line without any Java exception text.
  */
 public final class ConfigLoader {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ConfigLoader.class);
+  /** The root's name in problems that concern the whole document, when it is not a file ({@link #parse}). */
+  private static final String DOCUMENT = "config";
 
   private ConfigLoader() {
   }
@@ -33,29 +45,100 @@ public final class ConfigLoader {
     ConfigRetriever retriever = ConfigRetriever.create(vertx,
         new ConfigRetrieverOptions().addStore(store).setScanPeriod(-1).setIncludeDefaultStores(false));
     return retriever.getConfig()
-        .map(raw -> parse(raw, env))
-        .recover(e -> Future.succeededFuture(new LoadedConfig(null, List.of(),
-            List.of(path + ": cannot read config (" + e.getMessage() + ")"))))
-        .andThen(done -> retriever.close());
+        .transform(read -> orFileProblem(vertx, path, read))
+        .andThen(done -> retriever.close())
+        .compose(raw -> withScripts(vertx, read(raw, env)))
+        .recover(e -> Future.succeededFuture(new LoadedConfig(null, List.of(), List.of(path + ": " + e.getMessage()))));
   }
 
-  /** Pure: the raw document as YAML gave it, and the environment to substitute and override from. */
+  /** Pure: the raw document as YAML gave it, and the environment to substitute and override from. No script is read. */
   public static LoadedConfig parse(JsonObject raw, Map<String, String> env) {
-    Problems problems = new Problems();
-    JsonObject tree = EnvSubstitution.apply(raw == null ? new JsonObject() : raw, env, problems);
-    DeprecatedFields.apply(tree, problems);
-    EnvOverrides.apply(tree, env, problems);
-    return readAndValidate(tree, problems);
+    return read(raw, env).loaded();
   }
 
   /** The canonical form as written by {@link GatewayConfig#toJson()}: only read and validated. */
   static LoadedConfig readCanonical(JsonObject canonical) {
-    return readAndValidate(canonical, new Problems());
+    return readAndValidate(canonical, new Problems()).loaded();
   }
 
-  private static LoadedConfig readAndValidate(JsonObject tree, Problems problems) {
-    GatewayConfig config = ConfigReader.readRoot(tree, problems, GatewayConfig::read);
-    ConfigValidator.validate(config, problems);
-    return new LoadedConfig(problems.hasErrors() ? null : config, problems.warnings(), problems.errors());
+  /** A config as read and validated, with the problems found so far (scripts may add to them). */
+  private record Checked(GatewayConfig config, Problems problems) {
+
+    LoadedConfig loaded() {
+      return new LoadedConfig(problems.hasErrors() ? null : config, problems.warnings(), problems.errors());
+    }
+  }
+
+  private static Checked read(JsonObject raw, Map<String, String> env) {
+    Problems problems = new Problems();
+    try {
+      JsonObject tree = EnvSubstitution.apply(raw == null ? new JsonObject() : raw, env, problems);
+      DeprecatedFields.apply(tree, problems);
+      EnvOverrides.apply(tree, env, problems);
+      return readAndValidate(tree, problems);
+    } catch (RuntimeException e) {
+      return internalError(e);
+    }
+  }
+
+  private static Checked readAndValidate(JsonObject tree, Problems problems) {
+    try {
+      GatewayConfig config = ConfigReader.readRoot(tree, problems, GatewayConfig::read);
+      ConfigValidator.validate(config, problems);
+      return new Checked(config, problems);
+    } catch (RuntimeException e) {
+      return internalError(e);
+    }
+  }
+
+  /** A defect of ours met on some input: the user learns the file was not accepted, the debug log gets the trace. */
+  private static Checked internalError(RuntimeException e) {
+    LOG.debug("config could not be checked", e);
+    Problems problems = new Problems();
+    problems.error(DOCUMENT, "could not be checked because of an internal error of the gateway; please report it "
+        + "with this file");
+    return new Checked(null, problems);
+  }
+
+  /**
+   * vertx-config's failure (or an empty result) explained from the file itself: empty, not YAML with its line, not a
+   * mapping. vertx-config reports a file of comments as a NullPointerException, so its message is never shown.
+   */
+  private static Future<JsonObject> orFileProblem(Vertx vertx, String path, AsyncResult<JsonObject> read) {
+    if (read.succeeded() && read.result() != null && !read.result().isEmpty()) {
+      return Future.succeededFuture(read.result());
+    }
+    return vertx.fileSystem().readFile(path)
+        .recover(e -> Future.failedFuture("cannot read config (" + FileErrors.describe(e) + ")"))
+        .compose(text -> vertx.executeBlocking(() -> ConfigFileProblem.of(text.toString())))
+        .compose(problem -> {
+          if (problem != null) {
+            return Future.failedFuture(problem);
+          }
+          if (read.succeeded()) {
+            return Future.succeededFuture(read.result() == null ? new JsonObject() : read.result());
+          }
+          return Future.failedFuture("cannot read config (" + FileErrors.describe(read.cause()) + ")");
+        });
+  }
+
+  /** Compiles every script the config makes the gateway load, as start-up would; each failure an error by its path. */
+  private static Future<LoadedConfig> withScripts(Vertx vertx, Checked checked) {
+    if (checked.config() == null) {
+      return Future.succeededFuture(checked.loaded());
+    }
+    List<Future<String>> results = new ArrayList<>();
+    ScriptBlocks.inUse(checked.config()).forEach((at, script) -> results.add(
+        ScriptLoader.load(vertx, script, at).map(compiled -> (String) null).otherwise(Throwable::getMessage)));
+    return Future.join(results).transform(all -> {
+      for (Future<String> result : results) {
+        String failure = result.result();
+        if (failure != null) {
+          int colon = failure.indexOf(": ");
+          checked.problems().error(failure.substring(0, colon), failure.substring(colon + 2));
+        }
+      }
+      return Future.succeededFuture(checked.loaded());
+    });
   }
 }

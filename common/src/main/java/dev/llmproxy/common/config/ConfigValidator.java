@@ -4,7 +4,9 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Function;
 
 /** Checks a read config as a whole: ranges, enums, references between sections, duplicates. */
@@ -37,6 +39,7 @@ final class ConfigValidator {
     EdgeChecks.check(config, problems);
     v.usage();
     v.hooks();
+    v.hooksNotRunYet();
   }
 
 
@@ -244,12 +247,10 @@ final class ConfigValidator {
         continue;
       }
       switch (p.type()) {
-        case "builtin" -> {
-          if (!c.admin().enabled()) {
-            problems.warn(at, "the builtin provider reads the admin key store; enable admin to manage its keys");
-          }
-        }
-        case "redis" -> cacheRef(p.redis().storage(), at + ".redis.storage");
+        case "builtin" -> builtinNeedsAdmin(at, "the builtin provider reads its keys from the admin key store",
+            c.auth().enabled());
+        case "redis" -> cacheRef(p.redis().storage(), at + ".redis.storage", REDIS_CONSUMER_DRIVERS,
+            "the redis provider");
         case "database" -> {
           databaseRef(p.database().storage(), at + ".database.storage");
           required(p.database().table(), at + ".database.table", "");
@@ -290,8 +291,9 @@ final class ConfigValidator {
     script(r.script(), "logging.request.script");
     script(l.access().script(), "logging.access.script");
     if (l.enabled() && r.enabled()) {
-      if (r.storage().isEmpty() && r.file().path().isEmpty()) {
-        problems.error("logging.request.storage", "required (or logging.request.file.path) when request logging is enabled");
+      if (r.storage().isEmpty() && !r.writesLines()) {
+        problems.error("logging.request.storage",
+            "required (or logging.request.file.path, or logging.request.stdout) when request logging is enabled");
       } else if (!r.storage().isEmpty()) {
         databaseRef(r.storage(), "logging.request.storage");
       }
@@ -324,7 +326,7 @@ final class ConfigValidator {
       if (r.redis().isEmpty()) {
         problems.error("rate_limit.redis", "required when rate_limit.storage is redis");
       } else {
-        cacheRef(r.redis(), "rate_limit.redis");
+        cacheRef(r.redis(), "rate_limit.redis", REDIS_CONSUMER_DRIVERS, "rate_limit.storage: redis");
       }
     }
     oneOf(r.onStoreError(), "rate_limit.on_store_error", "allow", "deny");
@@ -427,7 +429,10 @@ final class ConfigValidator {
         continue;
       }
       switch (r.type()) {
-        case "builtin" -> atLeast(r.builtin().retentionDays(), 0, at + ".builtin.retention_days");
+        case "builtin" -> {
+          atLeast(r.builtin().retentionDays(), 0, at + ".builtin.retention_days");
+          builtinNeedsAdmin(at, "the builtin reporter stores records in the admin module's database", u.enabled());
+        }
         case "webhook" -> {
           httpUrl(r.webhook().url(), at + ".webhook.url");
           positive(r.webhook().timeout(), at + ".webhook.timeout");
@@ -446,6 +451,45 @@ final class ConfigValidator {
     c.hooks().byName().forEach((name, hook) -> script(hook, "hooks." + name));
   }
 
+  // ---- what start-up needs from other sections (issue 13) -------------------------------------
+
+  /**
+   * Cache drivers the Redis consumers (auth provider {@code redis}, its quota charging, {@code rate_limit.storage:
+   * redis}) can use. A consumer that learns to use an in-process {@code memory} cache gets its own set.
+   */
+  static final Set<String> REDIS_CONSUMER_DRIVERS = Set.of("redis");
+
+  /** {@code path} names a cache of {@code storage.caches} that exists, is enabled and has one of {@code drivers}. */
+  private void cacheRef(String name, String path, Set<String> drivers, String consumer) {
+    if (name.isEmpty()) {
+      problems.error(path, "required");
+      return;
+    }
+    Optional<CacheConfig> cache = c.storage().cache(name);
+    if (cache.isEmpty()) {
+      problems.error(path, "no cache named \"" + name + "\" in storage.caches");
+    } else if (!cache.get().enabled()) {
+      problems.error(path, "the cache \"" + name + "\" is disabled in storage.caches (enabled: false)");
+    } else if (!drivers.contains(cache.get().driver())) {
+      problems.error(path, "the cache \"" + name + "\" is a " + cache.get().driver() + " cache; " + consumer
+          + " needs a " + String.join(" or ", new TreeSet<>(drivers)) + " cache");
+    }
+  }
+
+  /** Seed 000: the builtin provider and reporter live on the admin module's SQLite store, which only admin opens. */
+  private void builtinNeedsAdmin(String path, String why, boolean used) {
+    if (used && !c.admin().enabled()) {
+      problems.error(path + ".type", "builtin requires admin.enabled: true (" + why + ")");
+    }
+  }
+
+  /** The hooks' scripts are compiled by {@code validate} and start-up, but nothing runs them yet (issue 15). */
+  private void hooksNotRunYet() {
+    if (c.hooks().enabled()) {
+      problems.warn("hooks.enabled", "lifecycle hooks are not run yet; their scripts are only checked to compile");
+    }
+  }
+
   // ---- checks --------------------------------------------------------------------------------
 
   private void script(ScriptConfig s, String path) {
@@ -461,14 +505,6 @@ final class ConfigValidator {
       problems.error(path, "required");
     } else if (c.storage().database(name).isEmpty()) {
       problems.error(path, "no database named \"" + name + "\" in storage.databases");
-    }
-  }
-
-  private void cacheRef(String name, String path) {
-    if (name.isEmpty()) {
-      problems.error(path, "required");
-    } else if (c.storage().cache(name).isEmpty()) {
-      problems.error(path, "no cache named \"" + name + "\" in storage.caches");
     }
   }
 

@@ -21,6 +21,7 @@ final class DeprecatedFields {
     providerLegacy(raw, problems);
     scriptsSection(raw, problems);
     rateLimitCacheName(raw, problems);
+    requestLogStorage(raw, problems);
   }
 
   private static void topLevelListen(JsonObject raw, Problems problems) {
@@ -219,22 +220,110 @@ final class DeprecatedFields {
     }
   }
 
-  /** Seed 001 put a cache name in {@code rate_limit.storage}; today that is {@code storage: redis} plus {@code redis}. */
+  /**
+   * Seed 001 wrote {@code rate_limit.storage: "cache"} (a cache of {@code storage.caches}; {@code rate_limit.redis} or
+   * the only cache says which) or a cache's name. A redis cache becomes {@code storage: redis} with
+   * {@code redis: <name>}; a memory cache holds counters in this process, which is {@code storage: memory}.
+   */
   private static void rateLimitCacheName(JsonObject raw, Problems problems) {
     if (!(raw.getValue("rate_limit") instanceof JsonObject limit) || !(limit.getValue("storage") instanceof String s)
         || s.equals("memory") || s.equals("redis")) {
       return;
     }
-    if (!(raw.getValue("storage") instanceof JsonObject storage) || !(storage.getValue("caches") instanceof JsonArray caches)) {
-      return;
-    }
-    for (Object cache : caches) {
-      if (cache instanceof JsonObject c && s.equals(c.getValue("name")) && limit.getValue("redis") == null) {
-        limit.put("storage", "redis").put("redis", s);
-        problems.warn("rate_limit.storage", "a cache name is deprecated here, use rate_limit.storage: redis and rate_limit.redis: " + s);
+    JsonArray caches = raw.getValue("storage") instanceof JsonObject storage
+        && storage.getValue("caches") instanceof JsonArray list ? list : new JsonArray();
+    String name;
+    if (named(caches, s) != null) {
+      if (limit.getValue("redis") != null) {
+        return; // both spellings at once: the validator names the value it cannot take
+      }
+      name = s;
+    } else if (s.equals("cache")) {
+      if (limit.getValue("redis") instanceof String chosen && !chosen.isEmpty()) {
+        name = chosen;
+      } else if (caches.size() == 1 && caches.getValue(0) instanceof JsonObject only && only.getValue("name") != null) {
+        name = String.valueOf(only.getValue("name"));
+      } else {
+        problems.error("rate_limit.storage", "\"cache\" needs rate_limit.redis to name one of storage.caches");
+        limit.remove("storage");
         return;
       }
+    } else {
+      problems.error("rate_limit.storage", "\"" + s + "\" is neither memory, redis nor the name of a cache in "
+          + "storage.caches");
+      limit.remove("storage");
+      return;
     }
+    JsonObject cache = named(caches, name);
+    if (cache == null) {
+      // rate_limit.redis names no cache: the validator says so by path
+      limit.put("storage", "redis");
+      problems.warn("rate_limit.storage", "\"cache\" is deprecated here, use rate_limit.storage: redis");
+      return;
+    }
+    if ("memory".equals(cache.getValue("driver"))) {
+      limit.put("storage", "memory");
+      limit.remove("redis");
+      problems.warn("rate_limit.storage", "\"" + s + "\" is deprecated here; the cache \"" + name
+          + "\" is a memory cache, so this is rate_limit.storage: memory (counters kept in this process)");
+    } else {
+      limit.put("storage", "redis").put("redis", name);
+      problems.warn("rate_limit.storage", "\"" + s + "\" is deprecated here, use rate_limit.storage: redis and "
+          + "rate_limit.redis: " + name);
+    }
+  }
+
+  /**
+   * Seed 001's {@code logging.request.storage}: {@code database / file / stdout}. {@code file} is the JSON-lines file
+   * ({@code file.path}, {@value RequestLogConfig#DEFAULT_FILE} when unset), {@code stdout} is {@code stdout: true},
+   * and {@code database} (when no database has that name) the only one of {@code storage.databases}.
+   */
+  private static void requestLogStorage(JsonObject raw, Problems problems) {
+    if (!(raw.getValue("logging") instanceof JsonObject logging)
+        || !(logging.getValue("request") instanceof JsonObject request)
+        || !(request.getValue("storage") instanceof String s)) {
+      return;
+    }
+    String at = "logging.request.storage";
+    switch (s) {
+      case "file" -> {
+        request.remove("storage");
+        JsonObject file = child(request, "file");
+        if (file != null && file.getValue("path") == null) {
+          file.put("path", RequestLogConfig.DEFAULT_FILE);
+        }
+        problems.warn(at, "\"file\" is deprecated, use logging.request.file.path"
+            + (file == null ? "" : " (" + file.getValue("path") + ")"));
+      }
+      case "stdout" -> {
+        request.remove("storage");
+        request.put("stdout", true);
+        problems.warn(at, "\"stdout\" is deprecated, use logging.request.stdout: true");
+      }
+      case "database" -> {
+        JsonArray databases = raw.getValue("storage") instanceof JsonObject storage
+            && storage.getValue("databases") instanceof JsonArray list ? list : new JsonArray();
+        if (named(databases, s) == null && databases.size() == 1
+            && databases.getValue(0) instanceof JsonObject only && only.getValue("name") != null) {
+          String name = String.valueOf(only.getValue("name"));
+          request.put("storage", name);
+          problems.warn(at, "\"database\" is deprecated here, name the database: logging.request.storage: " + name);
+        }
+      }
+      default -> {
+        // a database's name: the reference layout
+      }
+    }
+  }
+
+  /** The mapping of {@code list} whose {@code name} is {@code name}, or null. */
+  private static JsonObject named(JsonArray list, String name) {
+    for (Object item : list) {
+      if (item instanceof JsonObject o && name.equals(o.getValue("name"))) {
+        return o;
+      }
+    }
+    return null;
   }
 
   // ---- raw-tree helpers ----------------------------------------------------------------------

@@ -22,7 +22,7 @@ public record RateLimitConfig(boolean enabled, String storage, String redis, Scr
     RateLimitTierConfig global = r.section("global", RateLimitTierConfig::read);
     RateLimitTierConfig perKey = r.section("per_key", RateLimitTierConfig::read);
     return new RateLimitConfig(
-        r.bool("enabled", false),
+        enabled(r, hasGlobal && global.limits(), hasPerKey && perKey.limits()),
         r.string("storage", "memory"),
         r.string("redis", ""),
         r.section("script", s -> ScriptConfig.read(s, ScriptConfig.DEFAULT)),
@@ -31,6 +31,21 @@ public record RateLimitConfig(boolean enabled, String storage, String redis, Scr
         r.string("on_store_error", "allow"),
         r.duration("store_timeout", DEFAULT_STORE_TIMEOUT),
         r.integer("default_completion_tokens", DEFAULT_COMPLETION_TOKENS));
+  }
+
+  /**
+   * Seed 004's first scenario writes {@code per_key} limits without {@code enabled}: the user asks for limits, so an
+   * absent {@code enabled} follows the limits written (with a warning saying so); an explicit value always wins.
+   */
+  private static boolean enabled(ConfigReader r, boolean globalLimits, boolean perKeyLimits) {
+    if (r.has("enabled") || !(globalLimits || perKeyLimits)) {
+      return r.bool("enabled", false);
+    }
+    String tiers = globalLimits && perKeyLimits ? r.path("global") + " and " + r.path("per_key")
+        : r.path(globalLimits ? "global" : "per_key");
+    r.problems().warn(r.path("enabled"), "not set; rate limiting is on because " + tiers
+        + " sets limits (write enabled: true to say so, or enabled: false to switch them off)");
+    return true;
   }
 
   public JsonObject toJson() {

@@ -22,6 +22,11 @@ public record RateLimitTierConfig(boolean enabled, int requestsPerSecond, int re
         r.integer("burst_size", 0));
   }
 
+  /** True when this tier is on and limits something. */
+  public boolean limits() {
+    return enabled && (requestsPerSecond > 0 || requestsPerMinute > 0 || tokensPerMinute > 0 || maxConcurrent > 0);
+  }
+
   public JsonObject toJson() {
     return new JsonObject()
         .put("enabled", enabled)

@@ -7,6 +7,8 @@ import java.io.StringReader;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.luaj.vm2.Globals;
 import org.luaj.vm2.LoadState;
 import org.luaj.vm2.LuaClosure;
@@ -53,6 +55,11 @@ public final class LuaSandbox {
   private static final long MIN_INSTRUCTIONS = 100_000;
   private static final int MAX_LOG_CHARS = 2000;
   private static final Logger LOG = LoggerFactory.getLogger("llmproxy.lua");
+  /** Lua 5.2's reserved words and tokens, from 257 on: LuaJ names a token it did not expect by its number. */
+  private static final List<String> TOKENS = List.of("and", "break", "do", "else", "elseif", "end", "false", "for",
+      "function", "goto", "if", "in", "local", "nil", "not", "or", "repeat", "return", "then", "true", "until",
+      "while", "..", "...", "==", ">=", "<=", "~=", "::", "<eof>", "<number>", "<name>", "<string>");
+  private static final Pattern TOKEN_NUMBER = Pattern.compile(" (2[5-9]\\d) \\(.\\)");
 
   private static final Globals COMPILER;
   private static final LuaTable STRING;
@@ -163,7 +170,10 @@ public final class LuaSandbox {
       try {
         prototype = COMPILER.compilePrototype(new StringReader(source), name);
       } catch (LuaError | IOException e) {
-        throw new LuaScriptException(firstLine(e.getMessage()), e);
+        throw new LuaScriptException(syntaxError(name, firstLine(e.getMessage())), e);
+      } catch (RuntimeException | StackOverflowError e) {
+        // LuaJ's compiler fails on some inputs with its own defects; the user learns only that it does not compile.
+        throw new LuaScriptException(name + ": does not compile");
       }
     }
     return new LuaScript(name, prototype, Math.max(MIN_INSTRUCTIONS, timeoutMs * INSTRUCTIONS_PER_MS),
@@ -224,6 +234,30 @@ public final class LuaSandbox {
 
   private static String withName(LuaScript script, String message) {
     return message != null && message.startsWith(script.name()) ? message : script.name() + ": " + message;
+  }
+
+  /**
+   * {@code name:line: message} for a syntax error: LuaJ writes {@code [string "name"]:line: ...} and names tokens
+   * by number ({@code unexpected symbol 267 (x)}); the user gets the file, the line and the token as written.
+   */
+  static String syntaxError(String name, String message) {
+    String out = message;
+    String prefix = "[string \"";
+    int end = out.indexOf("\"]:");
+    if (out.startsWith(prefix) && end > 0) {
+      out = name + out.substring(end + 2);
+    } else if (!out.startsWith(name)) {
+      out = name + ": " + out;
+    }
+    Matcher token = TOKEN_NUMBER.matcher(out);
+    StringBuilder readable = new StringBuilder();
+    while (token.find()) {
+      int index = Integer.parseInt(token.group(1)) - 257;
+      String replacement = index >= 0 && index < TOKENS.size() ? " near '" + TOKENS.get(index) + "'" : token.group();
+      token.appendReplacement(readable, Matcher.quoteReplacement(replacement));
+    }
+    token.appendTail(readable);
+    return readable.toString();
   }
 
   private static String firstLine(String message) {

@@ -61,7 +61,7 @@ class ConfigLoaderTest {
 
   @Test
   void backendDefaults() {
-    LoadedConfig loaded = TestConfigs.loadFile(TestConfigs.resource("minimal.yaml"), Map.of());
+    LoadedConfig loaded = TestConfigs.loadFile(SeedExamples.file("000/24-minimal.yaml").toString(), Map.of());
     assertTrue(loaded.ok(), loaded.errors()::toString);
     assertEquals(List.of(), loaded.warnings());
     BackendConfig b = loaded.config().backends().get(0);
@@ -78,7 +78,7 @@ class ConfigLoaderTest {
 
   @Test
   void withAuthenticationExampleLoads() {
-    LoadedConfig loaded = TestConfigs.loadFile(TestConfigs.resource("with-authentication.yaml"), Map.of());
+    LoadedConfig loaded = TestConfigs.loadFile(SeedExamples.file("000/25-with-authentication.yaml").toString(), Map.of());
     assertTrue(loaded.ok(), loaded.errors()::toString);
     // The seed's example guards /admin/* with a key too, and builtin keys are made there: a fresh store stays empty.
     assertEquals(List.of("auth.skip_paths: \"/admin/\" is not listed, so the admin API on the main port needs an API"
@@ -93,7 +93,7 @@ class ConfigLoaderTest {
 
   @Test
   void productionExampleLoadsWithItsSecretsFromTheEnvironment() {
-    LoadedConfig loaded = TestConfigs.loadFile(TestConfigs.resource("production.yaml"),
+    LoadedConfig loaded = TestConfigs.loadFile(SeedExamples.file("000/26-production.yaml").toString(),
         Map.of("DB_PASSWORD", "db-secret", "REDIS_PASSWORD", "redis-secret"));
     assertTrue(loaded.ok(), loaded.errors()::toString);
     assertEquals(List.of("storage.databases[0].max_idle_conns: not enforced: a Vert.x SQL pool cannot cap its idle"
@@ -107,14 +107,14 @@ class ConfigLoaderTest {
     assertEquals(50, c.rateLimit().perKey().requestsPerSecond());
     assertEquals(Duration.ofSeconds(3), c.healthCheck().timeout());
 
-    LoadedConfig missing = TestConfigs.loadFile(TestConfigs.resource("production.yaml"), Map.of());
+    LoadedConfig missing = TestConfigs.loadFile(SeedExamples.file("000/26-production.yaml").toString(), Map.of());
     assertEquals(List.of("storage.databases[0].password: environment variable DB_PASSWORD is not set",
         "storage.caches[0].password: environment variable REDIS_PASSWORD is not set"), missing.errors());
   }
 
   @Test
   void seed004ScenarioLoads() {
-    LoadedConfig loaded = TestConfigs.loadFile(TestConfigs.resource("seed004-scenario1.yaml"), Map.of());
+    LoadedConfig loaded = TestConfigs.loadFile(SeedExamples.file("004/01-scenario1.yaml").toString(), Map.of());
     assertTrue(loaded.ok(), loaded.errors()::toString);
     GatewayConfig c = loaded.config();
     assertEquals(10, c.backends().get(0).weight());
@@ -237,9 +237,9 @@ class ConfigLoaderTest {
 
   @Test
   void roundTripThroughCanonicalJson() {
-    for (String file : List.of("minimal.yaml", "with-authentication.yaml", "production.yaml",
-        "seed004-configuration.yaml", "seed003-complete.yaml")) {
-      LoadedConfig loaded = TestConfigs.loadFile(TestConfigs.resource(file),
+    for (String file : List.of("000/24-minimal.yaml", "000/25-with-authentication.yaml", "000/26-production.yaml",
+        "004/02-configuration.yaml", "003/01-complete.yaml")) {
+      LoadedConfig loaded = TestConfigs.loadFile(SeedExamples.file(file).toString(),
           Map.of("DB_PASSWORD", "p", "REDIS_PASSWORD", "r"));
       assertTrue(loaded.ok(), loaded.errors()::toString);
       GatewayConfig c = loaded.config();

@@ -76,7 +76,7 @@ class DeprecatedFieldsTest {
 
   @Test
   void usageHookReportersMoveToUsage() {
-    LoadedConfig loaded = TestConfigs.loadFile(TestConfigs.resource("seed004-configuration.yaml"), java.util.Map.of());
+    LoadedConfig loaded = TestConfigs.loadFile(SeedExamples.file("004/02-configuration.yaml").toString(), java.util.Map.of());
     assertTrue(loaded.ok(), loaded.errors()::toString);
     GatewayConfig c = loaded.config();
     assertTrue(c.usage().enabled());
@@ -113,7 +113,7 @@ class DeprecatedFieldsTest {
 
   @Test
   void luaScriptStringAndInlineRedisMoveToTheirBlocks() {
-    LoadedConfig loaded = TestConfigs.loadFile(TestConfigs.resource("seed003-complete.yaml"), java.util.Map.of());
+    LoadedConfig loaded = TestConfigs.loadFile(SeedExamples.file("003/01-complete.yaml").toString(), java.util.Map.of());
     assertTrue(loaded.ok(), loaded.errors()::toString);
     AuthProviderConfig redis = loaded.config().auth().pipeline().get(0);
     assertTrue(redis.script().enabled());

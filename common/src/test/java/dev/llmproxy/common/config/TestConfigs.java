@@ -40,8 +40,4 @@ final class TestConfigs {
   static LoadedConfig loadYaml(String yaml) {
     return loadYaml(yaml, Map.of());
   }
-
-  static String resource(String name) {
-    return "src/test/resources/config/" + name;
-  }
 }

@@ -97,7 +97,7 @@ public final class RequestLogVerticle extends VerticleBase {
     if (filter != null && !filter.keep(log.getMap(), requestView(log))) {
       return;
     }
-    if (!requestLog.file().path().isEmpty()) {
+    if (requestLog.writesLines()) {
       FILE.info(log.encode());
     }
     if (schema == null) {

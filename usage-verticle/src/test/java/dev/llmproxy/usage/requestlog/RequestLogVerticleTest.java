@@ -152,6 +152,17 @@ class RequestLogVerticleTest {
     assertFalse(lines.stream().anyMatch(l -> l.contains("embeddings")));
   }
 
+  /** Seed 001's {@code storage: stdout}: the same JSON lines, which the launcher's log setup sends to stdout. */
+  @Test
+  void stdoutAloneWritesTheLines(Vertx vertx) throws Exception {
+    LinkedBlockingQueue<String> lines = captureFileLines();
+    GatewayConfig config = config(null, new JsonObject().put("storage", "stdout"));
+    await(vertx.deployVerticle(new RequestLogVerticle(config)));
+    JsonObject sent = message("r3", "mock");
+    vertx.eventBus().send(Addresses.REQUEST_LOG, sent);
+    assertEquals(sent, new JsonObject(lines.poll(5, TimeUnit.SECONDS)));
+  }
+
   private LinkedBlockingQueue<String> captureFileLines() {
     LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
     AppenderBase<ILoggingEvent> capture = new AppenderBase<>() {
