@@ -132,29 +132,14 @@ final class ConfigValidator {
             + " when commands need them and keeps no minimum of idle ones");
       }
     }
-    if (c.auth().enabled()) {
-      List<AuthProviderConfig> pipeline = c.auth().pipeline();
-      for (int i = 0; i < pipeline.size(); i++) {
-        AuthProviderConfig p = pipeline.get(i);
-        if (p.enabled() && p.type().equals("redis")) {
-          cacheConsumer(CacheConsumer.AUTH_REDIS_PROVIDER, p.redis().storage(), "auth.pipeline[" + i + "].redis.storage");
-        }
-      }
-    }
     RateLimitConfig r = c.rateLimit();
     if (r.enabled() && r.storage().equals("redis")) {
-      cacheConsumer(CacheConsumer.RATE_LIMIT, r.redis(), "rate_limit.redis");
       c.storage().cache(r.redis()).filter(CacheConfig::isMemory)
           .filter(k -> k.ttl().compareTo(CacheConsumer.RATE_LIMIT_MIN_TTL) < 0)
           .ifPresent(k -> problems.warn("storage.caches[" + caches.indexOf(k) + "].ttl", "rate_limit keeps an idle"
               + " key's counters for at least " + Durations.format(CacheConsumer.RATE_LIMIT_MIN_TTL) + " (its longest window), not "
               + Durations.format(k.ttl())));
     }
-  }
-
-  private void cacheConsumer(CacheConsumer consumer, String name, String path) {
-    c.storage().cache(name).ifPresent(cache -> consumer.refusal(cache).ifPresent(reason ->
-        problems.error(path, "\"" + name + "\" is a memory cache: " + reason)));
   }
 
   private void backends(List<BackendConfig> backends, String path) {
@@ -249,8 +234,7 @@ final class ConfigValidator {
       switch (p.type()) {
         case "builtin" -> builtinNeedsAdmin(at, "the builtin provider reads its keys from the admin key store",
             c.auth().enabled());
-        case "redis" -> cacheRef(p.redis().storage(), at + ".redis.storage", REDIS_CONSUMER_DRIVERS,
-            "the redis provider");
+        case "redis" -> cacheRef(p.redis().storage(), at + ".redis.storage", CacheConsumer.AUTH_REDIS_PROVIDER);
         case "database" -> {
           databaseRef(p.database().storage(), at + ".database.storage");
           required(p.database().table(), at + ".database.table", "");
@@ -326,7 +310,7 @@ final class ConfigValidator {
       if (r.redis().isEmpty()) {
         problems.error("rate_limit.redis", "required when rate_limit.storage is redis");
       } else {
-        cacheRef(r.redis(), "rate_limit.redis", REDIS_CONSUMER_DRIVERS, "rate_limit.storage: redis");
+        cacheRef(r.redis(), "rate_limit.redis", CacheConsumer.RATE_LIMIT);
       }
     }
     oneOf(r.onStoreError(), "rate_limit.on_store_error", "allow", "deny");
@@ -453,14 +437,8 @@ final class ConfigValidator {
 
   // ---- what start-up needs from other sections (issue 13) -------------------------------------
 
-  /**
-   * Cache drivers the Redis consumers (auth provider {@code redis}, its quota charging, {@code rate_limit.storage:
-   * redis}) can use. A consumer that learns to use an in-process {@code memory} cache gets its own set.
-   */
-  static final Set<String> REDIS_CONSUMER_DRIVERS = Set.of("redis");
-
-  /** {@code path} names a cache of {@code storage.caches} that exists, is enabled and has one of {@code drivers}. */
-  private void cacheRef(String name, String path, Set<String> drivers, String consumer) {
+  /** A named cache that exists, is enabled, and suits its consumer ({@link CacheConsumer} decides about memory). */
+  private void cacheRef(String name, String path, CacheConsumer consumer) {
     if (name.isEmpty()) {
       problems.error(path, "required");
       return;
@@ -470,9 +448,9 @@ final class ConfigValidator {
       problems.error(path, "no cache named \"" + name + "\" in storage.caches");
     } else if (!cache.get().enabled()) {
       problems.error(path, "the cache \"" + name + "\" is disabled in storage.caches (enabled: false)");
-    } else if (!drivers.contains(cache.get().driver())) {
-      problems.error(path, "the cache \"" + name + "\" is a " + cache.get().driver() + " cache; " + consumer
-          + " needs a " + String.join(" or ", new TreeSet<>(drivers)) + " cache");
+    } else {
+      consumer.refusal(cache.get()).ifPresent(reason ->
+          problems.error(path, "\"" + name + "\" is a " + cache.get().driver() + " cache: " + reason));
     }
   }
 

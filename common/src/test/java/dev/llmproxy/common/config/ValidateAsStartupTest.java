@@ -177,11 +177,13 @@ class ValidateAsStartupTest {
           storage: redis
           redis: local
         """);
+    // A memory cache suits the rate limiter (it counts in this process), never the redis auth provider.
     assertEquals(List.of(
-        "auth.pipeline[0].redis.storage: the cache \"local\" is a memory cache; the redis provider needs a redis cache",
+        "auth.pipeline[0].redis.storage: \"local\" is a memory cache: a memory cache lives inside this process and"
+            + " nothing outside it can write key records into it, so every key would be refused; the redis provider"
+            + " needs a redis cache (or use the builtin, static or database provider)",
         "auth.pipeline[1].redis.storage: the cache \"spare\" is disabled in storage.caches (enabled: false)",
-        "auth.pipeline[2].redis.storage: no cache named \"nowhere\" in storage.caches",
-        "rate_limit.redis: the cache \"local\" is a memory cache; rate_limit.storage: redis needs a redis cache"),
+        "auth.pipeline[2].redis.storage: no cache named \"nowhere\" in storage.caches"),
         loaded.errors());
   }
 
