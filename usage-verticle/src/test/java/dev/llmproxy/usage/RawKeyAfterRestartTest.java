@@ -53,6 +53,7 @@ class RawKeyAfterRestartTest {
     String prefix = unique("llmproxy-test:restart") + ":";
     String redisKey = "sk-redis-restart-" + unique("k");
     String builtinKey = "sk-builtin-restart-" + unique("k");
+    String id = unique("restart"); // Redis remembers a charged request id for 7 days
     RedisAPI redis = RedisAPI.api(Redis.createClient(vertx, "redis://127.0.0.1:6379"));
     List<JsonObject> webhook = new CopyOnWriteArrayList<>();
     HttpServer receiver = await(vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1"))
@@ -80,8 +81,8 @@ class RawKeyAfterRestartTest {
       Path journalDir = dir.resolve("journal");
       UsageJournal before = await(UsageJournal.open(vertx, journalDir, 1 << 20, Duration.ofMillis(2), () -> { },
           JournalKeys.fromEnvironment(env)));
-      UsageRecord toRedis = record("restart-1", redisKey, "keys_redis", "m", 5, 4);
-      UsageRecord toBuiltin = record("restart-2", builtinKey, "local", "m", 2, 1);
+      UsageRecord toRedis = record(id + "-1", redisKey, "keys_redis", "m", 5, 4);
+      UsageRecord toBuiltin = record(id + "-2", builtinKey, "local", "m", 2, 1);
       await(before.append(toRedis));
       await(before.append(toBuiltin));
       await(before.close());
@@ -97,12 +98,12 @@ class RawKeyAfterRestartTest {
       assertEquals(1, builtinCharges.size());
       assertEquals(KeyHash.sha256Hex(builtinKey), builtinCharges.get(0).getString("key_hash"),
           "a builtin charge needs only the hash");
-      JsonObject first = webhook.stream().filter(b -> b.getString("request_id").equals("restart-1")).findFirst()
+      JsonObject first = webhook.stream().filter(b -> b.getString("request_id").equals(toRedis.requestId())).findFirst()
           .orElseThrow();
       assertEquals(sealed ? redisKey : toRedis.maskedKey(), first.getString("api_key"));
       assertNull(first.getValue("api_key_sealed"));
     } finally {
-      await(redis.del(List.of(prefix + redisKey)));
+      await(redis.del(List.of(prefix + redisKey, "llmproxy:usage:charged:" + id + "-1")));
       await(vertx.close());
     }
   }
