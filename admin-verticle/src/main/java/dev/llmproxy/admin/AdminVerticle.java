@@ -37,7 +37,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The admin API and the builtin store. Deployed for every config; with {@code admin.enabled} false it registers
  * nothing. Enabled, it answers {@link Addresses#ADMIN_HTTP} (the proxy relays {@code /admin/*} there when
- * {@code admin.listen} is empty), {@link Addresses#KEYS_LOOKUP} for the auth verticle, {@link Addresses#USAGE_STORE}
+ * {@code admin.listen} is empty), {@link Addresses#KEYS_LOOKUP} and {@link Addresses#KEYS_USAGE} (static keys' usage) for the auth verticle, {@link Addresses#USAGE_STORE}
  * and {@link Addresses#KEYS_CHARGE} for the usage verticle, and, when {@code admin.listen} is set, serves the same
  * API on that address. Keys, usage records and charged request ids live in one SQLite file, {@code admin.db_path}.
  * The {@code admin} section itself (token, allowed ips, listen, db path) is read at start only: a reloaded config

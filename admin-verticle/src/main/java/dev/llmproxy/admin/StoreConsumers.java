@@ -5,19 +5,23 @@ import dev.llmproxy.admin.keys.QuotaLedger;
 import dev.llmproxy.admin.usage.UsageStore;
 import dev.llmproxy.common.bus.Addresses;
 import dev.llmproxy.common.bus.KeyLookup;
+import dev.llmproxy.common.model.StaticKeyUsage;
 import io.vertx.core.Future;
 import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The builtin store's event-bus side: {@link Addresses#KEYS_LOOKUP} for the auth verticle,
- * {@link Addresses#USAGE_STORE} and {@link Addresses#KEYS_CHARGE} for the usage verticle. A request that cannot be
+ * The builtin store's event-bus side: {@link Addresses#KEYS_LOOKUP} and {@link Addresses#KEYS_USAGE} (static keys'
+ * usage) for the auth verticle, {@link Addresses#USAGE_STORE} and {@link Addresses#KEYS_CHARGE} for the usage verticle. A request that cannot be
  * read fails with 400 (sending it again will not help); a store failure fails with 500 so that the sender retries.
  */
 final class StoreConsumers {
@@ -43,21 +47,34 @@ final class StoreConsumers {
     return Future.all(
         bus.<JsonObject>consumer(Addresses.KEYS_LOOKUP, this::lookup).completion(),
         bus.<JsonObject>consumer(Addresses.USAGE_STORE, this::store).completion(),
-        bus.<JsonObject>consumer(Addresses.KEYS_CHARGE, this::charge).completion());
+        bus.<JsonObject>consumer(Addresses.KEYS_CHARGE, this::charge).completion(),
+        bus.<JsonObject>consumer(Addresses.KEYS_USAGE, this::staticUsage).completion());
+  }
+
+  /** A static key's usage; null when it was never charged. */
+  private void staticUsage(Message<JsonObject> message) {
+    answerByKeyHash(message, "keys.usage",
+        hash -> ledger.staticUsage(hash).map(found -> found.map(StaticKeyUsage::toJson).orElse(null)));
   }
 
   /** A null reply is "no such key"; a failure reply is "the store could not tell". */
   private void lookup(Message<JsonObject> message) {
+    answerByKeyHash(message, "keys.lookup", hash -> keys.find(hash).map(found -> found.orElse(null)));
+  }
+
+  /** Replies what {@code query} finds for the message's {@code key_hash} (lower-cased); 400 without one. */
+  private static void answerByKeyHash(Message<JsonObject> message, String address,
+      Function<String, Future<JsonObject>> query) {
     String hash = message.body() == null ? null : message.body().getString(KeyLookup.KEY_HASH);
     if (hash == null || hash.isEmpty()) {
       message.fail(400, "key_hash is required");
       return;
     }
-    keys.find(hash.toLowerCase()).onComplete(found -> {
+    query.apply(hash.toLowerCase()).onComplete(found -> {
       if (found.succeeded()) {
-        message.reply(found.result().orElse(null));
+        message.reply(found.result());
       } else {
-        LOG.error("keys.lookup failed", found.cause());
+        LOG.error("{} failed", address, found.cause());
         message.fail(500, "key store failed");
       }
     });
@@ -90,6 +107,10 @@ final class StoreConsumers {
       return;
     }
     QuotaLedger.ChargeRequest request = chargeRequest(body);
+    if (request != null && request.staticKey() != null) {
+      message.fail(400, "a static key's charge goes in a batch: {\"charges\": [...]}");
+      return;
+    }
     if (request == null) {
       message.fail(400, "request_id, key_hash and tokens (a non-negative integer) are required");
       return;
@@ -124,7 +145,13 @@ final class StoreConsumers {
       }
       requests.add(request);
     }
-    ledger.chargeAll(requests).onComplete(done -> {
+    List<QuotaLedger.ChargeRequest> builtin = requests.stream().filter(r -> r.staticKey() == null).toList();
+    List<QuotaLedger.ChargeRequest> statics = requests.stream().filter(r -> r.staticKey() != null).toList();
+    ledger.chargeAll(builtin).compose(charged -> ledger.chargeStatic(statics).map(more -> {
+      Map<String, Long> all = new LinkedHashMap<>(charged);
+      all.putAll(more);
+      return all;
+    })).onComplete(done -> {
       if (done.failed()) {
         LOG.error("keys.charge failed", done.cause());
         message.fail(500, "key store failed");
@@ -147,6 +174,12 @@ final class StoreConsumers {
         || !(tokens instanceof Number n) || n.longValue() < 0 || n.doubleValue() != Math.rint(n.doubleValue())) {
       return null;
     }
-    return new QuotaLedger.ChargeRequest(id, keyHash.toLowerCase(), n.longValue());
+    Object staticKey = charge.getValue("static");
+    if (staticKey != null && !(staticKey instanceof JsonObject)) {
+      return null;
+    }
+    QuotaLedger.StaticKey configured = staticKey instanceof JsonObject key
+        ? new QuotaLedger.StaticKey(key.getString("quota_reset_period"), key.getValue("used_quota") instanceof Number used ? used.longValue() : 0L) : null;
+    return new QuotaLedger.ChargeRequest(id, keyHash.toLowerCase(), n.longValue(), configured);
   }
 }

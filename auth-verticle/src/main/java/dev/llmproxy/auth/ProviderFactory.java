@@ -91,7 +91,8 @@ final class ProviderFactory {
       case "database" -> database(entry);
       case "webhook" -> webhook(entry);
       case "builtin" -> Future.succeededFuture(new BuiltinProvider(entry.name(), vertx.eventBus(), STORE_TIMEOUT_MS));
-      case "static" -> Future.succeededFuture(new StaticProvider(entry.name(), entry.staticConfig().keys()));
+      case "static" -> Future.succeededFuture(new StaticProvider(entry.name(), entry.staticConfig().keys(),
+          vertx.eventBus(), STORE_TIMEOUT_MS));
       case "lua" -> compile(entry.lua(), entry.name())
           .map(script -> new LuaProvider(entry.name(), new AuthScript(script, sandbox)));
       default -> Future.failedFuture("auth.pipeline " + entry.name() + ": unknown provider type '" + entry.type() + "'");

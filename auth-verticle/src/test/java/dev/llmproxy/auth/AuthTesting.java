@@ -58,6 +58,15 @@ final class AuthTesting {
         .put("static", new JsonObject().put("keys", list));
   }
 
+  /**
+   * Answers {@link Addresses#KEYS_USAGE} as the static keys' ledger does (the admin store, or the usage verticle's
+   * memory, neither of which this module may deploy): {@code usage} by key hash, null for a key never charged.
+   */
+  static Future<Void> staticUsageLedger(Vertx vertx, Map<String, JsonObject> usage) {
+    return vertx.eventBus().<JsonObject>consumer(Addresses.KEYS_USAGE,
+        m -> m.reply(usage.get(m.body().getString(dev.llmproxy.common.bus.KeyLookup.KEY_HASH)))).completion();
+  }
+
   static JsonObject key(String key) {
     return new JsonObject().put("key", key).put("name", "name-" + key).put("user_id", "user-" + key);
   }

@@ -25,6 +25,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
+import dev.llmproxy.common.model.StaticKeyUsage;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -48,7 +49,7 @@ class StaticPipelineTest {
 
   @Test
   void rulesDecide(Vertx vertx, VertxTestContext ctx) {
-    deploy(vertx, rulesConfig()).compose(id -> Future.all(List.of(
+    AuthTesting.staticUsageLedger(vertx, Map.of()).compose(v -> deploy(vertx, rulesConfig())).compose(id -> Future.all(List.of(
         ask(vertx, "sk-active-0000001"),
         ask(vertx, "sk-disabled-00001"),
         ask(vertx, "sk-int-disabled-1"),
@@ -74,6 +75,46 @@ class StaticPipelineTest {
           assertTrue(d.get(6).allow());
           assertDenied(d.get(7), 401, "invalid_api_key", "Invalid API Key");
           assertDenied(d.get(8), 401, "invalid_api_key", "Invalid API Key");
+          ctx.completeNow();
+        })));
+  }
+
+  /**
+   * A static key's charges come from the ledger: what it has used since its configured used_quota counts, the
+   * configured number wins once the operator changes it, and a new period (last reset before its start) starts
+   * again. No ledger to ask is a failure, never a pass.
+   */
+  @Test
+  void staticKeysAreJudgedByWhatTheLedgerCharged(Vertx vertx, VertxTestContext ctx) {
+    String spent = "sk-static-spent-01";
+    String rebased = "sk-static-rebased1";
+    String lastPeriod = "sk-static-lastday";
+    Instant yesterday = NOW.minus(2, ChronoUnit.DAYS);
+    Map<String, JsonObject> ledger = Map.of(
+        KeyHash.sha256Hex(spent), new StaticKeyUsage(114, NOW, 0).toJson(),
+        KeyHash.sha256Hex(rebased), new StaticKeyUsage(114, NOW, 0).toJson(),
+        KeyHash.sha256Hex(lastPeriod), new StaticKeyUsage(114, yesterday, 0).toJson());
+    GatewayConfig config = authConfig("first_match", staticProvider("keys",
+        key(spent).put("total_quota", 100),
+        key(rebased).put("total_quota", 100).put("used_quota", 10),
+        key(lastPeriod).put("total_quota", 100).put("quota_reset_period", "daily")));
+    AuthTesting.staticUsageLedger(vertx, ledger).compose(v -> deploy(vertx, config))
+        .compose(id -> Future.all(ask(vertx, spent), ask(vertx, rebased), ask(vertx, lastPeriod)))
+        .onComplete(ctx.succeeding(all -> ctx.verify(() -> {
+          assertDenied(all.resultAt(0), 429, "quota_exceeded", "Quota exceeded");
+          assertTrue(((AuthDecision) all.resultAt(1)).allow(), "used_quota changed in the config: it wins");
+          assertTrue(((AuthDecision) all.resultAt(2)).allow(), "a new daily period starts the count again");
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  void aStaticKeyWithAQuotaIsNotLetThroughWithoutItsLedger(Vertx vertx, VertxTestContext ctx) {
+    deploy(vertx, authConfig("first_match", staticProvider("keys", key("sk-static-noledger").put("total_quota", 5))))
+        .compose(id -> ask(vertx, "sk-static-noledger"))
+        .onComplete(ctx.succeeding(d -> ctx.verify(() -> {
+          assertFalse(d.allow());
+          assertEquals(503, d.status());
           ctx.completeNow();
         })));
   }

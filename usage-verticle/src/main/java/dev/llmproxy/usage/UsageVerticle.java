@@ -8,6 +8,7 @@ import dev.llmproxy.common.lua.LuaSandbox;
 import dev.llmproxy.common.lua.ScriptLoader;
 import dev.llmproxy.common.model.UsageRecord;
 import dev.llmproxy.common.storage.Pools;
+import dev.llmproxy.usage.journal.JournalKeys;
 import dev.llmproxy.usage.journal.UsageJournal;
 import dev.llmproxy.usage.quota.QuotaCharger;
 import dev.llmproxy.usage.reporter.BuiltinReporter;
@@ -26,6 +27,7 @@ import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,21 +62,32 @@ public final class UsageVerticle extends VerticleBase {
   private long received;
 
   private final long segmentBytes;
+  private final Map<String, String> environment;
+  private JournalKeys journalKeys;
 
   public UsageVerticle(GatewayConfig config, MeterRegistry registry) {
-    this(config, registry, SEGMENT_BYTES);
+    this(config, registry, SEGMENT_BYTES, System.getenv());
   }
 
-  /** @param segmentBytes size at which a journal segment is closed (small in tests, to see compaction) */
-  UsageVerticle(GatewayConfig config, MeterRegistry registry, long segmentBytes) {
+  /**
+   * @param segmentBytes size at which a journal segment is closed (small in tests, to see compaction)
+   * @param environment  where {@value JournalKeys#ENV} is read from
+   */
+  UsageVerticle(GatewayConfig config, MeterRegistry registry, long segmentBytes, Map<String, String> environment) {
     this.config = config;
     this.registry = registry;
     this.segmentBytes = segmentBytes;
+    this.environment = environment;
   }
 
   @Override
   public Future<?> start() {
     UsageRecordCodec.register(vertx.eventBus());
+    try {
+      journalKeys = JournalKeys.fromEnvironment(environment);
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(e.getMessage());
+    }
     pools = new Pools(vertx, config.storage());
     return readers()
         .compose(this::openJournal)
@@ -102,9 +115,11 @@ public final class UsageVerticle extends VerticleBase {
         }
       }
       if (config.auth().enabled() && QuotaCharger.charges(config.auth().pipeline())) {
-        QuotaCharger quota = new QuotaCharger(vertx.eventBus(), pools, config.auth().pipeline());
+        QuotaCharger quota = new QuotaCharger(vertx.eventBus(), pools, config.auth().pipeline(),
+            config.admin().enabled());
+        quota.staticRawKeys().forEach(journalKeys::remember);
         reporters.add(quota);
-        specs.add(Future.succeededFuture(new DeliveryLoopSpec(quota, QUOTA_CURSOR, null)));
+        specs.add(quota.start().map(new DeliveryLoopSpec(quota, QUOTA_CURSOR, null)));
       }
     } catch (IllegalArgumentException e) {
       return Future.failedFuture(e);
@@ -119,7 +134,13 @@ public final class UsageVerticle extends VerticleBase {
       return Future.succeededFuture();
     }
     Path dir = Path.of(config.usage().journalPath());
-    return UsageJournal.open(vertx, dir, segmentBytes, config.usage().journalFsyncInterval(), this::wakeAll).compose(opened -> {
+    if (!journalKeys.seals() && includesRawKeys()) {
+      LOG.warn("usage: raw API keys are kept in memory only (the journal holds them hashed and masked); records read "
+          + "back after a restart may lack them: Redis/database quota charges and include_raw_key webhooks of such "
+          + "records are then skipped or sent masked. Set {} to keep them encrypted in the journal", JournalKeys.ENV);
+    }
+    return UsageJournal.open(vertx, dir, segmentBytes, config.usage().journalFsyncInterval(), this::wakeAll,
+        journalKeys).compose(opened -> {
       journal = opened;
       List<Future<Long>> cursors = specs.stream().map(spec -> journal.cursor(spec.cursorName())).toList();
       return Future.all(cursors).map(all -> {
@@ -134,6 +155,15 @@ public final class UsageVerticle extends VerticleBase {
         return null;
       });
     });
+  }
+
+  /** True when some reader needs raw keys: a webhook with include_raw_key, or Redis/database quota charges. */
+  private boolean includesRawKeys() {
+    boolean webhook = config.usage().enabled() && config.usage().reporters().stream()
+        .anyMatch(r -> r.enabled() && r.type().equals("webhook") && r.webhook().includeRawKey());
+    boolean stores = config.auth().enabled() && config.auth().pipeline().stream()
+        .anyMatch(p -> p.enabled() && (p.type().equals("redis") || p.type().equals("database")));
+    return webhook || stores;
   }
 
   /** A reader of the journal: a reporter (or quota accounting), the name of its cursor, its script if any. */

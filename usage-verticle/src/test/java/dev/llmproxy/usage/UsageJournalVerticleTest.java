@@ -9,12 +9,15 @@ import static dev.llmproxy.usage.UsageTesting.usage;
 import static dev.llmproxy.usage.UsageTesting.webhook;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmproxy.common.bus.Addresses;
+import dev.llmproxy.common.bus.KeyHash;
 import dev.llmproxy.common.bus.UsageRecordCodec;
 import dev.llmproxy.common.config.GatewayConfig;
 import dev.llmproxy.usage.journal.Journal;
+import dev.llmproxy.testsupport.FilesOnDisk;
 import dev.llmproxy.usage.journal.JournalEntry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Future;
@@ -57,7 +60,14 @@ class UsageJournalVerticleTest {
     List<JournalEntry> entries = Journal.readAll(dir.resolve("journal"));
     assertEquals(20, entries.size());
     assertEquals("acked-0", entries.get(0).record().getString("request_id"));
-    assertEquals("sk-test-0000000001", entries.get(0).record().getString("api_key"));
+    JsonObject onDisk = entries.get(0).record();
+    assertNull(onDisk.getValue("api_key"), "the raw key is not journaled");
+    assertEquals("sk-...0001", onDisk.getString("api_key_masked"));
+    assertEquals(KeyHash.sha256Hex("sk-test-0000000001"), onDisk.getString("key_hash"));
+    assertEquals(KeyHash.keyId(KeyHash.sha256Hex("sk-test-0000000001")), onDisk.getString("key_id"));
+    assertEquals("key-name", onDisk.getString("key_name"));
+    assertEquals(List.of(), FilesOnDisk.containing(dir.resolve("journal"), "sk-test-0000000001"),
+        "no file holds the raw key");
     for (int i = 0; i < 5; i++) {
       send(vertx, record("sent-" + i, "sk-test-0000000001", null, "m", 1, 2));
     }

@@ -49,8 +49,17 @@ final class UsageTesting {
   }
 
   static Future<String> deploy(Vertx vertx, GatewayConfig config, MeterRegistry registry) {
-    return vertx.deployVerticle(() -> new UsageVerticle(config, registry), new io.vertx.core.DeploymentOptions());
+    return deploy(vertx, config, registry, Map.of());
   }
+
+  /** With this environment (where {@code LLMPROXY_JOURNAL_KEY} is read from). */
+  static Future<String> deploy(Vertx vertx, GatewayConfig config, MeterRegistry registry, Map<String, String> env) {
+    return vertx.deployVerticle(() -> new UsageVerticle(config, registry, UsageVerticle.SEGMENT_BYTES, env),
+        new io.vertx.core.DeploymentOptions());
+  }
+
+  /** A journal secret for tests. */
+  static final Map<String, String> SEALING = Map.of("LLMPROXY_JOURNAL_KEY", "a-journal-secret-for-the-tests-0001");
 
   /** A unique id per test run, so that tables and Redis keys shared between runs never collide. */
   static String unique(String prefix) {

@@ -3,21 +3,29 @@ package dev.llmproxy.admin.keys;
 import dev.llmproxy.admin.sqlite.Sqlite;
 import dev.llmproxy.admin.sqlite.Times;
 import dev.llmproxy.common.model.QuotaPeriods;
+import dev.llmproxy.common.model.StaticKeyUsage;
+import dev.llmproxy.common.util.Timestamps;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 
 /**
  * Used quota of builtin keys: charges counted once per request id ({@code quota_charges} remembers the ids it has
  * charged), and the resets at the start of each key's period. Periods start in UTC: daily at midnight, weekly on
  * Monday, monthly on the 1st, as the auth verticle reckons them.
+ *
+ * <p>Also the usage of static keys (keys of the config, which {@code api_keys} does not hold): {@code static_key_usage}
+ * by the key's hash, charged once per request id through the same {@code quota_charges}, with the period rule of
+ * {@link StaticKeyUsage#charge} (the first charge of a new period starts it again; no timer is needed).
  */
 public final class QuotaLedger {
 
@@ -36,6 +44,9 @@ public final class QuotaLedger {
             .execute())
         .compose(v -> pool.query("CREATE INDEX IF NOT EXISTS idx_quota_charges_batch ON quota_charges(batch_id)")
             .execute())
+        .compose(v -> pool.query("CREATE TABLE IF NOT EXISTS static_key_usage (key_hash TEXT PRIMARY KEY, "
+            + "used_quota INTEGER NOT NULL DEFAULT 0, last_reset_at TEXT, base_used_quota INTEGER NOT NULL DEFAULT 0, "
+            + "updated_at TEXT)").execute())
         .mapEmpty();
   }
 
@@ -67,8 +78,20 @@ public final class QuotaLedger {
         }));
   }
 
-  /** One charge of a batch. */
-  public record ChargeRequest(String requestId, String keyHash, long tokens) {
+  /**
+   * One charge of a batch.
+   *
+   * @param staticKey null for a builtin key; for a static key, its configured period and {@code used_quota}
+   */
+  public record ChargeRequest(String requestId, String keyHash, long tokens, StaticKey staticKey) {
+
+    public ChargeRequest(String requestId, String keyHash, long tokens) {
+      this(requestId, keyHash, tokens, null);
+    }
+  }
+
+  /** What the config says of a static key that its charges need. */
+  public record StaticKey(String quotaResetPeriod, long configuredUsedQuota) {
   }
 
   /**
@@ -82,23 +105,10 @@ public final class QuotaLedger {
       return Future.succeededFuture(Map.of());
     }
     String batchId = UUID.randomUUID().toString();
-    StringBuilder values = new StringBuilder();
-    List<Object> params = new ArrayList<>(charges.size() * 3 + 2);
-    params.add(Times.now());
-    params.add(batchId);
-    for (ChargeRequest charge : charges) {
-      values.append(values.isEmpty() ? "(?, ?, ?)" : ", (?, ?, ?)");
-      params.add(charge.requestId());
-      params.add(charge.keyHash());
-      params.add(charge.tokens());
-    }
     String inBatch = "SELECT key_hash FROM quota_charges WHERE batch_id = ?";
-    return Sqlite.inTransaction(pool, conn -> conn.preparedQuery(
-            "INSERT OR IGNORE INTO quota_charges (request_id, key_hash, tokens, charged_at, batch_id) "
-                + "SELECT column1, column2, column3, ?, ? FROM (VALUES " + values + ") "
-                + "WHERE column2 IN (SELECT key_hash FROM api_keys)")
-        .execute(Tuple.wrap(params))
-        .compose(inserted -> inserted.rowCount() == 0 ? Future.succeededFuture(Map.<String, Long>of()) : conn
+    String heldKeys = "WHERE column2 IN (SELECT key_hash FROM api_keys)";
+    return Sqlite.inTransaction(pool, conn -> rememberNew(conn, batchId, charges, heldKeys)
+        .compose(inserted -> inserted == 0 ? Future.succeededFuture(Map.<String, Long>of()) : conn
             .preparedQuery("UPDATE api_keys SET used_quota = used_quota + (SELECT SUM(c.tokens) FROM quota_charges c "
                 + "WHERE c.batch_id = ? AND c.key_hash = api_keys.key_hash) WHERE key_hash IN (" + inBatch + ")")
             .execute(Tuple.of(batchId, batchId))
@@ -111,6 +121,85 @@ public final class QuotaLedger {
               }
               return charged;
             })));
+  }
+
+  /**
+   * Remembers the request ids of {@code charges} not charged before under {@code batchId}, in one statement;
+   * {@code where} filters the rows (on {@code column2}, the key hash). @return how many were new
+   */
+  private static Future<Integer> rememberNew(SqlConnection conn, String batchId, List<ChargeRequest> charges,
+      String where) {
+    StringBuilder values = new StringBuilder();
+    List<Object> params = new ArrayList<>(charges.size() * 3 + 2);
+    params.add(Times.now());
+    params.add(batchId);
+    for (ChargeRequest charge : charges) {
+      values.append(values.isEmpty() ? "(?, ?, ?)" : ", (?, ?, ?)");
+      params.add(charge.requestId());
+      params.add(charge.keyHash());
+      params.add(charge.tokens());
+    }
+    return conn.preparedQuery("INSERT OR IGNORE INTO quota_charges (request_id, key_hash, tokens, charged_at, batch_id) "
+            + "SELECT column1, column2, column3, ?, ? FROM (VALUES " + values + ") " + where)
+        .execute(Tuple.wrap(params))
+        .map(inserted -> inserted.rowCount());
+  }
+
+  /**
+   * Charges static keys' requests in one transaction: the new request ids are remembered, then each key charged gets
+   * the sum of its new tokens by {@link StaticKeyUsage#charge}. Gives each charged key's hash with its new
+   * {@code used_quota}.
+   */
+  public Future<Map<String, Long>> chargeStatic(List<ChargeRequest> charges) {
+    if (charges.isEmpty()) {
+      return Future.succeededFuture(Map.of());
+    }
+    Map<String, StaticKey> keys = new LinkedHashMap<>();
+    charges.forEach(charge -> keys.putIfAbsent(charge.keyHash(), charge.staticKey()));
+    String batchId = UUID.randomUUID().toString();
+    Instant now = Instant.now();
+    return Sqlite.inTransaction(pool, conn -> rememberNew(conn, batchId, charges, "")
+        .compose(inserted -> inserted == 0 ? Future.succeededFuture(Map.<String, Long>of()) : conn
+            .preparedQuery("SELECT key_hash, SUM(tokens) AS tokens FROM quota_charges WHERE batch_id = ? GROUP BY key_hash")
+            .execute(Tuple.of(batchId))
+            .compose(sums -> {
+              Map<String, Long> charged = new LinkedHashMap<>();
+              Future<?> chain = Future.succeededFuture();
+              for (Row sum : sums) {
+                String hash = sum.getString("key_hash");
+                long tokens = sum.getLong("tokens");
+                StaticKey key = keys.get(hash);
+                chain = chain.compose(v -> staticUsage(conn, hash)).compose(current -> {
+                  StaticKeyUsage next = StaticKeyUsage.charge(current.orElse(null), tokens, key.quotaResetPeriod(),
+                      key.configuredUsedQuota(), now);
+                  charged.put(hash, next.usedQuota());
+                  return conn.preparedQuery("INSERT OR REPLACE INTO static_key_usage (key_hash, used_quota, "
+                          + "last_reset_at, base_used_quota, updated_at) VALUES (?, ?, ?, ?, ?)")
+                      .execute(Tuple.of(hash, next.usedQuota(),
+                          next.lastResetAt() == null ? null : Times.format(next.lastResetAt()), next.baseUsedQuota(),
+                          Times.format(now)));
+                });
+              }
+              return chain.map(v -> charged);
+            })));
+  }
+
+  /** A static key's usage; empty when it was never charged. */
+  public Future<Optional<StaticKeyUsage>> staticUsage(String keyHash) {
+    return pool.withConnection(conn -> staticUsage(conn, keyHash));
+  }
+
+  private static Future<Optional<StaticKeyUsage>> staticUsage(SqlConnection conn, String keyHash) {
+    return conn.preparedQuery("SELECT used_quota, last_reset_at, base_used_quota FROM static_key_usage WHERE key_hash = ?")
+        .execute(Tuple.of(keyHash))
+        .map(rows -> {
+          if (rows.size() == 0) {
+            return Optional.<StaticKeyUsage>empty();
+          }
+          Row row = rows.iterator().next();
+          return Optional.of(new StaticKeyUsage(row.getLong("used_quota"),
+              Timestamps.of(row.getValue("last_reset_at")).orElse(null), row.getLong("base_used_quota")));
+        });
   }
 
   /** Forgets charged request ids older than {@code cutoff}; a retry older than that is not expected. */

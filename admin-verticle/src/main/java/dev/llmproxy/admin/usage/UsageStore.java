@@ -1,10 +1,8 @@
 package dev.llmproxy.admin.usage;
 
-import dev.llmproxy.admin.keys.KeyDigest;
 import dev.llmproxy.admin.sqlite.Sqlite;
 import dev.llmproxy.admin.sqlite.Times;
 import dev.llmproxy.common.model.UsageRecord;
-import dev.llmproxy.common.util.Secrets;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -73,11 +71,11 @@ public final class UsageStore {
     if (record.requestId() == null || record.requestId().isBlank()) {
       return null;
     }
-    String key = record.apiKey();
-    boolean hasKey = key != null && !key.isEmpty();
+    // The key's hash and masked form; a sender of old may still give only the raw key, which derives both.
+    boolean hasKey = record.hasKey();
     return Sqlite.tuple(java.util.Arrays.asList(
         record.requestId(),
-        hasKey ? Secrets.mask(key) : null,
+        hasKey ? record.maskedKey() : null,
         record.userId(),
         record.model(),
         record.promptTokens(),
@@ -89,7 +87,7 @@ public final class UsageStore {
         record.latencyMs(),
         record.stream() ? 1 : 0,
         Times.format(record.timestamp()),
-        hasKey ? KeyDigest.sha256Hex(key) : null,
+        hasKey ? record.keyHash() : null,
         record.keySource(),
         record.keyName(),
         record.method(),

@@ -19,7 +19,11 @@ public final class Addresses {
    * from {@link #BACKENDS_SNAPSHOT} so that the discovery verticle does not receive its own publications.
    */
   public static final String BACKENDS_CURRENT = "llmproxy.backends.current";
-  /** send, proxy to usage: one usage record. */
+  /**
+   * send, proxy to usage: one usage record ({@code dev.llmproxy.common.model.UsageRecord}, the raw key included:
+   * the bus is memory, or the wire between members; the usage journal writes the key only hashed, masked and, with
+   * {@code LLMPROXY_JOURNAL_KEY}, encrypted).
+   */
   public static final String USAGE_RECORD = "llmproxy.usage.record";
   /**
    * send, proxy to usage: one JSON object per inference request for {@code logging.request} (the columns of
@@ -34,9 +38,19 @@ public final class Addresses {
   public static final String USAGE_STORE = "llmproxy.usage.store";
   /**
    * request/reply, usage to admin: {@code {"request_id", "key_hash", "tokens"}} adds the tokens to a builtin key's
-   * {@code used_quota}, once per {@code request_id}. Reply {@code {"charged": bool, "used_quota": n}}.
+   * {@code used_quota}, once per {@code request_id}. Reply {@code {"charged": bool, "used_quota": n}}. Batched:
+   * {@code {"charges": [...]}}, reply {@code {"charged": {key_hash: used_quota, ...}}}. A charge of a static key
+   * carries {@code "static": {"quota_reset_period", "used_quota"}} (the key's configured values) and is kept in the
+   * admin store's {@code static_key_usage} (see {@link #KEYS_USAGE}) instead of {@code api_keys}.
    */
   public static final String KEYS_CHARGE = "llmproxy.keys.charge";
+  /**
+   * request/reply, auth to the ledger of static keys' usage: {@code {"key_hash"}} to
+   * {@code {"used_quota", "last_reset_at", "base_used_quota"}} ({@code dev.llmproxy.common.model.StaticKeyUsage}), or
+   * null when the key was never charged. Answered by the admin verticle from its SQLite store when
+   * {@code admin.enabled}, else by the usage verticle from memory (lost on restart; it warns at start).
+   */
+  public static final String KEYS_USAGE = "llmproxy.keys.usage";
   /**
    * request/reply, admin to proxy: the proxy's live view of each backend (in flight, recent latency,
    * ejection), shared by every proxy instance of the JVM.

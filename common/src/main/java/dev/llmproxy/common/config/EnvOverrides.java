@@ -19,8 +19,11 @@ import java.util.TreeMap;
 final class EnvOverrides {
 
   static final String PREFIX = "LLMPROXY_";
-  /** Variables of ours that are not config fields (the launcher reads the config path from this). */
-  static final Set<String> NOT_FIELDS = Set.of("LLMPROXY_CONFIG");
+  /**
+   * Variables of ours that are not config fields: the launcher reads the config path from the first, the usage
+   * journal its encryption key from the second (a secret that must not sit in a config file).
+   */
+  static final Set<String> NOT_FIELDS = Set.of("LLMPROXY_CONFIG", "LLMPROXY_JOURNAL_KEY");
   private static final Set<String> LISTS_OF_MAPPINGS =
       Set.of("backends", "databases", "caches", "sources", "pipeline", "reporters", "fallback", "keys");
 

@@ -1,5 +1,7 @@
 package dev.llmproxy.common.model;
 
+import dev.llmproxy.common.bus.KeyHash;
+import dev.llmproxy.common.util.Secrets;
 import io.vertx.core.json.JsonObject;
 
 import java.time.Instant;
@@ -8,21 +10,75 @@ import java.time.Instant;
  * What one finished request used, as the proxy hands it to the usage verticle. Field names follow the
  * original's documented webhook payload (seed 004), plus what billing needs to trust a record.
  *
- * @param apiKey     the client's key in full (the usage verticle masks it wherever it leaves the gateway)
+ * @param apiKey     the client's key in full, in memory only: the usage journal never writes it in clear, and it is
+ *                   null in a record read back from the journal when the raw key could not be recovered (see the
+ *                   usage verticle's README); null when the request carried no key
  * @param keySource  the auth provider whose store holds the key ({@code auth.pipeline[].name}); null when the
  *                   request was not authenticated. Quota accounting charges that store.
  * @param estimated  the backend reported no usage, so the counts were estimated
  * @param aborted    the client went away or the backend failed before the answer was complete
+ * @param keyHash    the key's SHA-256 ({@link KeyHash}), how stores that keep keys hashed find it; derived from
+ *                   {@code apiKey} when not given
+ * @param maskedKey  the key masked ({@code sk-...abcd}); derived from {@code apiKey} when not given
  */
 public record UsageRecord(String requestId, String apiKey, String keySource, String keyName, String userId, String model,
                           long promptTokens, long completionTokens, long totalTokens, boolean stream,
                           String method, String endpoint, Instant timestamp, String backendUrl, int statusCode,
-                          long latencyMs, long ttftMs, boolean estimated, boolean aborted, String clientIp) {
+                          long latencyMs, long ttftMs, boolean estimated, boolean aborted, String clientIp,
+                          String keyHash, String maskedKey) {
 
+  public UsageRecord {
+    boolean hasKey = apiKey != null && !apiKey.isEmpty();
+    if (keyHash == null && hasKey) {
+      keyHash = KeyHash.sha256Hex(apiKey);
+    }
+    if (maskedKey == null && hasKey) {
+      maskedKey = Secrets.mask(apiKey);
+    }
+  }
+
+  /** As the proxy makes it: the key's hash and masked form are derived from the key. */
+  public UsageRecord(String requestId, String apiKey, String keySource, String keyName, String userId, String model,
+                     long promptTokens, long completionTokens, long totalTokens, boolean stream,
+                     String method, String endpoint, Instant timestamp, String backendUrl, int statusCode,
+                     long latencyMs, long ttftMs, boolean estimated, boolean aborted, String clientIp) {
+    this(requestId, apiKey, keySource, keyName, userId, model, promptTokens, completionTokens, totalTokens, stream,
+        method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted, clientIp, null, null);
+  }
+
+  /** The key's public id (the first 16 hex digits of its hash), null when the request had no key. */
+  public String keyId() {
+    return keyHash == null ? null : KeyHash.keyId(keyHash);
+  }
+
+  /** True when the request carried a key (known by its hash even when the raw key is not at hand). */
+  public boolean hasKey() {
+    return keyHash != null;
+  }
+
+  /** The same record without the raw key: what may rest on disk. */
+  public UsageRecord withoutRawKey() {
+    return withRawKey(null);
+  }
+
+  /** The same record with the raw key (recovered for a record read back without it); null leaves it unknown. */
+  public UsageRecord withRawKey(String rawKey) {
+    return new UsageRecord(requestId, rawKey, keySource, keyName, userId, model, promptTokens, completionTokens,
+        totalTokens, stream, method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted,
+        clientIp, keyHash, maskedKey);
+  }
+
+  /**
+   * The record as JSON, the raw key included when known: for the event bus between cluster members and for in-memory
+   * hand-overs, never for a file (see {@link #withoutRawKey()}).
+   */
   public JsonObject toJson() {
     return new JsonObject()
         .put("request_id", requestId)
         .put("api_key", apiKey)
+        .put("key_hash", keyHash)
+        .put("key_id", keyId())
+        .put("api_key_masked", maskedKey)
         .put("key_source", keySource)
         .put("key_name", keyName)
         .put("user_id", userId)
@@ -64,6 +120,8 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
         json.getLong("ttft_ms", -1L),
         json.getBoolean("estimated", false),
         json.getBoolean("aborted", false),
-        json.getString("client_ip"));
+        json.getString("client_ip"),
+        json.getString("key_hash"),
+        json.getString("api_key_masked"));
   }
 }

@@ -42,6 +42,7 @@ public final class UsageJournal {
   private final WorkerExecutor reader;
   private final Journal journal;
   private final Runnable onCommit;
+  private final JournalKeys keys;
   private final long fsyncIntervalMs;
   /** When the last group's write began, in {@link System#nanoTime()}. */
   private long lastWriteNanos;
@@ -56,7 +57,8 @@ public final class UsageJournal {
   private final ArrayDeque<JournalEntry> tail = new ArrayDeque<>();
 
   private UsageJournal(Vertx vertx, WorkerExecutor writer, WorkerExecutor reader, Journal journal,
-      Duration fsyncInterval, Runnable onCommit) {
+      Duration fsyncInterval, Runnable onCommit, JournalKeys keys) {
+    this.keys = keys;
     this.vertx = vertx;
     this.fsyncIntervalMs = Math.max(1, fsyncInterval.toMillis());
     this.lastWriteNanos = System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(fsyncIntervalMs);
@@ -75,11 +77,23 @@ public final class UsageJournal {
    */
   public static Future<UsageJournal> open(Vertx vertx, Path dir, long segmentBytes, Duration fsyncInterval,
       Runnable onCommit) {
+    return open(vertx, dir, segmentBytes, fsyncInterval, onCommit, JournalKeys.inMemory());
+  }
+
+  /**
+   * Opens the journal in {@code dir}.
+   *
+   * @param fsyncInterval at most one group is written (and fsynced) per interval
+   * @param onCommit run on the caller's context after each group is durable (wakes the readers)
+   * @param keys     how raw API keys are kept out of the files and recovered from them
+   */
+  public static Future<UsageJournal> open(Vertx vertx, Path dir, long segmentBytes, Duration fsyncInterval,
+      Runnable onCommit, JournalKeys keys) {
     String id = UUID.randomUUID().toString();
     WorkerExecutor writer = vertx.createSharedWorkerExecutor("llmproxy-usage-journal-writer-" + id, 1);
     WorkerExecutor reader = vertx.createSharedWorkerExecutor("llmproxy-usage-journal-reader-" + id, 1);
     return writer.executeBlocking(() -> Journal.open(dir, segmentBytes))
-        .map(journal -> new UsageJournal(vertx, writer, reader, journal, fsyncInterval, onCommit))
+        .map(journal -> new UsageJournal(vertx, writer, reader, journal, fsyncInterval, onCommit, keys))
         .onFailure(e -> {
           writer.close();
           reader.close();
@@ -89,6 +103,7 @@ public final class UsageJournal {
   /** Appends one record; the future completes with its seq once it is on disk. */
   public Future<Long> append(UsageRecord usage) {
     Promise<Long> appended = Promise.promise();
+    keys.remember(usage);
     pending.add(new Pending(usage, appended));
     notDurable++;
     if (!writing) {
@@ -127,10 +142,10 @@ public final class UsageJournal {
     }
     writing = true;
     lastWriteNanos = System.nanoTime();
-    // Records are immutable: the writer thread turns them into JSON, not the event loop.
+    // Records are immutable: the writer thread turns them into JSON (and seals their keys), not the event loop.
     lastWrite = writer.executeBlocking(() -> {
           List<JsonObject> records = new ArrayList<>(group.size());
-          group.forEach(p -> records.add(p.usage().toJson()));
+          group.forEach(p -> records.add(keys.toDisk(p.usage())));
           return journal.append(records);
         })
         .andThen(ar -> {
@@ -191,7 +206,9 @@ public final class UsageJournal {
       }
       return Future.succeededFuture(new ArrayList<>(newest));
     }
-    return reader.executeBlocking(() -> journal.read(fromSeq, max));
+    return reader.executeBlocking(() -> journal.read(fromSeq, max).stream()
+        .map(entry -> new JournalEntry(entry.seq(), entry.record(), keys.fromDisk(entry.record())))
+        .toList());
   }
 
   public Future<Long> cursor(String name) {

@@ -3,6 +3,7 @@ package dev.llmproxy.usage.quota;
 import dev.llmproxy.common.bus.Addresses;
 import dev.llmproxy.common.bus.KeyHash;
 import dev.llmproxy.common.bus.KeyLookup;
+import dev.llmproxy.common.config.ApiKeyConfig;
 import dev.llmproxy.common.config.AuthProviderConfig;
 import dev.llmproxy.common.config.DatabaseAuthConfig;
 import dev.llmproxy.common.model.QuotaPeriods;
@@ -22,11 +23,14 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Quota accounting, fed from the journal like a reporter: a record with tokens and a key adds its total tokens to
@@ -39,8 +43,15 @@ import java.util.stream.Collectors;
  *       only when it was new adds to the key record: HINCRBY on a hash, or the field of a JSON string record.</li>
  *   <li>{@code database}: in one transaction, the request id into {@code llmproxy_quota_charges} (ignored when
  *       there) and, only when it was new, {@code UPDATE <table> SET used_quota = used_quota + ? WHERE <key> = ?}.</li>
- *   <li>{@code static}, {@code webhook}, {@code lua}: the key lives in no store of ours; nothing is charged.</li>
+ *   <li>{@code static}, for a key with a {@code total_quota}: with {@code admin} enabled, {@link Addresses#KEYS_CHARGE}
+ *       like builtin keys, marked {@code static} with the key's configured period and {@code used_quota}, kept in the
+ *       admin store's {@code static_key_usage} by the key's hash (it survives a restart); with {@code admin} off, in
+ *       this verticle's memory ({@link StaticUsageMemory}, lost on restart, warned about at start). Either way the
+ *       auth verticle reads it back over {@link Addresses#KEYS_USAGE}.</li>
+ *   <li>{@code webhook}, {@code lua}: the key lives in no store of ours; nothing is charged.</li>
  * </ul>
+ * Redis and database charges need the raw key (those stores are keyed by it); a record read back from the journal
+ * after a restart without {@code LLMPROXY_JOURNAL_KEY} may have lost it, and is then not charged (logged).
  */
 public final class QuotaCharger implements Reporter {
 
@@ -86,26 +97,71 @@ public final class QuotaCharger implements Reporter {
       return -1
       """;
 
+  private static final Logger LOG = LoggerFactory.getLogger(QuotaCharger.class);
+
   private final EventBus bus;
   private final Pools pools;
   private final Map<String, AuthProviderConfig> providers;
+  /** Per static provider: its keys with a {@code total_quota}, by hash. */
+  private final Map<String, Map<String, ApiKeyConfig>> staticKeys = new HashMap<>();
+  /** Where static keys' usage is kept when there is no admin store; null when there is one (or no such key). */
+  private final StaticUsageMemory staticMemory;
   private final Set<String> chargesTableReady = new HashSet<>();
   private final Map<String, KeyTable> keyTables = new HashMap<>();
 
-  public QuotaCharger(EventBus bus, Pools pools, List<AuthProviderConfig> pipeline) {
+  /**
+   * @param adminStore the admin verticle keeps the builtin store ({@code admin.enabled}): static keys' usage goes
+   *                   there, else it stays in memory
+   */
+  public QuotaCharger(EventBus bus, Pools pools, List<AuthProviderConfig> pipeline, boolean adminStore) {
     this.bus = bus;
     this.pools = pools;
     this.providers = pipeline.stream().collect(Collectors.toMap(AuthProviderConfig::name, Function.identity(),
         (a, b) -> a));
+    for (int i = 0; i < pipeline.size(); i++) {
+      AuthProviderConfig provider = pipeline.get(i);
+      if (!provider.enabled() || !provider.type().equals("static")) {
+        continue;
+      }
+      Map<String, ApiKeyConfig> keys = new HashMap<>();
+      List<ApiKeyConfig> configured = provider.staticConfig().keys();
+      for (int k = 0; k < configured.size(); k++) {
+        ApiKeyConfig key = configured.get(k);
+        if (key.totalQuota() > 0 && !key.key().isEmpty()) {
+          keys.putIfAbsent(KeyHash.sha256Hex(key.key()), key);
+          if (!adminStore) {
+            LOG.warn("auth.pipeline[{}].static.keys[{}].total_quota: the key's used quota is kept in memory only, "
+                + "because admin is disabled (the builtin store would keep it); a restart starts it again from its "
+                + "used_quota", i, k);
+          }
+        }
+      }
+      staticKeys.put(provider.name(), keys);
+    }
+    boolean staticQuota = staticKeys.values().stream().anyMatch(keys -> !keys.isEmpty());
+    this.staticMemory = staticQuota && !adminStore ? new StaticUsageMemory() : null;
   }
 
   /** True when some provider of the pipeline keeps keys in a store this class charges. */
   public static boolean charges(List<AuthProviderConfig> pipeline) {
-    return pipeline.stream().anyMatch(p -> chargeable(p.type()));
+    return pipeline.stream().anyMatch(p -> p.enabled() && (chargeable(p.type()) || p.type().equals("static")
+        && p.staticConfig().keys().stream().anyMatch(k -> k.totalQuota() > 0)));
   }
 
   private static boolean chargeable(String type) {
-    return type.equals("builtin") || type.equals("redis") || type.equals("database");
+    return type.equals("builtin") || type.equals("redis") || type.equals("database") || type.equals("static");
+  }
+
+  /** Serves the static keys' usage kept in memory, when that is where it is kept. */
+  public Future<Void> start() {
+    return staticMemory == null ? Future.succeededFuture() : staticMemory.serve(bus);
+  }
+
+  /** Raw keys of static keys with a quota, by hash: known from the config, so never lost to a restart. */
+  public Map<String, String> staticRawKeys() {
+    Map<String, String> raw = new HashMap<>();
+    staticKeys.values().forEach(keys -> keys.forEach((hash, key) -> raw.put(hash, key.key())));
+    return raw;
   }
 
   @Override
@@ -130,6 +186,7 @@ public final class QuotaCharger implements Reporter {
   @Override
   public Future<Void> deliver(List<JsonObject> payloads) {
     JsonArray builtin = new JsonArray();
+    Set<String> chargedInMemory = new LinkedHashSet<>();
     Future<Void> chain = Future.succeededFuture();
     for (JsonObject payload : payloads) {
       UsageRecord record = UsageRecord.fromJson(payload);
@@ -137,40 +194,71 @@ public final class QuotaCharger implements Reporter {
       if (provider == null) {
         continue;
       }
-      if (provider.type().equals("builtin")) {
-        builtin.add(new JsonObject().put("request_id", record.requestId())
-            .put(KeyLookup.KEY_HASH, KeyHash.sha256Hex(record.apiKey())).put("tokens", record.totalTokens()));
-      } else {
-        chain = chain.compose(v -> charge(record, provider));
+      switch (provider.type()) {
+        case "builtin" -> builtin.add(builtinCharge(record));
+        case "static" -> {
+          ApiKeyConfig key = staticKeys.getOrDefault(provider.name(), Map.of()).get(record.keyHash());
+          if (key == null) {
+            continue; // no quota: nothing to count
+          }
+          if (staticMemory == null) {
+            builtin.add(builtinCharge(record).put("static", new JsonObject()
+                .put("quota_reset_period", key.quotaResetPeriod()).put("used_quota", key.usedQuota())));
+          } else if (staticMemory.charge(record.requestId(), record.keyHash(), record.totalTokens(),
+              key.quotaResetPeriod(), key.usedQuota())) {
+            chargedInMemory.add(record.keyHash());
+          }
+        }
+        default -> {
+          if (record.apiKey() == null) {
+            LOG.warn("quota: request {} of key {} ({} tokens) is not charged to {}: its raw key, which that store is "
+                    + "keyed by, was lost with a restart (set LLMPROXY_JOURNAL_KEY to keep it encrypted in the journal)",
+                record.requestId(), record.keyId(), record.totalTokens(), provider.name());
+            continue;
+          }
+          chain = chain.compose(v -> charge(record, provider));
+        }
       }
     }
+    chargedInMemory.forEach(this::keyChanged);
     return builtin.isEmpty() ? chain : chain.compose(v -> chargeBuiltin(builtin));
+  }
+
+  private static JsonObject builtinCharge(UsageRecord record) {
+    return new JsonObject().put("request_id", record.requestId()).put(KeyLookup.KEY_HASH, record.keyHash())
+        .put("tokens", record.totalTokens());
+  }
+
+  private void keyChanged(String keyHash) {
+    bus.publish(Addresses.KEYS_CHANGED, new JsonObject().put(KeyLookup.KEY_HASH, keyHash));
   }
 
   /** The auth provider whose store holds the record's key, when the record has tokens to charge there. */
   private AuthProviderConfig chargedStore(UsageRecord record) {
     AuthProviderConfig provider = record.keySource() == null ? null : providers.get(record.keySource());
-    if (record.totalTokens() <= 0 || record.apiKey() == null || record.apiKey().isEmpty() || provider == null
-        || !chargeable(provider.type())) {
+    if (record.totalTokens() <= 0 || !record.hasKey() || provider == null || !chargeable(provider.type())) {
       return null;
     }
     return provider;
   }
 
   private Future<Void> charge(UsageRecord record, AuthProviderConfig provider) {
-    String keyHash = KeyHash.sha256Hex(record.apiKey());
+    String keyHash = record.keyHash();
     Future<Boolean> charged = provider.type().equals("redis")
         ? chargeRedis(record, provider)
         : chargeDatabase(record, provider.database());
     return charged.map(changed -> {
       if (changed) {
-        bus.publish(Addresses.KEYS_CHANGED, new JsonObject().put(KeyLookup.KEY_HASH, keyHash));
+        keyChanged(keyHash);
       }
       return null;
     });
   }
 
-  /** The admin verticle charges once per request id and tells the auth caches about the keys it charged. */
+  /**
+   * The admin verticle charges builtin and static keys once per request id and tells the auth caches about the keys
+   * it charged.
+   */
   private Future<Void> chargeBuiltin(JsonArray charges) {
     return bus.<JsonObject>request(Addresses.KEYS_CHARGE, new JsonObject().put("charges", charges),
             new DeliveryOptions().setSendTimeout(REPLY_TIMEOUT_MS))

@@ -36,9 +36,10 @@ public final class BuiltinReporter implements Reporter {
     return 100;
   }
 
+  /** The admin store keeps the key's hash and masked form only: the raw key does not travel there. */
   @Override
   public JsonObject payload(UsageRecord record) {
-    return record.toJson();
+    return record.withoutRawKey().toJson();
   }
 
   @Override

@@ -3,7 +3,6 @@ package dev.llmproxy.usage.reporter;
 import dev.llmproxy.common.model.UsageRecord;
 import dev.llmproxy.common.storage.Dialect;
 import dev.llmproxy.common.storage.SqlDatabase;
-import dev.llmproxy.common.util.Secrets;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Tuple;
@@ -53,7 +52,7 @@ public final class DatabaseReporter implements Reporter {
     return new JsonObject()
         .put("request_id", record.requestId())
         .put("timestamp", record.timestamp().toString())
-        .put("api_key", Secrets.mask(record.apiKey()))
+        .put("api_key", record.maskedKey())
         .put("user_id", record.userId())
         .put("method", record.method())
         .put("path", record.endpoint())

@@ -2,7 +2,6 @@ package dev.llmproxy.usage.reporter;
 
 import dev.llmproxy.common.config.WebhookReporterConfig;
 import dev.llmproxy.common.model.UsageRecord;
-import dev.llmproxy.common.util.Secrets;
 import io.micrometer.core.instrument.Counter;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -18,6 +17,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code type: webhook}: one HTTP request per record with the flat payload of the original (seed 004) plus what
@@ -33,6 +34,7 @@ import java.util.function.IntConsumer;
 public final class WebhookReporter implements Reporter {
 
   private static final long ATTEMPT_PAUSE_MS = 100;
+  private static final Logger LOG = LoggerFactory.getLogger(WebhookReporter.class);
   /** Records per delivery; the cursor follows the records that arrived within one (see {@link #deliver}). */
   private static final int BATCH = 500;
 
@@ -85,7 +87,7 @@ public final class WebhookReporter implements Reporter {
     return new JsonObject()
         .put("request_id", record.requestId())
         .put("user_id", record.userId())
-        .put("api_key", config.includeRawKey() ? record.apiKey() : Secrets.mask(record.apiKey()))
+        .put("api_key", apiKey(record))
         .put("model", record.model())
         .put("prompt_tokens", record.promptTokens())
         .put("completion_tokens", record.completionTokens())
@@ -100,6 +102,24 @@ public final class WebhookReporter implements Reporter {
         .put("ttft_ms", record.ttftMs())
         .put("estimated", record.estimated())
         .put("aborted", record.aborted());
+  }
+
+  /**
+   * Masked, or raw with {@code include_raw_key}. A record read back from the journal after a restart may have lost its
+   * raw key (it rests there only hashed, masked and, with {@code LLMPROXY_JOURNAL_KEY}, encrypted): it goes masked,
+   * and the log says so, rather than holding every later record back.
+   */
+  private String apiKey(UsageRecord record) {
+    if (!config.includeRawKey() || !record.hasKey()) {
+      return record.maskedKey();
+    }
+    if (record.apiKey() == null) {
+      LOG.warn("usage reporter {}: record {} of key {} is sent with the key masked: its raw key was lost with a "
+          + "restart (set LLMPROXY_JOURNAL_KEY to keep it encrypted in the journal)", name, record.requestId(),
+          record.keyId());
+      return record.maskedKey();
+    }
+    return record.apiKey();
   }
 
   @Override

@@ -16,6 +16,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import dev.llmproxy.testsupport.FilesOnDisk;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -34,10 +36,14 @@ class UsageJournalTest {
         "10.0.0.1");
   }
 
-  /** Readers close behind the writer get the records themselves; after a restart the same records from disk. */
+  /**
+   * Readers close behind the writer get the records themselves; after a reopen the same records from disk (the raw
+   * keys from the memory of keys seen, as within one run of the gateway).
+   */
   @Test
   void freshRecordsAreReadFromMemoryAndTheSameOnesFromDiskAfterAReopen(Vertx vertx, VertxTestContext ctx) {
-    vertx.runOnContext(start -> UsageJournal.open(vertx, dir, 1 << 20, Duration.ofMillis(2), () -> { })
+    JournalKeys keys = JournalKeys.inMemory();
+    vertx.runOnContext(start -> UsageJournal.open(vertx, dir, 1 << 20, Duration.ofMillis(2), () -> { }, keys)
         .compose(journal -> {
           List<Future<Long>> appended = new ArrayList<>();
           for (int i = 0; i < 10; i++) {
@@ -54,17 +60,55 @@ class UsageJournalTest {
                 return journal.close();
               });
         })
-        .compose(closed -> UsageJournal.open(vertx, dir, 1 << 20, Duration.ofMillis(2), () -> { }))
+        .compose(closed -> UsageJournal.open(vertx, dir, 1 << 20, Duration.ofMillis(2), () -> { }, keys))
         .compose(reopened -> reopened.read(3, 100).compose(fromDisk -> {
           ctx.verify(() -> {
             assertEquals(8, fromDisk.size());
-            assertNull(fromDisk.get(0).usage(), "read from disk after the restart");
+            assertTrue(fromDisk.get(0).fromDisk(), "read from disk after the restart");
             assertEquals(record(2), fromDisk.get(0).usageRecord());
             assertEquals(record(9), fromDisk.get(7).usageRecord());
           });
           return reopened.close();
         }))
         .onComplete(ctx.succeedingThenComplete()));
+  }
+
+  /**
+   * No raw key rests on disk. Without {@code LLMPROXY_JOURNAL_KEY} a restart (a new memory) gets the records back
+   * with the key's hash and masked form but not the raw key; with it, the raw key comes back from its sealed form,
+   * and only under the same secret.
+   */
+  @Test
+  void rawKeysRestOnDiskOnlySealedAndComeBackOnlyWithTheSecret(Vertx vertx, VertxTestContext ctx) {
+    Map<String, String> env = Map.of(JournalKeys.ENV, "a-journal-secret-of-32-characters");
+    Path plain = dir.resolve("plain");
+    Path sealed = dir.resolve("sealed");
+    vertx.runOnContext(start -> appendAndReopen(vertx, plain, JournalKeys.inMemory(), JournalKeys.inMemory())
+        .compose(lost -> appendAndReopen(vertx, sealed, JournalKeys.fromEnvironment(env),
+            JournalKeys.fromEnvironment(env)).map(kept -> List.of(lost, kept)))
+        .compose(two -> appendAndReopen(vertx, dir.resolve("other"), JournalKeys.fromEnvironment(env),
+            JournalKeys.fromEnvironment(Map.of(JournalKeys.ENV, "another-secret-of-32-characters!")))
+            .map(other -> List.of(two.get(0), two.get(1), other)))
+        .onComplete(ctx.succeeding(read -> ctx.verify(() -> {
+          UsageRecord lost = read.get(0);
+          assertNull(lost.apiKey(), "a new memory does not know the raw key");
+          assertEquals(record(0).keyHash(), lost.keyHash());
+          assertEquals("sk-...ey-0", lost.maskedKey());
+          assertEquals(record(0), read.get(1), "sealed with the secret, opened with it");
+          assertNull(read.get(2).apiKey(), "another secret does not open it");
+          for (Path journal : List.of(plain, sealed)) {
+            assertEquals(List.of(), FilesOnDisk.containing(journal, "sk-journal-key-0"), journal.toString());
+          }
+          ctx.completeNow();
+        }))));
+  }
+
+  private Future<UsageRecord> appendAndReopen(Vertx vertx, Path at, JournalKeys writing, JournalKeys reading) {
+    return UsageJournal.open(vertx, at, 1 << 20, Duration.ofMillis(2), () -> { }, writing)
+        .compose(journal -> journal.append(record(0)).compose(seq -> journal.close()))
+        .compose(closed -> UsageJournal.open(vertx, at, 1 << 20, Duration.ofMillis(2), () -> { }, reading))
+        .compose(reopened -> reopened.read(1, 1).compose(entries -> reopened.close()
+            .map(entries.get(0).usageRecord())));
   }
 
   /**
@@ -114,7 +158,7 @@ class UsageJournalTest {
                   assertEquals(5, unread.size());
                   assertNotNull(unread.get(0).usage(), "not yet passed: still in memory");
                   assertEquals(2, passed.size());
-                  assertNull(passed.get(0).usage(), "passed by every reader: read back from disk");
+                  assertTrue(passed.get(0).fromDisk(), "passed by every reader: read back from disk");
                   assertEquals(record(2), passed.get(0).usageRecord());
                 });
                 return journal;
