@@ -3,6 +3,8 @@ package dev.llmproxy.proxy.auth;
 import dev.llmproxy.common.bus.Addresses;
 import dev.llmproxy.common.bus.AuthCheck;
 import dev.llmproxy.common.bus.AuthDecision;
+import dev.llmproxy.common.bus.KeyHash;
+import dev.llmproxy.common.bus.KeyLookup;
 import dev.llmproxy.common.config.AuthConfig;
 import dev.llmproxy.common.error.ErrorKind;
 import dev.llmproxy.common.error.GatewayError;
@@ -13,6 +15,7 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 
+import java.util.HashMap;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,12 +40,18 @@ public final class AuthGate {
   private final Map<String, Cached> cache = new LinkedHashMap<>(256, 0.75f, true) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<String, Cached> eldest) {
-      return size() > MAX_CACHED;
+      if (size() > MAX_CACHED) {
+        keysByHash.remove(eldest.getValue().keyHash());
+        return true;
+      }
+      return false;
     }
   };
+  /** The cached keys by their SHA-256, the name {@code keys.changed} gives them. */
+  private final Map<String, String> keysByHash = new HashMap<>();
   private MessageConsumer<JsonObject> invalidations;
 
-  private record Cached(AuthDecision decision, long expiresAtNanos) {
+  private record Cached(AuthDecision decision, long expiresAtNanos, String keyHash) {
   }
 
   public AuthGate(Vertx vertx, AuthConfig config) {
@@ -51,7 +60,8 @@ public final class AuthGate {
     this.headerNames = config.headerNames();
     if (config.enabled()) {
       // Any change to any key drops every cached decision: rare, and then always right.
-      invalidations = vertx.eventBus().consumer(Addresses.KEYS_CHANGED, message -> cache.clear());
+      // One key's change (a charge, an edit) drops that key's decision; {"all": true} drops every one.
+      invalidations = vertx.eventBus().consumer(Addresses.KEYS_CHANGED, message -> forget(message.body()));
     }
   }
 
@@ -97,6 +107,7 @@ public final class AuthGate {
       if (System.nanoTime() < cached.expiresAtNanos()) {
         return outcome(cached.decision());
       }
+      keysByHash.remove(cached.keyHash());
       cache.remove(key);
     }
     return vertx.eventBus().<JsonObject>request(Addresses.AUTH_CHECK, question.get().toJson(), delivery)
@@ -105,7 +116,9 @@ public final class AuthGate {
         .compose(reply -> {
           AuthDecision decision = AuthDecision.fromJson(reply.body());
           if (decision.cacheTtlMs() > 0) {
-            cache.put(key, new Cached(decision, System.nanoTime() + decision.cacheTtlMs() * 1_000_000));
+            String keyHash = KeyHash.sha256Hex(key);
+            cache.put(key, new Cached(decision, System.nanoTime() + decision.cacheTtlMs() * 1_000_000, keyHash));
+            keysByHash.put(keyHash, key);
           }
           return outcome(decision);
         });
@@ -128,6 +141,19 @@ public final class AuthGate {
   /** Drops every cached decision at once (keys were reloaded). */
   public void forgetDecisions() {
     cache.clear();
+    keysByHash.clear();
+  }
+
+  private void forget(JsonObject change) {
+    String keyHash = change == null ? null : change.getString(KeyLookup.KEY_HASH);
+    if (keyHash == null || change.getBoolean(KeyLookup.ALL, false)) {
+      forgetDecisions();
+      return;
+    }
+    String key = keysByHash.remove(keyHash.toLowerCase());
+    if (key != null) {
+      cache.remove(key);
+    }
   }
 
   public void close() {
