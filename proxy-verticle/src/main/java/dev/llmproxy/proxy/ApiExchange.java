@@ -72,7 +72,6 @@ final class ApiExchange {
   private Usage finalUsage;
   private boolean usageEstimated;
   private Buffer body;
-  private long readTimer = -1;
   private InspectedRequest inspected;
   private Backend backend;
   private final List<Backend> tried = new ArrayList<>(2);
@@ -86,6 +85,8 @@ final class ApiExchange {
   private long lastByteNanos;
   private long idleTimer = -1;
   private boolean finished;
+  /** The status of a request that ended without an answer: nginx's 499 for a client that left, 408 for a read timeout. */
+  private int abortStatus = 499;
   private BodyCapture responseCopy;
 
   ApiExchange(ExchangeContext context, HttpServerRequest request, Endpoint endpoint) {
@@ -116,14 +117,8 @@ final class ApiExchange {
   }
 
   private void readBody() {
+    // server.read_timeout is ConnectionGuard's: it answers 408 and closes, and clientGone() learns of it.
     Buffer collected = Buffer.buffer();
-    if (context.readTimeoutMs > 0) {
-      readTimer = context.vertx.setTimer(context.readTimeoutMs, t -> {
-        readTimer = -1;
-        response.putHeader("Connection", "close");
-        fail(new GatewayError(ErrorKind.REQUEST_TIMEOUT, "the request body did not arrive within the read timeout"));
-      });
-    }
     request.handler(chunk -> {
       if (finished) {
         return;
@@ -143,7 +138,6 @@ final class ApiExchange {
   }
 
   private void bodyRead() {
-    cancelReadTimer();
     try {
       if (!endpoint.inference()) {
         inspected = InspectedRequest.passthrough(body);
@@ -519,7 +513,9 @@ final class ApiExchange {
     if (finished) {
       return;
     }
-    cancelReadTimer();
+    if (ConnectionGuard.readTimedOut(request.connection())) {
+      abortStatus = ErrorKind.REQUEST_TIMEOUT.status();
+    }
     if (upstreamRequest != null) {
       upstreamRequest.reset();
     }
@@ -590,7 +586,6 @@ final class ApiExchange {
     if (finished) {
       return;
     }
-    cancelReadTimer();
     releaseLimits(false);
     if (!response.headWritten()) {
       response.setStatusCode(error.status())
@@ -608,7 +603,6 @@ final class ApiExchange {
       return;
     }
     finished = true;
-    cancelReadTimer();
     if (idleTimer >= 0) {
       context.vertx.cancelTimer(idleTimer);
       idleTimer = -1;
@@ -618,8 +612,7 @@ final class ApiExchange {
     long now = System.nanoTime();
     long latencyMs = (now - startNanos) / 1_000_000;
     long ttftMs = firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1_000_000;
-    // nginx's convention: 499 for a client that left before it was answered.
-    int status = aborted && !response.headWritten() ? 499 : response.getStatusCode();
+    int status = aborted && !response.headWritten() ? abortStatus : response.getStatusCode();
     boolean stream = inspected != null && inspected.stream();
     context.metrics.requestEnded(endpoint.metricsLabel(), stream, backend == null ? "none" : backend.name(), status,
         latencyMs, stream ? ttftMs : -1);
@@ -642,13 +635,6 @@ final class ApiExchange {
         request.path(), Instant.now().minusMillis(latencyMs), backend == null ? null : backend.url(), status, latencyMs,
         ttftMs, usageEstimated, aborted, clientIp);
     context.vertx.eventBus().send(Addresses.USAGE_RECORD, record);
-  }
-
-  private void cancelReadTimer() {
-    if (readTimer >= 0) {
-      context.vertx.cancelTimer(readTimer);
-      readTimer = -1;
-    }
   }
 
   private static Map<String, String> firstValues(MultiMap headers) {

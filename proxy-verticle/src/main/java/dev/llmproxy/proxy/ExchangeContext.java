@@ -46,7 +46,6 @@ final class ExchangeContext {
   final ClientAddress clientAddress;
   /** The access and request logs of {@code logging}. */
   final ExchangeLogs logs;
-  final long readTimeoutMs;
   final long maxBodySize;
   private final EngineMetricsScraper engineScraper;
   private BackendSnapshot snapshot = BackendSnapshot.EMPTY;
@@ -69,7 +68,6 @@ final class ExchangeContext {
     this.auth = new AuthGate(vertx, config.auth());
     this.clientAddress = new ClientAddress(IpRanges.parse(config.server().trustedProxies()));
     this.logs = new ExchangeLogs(vertx, config, clientAddress);
-    this.readTimeoutMs = config.server().readTimeout().toMillis();
     this.maxBodySize = config.server().maxBodySize();
     Set<String> skipped = new HashSet<>(Set.of("host", "content-length", "x-request-id", "x-forwarded-for",
         "x-forwarded-proto"));

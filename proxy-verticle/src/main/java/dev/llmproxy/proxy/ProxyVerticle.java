@@ -29,6 +29,7 @@ public final class ProxyVerticle extends VerticleBase {
 
   private final GatewayConfig config;
   private final ProxyEnvironment environment;
+  private final ConnectionGuard.Limits connectionLimits;
   private ExchangeContext context;
   private HttpServer server;
   private MessageConsumer<JsonObject> snapshots;
@@ -36,6 +37,7 @@ public final class ProxyVerticle extends VerticleBase {
   public ProxyVerticle(GatewayConfig config, ProxyEnvironment environment) {
     this.config = config;
     this.environment = environment;
+    this.connectionLimits = ConnectionGuard.Limits.of(config.server());
   }
 
   @Override
@@ -59,6 +61,7 @@ public final class ProxyVerticle extends VerticleBase {
         }))
         .compose(v -> currentSnapshot())
         .compose(v -> vertx.createHttpServer(ServerOptionsFactory.from(config.server()))
+            .connectionHandler(connection -> ConnectionGuard.install(connection, connectionLimits))
             .requestHandler(new GatewayHandler(context))
             .invalidRequestHandler(GatewayHandler::invalidRequest)
             .listen())
