@@ -78,6 +78,7 @@ final class ApiExchange {
   private int retries;
   private BackendStats attempt;
   private long attemptStartNanos;
+  private BackendClients.Upstream pool;
   private HttpClientRequest upstreamRequest;
   private HttpClientResponse upstreamResponse;
   private ResponseTap tap = ResponseTap.NONE;
@@ -298,6 +299,8 @@ final class ApiExchange {
         .setIdleTimeout(backend.timeoutMs());
     upstream.client().request(options).onComplete(created -> {
       if (created.succeeded()) {
+        pool = upstream;
+        upstream.taken(created.result().connection());
         send(created.result(), staleRetries);
       } else {
         upstreamFailed(created.cause(), staleRetries);
@@ -397,7 +400,8 @@ final class ApiExchange {
       boolean waitable = status != 429 || retryAfterMs >= 0 && retryAfterMs <= context.retryPolicy.maxWaitMs();
       if (waitable && context.retryPolicy.allows(retries, Reason.STATUS, status)) {
         // Drained rather than reset, so that the connection goes back to the pool.
-        upstream.body();
+        BackendClients.Upstream drained = pool;
+        upstream.body().onSuccess(drainedBody -> drained.givenBack(upstream.request().connection()));
         releaseAttempt();
         if (retry(Reason.STATUS, status, retryAfterMs)) {
           return;
@@ -481,6 +485,7 @@ final class ApiExchange {
       return;
     }
     Buffer rest = tap.onEnd();
+    pool.givenBack(upstreamRequest.connection());
     // Slots go back before the last byte leaves: a client's next request must never find its own slot taken.
     releaseLimits(false);
     if (rest != null) {
