@@ -268,7 +268,7 @@ final class ApiExchange {
   }
 
   private String affinityKey() {
-    AffinityConfig affinity = context.config.routing().affinity();
+    AffinityConfig affinity = context.routing.affinity();
     if (!affinity.enabled()) {
       return null;
     }

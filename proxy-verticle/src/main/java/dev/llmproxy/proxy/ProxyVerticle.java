@@ -70,7 +70,7 @@ public final class ProxyVerticle extends VerticleBase {
 
   /** Nothing starts half-configured: a routing script that does not load fails the start. */
   private Future<Void> routingScript() {
-    ScriptConfig script = config.routing().script();
+    ScriptConfig script = context.routing.script();
     if (!script.enabled()) {
       return Future.succeededFuture();
     }
