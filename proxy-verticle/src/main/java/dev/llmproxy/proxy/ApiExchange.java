@@ -74,13 +74,13 @@ final class ApiExchange {
   private Usage finalUsage;
   private boolean usageEstimated;
   private Buffer body;
-  private long readTimer = -1;
   private InspectedRequest inspected;
   private Backend backend;
   private final List<Backend> tried = new ArrayList<>(2);
   private int retries;
   private BackendStats attempt;
   private long attemptStartNanos;
+  private BackendClients.Upstream pool;
   private HttpClientRequest upstreamRequest;
   private HttpClientResponse upstreamResponse;
   private ResponseTap tap = ResponseTap.NONE;
@@ -88,6 +88,8 @@ final class ApiExchange {
   private long lastByteNanos;
   private long idleTimer = -1;
   private boolean finished;
+  /** The status of a request that ended without an answer: nginx's 499 for a client that left, 408 for a read timeout. */
+  private int abortStatus = 499;
   private BodyCapture responseCopy;
 
   ApiExchange(ExchangeContext context, HttpServerRequest request, Endpoint endpoint) {
@@ -119,14 +121,8 @@ final class ApiExchange {
   }
 
   private void readBody() {
+    // server.read_timeout is ConnectionGuard's: it answers 408 and closes, and clientGone() learns of it.
     Buffer collected = Buffer.buffer();
-    if (context.readTimeoutMs > 0) {
-      readTimer = context.vertx.setTimer(context.readTimeoutMs, t -> {
-        readTimer = -1;
-        response.putHeader("Connection", "close");
-        fail(new GatewayError(ErrorKind.REQUEST_TIMEOUT, "the request body did not arrive within the read timeout"));
-      });
-    }
     request.handler(chunk -> {
       if (finished) {
         return;
@@ -146,7 +142,6 @@ final class ApiExchange {
   }
 
   private void bodyRead() {
-    cancelReadTimer();
     try {
       if (!endpoint.inference()) {
         inspected = InspectedRequest.passthrough(body);
@@ -276,7 +271,7 @@ final class ApiExchange {
   }
 
   private String affinityKey() {
-    AffinityConfig affinity = context.config.routing().affinity();
+    AffinityConfig affinity = context.routing.affinity();
     if (!affinity.enabled()) {
       return null;
     }
@@ -307,6 +302,8 @@ final class ApiExchange {
         .setIdleTimeout(backend.timeoutMs());
     upstream.client().request(options).onComplete(created -> {
       if (created.succeeded()) {
+        pool = upstream;
+        upstream.taken(created.result().connection());
         send(created.result(), staleRetries);
       } else {
         upstreamFailed(created.cause(), staleRetries);
@@ -406,7 +403,8 @@ final class ApiExchange {
       boolean waitable = status != 429 || retryAfterMs >= 0 && retryAfterMs <= context.retryPolicy.maxWaitMs();
       if (waitable && context.retryPolicy.allows(retries, Reason.STATUS, status)) {
         // Drained rather than reset, so that the connection goes back to the pool.
-        upstream.body();
+        BackendClients.Upstream drained = pool;
+        upstream.body().onSuccess(drainedBody -> drained.givenBack(upstream.request().connection()));
         releaseAttempt();
         if (retry(Reason.STATUS, status, retryAfterMs)) {
           return;
@@ -490,6 +488,7 @@ final class ApiExchange {
       return;
     }
     Buffer rest = tap.onEnd();
+    pool.givenBack(upstreamRequest.connection());
     // Slots go back before the last byte leaves: a client's next request must never find its own slot taken.
     releaseLimits(false);
     if (rest != null) {
@@ -522,7 +521,9 @@ final class ApiExchange {
     if (finished) {
       return;
     }
-    cancelReadTimer();
+    if (ConnectionGuard.readTimedOut(request.connection())) {
+      abortStatus = ErrorKind.REQUEST_TIMEOUT.status();
+    }
     if (upstreamRequest != null) {
       upstreamRequest.reset();
     }
@@ -593,7 +594,6 @@ final class ApiExchange {
     if (finished) {
       return;
     }
-    cancelReadTimer();
     releaseLimits(false);
     if (!response.headWritten()) {
       response.setStatusCode(error.status())
@@ -612,7 +612,6 @@ final class ApiExchange {
     }
     finished = true;
     context.exchangeEnded();
-    cancelReadTimer();
     if (idleTimer >= 0) {
       context.vertx.cancelTimer(idleTimer);
       idleTimer = -1;
@@ -622,8 +621,7 @@ final class ApiExchange {
     long now = System.nanoTime();
     long latencyMs = (now - startNanos) / 1_000_000;
     long ttftMs = firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1_000_000;
-    // nginx's convention: 499 for a client that left before it was answered.
-    int status = aborted && !response.headWritten() ? 499 : response.getStatusCode();
+    int status = aborted && !response.headWritten() ? abortStatus : response.getStatusCode();
     boolean stream = inspected != null && inspected.stream();
     ProxyMetrics.Caller caller = decision == null ? context.metrics.caller(null, null, null)
         : context.metrics.caller(apiKey, decision.keyName(), decision.userId());
@@ -649,13 +647,6 @@ final class ApiExchange {
         request.path(), Instant.now().minusMillis(latencyMs), backend == null ? null : backend.url(), status, latencyMs,
         ttftMs, usageEstimated, aborted, clientIp);
     context.vertx.eventBus().send(Addresses.USAGE_RECORD, record);
-  }
-
-  private void cancelReadTimer() {
-    if (readTimer >= 0) {
-      context.vertx.cancelTimer(readTimer);
-      readTimer = -1;
-    }
   }
 
   /** {@code Retry-After} in seconds as milliseconds; -1 when absent or an HTTP date (not worth a wait here). */

@@ -1,6 +1,7 @@
 package dev.llmproxy.proxy;
 
 import dev.llmproxy.common.config.GatewayConfig;
+import dev.llmproxy.common.config.RoutingConfig;
 import dev.llmproxy.common.model.BackendSnapshot;
 import dev.llmproxy.common.util.IpRanges;
 import dev.llmproxy.proxy.auth.AuthGate;
@@ -46,8 +47,9 @@ final class ExchangeContext {
   final ClientAddress clientAddress;
   /** The access and request logs of {@code logging}. */
   final ExchangeLogs logs;
-  final long readTimeoutMs;
   final long maxBodySize;
+  /** {@code routing} as applied: with {@code enabled: false}, its features off. */
+  final RoutingConfig routing;
   private final EngineMetricsScraper engineScraper;
   private BackendSnapshot snapshot = BackendSnapshot.EMPTY;
 
@@ -58,18 +60,18 @@ final class ExchangeContext {
     this.metrics = environment.metrics();
     this.clients = new BackendClients(vertx);
     this.stats = environment.backendStats();
-    this.router = new Router(config.routing(), stats);
-    this.retryPolicy = new RetryPolicy(config.routing().enabled(), config.routing().retry());
+    this.routing = config.routing().inEffect();
+    this.router = new Router(routing, stats);
+    this.retryPolicy = new RetryPolicy(routing.enabled(), routing.retry());
     this.models = new ModelCatalog(router, clients);
     this.pools = new Pools(vertx, config.storage());
     this.limitPlanner = new LimitPlanner(config.rateLimit());
     this.rateLimiter = !limitPlanner.limitsAnything() ? null
         : environment.rateLimiter(vertx, config.rateLimit(), pools, config.storage());
-    this.engineScraper = "queue_aware".equals(config.routing().loadBalance()) ? environment.engineScraper(vertx) : null;
+    this.engineScraper = "queue_aware".equals(routing.loadBalance()) ? environment.engineScraper(vertx) : null;
     this.auth = new AuthGate(vertx, config.auth());
     this.clientAddress = new ClientAddress(IpRanges.parse(config.server().trustedProxies()));
     this.logs = new ExchangeLogs(vertx, config, clientAddress);
-    this.readTimeoutMs = config.server().readTimeout().toMillis();
     this.maxBodySize = config.server().maxBodySize();
     Set<String> skipped = new HashSet<>(Set.of("host", "content-length", "x-request-id", "x-forwarded-for",
         "x-forwarded-proto"));

@@ -37,6 +37,7 @@ public final class ProxyVerticle extends VerticleBase {
   private final GatewayConfig startConfig;
   private final ProxyEnvironment environment;
   private Context ownContext;
+  private final ConnectionGuard.Limits connectionLimits;
   private ExchangeContext context;
   private GatewayHandler handler;
   private HttpServer server;
@@ -45,6 +46,7 @@ public final class ProxyVerticle extends VerticleBase {
   public ProxyVerticle(GatewayConfig config, ProxyEnvironment environment) {
     this.startConfig = config;
     this.environment = environment;
+    this.connectionLimits = ConnectionGuard.Limits.of(config.server());
   }
 
   @Override
@@ -71,6 +73,7 @@ public final class ProxyVerticle extends VerticleBase {
         .compose(v -> currentSnapshot())
         .compose(v -> vertx.createHttpServer(ServerOptionsFactory.from(startConfig.server()))
             // Through a field, so that a reloaded config moves new requests to a new context.
+            .connectionHandler(connection -> ConnectionGuard.install(connection, connectionLimits))
             .requestHandler(request -> handler.handle(request))
             .invalidRequestHandler(GatewayHandler::invalidRequest)
             .listen())
@@ -162,7 +165,7 @@ public final class ProxyVerticle extends VerticleBase {
 
   /** Nothing starts half-configured: a routing script that does not load fails the start. */
   private Future<Void> routingScript(ExchangeContext target) {
-    ScriptConfig script = target.config.routing().script();
+    ScriptConfig script = target.routing.script();
     if (!script.enabled()) {
       return Future.succeededFuture();
     }

@@ -7,9 +7,7 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.PemTrustOptions;
 
-import java.util.concurrent.TimeUnit;
-
-/** {@code server.*} as Vert.x server options. */
+/** {@code server.*} as Vert.x server options; the three timeouts are {@link ConnectionGuard}'s. */
 final class ServerOptionsFactory {
 
   private ServerOptionsFactory() {
@@ -24,8 +22,9 @@ final class ServerOptionsFactory {
         .setDecompressionSupported(false)
         .setHandle100ContinueAutomatically(true)
         .setMaxHeaderSize(server.maxHeaderBytes())
-        .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
-        .setIdleTimeout((int) Math.min(Integer.MAX_VALUE, server.idleTimeout().toMillis()));
+        // HTTP/1.x only, as Go's server without an h2c handler: ConnectionGuard applies the timeouts to it. Vert.x's
+        // idle timeout is left off: it counts a request waiting for its backend as idle.
+        .setHttp2ClearTextEnabled(false);
     TlsConfig tls = server.tls();
     if (tls.enabled()) {
       options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions().setCertPath(tls.certFile()).setKeyPath(tls.keyFile()));

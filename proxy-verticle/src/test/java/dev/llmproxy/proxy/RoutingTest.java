@@ -205,6 +205,23 @@ class RoutingTest {
   }
 
   @Test
+  void routingSwitchedOffGoesRoundRobinOnceWithoutStrategyFallbackOrRetry(Vertx vertx) {
+    MockLlmBackend a = backend(vertx);
+    MockLlmBackend b = backend(vertx).failNext(1, 503, null);
+    JsonObject chain = new JsonObject().put("primary", a.baseUrl()).put("fallback", new JsonArray().add(b.baseUrl()));
+    ProxyHarness proxy = proxy(vertx, new JsonArray().add(entry("a", a)).add(entry("b", b)),
+        new JsonObject().put("enabled", false).put("load_balance", "least_connections").put("fallback", new JsonArray().add(chain))
+            .put("retry", new JsonObject().put("initial_wait", "10ms")));
+    List<Integer> statuses = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      statuses.add(Http.post(proxy.client, "/v1/chat/completions", CHAT).status());
+    }
+    assertEquals(2, a.completions(), "neither the chain's primary nor least_connections chose: " + statuses);
+    assertEquals(2, b.completions());
+    assertEquals(1, statuses.stream().filter(s -> s == 503).count(), "the failure was not retried: " + statuses);
+  }
+
+  @Test
   void aBackendKilledDuringLoadCostsNoClientAnError(Vertx vertx) {
     MockLlmBackend doomed = backend(vertx);
     MockLlmBackend survivor = backend(vertx);

@@ -34,6 +34,7 @@ final class ConfigValidator {
     v.logFiles();
     v.rateLimit();
     v.routing();
+    v.routingSwitchedOff();
     v.healthCheck();
     v.metrics();
     EdgeChecks.check(config, problems);
@@ -327,6 +328,30 @@ final class ConfigValidator {
     atLeast(t.tokensPerMinute(), 0, at + ".tokens_per_minute");
     atLeast(t.maxConcurrent(), 0, at + ".max_concurrent");
     atLeast(t.burstSize(), 0, at + ".burst_size");
+  }
+
+  /** {@code routing.enabled: false} turns the section's features off ({@link RoutingConfig#inEffect()}): say which. */
+  private void routingSwitchedOff() {
+    RoutingConfig r = c.routing();
+    if (r.enabled()) {
+      return;
+    }
+    String because = "is not used because routing.enabled is false (requests go round robin, tried once)";
+    if (!r.loadBalance().equals("round_robin")) {
+      problems.warn("routing.load_balance", r.loadBalance() + " " + because);
+    }
+    if (r.script().enabled()) {
+      problems.warn("routing.script", because);
+    }
+    if (r.retry().enabled() && r.retry().maxRetries() > 0) {
+      problems.warn("routing.retry", because);
+    }
+    if (!r.fallback().isEmpty()) {
+      problems.warn("routing.fallback", because);
+    }
+    if (r.affinity().enabled()) {
+      problems.warn("routing.affinity", because);
+    }
   }
 
   private void routing() {

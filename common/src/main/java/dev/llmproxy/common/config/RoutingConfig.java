@@ -34,6 +34,22 @@ public record RoutingConfig(boolean enabled, String loadBalance, Duration timeou
         r.section("affinity", AffinityConfig::read));
   }
 
+  /**
+   * What the proxy applies. With {@code enabled: false} the section's features are off (seed 000: routing is "load
+   * balancing, retry, and failover"): each request goes to the usable backends serving its model in turn
+   * ({@code round_robin}, which follows {@code backends[].weight}), tried once; no strategy, retry, fallback chain, routing script or affinity. {@code timeout} and
+   * {@code connect_timeout} still give each backend's defaults. {@code validate} warns about the fields this leaves
+   * unused.
+   */
+  public RoutingConfig inEffect() {
+    if (enabled) {
+      return this;
+    }
+    return new RoutingConfig(false, "round_robin", timeout, connectTimeout, ScriptConfig.DEFAULT,
+        new RetryConfig(false, 0, retry.initialWait(), retry.maxWait(), retry.multiplier(), List.of()), List.of(),
+        new AffinityConfig(false, "", affinity.key()));
+  }
+
   public JsonObject toJson() {
     return new JsonObject()
         .put("enabled", enabled)

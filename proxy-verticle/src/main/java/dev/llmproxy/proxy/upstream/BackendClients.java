@@ -4,17 +4,21 @@ import dev.llmproxy.common.model.Backend;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.PoolOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.URI;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * The keep-alive pools of one proxy verticle instance, one per backend. Created on the instance's event
@@ -35,8 +39,56 @@ public final class BackendClients {
   private final Vertx vertx;
   private final Map<String, Upstream> clients = new HashMap<>();
 
-  /** A backend's pool, and the path its URL puts before every request's path. */
-  public record Upstream(HttpClient client, String basePath) {
+  /**
+   * A backend's pool, and the path its URL puts before every request's path.
+   *
+   * <p>{@code backends[].max_idle_conns}: Vert.x's pool caps connections in total, not idle ones, so the cap is kept
+   * here. A connection is idle from the clean end of an answer until a request takes it again; one that comes back
+   * when {@code maxIdle} are idle already is closed instead of kept (0: no cap, as Go's {@code MaxIdleConns}). The set is array-backed (identity), so taking
+   * and giving back a connection allocates nothing. Pools are per proxy event loop, and so is the cap.
+   */
+  public static final class Upstream {
+    private final HttpClient client;
+    private final String basePath;
+    private final int maxIdle;
+    private final Set<HttpConnection> idle = Collections.newSetFromMap(new IdentityHashMap<>());
+
+    Upstream(Function<Upstream, HttpClient> client, String basePath, int maxIdle) {
+      this.basePath = basePath;
+      this.maxIdle = maxIdle;
+      this.client = client.apply(this);
+    }
+
+    public HttpClient client() {
+      return client;
+    }
+
+    public String basePath() {
+      return basePath;
+    }
+
+    /** A request was given this connection: it is busy. */
+    public void taken(HttpConnection connection) {
+      idle.remove(connection);
+    }
+
+    /** An answer on this connection ended cleanly: the pool keeps it, unless enough are idle already. */
+    public void givenBack(HttpConnection connection) {
+      if (maxIdle > 0 && idle.size() >= maxIdle) {
+        connection.close();
+      } else {
+        idle.add(connection);
+      }
+    }
+
+    /** Connections idle now, as far as the cap is concerned. */
+    public int idleConnections() {
+      return idle.size();
+    }
+
+    private void opened(HttpConnection connection) {
+      connection.closeHandler(v -> idle.remove(connection));
+    }
   }
 
   public BackendClients(Vertx vertx) {
@@ -46,7 +98,7 @@ public final class BackendClients {
   public Upstream upstream(Backend backend) {
     Upstream upstream = clients.get(backend.url());
     if (upstream == null) {
-      upstream = new Upstream(create(backend), basePath(backend.uri()));
+      upstream = new Upstream(pool -> create(backend, pool), basePath(backend.uri()), backend.maxIdleConns());
       clients.put(backend.url(), upstream);
     }
     return upstream;
@@ -80,7 +132,7 @@ public final class BackendClients {
     clients.clear();
   }
 
-  private HttpClient create(Backend backend) {
+  private HttpClient create(Backend backend, Upstream upstream) {
     URI uri = backend.uri();
     boolean tls = "https".equalsIgnoreCase(uri.getScheme());
     int port = uri.getPort() > 0 ? uri.getPort() : tls ? 443 : 80;
@@ -99,6 +151,6 @@ public final class BackendClients {
         .setHttp1MaxSize(MAX_CONNECTIONS_PER_BACKEND)
         .setMaxWaitQueueSize(-1);
     LOG.debug("connection pool for backend {} ({}:{})", backend.name(), uri.getHost(), port);
-    return vertx.createHttpClient(options, pool);
+    return vertx.httpClientBuilder().with(options).with(pool).withConnectHandler(upstream::opened).build();
   }
 }
