@@ -75,6 +75,8 @@ class RawKeyAfterRestartTest {
             .add(new JsonObject().put("name", "keys_redis").put("type", "redis")
                 .put("redis", new JsonObject().put("storage", "cache").put("key_pattern", prefix + "{api_key}")))
             .add(new JsonObject().put("name", "local").put("type", "builtin"))));
+    // builtin requires admin (seed 000): its config only; the consumer above answers for the admin store
+    raw.put("admin", new JsonObject().put("enabled", true).put("token", "t"));
     try {
       await(redis.hset(List.of(prefix + redisKey, "user_id", "u1", "status", "0", "used_quota", "0")));
       // The gateway that crashed: it journaled two records and delivered none (no cursor saved).
