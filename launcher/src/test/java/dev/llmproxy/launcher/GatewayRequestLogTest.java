@@ -14,6 +14,7 @@ import java.time.Duration;
 import static dev.llmproxy.launcher.RunningGateway.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** logging.request as users configure it: the launcher deploys the request log, and a request becomes a row. */
@@ -62,6 +63,8 @@ class GatewayRequestLogTest {
         assertEquals("alice", row.getString("user_id"));
         assertEquals("mock", row.getString("model"));
         assertEquals(answer.body(), row.getString("response_body"));
+        assertEquals(200, row.getInteger("status_code"));
+        assertNull(row.getValue("error"), "a request answered whole is no error");
         assertFalse(row.getString("headers").contains("0123456789"), row.getString("headers"));
       } finally {
         await(pools.close());
