@@ -41,6 +41,7 @@ final class ConfigValidator {
     v.usage();
     v.hooks();
     v.hooksNotRunYet();
+    v.staticQuotaWithoutAdmin();
   }
 
 
@@ -487,6 +488,28 @@ final class ConfigValidator {
   }
 
   /** The hooks' scripts are compiled by {@code validate} and start-up, but nothing runs them yet (issue 15). */
+  /** A static key's quota is charged in the admin store; with admin off it is counted in memory, until a restart. */
+  private void staticQuotaWithoutAdmin() {
+    if (!c.auth().enabled() || c.admin().enabled()) {
+      return;
+    }
+    List<AuthProviderConfig> pipeline = c.auth().pipeline();
+    for (int i = 0; i < pipeline.size(); i++) {
+      AuthProviderConfig provider = pipeline.get(i);
+      if (!provider.enabled() || !provider.type().equals("static")) {
+        continue;
+      }
+      List<ApiKeyConfig> keys = provider.staticConfig().keys();
+      for (int k = 0; k < keys.size(); k++) {
+        if (keys.get(k).totalQuota() > 0) {
+          problems.warn("auth.pipeline[" + i + "].static.keys[" + k + "].total_quota", "the key's used quota is kept"
+              + " in memory only, because admin is disabled (the builtin store would keep it); a restart starts it"
+              + " again from its used_quota");
+        }
+      }
+    }
+  }
+
   private void hooksNotRunYet() {
     if (c.hooks().enabled()) {
       problems.warn("hooks.enabled", "lifecycle hooks are not run yet; their scripts are only checked to compile");

@@ -333,4 +333,27 @@ class ValidateAsStartupTest {
     assertEquals(List.of("hooks.enabled: lifecycle hooks are not run yet; their scripts are only checked to compile"),
         loaded.warnings());
   }
+
+  @Test
+  void aStaticKeysQuotaWithoutAdminIsCountedInMemoryAndValidateSaysSo() {
+    String yaml = """
+        auth:
+          enabled: true
+          pipeline:
+            - name: fixed
+              type: static
+              static:
+                keys:
+                  - key: sk-free-1111
+                  - key: sk-metered-2222
+                    total_quota: 100
+        """;
+    LoadedConfig withoutAdmin = TestConfigs.loadYaml(yaml);
+    assertTrue(withoutAdmin.ok(), withoutAdmin.errors()::toString);
+    assertEquals(List.of("auth.pipeline[0].static.keys[1].total_quota: the key's used quota is kept in memory only,"
+        + " because admin is disabled (the builtin store would keep it); a restart starts it again from its"
+        + " used_quota"), withoutAdmin.warnings());
+    LoadedConfig withAdmin = TestConfigs.loadYaml(yaml + "admin:\n  enabled: true\n  token: t\n");
+    assertEquals(List.of(), withAdmin.warnings());
+  }
 }

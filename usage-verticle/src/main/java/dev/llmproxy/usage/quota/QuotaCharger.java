@@ -128,12 +128,8 @@ public final class QuotaCharger implements Reporter {
       for (int k = 0; k < configured.size(); k++) {
         ApiKeyConfig key = configured.get(k);
         if (key.totalQuota() > 0 && !key.key().isEmpty()) {
+          // With admin off the count lives in memory; validation warns about it by the key's path.
           keys.putIfAbsent(KeyHash.sha256Hex(key.key()), key);
-          if (!adminStore) {
-            LOG.warn("auth.pipeline[{}].static.keys[{}].total_quota: the key's used quota is kept in memory only, "
-                + "because admin is disabled (the builtin store would keep it); a restart starts it again from its "
-                + "used_quota", i, k);
-          }
         }
       }
       staticKeys.put(provider.name(), keys);
