@@ -17,6 +17,11 @@ import org.yaml.snakeyaml.reader.ReaderException;
  */
 final class ConfigFileProblem {
 
+  /** SnakeYAML's default limit of a document (3 MB of code points): a larger file is never a config. */
+  static final long MAX_BYTES = 3L * 1024 * 1024;
+  static final String TOO_LARGE = "the file is too large to be a config (YAML reading stops at 3 MB of text)";
+
+
   static final String EMPTY = "empty config: the file has no settings (only comments or blank lines)";
 
   private ConfigFileProblem() {
@@ -38,7 +43,7 @@ final class ConfigFileProblem {
     } catch (YAMLException e) {
       String message = e.getMessage() == null ? "" : e.getMessage();
       if (message.contains("exceeds the limit")) {
-        return "the file is too large to be a config (YAML reading stops at 3 MB of text)";
+        return TOO_LARGE;
       }
       return "not valid YAML";
     } catch (RuntimeException | StackOverflowError e) {

@@ -38,6 +38,16 @@ public final class ConfigLoader {
 
   /** As {@link #load(Vertx, String)} with the given environment instead of the process's. */
   public static Future<LoadedConfig> load(Vertx vertx, String path, Map<String, String> env) {
+    // A file YAML would refuse for its size is refused before it is read and parsed (seconds of work for nothing).
+    return vertx.fileSystem().props(path)
+        .map(props -> props.size() > ConfigFileProblem.MAX_BYTES)
+        .otherwise(false)
+        .compose(tooLarge -> tooLarge
+            ? Future.succeededFuture(new LoadedConfig(null, List.of(), List.of(path + ": " + ConfigFileProblem.TOO_LARGE)))
+            : readFile(vertx, path, env));
+  }
+
+  private static Future<LoadedConfig> readFile(Vertx vertx, String path, Map<String, String> env) {
     ConfigStoreOptions store = new ConfigStoreOptions()
         .setType("file")
         .setFormat("yaml")

@@ -17,7 +17,7 @@ final class TestConfigs {
 
   static LoadedConfig loadFile(String path, Map<String, String> env) {
     try {
-      return ConfigLoader.load(VERTX, path, env).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      return ConfigLoader.load(VERTX, path, env).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new AssertionError(e);
     }
