@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class GatewayQuotaTest {
 
-  private static final String TOKEN = "admin-token-for-quota";
+  static final String TOKEN = "admin-token-for-quota";
   /** MockLlmBackend reports 7 prompt tokens and max_tokens completion tokens. */
   private static final int TOKENS_PER_REQUEST = MockLlmBackend.PROMPT_TOKENS + 5;
   private static final String CHAT = "{\"model\":\"mock\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
@@ -77,7 +77,7 @@ class GatewayQuotaTest {
     }
   }
 
-  private static long usedQuota(RunningGateway gateway, String key) {
+  static long usedQuota(RunningGateway gateway, String key) {
     try {
       HttpResponse<String> got = admin(gateway, "/admin/keys/get", new JsonObject().put("key", key));
       return new JsonObject(got.body()).getJsonObject("data").getLong("used_quota", -1L);
@@ -86,7 +86,7 @@ class GatewayQuotaTest {
     }
   }
 
-  private static JsonObject usageTotals(RunningGateway gateway, String key) {
+  static JsonObject usageTotals(RunningGateway gateway, String key) {
     try {
       HttpResponse<String> answer = admin(gateway, "/admin/usage/query", new JsonObject().put("key", key));
       return new JsonObject(answer.body()).getJsonObject("data").getJsonObject("totals");
@@ -95,7 +95,7 @@ class GatewayQuotaTest {
     }
   }
 
-  private static HttpResponse<String> admin(RunningGateway gateway, String path, JsonObject body) throws Exception {
+  static HttpResponse<String> admin(RunningGateway gateway, String path, JsonObject body) throws Exception {
     return gateway.post(path, body.encode(), "X-Admin-Token", TOKEN);
   }
 }

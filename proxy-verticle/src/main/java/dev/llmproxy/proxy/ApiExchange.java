@@ -54,8 +54,8 @@ final class ApiExchange {
   private static final int STALE_CONNECTION_RETRIES = 2;
   private static final Set<String> NOT_RELAYED_BACK = HopByHop.names("content-length", "x-request-id");
   private static final Usage NO_USAGE = new Usage(0, 0, 0);
-  private static final Buffer STREAM_BROKE_FRAME = Buffer.buffer("data: " + GatewayError.body(
-      "the backend failed before the answer was complete", "server_error", "upstream_error").encode() + "\n\n");
+  private static final GatewayError STREAM_BROKE = new GatewayError(ErrorKind.UPSTREAM_FAILED,
+      "the backend failed before the answer was complete");
 
   private final ExchangeContext context;
   private final HttpServerRequest request;
@@ -143,13 +143,8 @@ final class ApiExchange {
 
   private void bodyRead() {
     try {
-      if (!endpoint.inference()) {
-        inspected = InspectedRequest.passthrough(body);
-      } else if (body.length() == 0) {
-        throw new GatewayError(ErrorKind.INVALID_JSON, "the request body must be a JSON object; it is empty");
-      } else {
-        inspected = RequestInspector.inspect(body);
-      }
+      // dialect: what is read of the body (model, stream; usage injection for OpenAI chat only) depends on the endpoint
+      inspected = RequestInspector.inspect(endpoint, body);
     } catch (GatewayError error) {
       fail(error);
       return;
@@ -509,7 +504,7 @@ final class ApiExchange {
     }
     recordHealth(false);
     if (tap.atFrameBoundary() || tap != ResponseTap.NONE && inspected.usageInjected()) {
-      response.end(STREAM_BROKE_FRAME);
+      response.end(endpoint.dialect().streamErrorFrame(STREAM_BROKE)); // dialect: the client's error frame
     } else {
       // A truncated non-SSE body must not look complete to the client.
       response.reset();
@@ -596,10 +591,11 @@ final class ApiExchange {
     }
     releaseLimits(false);
     if (!response.headWritten()) {
+      endpoint.dialect().errorHeaders(response.headers(), requestId); // dialect: the client's error shape
       response.setStatusCode(error.status())
           .putHeader("Content-Type", "application/json")
           .putHeader("X-Request-ID", requestId)
-          .end(error.toBuffer());
+          .end(endpoint.dialect().body(error, requestId)); // dialect
     } else {
       response.reset();
     }

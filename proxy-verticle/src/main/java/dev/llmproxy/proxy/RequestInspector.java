@@ -3,6 +3,7 @@ package dev.llmproxy.proxy;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import dev.llmproxy.common.error.Dialect;
 import dev.llmproxy.common.error.ErrorKind;
 import dev.llmproxy.common.error.GatewayError;
 import io.vertx.core.buffer.Buffer;
@@ -14,7 +15,10 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * Reads {@code model}, {@code stream} and {@code stream_options} from a JSON body with a streaming parser
- * (no tree is built), and asks the backend for usage when a streaming client did not.
+ * (no tree is built), and asks the backend for usage when a streaming OpenAI chat or completions client did not.
+ * The three dialects name these fields alike (Anthropic's Messages and OpenAI's Responses have {@code model} and
+ * {@code stream}); only OpenAI's chat family knows {@code stream_options}, so nothing is injected into the others,
+ * whose streams report usage anyway ({@code message_start}/{@code message_delta}, {@code response.completed}).
  */
 public final class RequestInspector {
 
@@ -25,7 +29,19 @@ public final class RequestInspector {
   private RequestInspector() {
   }
 
-  public static InspectedRequest inspect(Buffer body) {
+  /** What the gateway reads of a request on {@code endpoint}: nothing on passthrough routes. */
+  static InspectedRequest inspect(Endpoint endpoint, Buffer body) {
+    if (!endpoint.routedByModel()) {
+      return InspectedRequest.passthrough(body);
+    }
+    if (body.length() == 0) {
+      throw invalid("the request body must be a JSON object; it is empty");
+    }
+    InspectedRequest read = inspect(body, endpoint.inference() && endpoint.dialect() == Dialect.OPENAI);
+    return endpoint.inference() ? read : new InspectedRequest(read.model(), false, body, false);
+  }
+
+  private static InspectedRequest inspect(Buffer body, boolean mayInjectUsage) {
     byte[] bytes = body.getBytes();
     String model = null;
     boolean stream = false;
@@ -61,7 +77,7 @@ public final class RequestInspector {
     } catch (IOException e) {
       throw invalid("the request body is not valid JSON: " + firstLine(e.getMessage()));
     }
-    if (!stream || includeUsage) {
+    if (!stream || includeUsage || !mayInjectUsage) {
       return new InspectedRequest(model, stream, body, false);
     }
     Buffer forward = hasStreamOptions ? rewriteStreamOptions(body) : insertStreamOptions(bytes);

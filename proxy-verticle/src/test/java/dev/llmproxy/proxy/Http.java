@@ -11,6 +11,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -106,6 +107,35 @@ final class Http {
         .compose(request -> request.send(body))
         .onSuccess(response -> response.handler(chunk -> first.complete(response)).endHandler(v -> ended.complete(null)));
     return new OpenStream(first.orTimeout(5, TimeUnit.SECONDS).join(), ended);
+  }
+
+  /** One chunk of a stream as it arrived, with its arrival time in ms after the request was sent. */
+  record Arrival(long atMs, String text) {
+  }
+
+  /** Each chunk of a streamed answer as it arrived (through the Vert.x client, which shows chunk boundaries). */
+  static List<Arrival> streamArrivals(TestClient client, String uri, String body, Map<String, String> headers) {
+    List<Arrival> arrivals = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+    RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST).setURI(uri);
+    headers.forEach(options::putHeader);
+    long sent = System.nanoTime();
+    client.request(options)
+        .compose(request -> request.send(body))
+        .onSuccess(response -> {
+          response.handler(chunk -> arrivals.add(new Arrival((System.nanoTime() - sent) / 1_000_000, chunk.toString())));
+          response.endHandler(v -> done.complete(null));
+          response.exceptionHandler(done::completeExceptionally);
+        })
+        .onFailure(done::completeExceptionally);
+    done.orTimeout(10, TimeUnit.SECONDS).join();
+    return arrivals;
+  }
+
+  static String joined(List<Arrival> arrivals) {
+    StringBuilder all = new StringBuilder();
+    arrivals.forEach(a -> all.append(a.text()));
+    return all.toString();
   }
 
   /** A plain POST without waiting for it, through the JDK's client: its status when it completes. */

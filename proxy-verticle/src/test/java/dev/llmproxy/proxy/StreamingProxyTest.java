@@ -5,8 +5,6 @@ import dev.llmproxy.testsupport.MockLlmBackend;
 import dev.llmproxy.testsupport.Poll;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.AfterEach;
@@ -18,8 +16,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -51,39 +47,19 @@ class StreamingProxyTest {
     return body.encode();
   }
 
-  /** Each chunk as it arrived, with its arrival time in ms after the request was sent. */
-  private record Arrival(long atMs, String text) {
+  private List<Http.Arrival> streamArrivals(String body, Map<String, String> headers) {
+    return Http.streamArrivals(proxy.client, "/v1/chat/completions", body, headers);
   }
 
-  private List<Arrival> streamArrivals(String body, Map<String, String> headers) {
-    List<Arrival> arrivals = new ArrayList<>();
-    CompletableFuture<Void> done = new CompletableFuture<>();
-    RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST).setURI("/v1/chat/completions");
-    headers.forEach(options::putHeader);
-    long sent = System.nanoTime();
-    proxy.client.request(options)
-        .compose(request -> request.send(body))
-        .onSuccess(response -> {
-          response.handler(chunk -> arrivals.add(new Arrival((System.nanoTime() - sent) / 1_000_000, chunk.toString())));
-          response.endHandler(v -> done.complete(null));
-          response.exceptionHandler(done::completeExceptionally);
-        })
-        .onFailure(done::completeExceptionally);
-    done.orTimeout(10, TimeUnit.SECONDS).join();
-    return arrivals;
-  }
-
-  private static String joined(List<Arrival> arrivals) {
-    StringBuilder all = new StringBuilder();
-    arrivals.forEach(a -> all.append(a.text()));
-    return all.toString();
+  private static String joined(List<Http.Arrival> arrivals) {
+    return Http.joined(arrivals);
   }
 
   @Test
   void chunksSentApartArriveApartNotBatched() {
-    List<Arrival> arrivals = streamArrivals(streamRequest(5, true), Map.of("X-Mock-Interval-Ms", "100"));
+    List<Http.Arrival> arrivals = streamArrivals(streamRequest(5, true), Map.of("X-Mock-Interval-Ms", "100"));
     List<Long> contentArrivals = new ArrayList<>();
-    for (Arrival arrival : arrivals) {
+    for (Http.Arrival arrival : arrivals) {
       int frames = arrival.text().split("\"delta\"", -1).length - 1;
       assertTrue(frames <= 1, "two content frames arrived in one chunk: batched");
       if (frames == 1) {

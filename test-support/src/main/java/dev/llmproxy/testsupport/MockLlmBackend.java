@@ -26,7 +26,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@code X-Mock-No-Usage}: never report usage (a backend that ignores {@code include_usage})</li>
  * </ul>
  * Streams report usage in a final {@code "choices":[]} chunk only when the request asked with
- * {@code stream_options.include_usage}, as vLLM and OpenAI do. Every other path echoes the request as JSON.
+ * {@code stream_options.include_usage}, as vLLM and OpenAI do.
+ *
+ * <p>It also speaks Anthropic's Messages API ({@code /v1/messages}: the message JSON, or the SSE sequence
+ * {@code message_start} (input tokens), {@code content_block_*}, {@code message_delta} (output tokens),
+ * {@code message_stop}) and OpenAI's Responses API ({@code /v1/responses}: the response JSON, or
+ * {@code response.created}, {@code response.output_text.delta}..., {@code response.completed} with the usage), each
+ * always with usage unless {@code X-Mock-No-Usage}; {@code /v1/messages/count_tokens} answers
+ * {@code {"input_tokens":7}}. Every other path echoes the request as JSON.
  */
 public final class MockLlmBackend implements AutoCloseable {
 
@@ -145,7 +152,8 @@ public final class MockLlmBackend implements AutoCloseable {
   private void route(HttpServerRequest request, Buffer body) {
     HttpServerResponse response = request.response();
     String forcedStatus = request.getHeader("X-Mock-Status");
-    boolean completion = request.path().equals("/v1/chat/completions") || request.path().equals("/v1/completions");
+    boolean completion = request.path().equals("/v1/chat/completions") || request.path().equals("/v1/completions")
+        || request.path().equals("/v1/messages") || request.path().equals("/v1/responses");
     if (forcedStatus == null && completion && failuresLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
       forcedStatus = Integer.toString(failureStatus);
       if (failureRetryAfter != null) {
@@ -165,13 +173,15 @@ public final class MockLlmBackend implements AutoCloseable {
       case "/v1/models" -> response.putHeader("Content-Type", "application/json").end(new JsonObject()
           .put("object", "list")
           .put("data", new JsonArray().add(new JsonObject().put("id", "mock").put("object", "model"))).encode());
-      case "/v1/chat/completions", "/v1/completions" -> {
+      case "/v1/chat/completions", "/v1/completions", "/v1/messages", "/v1/responses" -> {
         if (answerDelayMs > 0) {
           vertx.setTimer(answerDelayMs, t -> completion(request, body));
         } else {
           completion(request, body);
         }
       }
+      case "/v1/messages/count_tokens" -> response.putHeader("Content-Type", "application/json")
+          .end(new JsonObject().put("input_tokens", PROMPT_TOKENS).encode());
       case "/v1/embeddings" -> response.putHeader("Content-Type", "application/json").end(new JsonObject()
           .put("object", "list")
           .put("data", new JsonArray().add(new JsonObject().put("object", "embedding").put("index", 0)
@@ -189,8 +199,24 @@ public final class MockLlmBackend implements AutoCloseable {
   private void completion(HttpServerRequest request, Buffer body) {
     JsonObject json = body.length() == 0 ? new JsonObject() : body.toJsonObject();
     String model = json.getString("model", "mock");
-    int chunks = intHeader(request, "X-Mock-Chunks", json.getInteger("max_tokens", 5));
+    int chunks = intHeader(request, "X-Mock-Chunks", json.getInteger("max_tokens", json.getInteger("max_output_tokens", 5)));
     boolean noUsage = request.getHeader("X-Mock-No-Usage") != null;
+    StreamFormat format = switch (request.path()) {
+      case "/v1/messages" -> StreamFormat.ANTHROPIC;
+      case "/v1/responses" -> StreamFormat.RESPONSES;
+      default -> StreamFormat.OPENAI;
+    };
+    if (format != StreamFormat.OPENAI) {
+      if (!json.getBoolean("stream", false)) {
+        JsonObject answer = format == StreamFormat.ANTHROPIC ? anthropicMessage(model, chunks, !noUsage)
+            : responsesAnswer(model, chunks, !noUsage);
+        request.response().putHeader("Content-Type", "application/json").end(answer.encode());
+      } else {
+        new Stream(request.response(), format, model, chunks, intHeader(request, "X-Mock-Interval-Ms", streamIntervalMs),
+            intHeader(request, "X-Mock-Fail-After", -1), !noUsage).begin();
+      }
+      return;
+    }
     if (!json.getBoolean("stream", false)) {
       Buffer answer = chunks == 3 && "mock".equals(model) && !noUsage
           ? SMALL_JSON
@@ -201,8 +227,9 @@ public final class MockLlmBackend implements AutoCloseable {
     }
     JsonObject streamOptions = json.getJsonObject("stream_options");
     boolean includeUsage = !noUsage && streamOptions != null && streamOptions.getBoolean("include_usage", false);
-    new Stream(request.response(), model, chunks, intHeader(request, "X-Mock-Interval-Ms", streamIntervalMs),
-        intHeader(request, "X-Mock-Fail-After", -1), includeUsage).begin();
+    new Stream(request.response(), StreamFormat.OPENAI, model, chunks,
+        intHeader(request, "X-Mock-Interval-Ms", streamIntervalMs), intHeader(request, "X-Mock-Fail-After", -1),
+        includeUsage).begin();
   }
 
   private static int intHeader(HttpServerRequest request, String name, int orElse) {
@@ -243,8 +270,130 @@ public final class MockLlmBackend implements AutoCloseable {
 
   public static final String DONE_FRAME = "data: [DONE]\n\n";
 
+  /** Anthropic's answer to a non-streaming {@code /v1/messages}, as its API documents it. */
+  public static JsonObject anthropicMessage(String model, int outputTokens, boolean withUsage) {
+    JsonObject message = new JsonObject()
+        .put("id", "msg_mock").put("type", "message").put("role", "assistant").put("model", model)
+        .put("content", new JsonArray().add(new JsonObject().put("type", "text").put("text", "tok ".repeat(outputTokens))))
+        .put("stop_reason", "max_tokens").putNull("stop_sequence");
+    return withUsage ? message.put("usage", anthropicUsage(PROMPT_TOKENS, outputTokens)) : message;
+  }
+
+  private static JsonObject anthropicUsage(int input, int output) {
+    return new JsonObject().put("input_tokens", input).put("cache_creation_input_tokens", 0)
+        .put("cache_read_input_tokens", 0).put("output_tokens", output);
+  }
+
+  /** OpenAI's Responses API answer to a non-streaming {@code /v1/responses}. */
+  public static JsonObject responsesAnswer(String model, int outputTokens, boolean withUsage) {
+    JsonObject response = new JsonObject()
+        .put("id", "resp_mock").put("object", "response").put("created_at", 1700000000).put("status", "completed")
+        .put("model", model)
+        .put("output", new JsonArray().add(new JsonObject().put("type", "message").put("id", "msg_mock")
+            .put("status", "completed").put("role", "assistant")
+            .put("content", new JsonArray().add(new JsonObject().put("type", "output_text")
+                .put("text", "tok ".repeat(outputTokens)).put("annotations", new JsonArray())))));
+    if (!withUsage) {
+      return response.putNull("usage");
+    }
+    return response.put("usage", new JsonObject().put("input_tokens", PROMPT_TOKENS)
+        .put("input_tokens_details", new JsonObject().put("cached_tokens", 0)).put("output_tokens", outputTokens)
+        .put("output_tokens_details", new JsonObject().put("reasoning_tokens", 0))
+        .put("total_tokens", PROMPT_TOKENS + outputTokens));
+  }
+
+  private static String event(String name, JsonObject data) {
+    return "event: " + name + "\ndata: " + data.encode() + "\n\n";
+  }
+
+  /** The frames of a stream in one API's format. */
+  private enum StreamFormat {
+    OPENAI {
+      @Override
+      String opening(String model, boolean usage) {
+        return "";
+      }
+
+      @Override
+      String content(String model, int i) {
+        return contentFrame(model, i);
+      }
+
+      @Override
+      String closing(String model, int chunks, boolean usage) {
+        return (usage ? usageFrame(model, chunks) : "") + DONE_FRAME;
+      }
+    },
+    ANTHROPIC {
+      @Override
+      String opening(String model, boolean usage) {
+        JsonObject message = new JsonObject().put("id", "msg_mock").put("type", "message").put("role", "assistant")
+            .put("model", model).put("content", new JsonArray()).putNull("stop_reason").putNull("stop_sequence");
+        if (usage) {
+          message.put("usage", anthropicUsage(PROMPT_TOKENS, 1));
+        }
+        return event("message_start", new JsonObject().put("type", "message_start").put("message", message))
+            + event("content_block_start", new JsonObject().put("type", "content_block_start").put("index", 0)
+                .put("content_block", new JsonObject().put("type", "text").put("text", "")))
+            + event("ping", new JsonObject().put("type", "ping"));
+      }
+
+      @Override
+      String content(String model, int i) {
+        return event("content_block_delta", new JsonObject().put("type", "content_block_delta").put("index", 0)
+            .put("delta", new JsonObject().put("type", "text_delta").put("text", "tok" + i + " ")));
+      }
+
+      @Override
+      String closing(String model, int chunks, boolean usage) {
+        JsonObject delta = new JsonObject().put("type", "message_delta")
+            .put("delta", new JsonObject().put("stop_reason", "max_tokens").putNull("stop_sequence"));
+        if (usage) {
+          delta.put("usage", new JsonObject().put("output_tokens", chunks));
+        }
+        return event("content_block_stop", new JsonObject().put("type", "content_block_stop").put("index", 0))
+            + event("message_delta", delta)
+            + event("message_stop", new JsonObject().put("type", "message_stop"));
+      }
+    },
+    RESPONSES {
+      @Override
+      String opening(String model, boolean usage) {
+        JsonObject response = new JsonObject().put("id", "resp_mock").put("object", "response")
+            .put("status", "in_progress").put("model", model).put("output", new JsonArray()).putNull("usage");
+        return event("response.created", new JsonObject().put("type", "response.created").put("response", response));
+      }
+
+      @Override
+      String content(String model, int i) {
+        return event("response.output_text.delta", new JsonObject().put("type", "response.output_text.delta")
+            .put("item_id", "msg_mock").put("output_index", 0).put("content_index", 0).put("delta", "tok" + i + " "));
+      }
+
+      @Override
+      String closing(String model, int chunks, boolean usage) {
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < chunks; i++) {
+          text.append("tok").append(i).append(' ');
+        }
+        JsonObject done = responsesAnswer(model, chunks, usage);
+        done.getJsonArray("output").getJsonObject(0).getJsonArray("content").getJsonObject(0).put("text", text.toString());
+        return event("response.output_text.done", new JsonObject().put("type", "response.output_text.done")
+            .put("item_id", "msg_mock").put("output_index", 0).put("content_index", 0).put("text", text.toString()))
+            + event("response.completed", new JsonObject().put("type", "response.completed").put("response", done));
+      }
+    };
+
+    abstract String opening(String model, boolean usage);
+
+    abstract String content(String model, int i);
+
+    abstract String closing(String model, int chunks, boolean usage);
+  }
+
   private final class Stream {
     private final HttpServerResponse response;
+    private final StreamFormat format;
     private final String model;
     private final int chunks;
     private final int intervalMs;
@@ -253,8 +402,10 @@ public final class MockLlmBackend implements AutoCloseable {
     private int sent;
     private boolean closed;
 
-    Stream(HttpServerResponse response, String model, int chunks, int intervalMs, int failAfter, boolean includeUsage) {
+    Stream(HttpServerResponse response, StreamFormat format, String model, int chunks, int intervalMs, int failAfter,
+        boolean includeUsage) {
       this.response = response;
+      this.format = format;
       this.model = model;
       this.chunks = chunks;
       this.intervalMs = intervalMs;
@@ -270,6 +421,10 @@ public final class MockLlmBackend implements AutoCloseable {
           streamsCutByClient.incrementAndGet();
         }
       });
+      String opening = format.opening(model, includeUsage);
+      if (!opening.isEmpty()) {
+        response.write(opening);
+      }
       next();
     }
 
@@ -284,16 +439,11 @@ public final class MockLlmBackend implements AutoCloseable {
       }
       if (sent == chunks) {
         closed = true;
-        StringBuilder tail = new StringBuilder();
-        if (includeUsage) {
-          tail.append(usageFrame(model, chunks));
-        }
-        tail.append(DONE_FRAME);
-        response.end(tail.toString());
+        response.end(format.closing(model, chunks, includeUsage));
         streamsFinished.incrementAndGet();
         return;
       }
-      response.write(contentFrame(model, sent++));
+      response.write(format.content(model, sent++));
       if (intervalMs > 0) {
         vertx.setTimer(intervalMs, t -> next());
       } else {

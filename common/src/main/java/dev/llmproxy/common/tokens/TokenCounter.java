@@ -66,11 +66,13 @@ public final class TokenCounter {
   }
 
   /**
-   * The prompt of a chat, completions or embeddings request body, and the completion budget it asks for.
-   * Counts {@code messages} (string content or arrays of text parts, names, tool calls' names and arguments,
-   * plus the per-message overhead), {@code prompt} and {@code input} (strings, arrays of strings, or token
-   * arrays, whose length is their count), and {@code tools}/{@code functions} by their JSON text. A body that is
-   * not a JSON object counts as plain text.
+   * The prompt of a request body in any dialect the gateway meters, and the completion budget it asks for.
+   * Counts {@code messages} (string content or arrays of text parts or blocks, names, tool calls' names and
+   * arguments, plus the per-message overhead), {@code prompt} and {@code input} (strings, arrays of strings, token
+   * arrays, whose length is their count, or the Responses API's input items), Anthropic's {@code system} and the
+   * Responses API's {@code instructions} (a string or text blocks), and {@code tools}/{@code functions} by their JSON
+   * text. The budget is {@code max_completion_tokens} or {@code max_output_tokens} (Responses), else
+   * {@code max_tokens} (chat, completions, Anthropic). A body that is not a JSON object counts as plain text.
    */
   public static PromptTokens prompt(byte[] body) {
     if (body == null || body.length == 0) {
@@ -90,9 +92,10 @@ public final class TokenCounter {
         switch (field) {
           case "messages" -> tokens += value == JsonToken.START_ARRAY ? messages(parser, budget) + REPLY_PRIMING : skip(parser);
           case "prompt", "input" -> tokens += promptValue(parser, value, budget);
+          case "system", "instructions" -> tokens += content(parser, value, budget);
           case "tools", "functions" -> tokens += rawJson(parser, body, budget);
           case "max_tokens" -> maxTokens = value == JsonToken.VALUE_NUMBER_INT ? parser.getLongValue() : maxTokens;
-          case "max_completion_tokens" ->
+          case "max_completion_tokens", "max_output_tokens" ->
               maxCompletionTokens = value == JsonToken.VALUE_NUMBER_INT ? parser.getLongValue() : maxCompletionTokens;
           default -> parser.skipChildren();
         }
@@ -183,7 +186,10 @@ public final class TokenCounter {
     return tokens;
   }
 
-  /** {@code prompt}/{@code input}: a string, strings, a token array (its length), or arrays of token arrays. */
+  /**
+   * {@code prompt}/{@code input}: a string, strings, a token array (its length), arrays of token arrays, or the
+   * Responses API's items (messages, function calls and their outputs), each counted like a chat message.
+   */
   private static long promptValue(JsonParser parser, JsonToken value, Exact budget) throws IOException {
     if (value == JsonToken.VALUE_STRING) {
       return budget.count(parser.getText());
@@ -201,11 +207,27 @@ public final class TokenCounter {
       switch (token) {
         case START_ARRAY -> depth++;
         case END_ARRAY -> depth--;
-        case START_OBJECT -> parser.skipChildren();
+        case START_OBJECT -> tokens += inputItem(parser, budget);
         case VALUE_STRING -> tokens += budget.count(parser.getText());
         case VALUE_NUMBER_INT -> tokens++;
         default -> {
         }
+      }
+    }
+    return tokens;
+  }
+
+  /** One Responses API input item: its role, content (a string or parts), or a function call's or output's text. */
+  private static long inputItem(JsonParser parser, Exact budget) throws IOException {
+    long tokens = TOKENS_PER_MESSAGE;
+    while (parser.nextToken() == JsonToken.FIELD_NAME) {
+      String field = parser.currentName();
+      JsonToken value = parser.nextToken();
+      switch (field) {
+        case "content" -> tokens += content(parser, value, budget);
+        case "role", "name", "arguments", "output" ->
+            tokens += value == JsonToken.VALUE_STRING ? budget.count(parser.getText()) : skip(parser);
+        default -> parser.skipChildren();
       }
     }
     return tokens;

@@ -53,6 +53,32 @@ class TokenCounterTest {
   }
 
   @Test
+  void anthropicMessagesCountTheirSystemPromptAndContentBlocks() {
+    long hello = TokenCounter.count("hello world");
+    // system as a string, then as text blocks; a message of text blocks (a tool_use block's input is not text)
+    String blocks = "[{\"type\":\"text\",\"text\":\"hello world\"}]";
+    String message = "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hello world\"}]}";
+    assertEquals(hello + 9, prompt("{\"model\":\"m\",\"max_tokens\":64,\"system\":\"hello world\",\"messages\":["
+        + message + "]}").promptTokens());
+    assertEquals(hello + 9, prompt("{\"system\":" + blocks + ",\"messages\":[" + message + "]}").promptTokens());
+    assertEquals(64, prompt("{\"max_tokens\":64,\"messages\":[]}").maxCompletionTokens());
+  }
+
+  @Test
+  void responsesInputCountsAsAStringOrAsItemsWithInstructions() {
+    long hello = TokenCounter.count("hello world");
+    assertEquals(hello, prompt("{\"model\":\"m\",\"input\":\"hello world\"}").promptTokens());
+    // each item like a chat message: 3 + role + content (a string, or input_text parts)
+    assertEquals(2 * (3 + 1 + hello) + hello, prompt("{\"instructions\":\"hello world\",\"input\":["
+        + "{\"role\":\"user\",\"content\":\"hello world\"},"
+        + "{\"type\":\"message\",\"role\":\"user\",\"content\":[{\"type\":\"input_text\",\"text\":\"hello world\"}]}]}")
+        .promptTokens());
+    assertEquals(3 + hello, prompt("{\"input\":[{\"type\":\"function_call_output\",\"call_id\":\"c1\","
+        + "\"output\":\"hello world\"}]}").promptTokens());
+    assertEquals(80, prompt("{\"input\":\"x\",\"max_output_tokens\":80}").maxCompletionTokens());
+  }
+
+  @Test
   void toolsCountByTheirJsonText() {
     String tools = "[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":{}}}]";
     assertEquals(TokenCounter.count(tools), prompt("{\"tools\":" + tools + "}").promptTokens());

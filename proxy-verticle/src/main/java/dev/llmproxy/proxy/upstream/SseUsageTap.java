@@ -5,14 +5,17 @@ import io.vertx.core.buffer.Buffer;
 import java.util.Arrays;
 
 /**
- * Passes an SSE stream through untouched, reading the {@code usage} of any {@code data:} line that has one.
- * It keeps only the unfinished last line between chunks.
+ * Passes an SSE stream through untouched, reading the {@code usage} of any {@code data:} line that has one, in any
+ * dialect (see {@link UsageJson}). It keeps only the unfinished last line between chunks.
  */
 final class SseUsageTap implements ResponseTap {
 
   private static final int MAX_LINE = 1 << 20;
 
   private byte[] carry = Bytes.EMPTY;
+  /** What the stream reported so far: Anthropic's comes in parts. */
+  private UsageCounts counts;
+  /** Set once a complete report has passed (OpenAI's usage chunk, Anthropic's {@code message_delta}, ...). */
   private Usage usage;
   private final RelayedText relayed = new RelayedText();
   private int trailingNewlines;
@@ -53,9 +56,12 @@ final class SseUsageTap implements ResponseTap {
       return;
     }
     if (Bytes.indexOf(bytes, payload, to, Bytes.USAGE_KEY) >= 0) {
-      Usage found = UsageJson.read(bytes, payload, to - payload).usage();
-      if (found != null) {
-        usage = found;
+      UsageJson.Summary found = UsageJson.read(bytes, payload, to - payload);
+      if (found.counts() != null) {
+        counts = counts == null ? found.counts() : counts.overriddenBy(found.counts());
+        if (!found.partial()) {
+          usage = counts.toUsage();
+        }
         return;
       }
     }

@@ -7,24 +7,43 @@ import com.fasterxml.jackson.core.JsonToken;
 import java.io.IOException;
 
 /**
- * Reads the top-level {@code usage} object (and whether {@code choices} is empty) from one JSON document
- * with a streaming parser: the rest of the document is skipped, never built into a tree.
+ * Reads the {@code usage} object (and whether {@code choices} is empty) from one JSON document with a streaming
+ * parser: the rest of the document is skipped, never built into a tree. Where each dialect puts it:
+ * <ul>
+ *   <li>at the top: OpenAI chat/completions/embeddings answers and usage chunks, Anthropic's Messages answer and its
+ *       {@code message_delta} event, a Responses API answer;</li>
+ *   <li>in {@code response}: the Responses API's {@code response.completed} (and {@code .incomplete},
+ *       {@code .failed}) events;</li>
+ *   <li>in {@code message}: Anthropic's {@code message_start}, a partial report (the input; the output follows).</li>
+ * </ul>
  */
 final class UsageJson {
 
   private static final JsonFactory JSON = new JsonFactory();
 
-  /** @param usage null when the document has none; @param choicesEmpty a {@code "choices":[]} was present */
-  record Summary(Usage usage, boolean choicesEmpty) {
+  /**
+   * @param counts       null when the document has none
+   * @param partial      the counts open a stream's report that later events complete (Anthropic's
+   *                     {@code message_start})
+   * @param choicesEmpty a {@code "choices":[]} was present
+   */
+  record Summary(UsageCounts counts, boolean partial, boolean choicesEmpty) {
+
+    /** A complete report as the gateway meters it, or null. */
+    Usage usage() {
+      return counts == null || partial ? null : counts.toUsage();
+    }
   }
 
-  private static final Summary NOTHING = new Summary(null, false);
+  private static final Summary NOTHING = new Summary(null, false, false);
 
   private UsageJson() {
   }
 
   static Summary read(byte[] bytes, int offset, int length) {
-    Usage usage = null;
+    UsageCounts top = null;
+    UsageCounts nested = null;
+    boolean nestedPartial = false;
     boolean choicesEmpty = false;
     try (JsonParser parser = JSON.createParser(bytes, offset, length)) {
       if (parser.nextToken() != JsonToken.START_OBJECT) {
@@ -34,7 +53,13 @@ final class UsageJson {
         String field = parser.currentName();
         JsonToken value = parser.nextToken();
         if ("usage".equals(field) && value == JsonToken.START_OBJECT) {
-          usage = readUsage(parser);
+          top = readCounts(parser);
+        } else if (("response".equals(field) || "message".equals(field)) && value == JsonToken.START_OBJECT) {
+          UsageCounts inside = usageInside(parser);
+          if (inside != null) {
+            nested = inside;
+            nestedPartial = "message".equals(field);
+          }
         } else if ("choices".equals(field) && value == JsonToken.START_ARRAY) {
           choicesEmpty = parser.nextToken() == JsonToken.END_ARRAY;
           if (!choicesEmpty) {
@@ -47,15 +72,39 @@ final class UsageJson {
       }
     } catch (IOException e) {
       // A backend's malformed JSON is the client's to see, not ours to fail on: the record is then estimated.
-      return usage == null ? NOTHING : new Summary(usage, choicesEmpty);
     }
-    return usage == null && !choicesEmpty ? NOTHING : new Summary(usage, choicesEmpty);
+    if (top != null) {
+      return new Summary(top, false, choicesEmpty);
+    }
+    if (nested != null) {
+      return new Summary(nested, nestedPartial, choicesEmpty);
+    }
+    return choicesEmpty ? new Summary(null, false, true) : NOTHING;
+  }
+
+  /** The {@code usage} object of the object the parser is at, skipping the rest of it. */
+  private static UsageCounts usageInside(JsonParser parser) throws IOException {
+    UsageCounts found = null;
+    while (parser.nextToken() == JsonToken.FIELD_NAME) {
+      String field = parser.currentName();
+      JsonToken value = parser.nextToken();
+      if ("usage".equals(field) && value == JsonToken.START_OBJECT) {
+        found = readCounts(parser);
+      } else {
+        parser.skipChildren();
+      }
+    }
+    return found;
   }
 
   /**
-   * Appends the generated text of one answer or stream chunk: each choice's {@code delta.content} (and
-   * {@code reasoning_content}), {@code message.content} or {@code text}. Returns false when the bytes are not a
-   * JSON object.
+   * Appends the generated text of one answer or stream event, in any dialect. OpenAI chat/completions: each
+   * choice's {@code delta.content} (and {@code reasoning_content}), {@code message.content} or {@code text}.
+   * Anthropic: the answer's {@code content} blocks ({@code text}, {@code thinking}), a {@code content_block_delta}'s
+   * {@code delta.text}, {@code delta.thinking} or {@code delta.partial_json}. Responses API: the answer's
+   * {@code output} items' {@code content} parts and {@code arguments}, and a delta event's {@code delta} string
+   * (the {@code .done} events repeat the text under other names and are not read). Returns false when the bytes are
+   * not a JSON object.
    */
   static boolean collectText(byte[] bytes, int offset, int length, RelayedText sink) {
     try (JsonParser parser = JSON.createParser(bytes, offset, length)) {
@@ -66,13 +115,15 @@ final class UsageJson {
         String field = parser.currentName();
         JsonToken value = parser.nextToken();
         if ("choices".equals(field) && value == JsonToken.START_ARRAY) {
-          JsonToken token;
-          while ((token = parser.nextToken()) == JsonToken.START_OBJECT) {
-            choice(parser, sink);
-          }
-          if (token != JsonToken.END_ARRAY) {
-            parser.skipChildren();
-          }
+          eachObject(parser, () -> choice(parser, sink));
+        } else if ("content".equals(field) && value == JsonToken.START_ARRAY) {
+          eachObject(parser, () -> texts(parser, sink));
+        } else if ("output".equals(field) && value == JsonToken.START_ARRAY) {
+          eachObject(parser, () -> outputItem(parser, sink));
+        } else if ("delta".equals(field) && value == JsonToken.VALUE_STRING) {
+          sink.append(parser.getText());
+        } else if ("delta".equals(field) && value == JsonToken.START_OBJECT) {
+          texts(parser, sink);
         } else {
           parser.skipChildren();
         }
@@ -81,6 +132,51 @@ final class UsageJson {
     } catch (IOException e) {
       // What was read before the malformed part still counts.
       return true;
+    }
+  }
+
+  private interface ObjectReader {
+    void read() throws IOException;
+  }
+
+  /** Reads each object of the array the parser is at with {@code reader}, skipping anything else. */
+  private static void eachObject(JsonParser parser, ObjectReader reader) throws IOException {
+    JsonToken token;
+    while ((token = parser.nextToken()) != JsonToken.END_ARRAY && token != null) {
+      if (token == JsonToken.START_OBJECT) {
+        reader.read();
+      } else {
+        parser.skipChildren();
+      }
+    }
+  }
+
+  /** The generated strings of one content block or delta (Anthropic's, or a Responses content part). */
+  private static void texts(JsonParser parser, RelayedText sink) throws IOException {
+    while (parser.nextToken() == JsonToken.FIELD_NAME) {
+      String name = parser.currentName();
+      JsonToken value = parser.nextToken();
+      if (value == JsonToken.VALUE_STRING
+          && ("text".equals(name) || "thinking".equals(name) || "partial_json".equals(name))) {
+        sink.append(parser.getText());
+      } else {
+        parser.skipChildren();
+      }
+    }
+  }
+
+  /** One item of a Responses answer's {@code output}: a message's content parts, or a function call's arguments. */
+  private static void outputItem(JsonParser parser, RelayedText sink) throws IOException {
+    while (parser.nextToken() == JsonToken.FIELD_NAME) {
+      String name = parser.currentName();
+      JsonToken value = parser.nextToken();
+      if ("content".equals(name) && value == JsonToken.START_ARRAY) {
+        eachObject(parser, () -> texts(parser, sink));
+      } else if ("arguments".equals(name) && value == JsonToken.VALUE_STRING) {
+        sink.append(parser.getText());
+      } else {
+        parser.skipChildren();
+      }
     }
   }
 
@@ -113,17 +209,21 @@ final class UsageJson {
     }
   }
 
-  private static Usage readUsage(JsonParser parser) throws IOException {
-    long prompt = 0;
-    long completion = 0;
-    long total = -1;
+  private static UsageCounts readCounts(JsonParser parser) throws IOException {
+    long input = UsageCounts.ABSENT;
+    long output = UsageCounts.ABSENT;
+    long cacheCreation = UsageCounts.ABSENT;
+    long cacheRead = UsageCounts.ABSENT;
+    long total = UsageCounts.ABSENT;
     while (parser.nextToken() == JsonToken.FIELD_NAME) {
       String name = parser.currentName();
       JsonToken value = parser.nextToken();
       if (value == JsonToken.VALUE_NUMBER_INT) {
         switch (name) {
-          case "prompt_tokens", "input_tokens" -> prompt = parser.getLongValue();
-          case "completion_tokens", "output_tokens" -> completion = parser.getLongValue();
+          case "prompt_tokens", "input_tokens" -> input = parser.getLongValue();
+          case "completion_tokens", "output_tokens" -> output = parser.getLongValue();
+          case "cache_creation_input_tokens" -> cacheCreation = parser.getLongValue();
+          case "cache_read_input_tokens" -> cacheRead = parser.getLongValue();
           case "total_tokens" -> total = parser.getLongValue();
           default -> {
           }
@@ -132,6 +232,6 @@ final class UsageJson {
         parser.skipChildren();
       }
     }
-    return new Usage(prompt, completion, total < 0 ? prompt + completion : total);
+    return new UsageCounts(input, output, cacheCreation, cacheRead, total);
   }
 }
