@@ -32,6 +32,7 @@ class GatewayReloadTest {
 
   private static final String TOKEN = "admin-token-for-reload";
   private static final String CHAT = "{\"model\":\"mock\",\"messages\":[]}";
+  private static final int LOAD_CLIENTS = 4;
 
   private static String config(Path dir, String backend, String extra) {
     return """
@@ -77,9 +78,9 @@ class GatewayReloadTest {
       firstChunk.get(10, TimeUnit.SECONDS);
 
       AtomicBoolean loading = new AtomicBoolean(true);
-      ExecutorService load = Executors.newFixedThreadPool(4);
+      ExecutorService load = Executors.newFixedThreadPool(LOAD_CLIENTS);
       List<Future<List<Integer>>> clients = new ArrayList<>();
-      for (int i = 0; i < 4; i++) {
+      for (int i = 0; i < LOAD_CLIENTS; i++) {
         clients.add(load.submit(() -> {
           List<Integer> statuses = new ArrayList<>();
           while (loading.get()) {
@@ -100,10 +101,13 @@ class GatewayReloadTest {
         assertTrue(outcome.getJsonArray("applied").contains("discovery"), reloaded.body());
         assertTrue(outcome.getJsonArray("applied").contains("proxy"), reloaded.body());
 
+        // Requests the old backend had begun when the reply left may still end there (at most one per load client);
+        // no request sent after the reply reaches it.
         int firstAfterReload = gateway.backend.completions();
         assertTrue(Poll.until(Duration.ofSeconds(10), () -> second.completions() > 20), "the new backend gets traffic");
-        assertEquals(firstAfterReload, gateway.backend.completions(),
-            "no new request reaches the removed backend once the reload has answered");
+        assertTrue(gateway.backend.completions() <= firstAfterReload + LOAD_CLIENTS,
+            "no new request reaches the removed backend once the reload has answered: "
+                + (gateway.backend.completions() - firstAfterReload) + " ended there after the reply");
       } finally {
         loading.set(false);
       }
