@@ -86,7 +86,9 @@ class GatewayUsageCrashTest {
               type: webhook
               webhook:
                 url: "http://127.0.0.1:%d/usage"
-                timeout: 2s
+                # a delivery that times out is sent again (at least once): not the repeat this test counts,
+                # so a loaded machine gets time enough
+                timeout: 20s
             - name: db
               type: database
               database:
