@@ -13,7 +13,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -49,10 +48,10 @@ class ClusterProcessTest {
   void proxyMemberIsServedByTheServicesMemberAndSurvivesItsRestart(Vertx vertx, @TempDir Path dir) throws Exception {
     MockLlmBackend backend = MockLlmBackend.start(vertx, 0).toCompletionStage().toCompletableFuture()
         .get(10, TimeUnit.SECONDS);
-    int proxyPort = freePort();
-    int adminPort = freePort();
-    int servicesCluster = freePort();
-    int proxyCluster = freePort();
+    int proxyPort = RunningGateway.freePort();
+    int adminPort = RunningGateway.freePort();
+    int servicesCluster = RunningGateway.freePort();
+    int proxyCluster = RunningGateway.freePort();
     Path journal = dir.resolve("journal");
     Path config = dir.resolve("config.yaml");
     Files.writeString(config, """
@@ -92,17 +91,19 @@ class ClusterProcessTest {
     try {
       Path servicesLog = dir.resolve("services.log");
       started.add(member(config, "auth,discovery,usage,admin", servicesCluster, servicesLog));
-      assertTrue(Poll.until(Duration.ofSeconds(90), () -> read(servicesLog).contains("cluster member ")),
-          "services member never started: " + read(servicesLog));
+      assertTrue(Poll.until(Duration.ofSeconds(90),
+              () -> GatewayProcessTest.read(servicesLog).contains("cluster member ")),
+          "services member never started: " + GatewayProcessTest.read(servicesLog));
       Path proxyLog = dir.resolve("proxy.log");
       Process proxy = member(config, "proxy", proxyCluster, proxyLog);
       started.add(proxy);
       HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-      assertTrue(Poll.until(Duration.ofSeconds(90), () -> status(http, proxyPort, "/ready") == 200),
-          "proxy member never ready: " + read(proxyLog) + "\n--- services:\n" + read(servicesLog));
+      assertTrue(Poll.until(Duration.ofSeconds(90), () -> GatewayProcessTest.status(http, proxyPort, "/ready") == 200),
+          "proxy member never ready: " + GatewayProcessTest.read(proxyLog)
+              + "\n--- services:\n" + GatewayProcessTest.read(servicesLog));
 
       // Authenticated by the auth verticle of the other member: a known key passes, an unknown one does not.
-      assertEquals(200, chat(http, proxyPort, KEY_A, "cluster-req-1").statusCode(), read(proxyLog));
+      assertEquals(200, chat(http, proxyPort, KEY_A, "cluster-req-1").statusCode(), GatewayProcessTest.read(proxyLog));
       assertEquals(401, chat(http, proxyPort, "sk-unknown-0123456789", "cluster-req-2").statusCode());
       assertTrue(Poll.until(Duration.ofSeconds(30), () -> journaled(journal, "cluster-req-1") == 1),
           "the usage member never journaled the proxy member's record");
@@ -129,7 +130,8 @@ class ClusterProcessTest {
       Path againLog = dir.resolve("services-again.log");
       started.add(member(config, "auth,discovery,usage,admin", servicesCluster, againLog));
       assertTrue(Poll.until(Duration.ofSeconds(90), () -> chatStatus(http, proxyPort, KEY_B) == 200),
-          "no recovery: " + read(proxyLog) + "\n--- services:\n" + read(againLog));
+          "no recovery: " + GatewayProcessTest.read(proxyLog)
+              + "\n--- services:\n" + GatewayProcessTest.read(againLog));
       assertTrue(proxy.isAlive());
     } finally {
       started.forEach(Process::destroyForcibly);
@@ -167,7 +169,7 @@ class ClusterProcessTest {
   }
 
   private static HttpResponse<String> chat(HttpClient client, int port, String key, String requestId)
-      throws Exception {
+      throws IOException, InterruptedException {
     // Longer than the proxy's auth timeout: a hang fails the test, a 503 from the timeout does not.
     return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
             .timeout(Duration.ofSeconds(40))
@@ -181,35 +183,9 @@ class ClusterProcessTest {
       return chat(client, port, key, "cluster-probe").statusCode();
     } catch (IOException e) {
       return -1;
-    } catch (Exception e) {
-      Thread.currentThread().interrupt();
-      return -1;
-    }
-  }
-
-  private static int status(HttpClient client, int port, String path) {
-    try {
-      return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
-          HttpResponse.BodyHandlers.discarding()).statusCode();
-    } catch (IOException e) {
-      return -1;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return -1;
-    }
-  }
-
-  private static String read(Path file) {
-    try {
-      return Files.readString(file);
-    } catch (IOException e) {
-      return "";
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
     }
   }
 }
