@@ -66,13 +66,16 @@ public final class AuthVerticle extends VerticleBase {
       List<Provider> providers = new ArrayList<>();
       created.forEach(f -> providers.add(f.result()));
       pipeline = new AuthPipeline(auth, providers, Clock.systemUTC());
-      // A plain consumer: today every verticle runs in one JVM. In a cluster this would become a local consumer
-      // so that a proxy is answered by the auth instance beside it (ARCHITECTURE.md: hot path served locally).
+      // Checks from any member of a cluster, and from the proxies of this JVM on an address no other member
+      // answers (a clustered send would pick any member's auth: the hot path stays in the JVM when it can).
       MessageConsumer<JsonObject> checks = vertx.eventBus().consumer(Addresses.AUTH_CHECK, this::onCheck);
+      MessageConsumer<JsonObject> localChecks = vertx.eventBus().localConsumer(Addresses.AUTH_CHECK_LOCAL,
+          this::onCheck);
       MessageConsumer<JsonObject> changes = vertx.eventBus().consumer(Addresses.KEYS_CHANGED, this::onKeysChanged);
       consumers.add(checks);
+      consumers.add(localChecks);
       consumers.add(changes);
-      return Future.all(checks.completion(), changes.completion());
+      return Future.all(checks.completion(), localChecks.completion(), changes.completion());
     }).onFailure(e -> {
       // stop() is not called after a failed start: release what was opened
       pools.close();

@@ -5,6 +5,7 @@ import dev.llmproxy.admin.LaunchInfo;
 import dev.llmproxy.auth.AuthVerticle;
 import dev.llmproxy.common.bus.Addresses;
 import dev.llmproxy.common.bus.KeyLookup;
+import dev.llmproxy.common.config.ClusterConfig;
 import dev.llmproxy.common.config.ConfigLoader;
 import dev.llmproxy.common.config.GatewayConfig;
 import dev.llmproxy.common.config.MetricsConfig;
@@ -25,8 +26,10 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.micrometer.MicrometerMetricsFactory;
@@ -58,8 +61,17 @@ public final class Gateway {
 
   private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
 
-  /** The order of deployment; undeployment runs it backwards. */
-  private enum Role { USAGE, REQUEST_LOG, ADMIN, AUTH, DISCOVERY, PROXY }
+  /** The order of deployment; undeployment runs it backwards. Each belongs to one of {@code cluster.roles}. */
+  private enum Role {
+    USAGE(ClusterConfig.USAGE), REQUEST_LOG(ClusterConfig.USAGE), ADMIN(ClusterConfig.ADMIN),
+    AUTH(ClusterConfig.AUTH), DISCOVERY(ClusterConfig.DISCOVERY), PROXY(ClusterConfig.PROXY);
+
+    final String clusterRole;
+
+    Role(String clusterRole) {
+      this.clusterRole = clusterRole;
+    }
+  }
 
   private final Vertx vertx;
   private final PrometheusMeterRegistry registry;
@@ -72,13 +84,21 @@ public final class Gateway {
   private Future<?> reloading = Future.succeededFuture();
   private volatile Consumer<GatewayConfig> logSetup = c -> { };
   private MessageConsumer<JsonObject> applyRequests;
+  private MessageConsumer<JsonObject> memberInfo;
+  /** The environment the config was read with (the process's, plus the command line's overrides). */
+  private final Map<String, String> launchEnv;
 
-  private Gateway(Vertx vertx, GatewayConfig config, PrometheusMeterRegistry registry, LaunchInfo launch) {
+  private Gateway(Vertx vertx, GatewayConfig config, PrometheusMeterRegistry registry, LaunchInfo launch,
+      Map<String, String> launchEnv) {
     this.vertx = vertx;
     this.config = config;
     this.registry = registry;
     this.launch = launch;
+    this.launchEnv = launchEnv;
     this.environment = new ProxyEnvironment(registry, config.metrics());
+    if (runsHere(Role.AUTH)) {
+      environment.authCheckAddress(Addresses.AUTH_CHECK_LOCAL);
+    }
     Gauge.builder("llmproxy_config_version", version, AtomicLong::get)
         .description("The version of the config this gateway runs: 1 at start, one more for each reload applied")
         .register(registry);
@@ -94,13 +114,28 @@ public final class Gateway {
 
   /** A Vert.x instance sized for the gateway: one event loop per core, metrics into {@code registry}. */
   public static Vertx createVertx(PrometheusMeterRegistry registry, MetricsConfig metrics) {
-    VertxOptions options = new VertxOptions().setEventLoopPoolSize(eventLoops());
+    return builder(new VertxOptions(), registry, metrics).build();
+  }
+
+  /**
+   * The same, as a member of the cluster {@code cluster} describes (Hazelcast, TCP/IP join); completes once it has
+   * joined.
+   */
+  public static Future<Vertx> createClusteredVertx(PrometheusMeterRegistry registry, MetricsConfig metrics,
+      ClusterConfig cluster) {
+    return builder(ClusterSetup.withEventBus(new VertxOptions(), cluster), registry, metrics)
+        .withClusterManager(ClusterSetup.clusterManager(cluster))
+        .buildClustered();
+  }
+
+  private static VertxBuilder builder(VertxOptions options, PrometheusMeterRegistry registry, MetricsConfig metrics) {
+    options.setEventLoopPoolSize(eventLoops());
     if (!metrics.enabled()) {
-      return Vertx.builder().with(options).build();
+      return Vertx.builder().with(options);
     }
     options.setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
         .setDisabledMetricsCategories(metrics.vertxHttp() ? Set.of() : PER_REQUEST_METRICS));
-    return Vertx.builder().with(options).withMetrics(new MicrometerMetricsFactory(registry)).build();
+    return Vertx.builder().with(options).withMetrics(new MicrometerMetricsFactory(registry));
   }
 
   public static PrometheusMeterRegistry newRegistry() {
@@ -118,21 +153,70 @@ public final class Gateway {
   /** @param configPath the file {@code config} was read from, reread by {@code POST /admin/config/reload}; may be null */
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config, PrometheusMeterRegistry registry,
       String configPath) {
-    Gateway gateway = new Gateway(vertx, config, registry, new LaunchInfo(configPath, Version.get()));
+    return start(vertx, config, registry, configPath, System.getenv());
+  }
+
+  /**
+   * Deploys the verticles of this member's roles ({@code cluster.roles}; every verticle when not clustered).
+   *
+   * @param launchEnv the environment {@code config} was read with, used again to reread it on a reload
+   */
+  public static Future<Gateway> start(Vertx vertx, GatewayConfig config, PrometheusMeterRegistry registry,
+      String configPath, Map<String, String> launchEnv) {
+    Gateway gateway = new Gateway(vertx, config, registry, new LaunchInfo(configPath, Version.get()), launchEnv);
+    boolean proxy = gateway.runsHere(Role.PROXY);
     return gateway.deploy(Role.USAGE, config)
         .compose(v -> gateway.deploy(Role.REQUEST_LOG, config))
         .compose(v -> gateway.deploy(Role.ADMIN, config))
         .compose(v -> gateway.deploy(Role.AUTH, config))
-        .compose(v -> gateway.deploy(Role.DISCOVERY, config))
+        .compose(v -> gateway.deploy(Role.DISCOVERY, config, gateway.firstSnapshotVersion()))
         .compose(v -> gateway.deploy(Role.PROXY, config))
-        .compose(v -> ProxyWarmup.run(vertx, config))
+        .compose(v -> proxy ? ProxyWarmup.run(vertx, config).mapEmpty() : Future.succeededFuture())
         .compose(v -> gateway.followApplyRequests())
+        .compose(v -> gateway.answerMemberInfo())
         .map(v -> {
           gateway.environment.markStarted();
-          LOG.info("LLMProxy listening on {}{} with {} backend(s)", config.server().tls().enabled() ? "https://" : "http://",
-              config.server().listen(), config.backends().size());
+          if (vertx.isClustered()) {
+            LOG.info("cluster member {} ({}:{}, cluster \"{}\") runs {}", gateway.nodeId(), config.cluster().host(),
+                config.cluster().port(), config.cluster().name(), config.cluster().roles());
+          }
+          if (proxy) {
+            LOG.info("LLMProxy listening on {}{} with {} backend(s)",
+                config.server().tls().enabled() ? "https://" : "http://", config.server().listen(),
+                config.backends().size());
+          }
           return gateway;
         });
+  }
+
+  /** Whether this JVM runs {@code role}'s verticle: every one when not clustered, else those of cluster.roles. */
+  private boolean runsHere(Role role) {
+    return config.cluster().runs(role.clusterRole);
+  }
+
+  /**
+   * Proxies ignore a snapshot older than the one they have. In a cluster a discovery member may restart while the
+   * proxies keep their last snapshot: its numbering starts from the clock, so that its snapshots are newer.
+   */
+  private long firstSnapshotVersion() {
+    return vertx.isClustered() ? System.currentTimeMillis() : 0;
+  }
+
+  private String nodeId() {
+    return vertx instanceof VertxInternal internal && internal.clusterManager() != null
+        ? internal.clusterManager().getNodeId() : "local";
+  }
+
+  /** {@code /admin/status} of any member asks each member what it runs ({@link Addresses#MEMBER_INFO_PREFIX}). */
+  private Future<Void> answerMemberInfo() {
+    if (!vertx.isClustered()) {
+      return Future.succeededFuture();
+    }
+    memberInfo = vertx.eventBus().consumer(Addresses.MEMBER_INFO_PREFIX + nodeId(),
+        message -> message.reply(new JsonObject().put("node_id", nodeId())
+            .put("host", config.cluster().host()).put("port", config.cluster().port())
+            .put("roles", new JsonArray(config.cluster().roles())).put("config_version", version.get())));
+    return memberInfo.completion();
   }
 
   /** What applies {@code log} and {@code logging} to the process's logging on a reload ({@code Main} sets Logback's). */
@@ -167,7 +251,7 @@ public final class Gateway {
       return Future.succeededFuture(outcome(false, List.of(), List.of(), List.of())
           .put("error", "the gateway was not started from a config file; nothing to reload"));
     }
-    return ConfigLoader.load(vertx, path, System.getenv()).compose(loaded -> {
+    return ConfigLoader.load(vertx, path, launchEnv).compose(loaded -> {
       JsonArray warnings = new JsonArray(loaded.warnings());
       if (!loaded.ok()) {
         reloads("invalid").increment();
@@ -188,6 +272,9 @@ public final class Gateway {
 
   /** @param snapshotVersion for discovery replacing another: the last snapshot version the proxies have */
   private Future<Void> deploy(Role role, GatewayConfig with, long snapshotVersion) {
+    if (!runsHere(role)) {
+      return Future.succeededFuture();
+    }
     Supplier<Deployable> supplier;
     int instances = 1;
     switch (role) {
@@ -239,6 +326,9 @@ public final class Gateway {
   public Future<Void> stop() {
     environment.markDraining();
     Future<Void> chain = applyRequests == null ? Future.succeededFuture() : applyRequests.unregister();
+    if (memberInfo != null) {
+      chain = chain.eventually(() -> memberInfo.unregister());
+    }
     Role[] roles = Role.values();
     for (int i = roles.length - 1; i >= 0; i--) {
       Role role = roles[i];
@@ -290,10 +380,13 @@ public final class Gateway {
     GatewayConfig effective = plan.effective();
     Transaction tx = new Transaction();
     return prepareProxies(plan, effective, tx)
-        .compose(v -> plan.auth() ? startNewAuth(effective, tx) : Future.succeededFuture())
-        .compose(v -> plan.discovery() ? replaceDiscovery(effective, tx) : Future.succeededFuture())
-        .compose(v -> plan.usage() ? replace(Role.USAGE, Addresses.USAGE_RECORD, effective, tx) : Future.succeededFuture())
-        .compose(v -> plan.requestLog() ? replace(Role.REQUEST_LOG, Addresses.REQUEST_LOG, effective, tx)
+        .compose(v -> takes(plan.auth(), Role.AUTH) ? startNewAuth(effective, tx) : Future.succeededFuture())
+        .compose(v -> takes(plan.discovery(), Role.DISCOVERY) ? replaceDiscovery(effective, tx)
+            : Future.succeededFuture())
+        .compose(v -> takes(plan.usage(), Role.USAGE) ? replace(Role.USAGE, Addresses.USAGE_RECORD, effective, tx)
+            : Future.succeededFuture())
+        .compose(v -> takes(plan.requestLog(), Role.REQUEST_LOG)
+            ? replace(Role.REQUEST_LOG, Addresses.REQUEST_LOG, effective, tx)
             : Future.succeededFuture())
         .compose(v -> commit(plan, effective, tx))
         .recover(failure -> tx.rollBack().transform(rolledBack -> {
@@ -302,6 +395,11 @@ public final class Gateway {
           return Future.succeededFuture(outcome(false, plan.changedSections(), plan.restartRequired(), List.of())
               .put("error", why));
         }));
+  }
+
+  /** Whether a verticle the plan changes runs in this JVM (in a cluster, another member's is not ours to apply). */
+  private boolean takes(boolean changed, Role role) {
+    return changed && runsHere(role);
   }
 
   /** What has been done so far, and how to undo it; the proxies' prepared contexts are switched on commit only. */
@@ -325,7 +423,7 @@ public final class Gateway {
   }
 
   private Future<Void> prepareProxies(ReloadPlan plan, GatewayConfig effective, Transaction tx) {
-    if (!plan.proxy() && !plan.auth()) {
+    if (!takes(plan.proxy() || plan.auth(), Role.PROXY)) {
       return Future.succeededFuture();
     }
     List<ProxyVerticle> instances;

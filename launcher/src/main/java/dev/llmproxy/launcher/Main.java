@@ -14,6 +14,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -22,6 +23,8 @@ public final class Main {
 
   static final String DEFAULT_CONFIG = "conf/config.yaml";
   private static final int LOAD_SECONDS = 30;
+  /** Hazelcast waits a few seconds for members before it forms a cluster alone; a join never takes this long. */
+  private static final int CLUSTER_JOIN_SECONDS = 120;
 
   private Main() {
   }
@@ -40,14 +43,19 @@ public final class Main {
     switch (cli.command()) {
       case HELP -> System.out.println(Cli.USAGE);
       case VERSION -> System.out.println("llmproxy " + Version.get());
-      case VALIDATE -> System.exit(validate(cli.configPath(), System.out, System.err));
-      case RUN -> run(cli.configPath());
+      case VALIDATE -> System.exit(validate(cli.configPath(), cli.environment(System.getenv()), System.out, System.err));
+      case RUN -> run(cli.configPath(), cli.environment(System.getenv()));
     }
   }
 
   /** Loads and checks a config file: 0 when it is valid, 1 with every error by its path when not. */
   static int validate(String path, PrintStream out, PrintStream err) {
-    LoadedConfig loaded = load(path, err);
+    return validate(path, System.getenv(), out, err);
+  }
+
+  /** @param env the environment to read the config with ({@code LLMPROXY_*} overrides, {@code ${VAR}}) */
+  static int validate(String path, Map<String, String> env, PrintStream out, PrintStream err) {
+    LoadedConfig loaded = load(path, env, err);
     if (loaded == null) {
       return 1;
     }
@@ -60,14 +68,14 @@ public final class Main {
     return 0;
   }
 
-  private static LoadedConfig load(String path, PrintStream err) {
+  private static LoadedConfig load(String path, Map<String, String> env, PrintStream err) {
     if (!isFile(path)) {
       err.println("llmproxy: config file not found: " + path);
       return null;
     }
     Vertx loader = Vertx.vertx();
     try {
-      return ConfigLoader.load(loader, path).await(LOAD_SECONDS, TimeUnit.SECONDS);
+      return ConfigLoader.load(loader, path, env).await(LOAD_SECONDS, TimeUnit.SECONDS);
     } catch (Exception e) {
       // The loader never fails (its problems are its result): only the wait can, and its text is no help.
       err.println("llmproxy: cannot read " + path + ": reading did not finish within " + LOAD_SECONDS + " s");
@@ -77,9 +85,9 @@ public final class Main {
     }
   }
 
-  private static void run(String path) {
+  private static void run(String path, Map<String, String> env) {
     Logger log = LoggerFactory.getLogger(Main.class);
-    LoadedConfig loaded = load(path, System.err);
+    LoadedConfig loaded = load(path, env, System.err);
     if (loaded == null) {
       System.exit(1);
       return;
@@ -95,10 +103,24 @@ public final class Main {
     LogSetup.apply(config);
     log.info("LLMProxy {} starting with {}", Version.get(), path);
     PrometheusMeterRegistry registry = Gateway.newRegistry();
-    Vertx vertx = Gateway.createVertx(registry, config.metrics());
+    Vertx vertx;
+    if (config.cluster().enabled()) {
+      try {
+        vertx = Gateway.createClusteredVertx(registry, config.metrics(), config.cluster())
+            .await(CLUSTER_JOIN_SECONDS, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        log.error("joining the cluster \"{}\" as {}:{} failed: {}", config.cluster().name(), config.cluster().host(),
+            config.cluster().port(), e.getMessage());
+        log.debug("cluster join failure", e);
+        exit(1);
+        return;
+      }
+    } else {
+      vertx = Gateway.createVertx(registry, config.metrics());
+    }
     Gateway gateway;
     try {
-      gateway = Gateway.start(vertx, config, registry, path).await(60, TimeUnit.SECONDS);
+      gateway = Gateway.start(vertx, config, registry, path, env).await(60, TimeUnit.SECONDS);
     } catch (Exception e) {
       // Every verticle fails its start with a message that names what is wrong; the trace is for debugging only.
       log.error("start-up failed: {}", e.getMessage());

@@ -35,6 +35,12 @@ final class Summary {
       out.append("auth:      ").append(config.auth().mode()).append(", ").append(config.auth().pipeline().size())
           .append(" provider(s)\n");
     }
+    if (config.cluster().enabled()) {
+      out.append("cluster:   ").append(config.cluster().name()).append(" as ").append(config.cluster().host())
+          .append(':').append(config.cluster().port()).append(", roles ")
+          .append(String.join(",", config.cluster().roles())).append(", ").append(config.cluster().members().size())
+          .append(" member(s) to join\n");
+    }
     return out.toString();
   }
 

@@ -131,7 +131,8 @@ class GatewayProcessTest {
     }
   }
 
-  private static String read(Path file) {
+  /** The file's text so far, empty when it cannot be read (yet). */
+  static String read(Path file) {
     try {
       return Files.readString(file);
     } catch (IOException e) {
@@ -145,7 +146,8 @@ class GatewayProcessTest {
         HttpResponse.BodyHandlers.discarding()).statusCode();
   }
 
-  private static int status(java.net.http.HttpClient client, int port, String path) {
+  /** The status of a GET, -1 when the gateway does not answer. */
+  static int status(java.net.http.HttpClient client, int port, String path) {
     try {
       return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
           HttpResponse.BodyHandlers.discarding()).statusCode();

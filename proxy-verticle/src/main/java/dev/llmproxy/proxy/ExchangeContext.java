@@ -69,7 +69,7 @@ final class ExchangeContext {
     this.rateLimiter = !limitPlanner.limitsAnything() ? null
         : environment.rateLimiter(vertx, config.rateLimit(), pools, config.storage());
     this.engineScraper = "queue_aware".equals(routing.loadBalance()) ? environment.engineScraper(vertx) : null;
-    this.auth = new AuthGate(vertx, config.auth());
+    this.auth = new AuthGate(vertx, config.auth(), environment.authCheckAddress());
     this.clientAddress = new ClientAddress(IpRanges.parse(config.server().trustedProxies()));
     this.logs = new ExchangeLogs(vertx, config, clientAddress);
     this.maxBodySize = config.server().maxBodySize();

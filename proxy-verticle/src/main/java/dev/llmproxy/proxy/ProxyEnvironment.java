@@ -1,5 +1,6 @@
 package dev.llmproxy.proxy;
 
+import dev.llmproxy.common.bus.Addresses;
 import dev.llmproxy.common.config.MetricsConfig;
 import dev.llmproxy.common.config.CacheConfig;
 import dev.llmproxy.common.config.RateLimitConfig;
@@ -44,6 +45,7 @@ public final class ProxyEnvironment {
   private volatile String rateLimitPrefix = "llmproxy:ratelimit:";
   private volatile long slotLifetimeMs = RedisRateLimiter.SLOT_LIFETIME_MS;
   private final AtomicBoolean draining = new AtomicBoolean();
+  private volatile String authCheckAddress = Addresses.AUTH_CHECK;
 
   public ProxyEnvironment(PrometheusMeterRegistry registry, MetricsConfig config) {
     this.registry = registry;
@@ -122,6 +124,18 @@ public final class ProxyEnvironment {
     if (scraper != null) {
       scraper.stop();
     }
+  }
+
+  /**
+   * Where the proxies ask for auth decisions: the launcher sets {@link Addresses#AUTH_CHECK_LOCAL} when it deploys
+   * the auth verticle in this JVM; by default any auth verticle of the cluster answers.
+   */
+  public void authCheckAddress(String address) {
+    this.authCheckAddress = address;
+  }
+
+  String authCheckAddress() {
+    return authCheckAddress;
   }
 
   /** Every verticle is deployed: {@code /ready} may answer 200 once a backend is usable. */

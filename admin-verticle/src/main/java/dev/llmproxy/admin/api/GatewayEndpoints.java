@@ -17,8 +17,10 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -155,11 +157,33 @@ public final class GatewayEndpoints {
     return out;
   }
 
+  private static final long MEMBER_INFO_TIMEOUT_MS = 2_000;
+
   private Future<AdminCall.Response> status(JsonObject ignored) {
     JsonArray members = new JsonArray();
     if (vertx.isClustered() && vertx instanceof VertxInternal internal && internal.clusterManager() != null) {
       internal.clusterManager().getNodes().forEach(members::add);
     }
+    return memberDetails(members).map(details -> statusReply(members, details));
+  }
+
+  /** What each member runs, as its launcher answers; a member that does not answer in time says so. */
+  private Future<JsonArray> memberDetails(JsonArray nodes) {
+    DeliveryOptions quick = new DeliveryOptions().setSendTimeout(MEMBER_INFO_TIMEOUT_MS);
+    List<Future<JsonObject>> asked = new ArrayList<>();
+    for (Object node : nodes) {
+      asked.add(vertx.eventBus().<JsonObject>request(Addresses.MEMBER_INFO_PREFIX + node, null, quick)
+          .map(reply -> reply.body())
+          .otherwise(failure -> new JsonObject().put("node_id", node).put("error", "no answer from this member")));
+    }
+    return Future.join(asked).map(done -> {
+      JsonArray details = new JsonArray();
+      asked.forEach(f -> details.add(f.result()));
+      return details;
+    });
+  }
+
+  private AdminCall.Response statusReply(JsonArray members, JsonArray details) {
     Instant now = Instant.now();
     JsonObject data = new JsonObject()
         .put("version", version)
@@ -169,8 +193,9 @@ public final class GatewayEndpoints {
         .put("deployments", deployments())
         .put("clustered", vertx.isClustered())
         .put("cluster_members", members)
+        .put("members", details)
         .put("config_path", config.path())
         .put("config_version", config.version());
-    return Future.succeededFuture(Replies.ok("ok", data));
+    return Replies.ok("ok", data);
   }
 }

@@ -37,9 +37,13 @@ public final class RunningConfig {
     return version;
   }
 
-  /** Follows the configs the launcher publishes once they run everywhere; the consumer ends with the verticle. */
+  /**
+   * Follows the configs the launcher of this JVM publishes once they run; the consumer ends with the verticle. A
+   * local consumer: in a cluster a reload applies to the member that received it only, so another member's
+   * config is not the one this member runs.
+   */
   public MessageConsumer<JsonObject> follow() {
-    return vertx.eventBus().<JsonObject>consumer(Addresses.CONFIG_CHANGED, message -> {
+    return vertx.eventBus().<JsonObject>localConsumer(Addresses.CONFIG_CHANGED, message -> {
       try {
         JsonObject body = message.body();
         current.set(GatewayConfig.fromJson(body.getJsonObject("config")));

@@ -8,6 +8,12 @@ public final class Addresses {
 
   /** request/reply, proxy to auth: key, client ip, method, path, model to a decision. */
   public static final String AUTH_CHECK = "llmproxy.auth.check";
+  /**
+   * {@link #AUTH_CHECK} answered only by the auth verticle of the asker's own JVM (a local consumer): in a cluster
+   * a proxy whose JVM runs auth asks here, so that the hot path never crosses to another member. The launcher
+   * tells the proxy which of the two addresses to use.
+   */
+  public static final String AUTH_CHECK_LOCAL = "llmproxy.auth.check.local";
   /** request/reply, auth to admin: a key's SHA-256 to the builtin store's record. */
   public static final String KEYS_LOOKUP = "llmproxy.keys.lookup";
   /** publish, admin and usage to auth: key id (or all) to drop from caches. */
@@ -67,6 +73,11 @@ public final class Addresses {
    * "restart_required": [path...], "applied": [verticle...], "error"?}}; nothing changed anywhere when not ok.
    */
   public static final String CONFIG_APPLY = "llmproxy.config.apply";
+  /**
+   * request/reply, admin to the launcher of one cluster member: the address followed by the member's node id
+   * ({@code llmproxy.member.info.<node id>}); empty body to {@code {"node_id", "roles": [...], "config_version"}}.
+   */
+  public static final String MEMBER_INFO_PREFIX = "llmproxy.member.info.";
   /** request/reply, proxy to admin: an admin HTTP call relayed when admin.listen is empty. */
   public static final String ADMIN_HTTP = "llmproxy.admin.http";
 

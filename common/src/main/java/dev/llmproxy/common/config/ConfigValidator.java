@@ -42,6 +42,7 @@ final class ConfigValidator {
     v.hooks();
     v.hooksNotRunYet();
     v.staticQuotaWithoutAdmin();
+    v.cluster();
   }
 
 
@@ -489,6 +490,44 @@ final class ConfigValidator {
 
   /** The hooks' scripts are compiled by {@code validate} and start-up, but nothing runs them yet (issue 15). */
   /** A static key's quota is charged in the admin store; with admin off it is counted in memory, until a restart. */
+  private void cluster() {
+    ClusterConfig cl = c.cluster();
+    List<String> roles = cl.roles();
+    for (int i = 0; i < roles.size(); i++) {
+      if (oneOf(roles.get(i), "cluster.roles[" + i + "]", ClusterConfig.ALL_ROLES.toArray(String[]::new))
+          && roles.indexOf(roles.get(i)) < i) {
+        problems.error("cluster.roles[" + i + "]", "duplicate role \"" + roles.get(i) + "\"");
+      }
+    }
+    if (!cl.enabled()) {
+      if (!roles.containsAll(ClusterConfig.ALL_ROLES)) {
+        problems.warn("cluster.roles", "not used while cluster.enabled is false: one JVM deploys every verticle");
+      }
+      return;
+    }
+    if (roles.isEmpty()) {
+      problems.error("cluster.roles", "must name at least one role when cluster.enabled is true");
+    }
+    required(cl.name(), "cluster.name", "when cluster.enabled is true");
+    required(cl.host(), "cluster.host", "when cluster.enabled is true");
+    if (cl.port() < 1 || cl.port() > 65535) {
+      problems.error("cluster.port", "must be a port (1-65535)");
+    }
+    List<String> members = cl.members();
+    for (int i = 0; i < members.size(); i++) {
+      if (!ServerConfig.isHostPort(members.get(i)) || members.get(i).startsWith(":")) {
+        problems.error("cluster.members[" + i + "]", "not host:port");
+      }
+    }
+    RateLimitConfig r = c.rateLimit();
+    boolean memoryCounters = r.storage().equals("memory")
+        || c.storage().cache(r.redis()).map(CacheConfig::isMemory).orElse(false);
+    if (r.enabled() && cl.roles().contains(ClusterConfig.PROXY) && memoryCounters) {
+      problems.warn("rate_limit.storage", "counters are in this member's memory: with cluster.enabled each member"
+          + " limits alone (a limit is exact across members only with storage: redis on a Redis cache)");
+    }
+  }
+
   private void staticQuotaWithoutAdmin() {
     if (!c.auth().enabled() || c.admin().enabled()) {
       return;

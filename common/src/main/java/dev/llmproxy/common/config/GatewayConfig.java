@@ -7,7 +7,7 @@ import java.util.List;
 public record GatewayConfig(ServerConfig server, LogConfig log, StorageConfig storage, List<BackendConfig> backends,
     DiscoveryConfig discovery, AdminConfig admin, AuthConfig auth, LoggingConfig logging, RateLimitConfig rateLimit,
     RoutingConfig routing, HealthCheckConfig healthCheck, MetricsConfig metrics, UsageConfig usage,
-    HooksConfig hooks) {
+    HooksConfig hooks, ClusterConfig cluster) {
 
   public GatewayConfig {
     backends = Immutables.list(backends);
@@ -47,7 +47,8 @@ public record GatewayConfig(ServerConfig server, LogConfig log, StorageConfig st
         r.section("health_check", s -> HealthCheckConfig.read(s, r.has("health_check"))),
         r.section("metrics", MetricsConfig::read),
         r.section("usage", UsageConfig::read),
-        r.section("hooks", HooksConfig::read));
+        r.section("hooks", HooksConfig::read),
+        r.section("cluster", ClusterConfig::read));
   }
 
   /** Canonical form: the reference's snake_case keys, every field present, durations as "30s"/"100ms". */
@@ -66,6 +67,7 @@ public record GatewayConfig(ServerConfig server, LogConfig log, StorageConfig st
         .put("health_check", healthCheck.toJson())
         .put("metrics", metrics.toJson())
         .put("usage", usage.toJson())
-        .put("hooks", hooks.toJson());
+        .put("hooks", hooks.toJson())
+        .put("cluster", cluster.toJson());
   }
 }

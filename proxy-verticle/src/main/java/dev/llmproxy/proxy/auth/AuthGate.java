@@ -16,7 +16,6 @@ import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 
 import java.util.HashMap;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,6 +34,8 @@ public final class AuthGate {
 
   private final Vertx vertx;
   private final AuthConfig config;
+  /** {@code auth.check}, or its local twin when the launcher deployed auth in this JVM. */
+  private final String checkAddress;
   private final List<String> headerNames;
   private final DeliveryOptions delivery = new DeliveryOptions().setSendTimeout(ASK_TIMEOUT_MS);
   private final Map<String, Cached> cache = new LinkedHashMap<>(256, 0.75f, true) {
@@ -54,9 +55,11 @@ public final class AuthGate {
   private record Cached(AuthDecision decision, long expiresAtNanos, String keyHash) {
   }
 
-  public AuthGate(Vertx vertx, AuthConfig config) {
+  /** @param checkAddress {@link Addresses#AUTH_CHECK} or {@link Addresses#AUTH_CHECK_LOCAL} */
+  public AuthGate(Vertx vertx, AuthConfig config, String checkAddress) {
     this.vertx = vertx;
     this.config = config;
+    this.checkAddress = checkAddress;
     this.headerNames = config.headerNames();
     if (config.enabled()) {
       // Any change to any key drops every cached decision: rare, and then always right.
@@ -110,7 +113,7 @@ public final class AuthGate {
       keysByHash.remove(cached.keyHash());
       cache.remove(key);
     }
-    return vertx.eventBus().<JsonObject>request(Addresses.AUTH_CHECK, question.get().toJson(), delivery)
+    return vertx.eventBus().<JsonObject>request(checkAddress, question.get().toJson(), delivery)
         .recover(failure -> Future.failedFuture(new GatewayError(ErrorKind.NOT_READY, 503, "auth_unavailable",
             "authentication is unavailable, try again shortly", failure)))
         .compose(reply -> {
