@@ -47,6 +47,8 @@ final class ExchangeContext {
   final ClientAddress clientAddress;
   /** The access and request logs of {@code logging}. */
   final ExchangeLogs logs;
+  /** The steps of every API exchange, and where their outcomes go. */
+  final ExchangeChain chain;
   final long maxBodySize;
   /** {@code routing} as applied: with {@code enabled: false}, its features off. */
   final RoutingConfig routing;
@@ -72,6 +74,7 @@ final class ExchangeContext {
     this.auth = new AuthGate(vertx, config.auth());
     this.clientAddress = new ClientAddress(IpRanges.parse(config.server().trustedProxies()));
     this.logs = new ExchangeLogs(vertx, config, clientAddress);
+    this.chain = new ExchangeChain(vertx, metrics, logs);
     this.maxBodySize = config.server().maxBodySize();
     Set<String> skipped = new HashSet<>(Set.of("host", "content-length", "x-request-id", "x-forwarded-for",
         "x-forwarded-proto"));
