@@ -40,7 +40,6 @@ final class ConfigValidator {
     EdgeChecks.check(config, problems);
     v.usage();
     v.hooks();
-    v.hooksNotRunYet();
     v.staticQuotaWithoutAdmin();
   }
 
@@ -487,7 +486,6 @@ final class ConfigValidator {
     }
   }
 
-  /** The hooks' scripts are compiled by {@code validate} and start-up, but nothing runs them yet (issue 15). */
   /** A static key's quota is charged in the admin store; with admin off it is counted in memory, until a restart. */
   private void staticQuotaWithoutAdmin() {
     if (!c.auth().enabled() || c.admin().enabled()) {
@@ -507,12 +505,6 @@ final class ConfigValidator {
               + " again from its used_quota");
         }
       }
-    }
-  }
-
-  private void hooksNotRunYet() {
-    if (c.hooks().enabled()) {
-      problems.warn("hooks.enabled", "lifecycle hooks are not run yet; their scripts are only checked to compile");
     }
   }
 

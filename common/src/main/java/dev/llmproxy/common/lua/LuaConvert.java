@@ -33,7 +33,7 @@ final class LuaConvert {
     void charge(long bytes) {
       left -= bytes;
       if (left < 0) {
-        throw new LuaScriptException("script input too large for its memory limit");
+        throw new LuaScriptException("script input too large for its memory limit", LuaScriptException.Reason.MEMORY);
       }
     }
   }
