@@ -21,10 +21,12 @@ import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonObject;
 
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One API request's way through the gateway: the state of one exchange, walked through its
@@ -84,6 +86,15 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
   /** The status of a request that ended without an answer: nginx's 499 for a client that left, 408 for a read timeout. */
   private int abortStatus = 499;
   BodyCapture responseCopy;
+  /** The {@code request} table the lifecycle hooks share, once one has run; null otherwise. */
+  Map<String, Object> hookRequest;
+  /** Metadata the hooks returned: visible to later hooks. */
+  JsonObject hookMetadata;
+  /** Headers the hooks set (null value: removed) on the request to the backend. */
+  Map<String, String> hookHeaders;
+  /** A non-streaming answer read whole for {@code on_response}, and what the client gets of it. */
+  Buffer bufferedAnswer;
+  Buffer answerBody;
 
   ApiExchange(ExchangeContext context, HttpServerRequest request, Endpoint endpoint) {
     this.context = context;
@@ -213,6 +224,9 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
     }
     settleLimits(false);
     if (!response.headWritten()) {
+      if (context.hooks.has(LifecycleHooks.Hook.ON_ERROR)) {
+        error = HookSteps.shapeError(context.hooks, this, error);
+      }
       response.setStatusCode(error.status())
           .putHeader("Content-Type", "application/json")
           .putHeader("X-Request-ID", requestId)
@@ -243,9 +257,11 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
     ProxyMetrics.Caller caller = decision == null ? context.metrics.caller(null, null, null)
         : context.metrics.caller(apiKey, decision.keyName(), decision.userId());
     Usage usage = finalUsage(aborted);
+    Map<String, Object> hookView = context.hooks.has(LifecycleHooks.Hook.ON_COMPLETE) ? context.hooks.requestView(this)
+        : hookRequest;
     ExchangeOutcome outcome = new ExchangeOutcome(request, endpoint, requestId, clientIp, apiKey, decision, inspected,
         backend, status, Instant.now().minusMillis(latencyMs), latencyMs, ttftMs, aborted, usage, usageEstimated,
-        caller, body, responseCopy);
+        caller, body, responseCopy, hookView);
     for (OutcomeSink sink : context.chain.outcomeSinks()) {
       sink.ended(outcome);
     }

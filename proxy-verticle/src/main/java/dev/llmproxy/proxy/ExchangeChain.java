@@ -2,6 +2,7 @@ package dev.llmproxy.proxy;
 
 import dev.llmproxy.common.bus.Addresses;
 import dev.llmproxy.common.model.UsageRecord;
+import dev.llmproxy.proxy.LifecycleHooks.Hook;
 import dev.llmproxy.proxy.metrics.ProxyMetrics;
 import dev.llmproxy.proxy.upstream.Usage;
 import io.vertx.core.Vertx;
@@ -13,22 +14,36 @@ import java.util.List;
  * The steps every API exchange of one proxy verticle instance walks, built once per config, and the sinks its
  * outcome goes to. Request walk, in order: request id, body read, inspection, auth, limits, routing, forward (the
  * last step: the backend's answer turns the walk around). Response walk, back: the answer's head, then the relay
- * (the first step). A step that is off for a config is not in the chain at all.
+ * (the first step). The lifecycle hooks sit in their slots: {@code on_request} after inspection, {@code on_auth}
+ * after auth, {@code on_route} after routing, {@code on_response} just before the relay; {@code on_complete} is an
+ * outcome sink. A step that is off for a config is not in the chain at all.
  */
 final class ExchangeChain {
 
   private final ExchangeInterceptor[] steps;
   private final OutcomeSink[] outcomeSinks;
 
-  ExchangeChain(Vertx vertx, ProxyMetrics metrics, ExchangeLogs logs) {
+  ExchangeChain(Vertx vertx, ProxyMetrics metrics, ExchangeLogs logs, LifecycleHooks hooks) {
     List<ExchangeInterceptor> chain = new ArrayList<>();
     chain.add(new Relay());
+    if (hooks.has(Hook.ON_RESPONSE)) {
+      chain.add(new HookSteps.OnResponse(hooks));
+    }
     chain.add(new RequestIdStep());
     chain.add(new BodyReadStep());
     chain.add(new InspectStep());
+    if (hooks.has(Hook.ON_REQUEST)) {
+      chain.add(new HookSteps.OnRequest(hooks));
+    }
     chain.add(new AuthStep());
+    if (hooks.has(Hook.ON_AUTH)) {
+      chain.add(new HookSteps.OnAuth(hooks));
+    }
     chain.add(new LimitStep());
     chain.add(new RouteStep());
+    if (hooks.has(Hook.ON_ROUTE)) {
+      chain.add(new HookSteps.OnRoute(hooks));
+    }
     chain.add(new ForwardStep());
     this.steps = chain.toArray(ExchangeInterceptor[]::new);
     List<OutcomeSink> sinks = new ArrayList<>();
@@ -39,6 +54,9 @@ final class ExchangeChain {
       sinks.add(logs);
     }
     sinks.add(outcome -> usageRecord(vertx, metrics, outcome));
+    if (hooks.has(Hook.ON_COMPLETE)) {
+      sinks.add(new HookSteps.OnComplete(hooks, vertx));
+    }
     this.outcomeSinks = sinks.toArray(OutcomeSink[]::new);
   }
 

@@ -25,11 +25,12 @@ import java.time.Instant;
  * @param caller       the custom metric labels' values, or null when none are configured
  * @param requestBody  the body as the client sent it (the request log's copy), or null
  * @param responseBody the copy of the answer the request log keeps, or null
+ * @param hookRequest  the {@code request} table of the lifecycle hooks (with their metadata), or null when none ran
  */
 record ExchangeOutcome(HttpServerRequest request, Endpoint endpoint, String requestId, String clientIp, String apiKey,
     AuthDecision decision, InspectedRequest inspected, Backend backend, int status, Instant received, long latencyMs,
     long ttftMs, boolean aborted, Usage usage, boolean usageEstimated, ProxyMetrics.Caller caller, Buffer requestBody,
-    BodyCapture responseBody) {
+    BodyCapture responseBody, java.util.Map<String, Object> hookRequest) {
 
   String model() {
     return inspected == null ? null : inspected.model();

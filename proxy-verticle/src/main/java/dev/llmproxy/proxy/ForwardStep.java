@@ -118,6 +118,15 @@ final class ForwardStep implements ExchangeInterceptor {
     String forwardedProto = request.getHeader("X-Forwarded-Proto");
     headers.set("X-Forwarded-Proto", forwardedProto != null ? forwardedProto : request.isSSL() ? "https" : "http");
     exchange.backend.headers().forEach(headers::set);
+    if (exchange.hookHeaders != null) {
+      exchange.hookHeaders.forEach((name, value) -> {
+        if (value == null) {
+          headers.remove(name);
+        } else {
+          headers.set(name, value);
+        }
+      });
+    }
     Buffer forwardBody = exchange.inspected.forwardBody();
     (forwardBody.length() == 0 ? upstream.send() : upstream.send(forwardBody)).onComplete(answered -> {
       if (answered.succeeded()) {

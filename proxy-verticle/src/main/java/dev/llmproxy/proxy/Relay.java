@@ -21,6 +21,10 @@ final class Relay implements ExchangeInterceptor {
 
   @Override
   public Future<Void> handleResponse(ApiExchange exchange) {
+    if (exchange.bufferedAnswer != null) {
+      relayWhole(exchange);
+      return Future.succeededFuture();
+    }
     HttpClientResponse upstream = exchange.upstreamResponse;
     if (exchange.eventStream) {
       // A streaming client learns that its request was accepted before the first token exists.
@@ -55,6 +59,18 @@ final class Relay implements ExchangeInterceptor {
       exchange.upstreamRequest.reset();
       broke(exchange, new TimeoutException("no byte from the backend for " + quietMs + " ms"));
     });
+  }
+
+  /** An answer read whole for {@code on_response}: the backend's bytes feed the usage tap, the client gets the hook's. */
+  private static void relayWhole(ApiExchange exchange) {
+    exchange.firstByteNanos = exchange.lastByteNanos = System.nanoTime();
+    exchange.tap.onChunk(exchange.bufferedAnswer);
+    exchange.tap.onEnd();
+    exchange.responseCopy = exchange.context.logs.capture(exchange.responseCopy, exchange.answerBody);
+    exchange.pool.givenBack(exchange.upstreamRequest.connection());
+    exchange.settleLimits(false);
+    exchange.response.end(exchange.answerBody);
+    exchange.finish(false);
   }
 
   private static void relayChunk(ApiExchange exchange, Buffer chunk) {
