@@ -35,29 +35,34 @@ final class HookSteps {
   private HookSteps() {
   }
 
-  /** {@code on_request}: may refuse, change the headers and body sent to the backend, and add metadata. */
-  static final class OnRequest implements ExchangeInterceptor {
-    private final LifecycleHooks hooks;
+  /** A hook's step: the shared hooks of its verticle instance. */
+  private abstract static class HookStep implements ExchangeInterceptor {
+    final LifecycleHooks hooks;
 
-    OnRequest(LifecycleHooks hooks) {
+    HookStep(LifecycleHooks hooks) {
       this.hooks = hooks;
+    }
+  }
+
+  /** {@code on_request}: may refuse, change the headers and body sent to the backend, and add metadata. */
+  static final class OnRequest extends HookStep {
+    OnRequest(LifecycleHooks hooks) {
+      super(hooks);
     }
 
     @Override
     public Future<Void> handleRequest(ApiExchange exchange) {
       Map<String, Object> view = hooks.requestView(exchange);
-      LuaSandbox.Result result = hooks.run(Hook.ON_REQUEST, Map.of("request", view), exchange.requestId);
-      GatewayError refusal = result == null ? null : applyToRequest(hooks, Hook.ON_REQUEST, exchange, view, result);
-      return refusal != null ? Future.failedFuture(refusal) : exchange.sendRequest();
+      LuaSandbox.Result result = hooks.run(Hook.ON_REQUEST, Map.of("request", view), exchange.requestId,
+          LifecycleHooks.READ_REQUEST);
+      return goOn(Hook.ON_REQUEST, exchange, view, result);
     }
   }
 
   /** {@code on_auth}: sees auth's answer; may refuse, change headers and add metadata as {@code on_request}. */
-  static final class OnAuth implements ExchangeInterceptor {
-    private final LifecycleHooks hooks;
-
+  static final class OnAuth extends HookStep {
     OnAuth(LifecycleHooks hooks) {
-      this.hooks = hooks;
+      super(hooks);
     }
 
     @Override
@@ -78,18 +83,22 @@ final class HookSteps {
         authResult.put("quota", quota);
       }
       LuaSandbox.Result result = hooks.run(Hook.ON_AUTH, Map.of("request", view, "auth_result", authResult),
-          exchange.requestId);
-      GatewayError refusal = result == null ? null : applyToRequest(hooks, Hook.ON_AUTH, exchange, view, result);
-      return refusal != null ? Future.failedFuture(refusal) : exchange.sendRequest();
+          exchange.requestId, LifecycleHooks.READ_REQUEST);
+      return goOn(Hook.ON_AUTH, exchange, view, result);
     }
   }
 
-  /** {@code on_route}: {@code {backend = "name"}} picks, {@code {order = {...}}} prefers; else the strategy's choice. */
-  static final class OnRoute implements ExchangeInterceptor {
-    private final LifecycleHooks hooks;
+  /** The request goes on with what the hook changed, unless it refused; a hook that failed (null) changed nothing. */
+  private static Future<Void> goOn(Hook hook, ApiExchange exchange, Map<String, Object> view,
+      LuaSandbox.Result result) {
+    GatewayError refusal = result == null ? null : applyToRequest(hook, exchange, view, result);
+    return refusal != null ? Future.failedFuture(refusal) : exchange.sendRequest();
+  }
 
+  /** {@code on_route}: {@code {backend = "name"}} picks, {@code {order = {...}}} prefers; else the strategy's choice. */
+  static final class OnRoute extends HookStep {
     OnRoute(LifecycleHooks hooks) {
-      this.hooks = hooks;
+      super(hooks);
     }
 
     @Override
@@ -108,7 +117,8 @@ final class HookSteps {
         backends.add(entry);
       }
       LuaSandbox.Result result = hooks.run(Hook.ON_ROUTE,
-          Map.of("request", hooks.requestView(exchange), "backends", backends), exchange.requestId);
+          Map.of("request", hooks.requestView(exchange), "backends", backends), exchange.requestId,
+          LifecycleHooks.READ_NOTHING);
       if (result != null && result.returned() instanceof JsonObject answer) {
         List<Object> wanted = answer.getValue("backend") != null ? List.of(answer.getValue("backend"))
             : answer.getValue("order") instanceof JsonArray order ? order.getList() : List.of();
@@ -142,11 +152,9 @@ final class HookSteps {
    * read whole first); its header changes reach the client, a stream's too (they leave before the first byte); a
    * non-streaming body it changes replaces the backend's. A stream is never buffered for it.
    */
-  static final class OnResponse implements ExchangeInterceptor {
-    private final LifecycleHooks hooks;
-
+  static final class OnResponse extends HookStep {
     OnResponse(LifecycleHooks hooks) {
-      this.hooks = hooks;
+      super(hooks);
     }
 
     @Override
@@ -173,26 +181,33 @@ final class HookSteps {
     private void run(ApiExchange exchange, Buffer body) {
       Map<String, Object> response = new HashMap<>();
       response.put("status_code", exchange.response.getStatusCode());
-      Map<String, String> headers = AuthGate.firstValues(exchange.response.headers());
+      LifecycleHooks.Memo headers = new LifecycleHooks.Memo(() -> AuthGate.firstValues(exchange.response.headers()));
       response.put("headers", headers);
       response.put("latency_ms", (System.nanoTime() - exchange.startNanos) / 1_000_000);
       response.put("backend_url", exchange.backend == null ? null : exchange.backend.url());
-      Object bodyView = body == null ? null : jsonOrText(body);
+      LifecycleHooks.Memo bodyView = new LifecycleHooks.Memo(() -> body == null ? null : jsonOrText(body));
       response.put("body", bodyView);
       LuaSandbox.Result result = hooks.run(Hook.ON_RESPONSE,
-          Map.of("request", hooks.requestView(exchange), "response", response), exchange.requestId);
+          Map.of("request", hooks.requestView(exchange), "response", response), exchange.requestId,
+          LifecycleHooks.READ_RESPONSE);
       if (result == null) {
         return;
       }
       JsonObject answer = result.returned() instanceof JsonObject json ? json : null;
       JsonObject after = result.globals().get("response") instanceof JsonObject json ? json : null;
       MultiMap out = exchange.response.headers();
-      applyHeaders(headers, after == null ? null : after.getValue("headers"), answer, out::set, out::remove);
+      Object editedHeaders = after == null ? null : after.getValue("headers");
+      if (editedHeaders != null || answer != null && answer.getValue("headers") != null) {
+        @SuppressWarnings("unchecked")
+        Map<String, String> before = (Map<String, String>) headers.value();
+        applyHeaders(before, editedHeaders, answer, out::set, out::remove);
+      }
       if (body == null) {
         return;
       }
+      Object edited = after == null ? null : after.getValue("body");
       Object replaced = answer != null && answer.getValue("body") != null ? answer.getValue("body")
-          : after != null && changed(bodyView, after.getValue("body")) ? after.getValue("body") : null;
+          : edited != null && changed(bodyView.value(), edited) ? edited : null;
       if (replaced != null) {
         exchange.answerBody = replaced instanceof String text ? Buffer.buffer(text) : Buffer.buffer(Json.encode(replaced));
         out.remove("Content-Length");
@@ -225,7 +240,7 @@ final class HookSteps {
         usage.put("total_tokens", outcome.usage().totalTokens());
         usage.put("estimated", outcome.usageEstimated());
         hooks.run(Hook.ON_COMPLETE, Map.of("request", outcome.hookRequest(), "response", response, "usage", usage),
-            outcome.requestId());
+            outcome.requestId(), LifecycleHooks.READ_NOTHING);
       });
     }
   }
@@ -236,7 +251,7 @@ final class HookSteps {
     globals.put("request", hooks.requestView(exchange));
     globals.put("error_message", error.getMessage());
     globals.put("status", error.status());
-    LuaSandbox.Result result = hooks.run(Hook.ON_ERROR, globals, exchange.requestId);
+    LuaSandbox.Result result = hooks.run(Hook.ON_ERROR, globals, exchange.requestId, LifecycleHooks.READ_NOTHING);
     if (result == null || !(result.returned() instanceof JsonObject answer)) {
       return error;
     }
@@ -257,8 +272,8 @@ final class HookSteps {
    * Applies what {@code on_request} or {@code on_auth} answered: a refusal (returned), header and body changes,
    * metadata.
    */
-  private static GatewayError applyToRequest(LifecycleHooks hooks, Hook hook, ApiExchange exchange,
-      Map<String, Object> view, LuaSandbox.Result result) {
+  private static GatewayError applyToRequest(Hook hook, ApiExchange exchange, Map<String, Object> view,
+      LuaSandbox.Result result) {
     JsonObject answer = result.returned() instanceof JsonObject json ? json : null;
     if (answer != null && Boolean.FALSE.equals(answer.getValue("continue"))) {
       int status = answer.getValue("status") instanceof Number n && n.intValue() >= 400 && n.intValue() <= 599
@@ -267,20 +282,29 @@ final class HookSteps {
           : "the request was refused by hooks." + hook.configName;
       return new GatewayError(ErrorKind.FORBIDDEN, status, message, null);
     }
+    // Fields the script never read are absent from what is read back: they did not change.
     JsonObject after = result.globals().get("request") instanceof JsonObject json ? json : null;
-    @SuppressWarnings("unchecked")
-    Map<String, String> before = (Map<String, String>) view.get("headers");
-    Map<String, String> headers = exchange.hookHeaders == null ? new LinkedHashMap<>() : exchange.hookHeaders;
-    applyHeaders(before, after == null ? null : after.getValue("headers"), answer, headers::put,
-        name -> headers.put(name, null));
-    if (!headers.isEmpty()) {
-      exchange.hookHeaders = headers;
+    Object editedHeaders = after == null ? null : after.getValue("headers");
+    boolean returnedHeaders = answer != null && answer.getValue("headers") instanceof JsonObject;
+    if (editedHeaders != null || returnedHeaders) {
+      @SuppressWarnings("unchecked")
+      Map<String, String> before = (Map<String, String>) LifecycleHooks.Memo.resolve(view.get("headers"));
+      Map<String, String> headers = exchange.hookHeaders == null ? new LinkedHashMap<>() : exchange.hookHeaders;
+      applyHeaders(before, editedHeaders, answer, headers::put, name -> headers.put(name, null));
+      if (!headers.isEmpty()) {
+        exchange.hookHeaders = headers;
+      }
+      // Later hooks see the headers as this one left them.
+      if (editedHeaders instanceof JsonObject changedHeaders) {
+        view.put("headers", stringValues(changedHeaders));
+      }
     }
     if (answer != null && answer.getValue("metadata") instanceof JsonObject metadata) {
       exchange.hookMetadata = exchange.hookMetadata == null ? metadata.copy() : exchange.hookMetadata.mergeIn(metadata);
       view.put("metadata", exchange.hookMetadata);
     }
-    if (after != null && changed(view.get("body"), after.getValue("body"))) {
+    if (after != null && after.getValue("body") != null
+        && changed(LifecycleHooks.Memo.resolve(view.get("body")), after.getValue("body"))) {
       Object body = after.getValue("body");
       Buffer forward = body instanceof String text ? Buffer.buffer(text) : Buffer.buffer(Json.encode(body));
       try {
@@ -291,11 +315,6 @@ final class HookSteps {
       }
       exchange.body = forward;
       view.put("body", body);
-    }
-    if (after != null) {
-      // Later hooks see the headers as this one left them.
-      view.put("headers", after.getValue("headers") instanceof JsonObject changedHeaders
-          ? stringValues(changedHeaders) : before);
     }
     return null;
   }

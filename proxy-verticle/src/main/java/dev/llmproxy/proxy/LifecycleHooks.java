@@ -51,8 +51,9 @@ final class LifecycleHooks {
 
   private static final Logger LOG = LoggerFactory.getLogger("llmproxy.hooks");
   private static final long LOG_EVERY_NANOS = 60_000_000_000L;
-  private static final List<String> READ_REQUEST = List.of("request");
-  private static final List<String> READ_RESPONSE = List.of("request", "response");
+  static final List<String> READ_NOTHING = List.of();
+  static final List<String> READ_REQUEST = List.of("request");
+  static final List<String> READ_RESPONSE = List.of("response");
 
   private final LuaScript[] scripts;
   private final ProxyMetrics metrics;
@@ -99,14 +100,13 @@ final class LifecycleHooks {
   }
 
   /**
-   * Runs {@code hook}; null when it failed (then cut, logged, counted). {@code request} (and {@code response}, when
-   * given) are read back as the script left them.
+   * Runs {@code hook}; null when it failed (then cut, logged, counted). The globals named in {@code readBack} are
+   * read back as the script left them.
    */
-  LuaSandbox.Result run(Hook hook, Map<String, ?> globals, String requestId) {
+  LuaSandbox.Result run(Hook hook, Map<String, ?> globals, String requestId, List<String> readBack) {
     LuaScript script = scripts[hook.ordinal()];
     try {
-      return sandbox.runReading(script, globals, "hooks." + hook.configName + " " + requestId,
-          globals.containsKey("response") ? READ_RESPONSE : READ_REQUEST);
+      return sandbox.runReading(script, globals, "hooks." + hook.configName + " " + requestId, readBack);
     } catch (LuaScriptException e) {
       failed(hook, e.reason().label(), e.getMessage());
       return null;
@@ -133,8 +133,9 @@ final class LifecycleHooks {
     view.put("method", exchange.request.method().name());
     view.put("path", exchange.request.path());
     view.put("client_ip", exchange.clientIp);
-    view.put("headers", headersView(exchange));
-    view.put("body", bodyView(exchange));
+    // Converted for a script only if it reads them: a hook that looks at the path costs no body decoding.
+    view.put("headers", new Memo(() -> headersView(exchange)));
+    view.put("body", new Memo(() -> bodyView(exchange)));
     String key = exchange.apiKey != null ? exchange.apiKey : exchange.context.auth.keyOf(exchange.request.headers());
     view.put("api_key", key == null ? null : Secrets.mask(key));
     view.put("user_id", exchange.decision == null ? null : exchange.decision.userId());
@@ -144,6 +145,30 @@ final class LifecycleHooks {
     view.put("metadata", exchange.hookMetadata == null ? new JsonObject() : exchange.hookMetadata);
     exchange.hookRequest = view;
     return view;
+  }
+
+  /** A view field computed once, when a script (or the gateway comparing a script's changes) first needs it. */
+  static final class Memo implements LuaSandbox.Lazy {
+    private java.util.function.Supplier<Object> compute;
+    private Object value;
+
+    Memo(java.util.function.Supplier<Object> compute) {
+      this.compute = compute;
+    }
+
+    @Override
+    public Object value() {
+      if (compute != null) {
+        value = compute.get();
+        compute = null;
+      }
+      return value;
+    }
+
+    /** {@code field} itself, or its value when it is a memo. */
+    static Object resolve(Object field) {
+      return field instanceof Memo memo ? memo.value() : field;
+    }
   }
 
   private Map<String, String> headersView(ApiExchange exchange) {

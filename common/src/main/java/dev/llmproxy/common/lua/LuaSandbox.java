@@ -206,6 +206,14 @@ public final class LuaSandbox {
   }
 
   /**
+   * A field of a table given to a script that is converted only if the script reads it (a hook's request body):
+   * reading it back after the run tells whether the script touched it. {@link #value()} runs on the script's thread.
+   */
+  public interface Lazy {
+    Object value();
+  }
+
+  /**
    * What a run left: its first returned value, and the globals it was asked to read back as the script left them
    * (a lifecycle hook edits {@code request.headers} in place), all as Java like {@link #run}'s result.
    */
