@@ -108,7 +108,14 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
     context.exchangeBegan();
     context.metrics.requestStarted();
     response.closeHandler(v -> clientGone());
-    sendRequest().onComplete(this);
+    Future<Void> walked;
+    try {
+      walked = sendRequest();
+    } catch (RuntimeException defect) {
+      // A step's defect still ends the exchange (an internal error, its text not shown): a retired context waits for it.
+      walked = Future.failedFuture(defect);
+    }
+    walked.onComplete(this);
   }
 
   /** Hands the request to the next step; the last one forwards it. */

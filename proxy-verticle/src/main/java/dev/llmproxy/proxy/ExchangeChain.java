@@ -55,7 +55,7 @@ final class ExchangeChain {
     }
     sinks.add(outcome -> usageRecord(vertx, metrics, outcome));
     if (hooks.has(Hook.ON_COMPLETE)) {
-      sinks.add(new HookSteps.OnComplete(hooks, vertx));
+      sinks.add(new HookSteps.OnComplete(hooks));
     }
     this.outcomeSinks = sinks.toArray(OutcomeSink[]::new);
   }

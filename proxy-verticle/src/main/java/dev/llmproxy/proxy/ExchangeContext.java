@@ -141,6 +141,7 @@ final class ExchangeContext {
       return;
     }
     closed = true;
+    hooks.close();
     auth.close();
     clients.closeAll();
     pools.close();

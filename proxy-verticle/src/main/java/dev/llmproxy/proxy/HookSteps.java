@@ -9,7 +9,6 @@ import dev.llmproxy.proxy.LifecycleHooks.Hook;
 import dev.llmproxy.proxy.auth.AuthGate;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.DecodeException;
@@ -215,19 +214,17 @@ final class HookSteps {
     }
   }
 
-  /** {@code on_complete}: after the last byte, on a later turn of the event loop; it cannot change the answer. */
+  /** {@code on_complete}: after the last byte, on the hooks' worker thread; it cannot delay or change the answer. */
   static final class OnComplete implements OutcomeSink {
     private final LifecycleHooks hooks;
-    private final Vertx vertx;
 
-    OnComplete(LifecycleHooks hooks, Vertx vertx) {
+    OnComplete(LifecycleHooks hooks) {
       this.hooks = hooks;
-      this.vertx = vertx;
     }
 
     @Override
     public void ended(ExchangeOutcome outcome) {
-      vertx.runOnContext(v -> {
+      hooks.afterTheAnswer(() -> {
         Map<String, Object> response = new HashMap<>();
         response.put("status_code", outcome.status());
         response.put("latency_ms", outcome.latencyMs());

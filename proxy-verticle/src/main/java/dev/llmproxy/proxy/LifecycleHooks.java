@@ -12,6 +12,7 @@ import dev.llmproxy.proxy.auth.AuthGate;
 import dev.llmproxy.proxy.metrics.ProxyMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonObject;
@@ -31,7 +32,8 @@ import java.util.Set;
  * that runs them (on the event loop, under each hook's {@code timeout} and {@code max_memory}), and what happens
  * when one fails: it is cut, logged at most once a minute per hook, counted in
  * {@code llmproxy_hook_errors_total{hook,reason}}, and the request goes on as if it had returned
- * {@code {continue = true}}.
+ * {@code {continue = true}}. {@code on_complete} runs on a worker thread of its own, with a sandbox of its own, so
+ * that it costs the event loop a hand-over only.
  */
 final class LifecycleHooks {
 
@@ -47,7 +49,9 @@ final class LifecycleHooks {
     }
   }
 
-  static final LifecycleHooks NONE = new LifecycleHooks(new LuaScript[Hook.values().length], null, Set.of());
+  static final LifecycleHooks NONE = new LifecycleHooks(new LuaScript[Hook.values().length], null, Set.of(), null);
+  /** One thread for every instance's {@code on_complete}: each has its own sandbox, and they never run at once. */
+  private static final String COMPLETE_WORKER = "llmproxy-hooks-on-complete";
 
   private static final Logger LOG = LoggerFactory.getLogger("llmproxy.hooks");
   private static final long LOG_EVERY_NANOS = 60_000_000_000L;
@@ -60,17 +64,23 @@ final class LifecycleHooks {
   /** Header names whose values a hook sees masked (the auth headers: the key is the gateway's to know). */
   private final Set<String> secretHeaders;
   private final LuaSandbox sandbox;
+  /** {@code on_complete}'s sandbox, used on {@link #completeWorker} only; null when that hook is off. */
+  private final LuaSandbox completeSandbox;
+  private final WorkerExecutor completeWorker;
   private final long[] lastLoggedNanos = new long[Hook.values().length];
 
-  private LifecycleHooks(LuaScript[] scripts, ProxyMetrics metrics, Set<String> secretHeaders) {
+  private LifecycleHooks(LuaScript[] scripts, ProxyMetrics metrics, Set<String> secretHeaders,
+      WorkerExecutor completeWorker) {
     this.scripts = scripts;
     this.metrics = metrics;
     this.secretHeaders = secretHeaders;
-    boolean any = false;
-    for (LuaScript script : scripts) {
-      any |= script != null;
+    boolean onLoop = false;
+    for (Hook hook : Hook.values()) {
+      onLoop |= hook != Hook.ON_COMPLETE && scripts[hook.ordinal()] != null;
     }
-    this.sandbox = any ? new LuaSandbox() : null;
+    this.sandbox = onLoop ? new LuaSandbox() : null;
+    this.completeWorker = completeWorker;
+    this.completeSandbox = completeWorker == null ? null : new LuaSandbox();
     java.util.Arrays.fill(lastLoggedNanos, System.nanoTime() - LOG_EVERY_NANOS);
   }
 
@@ -92,7 +102,23 @@ final class LifecycleHooks {
     }
     Set<String> secret = new HashSet<>();
     config.auth().headerNames().forEach(name -> secret.add(name.toLowerCase(Locale.ROOT)));
-    return Future.all(loading).map(v -> new LifecycleHooks(scripts, metrics, secret));
+    return Future.all(loading).map(v -> new LifecycleHooks(scripts, metrics, secret,
+        scripts[Hook.ON_COMPLETE.ordinal()] == null ? null : vertx.createSharedWorkerExecutor(COMPLETE_WORKER, 1)));
+  }
+
+  /** Runs {@code work} (an {@code on_complete}) on the hooks' own worker thread, after what was handed over before. */
+  void afterTheAnswer(Runnable work) {
+    completeWorker.executeBlocking(() -> {
+      work.run();
+      return null;
+    });
+  }
+
+  /** Lets go of the worker thread (a context retired by a reload, or the verticle stopping). */
+  void close() {
+    if (completeWorker != null) {
+      completeWorker.close();
+    }
   }
 
   boolean has(Hook hook) {
@@ -106,7 +132,8 @@ final class LifecycleHooks {
   LuaSandbox.Result run(Hook hook, Map<String, ?> globals, String requestId, List<String> readBack) {
     LuaScript script = scripts[hook.ordinal()];
     try {
-      return sandbox.runReading(script, globals, "hooks." + hook.configName + " " + requestId, readBack);
+      LuaSandbox runner = hook == Hook.ON_COMPLETE ? completeSandbox : sandbox;
+      return runner.runReading(script, globals, "hooks." + hook.configName + " " + requestId, readBack);
     } catch (LuaScriptException e) {
       failed(hook, e.reason().label(), e.getMessage());
       return null;
