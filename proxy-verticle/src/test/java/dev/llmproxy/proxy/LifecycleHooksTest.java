@@ -1,8 +1,5 @@
 package dev.llmproxy.proxy;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.AppenderBase;
 import dev.llmproxy.common.bus.Addresses;
 import dev.llmproxy.common.bus.AuthDecision;
 import dev.llmproxy.testsupport.MockLlmBackend;
@@ -14,13 +11,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -35,13 +30,7 @@ class LifecycleHooksTest {
   private static final String CHAT = "{\"model\":\"mock\",\"max_tokens\":2,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
   private static final String STREAM = "{\"model\":\"mock\",\"stream\":true,\"max_tokens\":2,\"messages\":[]}";
 
-  private final LinkedBlockingQueue<String> luaLog = new LinkedBlockingQueue<>();
-  private final AppenderBase<ILoggingEvent> capture = new AppenderBase<>() {
-    @Override
-    protected void append(ILoggingEvent event) {
-      luaLog.add(event.getFormattedMessage());
-    }
-  };
+  private CapturedLog luaLog;
   private MockLlmBackend backend;
   private MockLlmBackend other;
 
@@ -56,19 +45,14 @@ class LifecycleHooksTest {
           : new AuthDecision(true, 200, null, null, "id-7", "static", "Team key", "user_7", null, null, null, null, 0);
       message.reply(decision.toJson());
     });
-    capture.start();
-    luaLogger().addAppender(capture);
+    luaLog = CapturedLog.attach("llmproxy.lua");
   }
 
   @AfterEach
   void stop() {
-    luaLogger().detachAppender(capture);
+    luaLog.detach();
     backend.close();
     other.close();
-  }
-
-  private static Logger luaLogger() {
-    return (Logger) LoggerFactory.getLogger("llmproxy.lua");
   }
 
   private ProxyHarness proxy(Vertx vertx, JsonObject hooks, JsonObject more) {
@@ -211,7 +195,7 @@ class LifecycleHooksTest {
             """)), new JsonObject());
     Http.Answer answer = Http.post(proxy.client, "/v1/chat/completions", CHAT);
     assertEquals(200, answer.status());
-    String line = poll(luaLog, "complete ");
+    String line = luaLog.await("complete ");
     String tag = "[hooks.on_complete " + answer.headers().get("X-Request-ID") + "] ";
     assertTrue(line.startsWith(tag), "log() names the hook and the request: " + line);
     assertTrue(line.substring(tag.length()).matches("complete 200 tokens=[1-9][0-9]* team=blue"), line);
@@ -245,16 +229,5 @@ class LifecycleHooksTest {
     List<MockLlmBackend.Received> all = new ArrayList<>(backend.received());
     all.addAll(other.received());
     return all.stream().filter(r -> r.uri().startsWith("/v1/chat")).findFirst().orElseThrow();
-  }
-
-  private static String poll(LinkedBlockingQueue<String> lines, String containing) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (System.nanoTime() < deadline) {
-      String line = lines.poll(100, TimeUnit.MILLISECONDS);
-      if (line != null && line.contains(containing)) {
-        return line;
-      }
-    }
-    throw new AssertionError("no log line with " + containing + " in time");
   }
 }

@@ -1,8 +1,5 @@
 package dev.llmproxy.proxy;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.AppenderBase;
 import dev.llmproxy.common.bus.Addresses;
 import dev.llmproxy.common.bus.AuthDecision;
 import dev.llmproxy.testsupport.MockLlmBackend;
@@ -14,14 +11,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -34,13 +28,7 @@ class ScriptsFolderHooksTest {
   private static final Path SCRIPTS = Path.of("..", "scripts");
   private static final String CHAT = "{\"model\":\"mock\",\"max_tokens\":2,\"messages\":[]}";
 
-  private final List<String> luaLog = new CopyOnWriteArrayList<>();
-  private final AppenderBase<ILoggingEvent> capture = new AppenderBase<>() {
-    @Override
-    protected void append(ILoggingEvent event) {
-      luaLog.add(event.getFormattedMessage());
-    }
-  };
+  private CapturedLog luaLog;
   private MockLlmBackend backend;
 
   @BeforeEach
@@ -49,13 +37,12 @@ class ScriptsFolderHooksTest {
     vertx.eventBus().<JsonObject>consumer(Addresses.AUTH_CHECK, message -> message.reply(
         new AuthDecision(true, 200, null, null, "id-7", "static", "Team key", "user_7", null, null, null, null, 0)
             .toJson()));
-    capture.start();
-    ((Logger) LoggerFactory.getLogger("llmproxy.lua")).addAppender(capture);
+    luaLog = CapturedLog.attach("llmproxy.lua");
   }
 
   @AfterEach
   void stop() {
-    ((Logger) LoggerFactory.getLogger("llmproxy.lua")).detachAppender(capture);
+    luaLog.detach();
     backend.close();
   }
 
@@ -84,13 +71,9 @@ class ScriptsFolderHooksTest {
     Http.Answer notAllowed = Http.call(proxy.client, HttpMethod.GET, "/v1/chat/completions", key, null);
     assertEquals(405, notAllowed.status());
 
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (System.nanoTime() < deadline && luaLog.stream().noneMatch(line -> line.contains("\"status\":200"))) {
-      Thread.sleep(20);
-    }
-    assertTrue(luaLog.stream().anyMatch(line -> line.endsWith("Response status: 200")), luaLog::toString);
-    assertTrue(luaLog.stream().anyMatch(line -> line.contains("error 405 on /v1/chat/completions")), luaLog::toString);
-    assertTrue(luaLog.stream().anyMatch(line -> line.contains("\"status\":200")), "on_complete: " + luaLog);
+    luaLog.await("\"status\":200"); // on_complete
+    assertTrue(luaLog.await("Response status: ").endsWith("Response status: 200"));
+    luaLog.await("error 405 on /v1/chat/completions");
     assertFalse(Http.call(proxy.client, HttpMethod.GET, "/metrics", Map.of(), null).text()
         .contains("llmproxy_hook_errors_total{"), "no hook failed");
   }
