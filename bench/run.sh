@@ -26,7 +26,7 @@ RATE_DURATION="${RATE_DURATION:-$d_rdur}" # ... for this many seconds
 STREAMS="${STREAMS:-$d_streams}"          # concurrent open streams (0 = skip)
 STREAM_CHUNKS="${STREAM_CHUNKS:-$d_schunks}"
 STREAM_INTERVAL_MS="${STREAM_INTERVAL_MS:-$d_sint}"
-LEGS="${LEGS:-direct nginx vertx-bare llmproxy llmproxy-auth}"  # also: llmproxy-limits, llmproxy-limits-redis, llmproxy-usage, llmproxy-usage-db, llmproxy-base (GATEWAY_JAR_BASE), llmproxy-g1, llmproxy-jdk25, llmproxy-coldstart, llmproxy-warmstart
+LEGS="${LEGS:-direct nginx vertx-bare llmproxy llmproxy-auth}"  # also: llmproxy-hooks, llmproxy-limits, llmproxy-limits-redis, llmproxy-usage, llmproxy-usage-db, llmproxy-base (GATEWAY_JAR_BASE), llmproxy-g1, llmproxy-jdk25, llmproxy-coldstart, llmproxy-warmstart
 OPEN_LEGS="${OPEN_LEGS-nginx llmproxy}"  # legs that also get the open-streams test (any of LEGS)
 UPSTREAM_INSTANCES="${UPSTREAM_INSTANCES:-$(nproc)}"
 JAVA="${JAVA:-java}"
@@ -371,6 +371,10 @@ EOF
       'usage:' '  enabled: true' "  journal_path: \"$OUT/usage-journal\"" '  reporters:' '    - name: hook' \
       '      type: database' '      enabled: true' '      database:' '        storage: bench_usage' >>"$conf"
   fi
+  if [[ "$leg" == llmproxy-hooks ]]; then
+    # empty on_request and on_complete hooks (issue 15): what running a Lua hook per request costs
+    cat "$LIB/steady/hooks-empty.yaml" >>"$conf"
+  fi
   [[ -n "${GATEWAY_CONFIG_EXTRA:-}" && -f "$GATEWAY_CONFIG_EXTRA" ]] && cat "$GATEWAY_CONFIG_EXTRA" >>"$conf"
   # shellcheck disable=SC2086
   # cwd bench/out: whatever the gateway writes relative to it (usage journal, data/) stays there
@@ -583,7 +587,7 @@ for leg in $LEGS; do
         memory_sample "$leg" after_streams
       fi
       stop_pid "$GATEWAY_PID"; GATEWAY_PID="" ;;
-    *) die "unknown leg $leg (direct, nginx, vertx-bare, llmproxy, llmproxy-auth, llmproxy-limits, llmproxy-base, llmproxy-g1, llmproxy-jdk25, llmproxy-coldstart, llmproxy-warmstart, llmproxy-usage, llmproxy-usage-db, llmproxy-limits-redis)" ;;
+    *) die "unknown leg $leg (direct, nginx, vertx-bare, llmproxy, llmproxy-auth, llmproxy-hooks, llmproxy-limits, llmproxy-base, llmproxy-g1, llmproxy-jdk25, llmproxy-coldstart, llmproxy-warmstart, llmproxy-usage, llmproxy-usage-db, llmproxy-limits-redis)" ;;
   esac
 done
 record upstream mem_end "{\"rss_kb\":$(rss_kb "$UPSTREAM_PID")}"

@@ -15,6 +15,7 @@ import dev.llmproxy.proxy.limit.RateLimiter;
 import dev.llmproxy.proxy.metrics.ProxyMetrics;
 import dev.llmproxy.proxy.upstream.BackendClients;
 import dev.llmproxy.proxy.upstream.HopByHop;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 
 import java.util.HashSet;
@@ -47,6 +48,10 @@ final class ExchangeContext {
   final ClientAddress clientAddress;
   /** The access and request logs of {@code logging}. */
   final ExchangeLogs logs;
+  /** The steps of every API exchange, and where their outcomes go; rebuilt once the hooks are loaded. */
+  ExchangeChain chain;
+  /** {@code hooks}: none until {@link #loadHooks} has compiled them. */
+  LifecycleHooks hooks = LifecycleHooks.NONE;
   final long maxBodySize;
   /** {@code routing} as applied: with {@code enabled: false}, its features off. */
   final RoutingConfig routing;
@@ -72,6 +77,7 @@ final class ExchangeContext {
     this.auth = new AuthGate(vertx, config.auth(), environment.authCheckAddress());
     this.clientAddress = new ClientAddress(IpRanges.parse(config.server().trustedProxies()));
     this.logs = new ExchangeLogs(vertx, config, clientAddress);
+    this.chain = new ExchangeChain(vertx, metrics, logs, hooks);
     this.maxBodySize = config.server().maxBodySize();
     Set<String> skipped = new HashSet<>(Set.of("host", "content-length", "x-request-id", "x-forwarded-for",
         "x-forwarded-proto"));
@@ -83,6 +89,15 @@ final class ExchangeContext {
     // Compressed answers could not be read for usage.
     skipped.add("accept-encoding");
     this.inferenceSkippedHeaders = HopByHop.names(skipped);
+  }
+
+  /** Compiles the lifecycle hooks that are on and puts them in the chain; one that does not load fails the start. */
+  Future<Void> loadHooks() {
+    return LifecycleHooks.load(vertx, config, metrics).map(loaded -> {
+      hooks = loaded;
+      chain = new ExchangeChain(vertx, metrics, logs, loaded);
+      return null;
+    });
   }
 
   /** Exchanges begun on this context and not yet ended. */
@@ -126,6 +141,7 @@ final class ExchangeContext {
       return;
     }
     closed = true;
+    hooks.close();
     auth.close();
     clients.closeAll();
     pools.close();

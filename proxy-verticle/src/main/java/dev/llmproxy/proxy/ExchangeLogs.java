@@ -6,7 +6,6 @@ import dev.llmproxy.common.config.LoggingConfig;
 import dev.llmproxy.common.config.ScriptConfig;
 import dev.llmproxy.common.lua.LogFilter;
 import dev.llmproxy.common.lua.ScriptLoader;
-import dev.llmproxy.common.model.Backend;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -19,7 +18,7 @@ import java.time.Instant;
  * request log (inference requests). Both are off unless {@code logging.enabled}; when both are off a finished
  * exchange costs one branch. One instance per proxy verticle instance.
  */
-final class ExchangeLogs {
+final class ExchangeLogs implements OutcomeSink {
 
   /** Null when the access log is off. */
   private final AccessLog access;
@@ -61,22 +60,24 @@ final class ExchangeLogs {
     return into;
   }
 
+  /** Some log wants finished exchanges; when none does, the chain leaves this sink out. */
+  boolean enabled() {
+    return access != null || requests != null;
+  }
+
   /** An API exchange has ended (answered, failed or abandoned). */
-  void finished(HttpServerRequest request, Endpoint endpoint, String requestId, String clientIp, String apiKey,
-      AuthDecision decision, InspectedRequest inspected, Backend backend, int status, long latencyMs, boolean aborted,
-      Buffer requestBody, BodyCapture responseBody) {
-    if (access == null && requests == null) {
-      return;
-    }
-    Instant received = Instant.now().minusMillis(latencyMs);
-    String model = inspected == null ? null : inspected.model();
+  @Override
+  public void ended(ExchangeOutcome outcome) {
+    HttpServerRequest request = outcome.request();
     if (access != null) {
-      access.write(new AccessLog.Entry(request, received, clientIp, user(decision), status,
-          request.response().bytesWritten(), latencyMs, requestId, model, backend == null ? null : backend.name()));
+      access.write(new AccessLog.Entry(request, outcome.received(), outcome.clientIp(), user(outcome.decision()),
+          outcome.status(), request.response().bytesWritten(), outcome.latencyMs(), outcome.requestId(),
+          outcome.model(), outcome.backendName()));
     }
-    if (requests != null && endpoint.inference() && inspected != null) {
-      requests.send(new RequestLog.Entry(request, received, requestId, clientIp, apiKey, decision, model,
-          inspected.stream(), backend, status, latencyMs, aborted, requestBody, responseBody));
+    if (requests != null && outcome.metered()) {
+      requests.send(new RequestLog.Entry(request, outcome.received(), outcome.requestId(), outcome.clientIp(),
+          outcome.apiKey(), outcome.decision(), outcome.model(), outcome.stream(), outcome.backend(), outcome.status(),
+          outcome.latencyMs(), outcome.aborted(), outcome.requestBody(), outcome.responseBody()));
     }
   }
 

@@ -86,6 +86,7 @@ public final class ProxyVerticle extends VerticleBase {
     return routingScript(built)
         .compose(v -> built.logs.loadScripts(vertx))
         .compose(v -> rateLimitScript(built))
+        .compose(v -> built.loadHooks())
         .map(v -> built)
         .onFailure(e -> built.close());
   }

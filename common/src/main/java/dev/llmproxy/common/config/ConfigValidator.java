@@ -40,7 +40,6 @@ final class ConfigValidator {
     EdgeChecks.check(config, problems);
     v.usage();
     v.hooks();
-    v.hooksNotRunYet();
     v.staticQuotaWithoutAdmin();
     v.cluster();
   }
@@ -488,7 +487,6 @@ final class ConfigValidator {
     }
   }
 
-  /** The hooks' scripts are compiled by {@code validate} and start-up, but nothing runs them yet (issue 15). */
   /** A static key's quota is charged in the admin store; with admin off it is counted in memory, until a restart. */
   private void cluster() {
     ClusterConfig cl = c.cluster();
@@ -546,12 +544,6 @@ final class ConfigValidator {
               + " again from its used_quota");
         }
       }
-    }
-  }
-
-  private void hooksNotRunYet() {
-    if (c.hooks().enabled()) {
-      problems.warn("hooks.enabled", "lifecycle hooks are not run yet; their scripts are only checked to compile");
     }
   }
 

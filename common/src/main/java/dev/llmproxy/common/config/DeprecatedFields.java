@@ -3,6 +3,7 @@ package dev.llmproxy.common.config;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Moves fields of older layouts (seeds 001, 003, 004) to their place in the reference layout, in the
@@ -198,24 +199,47 @@ final class DeprecatedFields {
     }
   }
 
-  /** Seed 001's top-level {@code scripts:}; only its routing script has a place today. */
+  /** Seed 001's {@code scripts.*} transforms and the lifecycle hooks that took their place. */
+  private static final Map<String, String> SCRIPT_HOOKS = Map.of(
+      "request_transform", "on_request",
+      "response_transform", "on_response",
+      "error_handler", "on_error");
+
+  /**
+   * Seed 001's top-level {@code scripts:}: its routing script becomes {@code routing.script}; its request, response
+   * and error transforms become the hooks {@code on_request}, {@code on_response}, {@code on_error} (a hook written
+   * in {@code hooks} wins), and {@code scripts.enabled} turns {@code hooks.enabled} on unless that is written.
+   */
   private static void scriptsSection(JsonObject raw, Problems problems) {
     if (!(raw.getValue("scripts") instanceof JsonObject scripts)) {
       return;
     }
     raw.remove("scripts");
+    boolean scriptsOn = !Boolean.FALSE.equals(scripts.getValue("enabled"));
     for (String name : scripts.fieldNames()) {
       if (name.equals("enabled")) {
         continue;
       }
+      String hook = SCRIPT_HOOKS.get(name);
       if (name.equals("routing")) {
         JsonObject routing = child(raw, "routing");
         if (routing != null && routing.getValue("script") == null) {
           routing.put("script", scripts.getValue("routing"));
         }
         problems.warn("scripts.routing", "deprecated, use routing.script");
+      } else if (hook != null) {
+        JsonObject hooks = child(raw, "hooks");
+        if (hooks == null || hooks.getValue(hook) != null) {
+          problems.warn("scripts." + name, "ignored because hooks." + hook + " is set");
+          continue;
+        }
+        hooks.put(hook, scripts.getValue(name));
+        if (scriptsOn && hooks.getValue("enabled") == null) {
+          hooks.put("enabled", true);
+        }
+        problems.warn("scripts." + name, "deprecated, use hooks." + hook);
       } else {
-        problems.warn("scripts." + name, "no longer supported, use hooks");
+        problems.warn("scripts." + name, "not a known script; the lifecycle hooks are in hooks");
       }
     }
   }

@@ -53,7 +53,8 @@ final class ExecutionBudget extends DebugLib {
   /** Bytes allocated by this run so far; inputs converted after {@link #start} count too. */
   void checkMemory() {
     if (THREADS != null && allocatedBytes() - allocationStart > maxAllocation) {
-      throw new Exceeded("memory limit of " + (maxAllocation >> 20) + " MB exceeded");
+      throw new Exceeded("memory limit of " + (maxAllocation >> 20) + " MB exceeded",
+          LuaScriptException.Reason.MEMORY);
     }
   }
 
@@ -84,11 +85,13 @@ final class ExecutionBudget extends DebugLib {
       return; // code running outside a metered run (compilation, library set-up)
     }
     if (--instructionsLeft < 0) {
-      throw new Exceeded("instruction budget of " + script.instructionBudget() + " exhausted at " + where(pc));
+      throw new Exceeded("instruction budget of " + script.instructionBudget() + " exhausted at " + where(pc),
+          LuaScriptException.Reason.TIMEOUT);
     }
     if ((instructionsLeft & (CLOCK_EVERY - 1)) == 0) {
       if (System.nanoTime() - deadline > 0) {
-        throw new Exceeded("timeout of " + (script.timeoutNanos() / 1_000_000) + " ms exceeded at " + where(pc));
+        throw new Exceeded("timeout of " + (script.timeoutNanos() / 1_000_000) + " ms exceeded at " + where(pc),
+            LuaScriptException.Reason.TIMEOUT);
       }
       checkMemory();
       return;
@@ -133,8 +136,11 @@ final class ExecutionBudget extends DebugLib {
 
   /** A limit was hit. An Error so that the script's own pcall cannot catch it. */
   static final class Exceeded extends Error {
-    Exceeded(String message) {
+    final LuaScriptException.Reason reason;
+
+    Exceeded(String message, LuaScriptException.Reason reason) {
       super(message, null, false, false);
+      this.reason = reason;
     }
   }
 }

@@ -3,11 +3,13 @@ package dev.llmproxy.common.lua;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.luaj.vm2.LuaTable;
 import org.luaj.vm2.LuaValue;
+import org.luaj.vm2.lib.TwoArgFunction;
 import org.luaj.vm2.Varargs;
 
 /**
@@ -33,7 +35,7 @@ final class LuaConvert {
     void charge(long bytes) {
       left -= bytes;
       if (left < 0) {
-        throw new LuaScriptException("script input too large for its memory limit");
+        throw new LuaScriptException("script input too large for its memory limit", LuaScriptException.Reason.MEMORY);
       }
     }
   }
@@ -75,11 +77,21 @@ final class LuaConvert {
     }
     if (value instanceof Map<?, ?> map) {
       LuaTable table = new LuaTable();
+      Map<LuaValue, LuaSandbox.Lazy> lazy = null;
       for (Map.Entry<?, ?> e : map.entrySet()) {
+        LuaValue key = toLua(String.valueOf(e.getKey()), allowance, depth + 1);
+        if (e.getValue() instanceof LuaSandbox.Lazy later) {
+          lazy = lazy == null ? new HashMap<>() : lazy;
+          lazy.put(key, later);
+          continue;
+        }
         LuaValue v = toLua(e.getValue(), allowance, depth + 1);
         if (!v.isnil()) {
-          table.set(toLua(String.valueOf(e.getKey()), allowance, depth + 1), v);
+          table.set(key, v);
         }
+      }
+      if (lazy != null) {
+        table.setmetatable(lazyIndex(lazy, allowance, depth));
       }
       return table;
     }
@@ -94,6 +106,27 @@ final class LuaConvert {
     String s = value.toString();
     allowance.charge(s.length() * 2L);
     return LuaValue.valueOf(s);
+  }
+
+  /**
+   * The metatable of a table with lazy fields: a field is converted when the script first reads it, and then kept
+   * in the table (so that a run's read-back sees only the fields the script read or wrote).
+   */
+  private static LuaTable lazyIndex(Map<LuaValue, LuaSandbox.Lazy> lazy, Allowance allowance, int depth) {
+    LuaTable meta = new LuaTable();
+    meta.rawset(LuaValue.INDEX, new TwoArgFunction() {
+      @Override
+      public LuaValue call(LuaValue table, LuaValue key) {
+        LuaSandbox.Lazy later = lazy.remove(key);
+        if (later == null) {
+          return LuaValue.NIL;
+        }
+        LuaValue value = toLua(later.value(), allowance, depth + 1);
+        table.rawset(key, value);
+        return value;
+      }
+    });
+    return meta;
   }
 
   /** The first value of a script's results as Java: null, Boolean, Long, Double, String, JsonObject, JsonArray. */

@@ -5,8 +5,10 @@ import io.vertx.core.json.Json;
 import java.io.IOException;
 import java.io.StringReader;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.luaj.vm2.Globals;
@@ -45,7 +47,8 @@ import org.slf4j.LoggerFactory;
  *   <li>A run is metered ({@link ExecutionBudget}): an instruction budget derived from the script's timeout, the
  *       timeout itself on the clock, and its allocation against {@code max_memory}; inputs are charged first.</li>
  *   <li>Helpers: {@code now()} (unix seconds), {@code now_ms()}, {@code log(msg)} (and {@code print}),
- *       {@code json.encode(v)}, {@code json.decode(s)}.</li>
+ *       {@code json.encode(v)}, {@code json.decode(s)} (also as {@code json_encode}, {@code json_decode}),
+ *       {@code generate_uuid()}.</li>
  * </ul>
  */
 public final class LuaSandbox {
@@ -94,6 +97,8 @@ public final class LuaSandbox {
   private final Globals base = new Globals();
   private final LuaTable baseMeta;
   private LuaScript current;
+  /** What {@code log} lines of the current run are tagged with, instead of the script's name (a hook's request id). */
+  private String logTag;
 
   public LuaSandbox() {
     base.load(new BaseLib());
@@ -125,7 +130,7 @@ public final class LuaSandbox {
           line.append(i > 1 ? " " : "").append(args.arg(i).tojstring());
         }
         String text = line.length() > MAX_LOG_CHARS ? line.substring(0, MAX_LOG_CHARS) + "..." : line.toString();
-        LOG.info("[{}] {}", current == null ? "lua" : current.name(), text);
+        LOG.info("[{}] {}", current == null ? "lua" : logTag != null ? logTag : current.name(), text);
         return LuaValue.NONE;
       }
     };
@@ -151,6 +156,14 @@ public final class LuaSandbox {
       }
     });
     base.set("json", new ReadOnlyTable(json));
+    base.set("json_encode", json.get("encode"));
+    base.set("json_decode", json.get("decode"));
+    base.set("generate_uuid", new ZeroArgFunction() {
+      @Override
+      public LuaValue call() {
+        return LuaValue.valueOf(UUID.randomUUID().toString());
+      }
+    });
     baseMeta = LuaValue.tableOf(new LuaValue[] {LuaValue.INDEX, base});
   }
 
@@ -189,10 +202,39 @@ public final class LuaSandbox {
    * @throws LuaScriptException on any error, budget or memory overrun, with the script's name and line
    */
   public Object run(LuaScript script, Map<String, ?> globals, String entryFunction, List<?> entryArgs) {
+    return execute(script, globals, entryFunction, entryArgs, null, null).returned();
+  }
+
+  /**
+   * A field of a table given to a script that is converted only if the script reads it (a hook's request body):
+   * reading it back after the run tells whether the script touched it. {@link #value()} runs on the script's thread.
+   */
+  public interface Lazy {
+    Object value();
+  }
+
+  /**
+   * What a run left: its first returned value, and the globals it was asked to read back as the script left them
+   * (a lifecycle hook edits {@code request.headers} in place), all as Java like {@link #run}'s result.
+   */
+  public record Result(Object returned, Map<String, Object> globals) {
+  }
+
+  /**
+   * Runs a lifecycle hook: as {@link #run(LuaScript, Map)}, with its {@code log} lines tagged {@code logTag}, and
+   * the globals named in {@code readBack} read back after the run.
+   */
+  public Result runReading(LuaScript script, Map<String, ?> globals, String logTag, List<String> readBack) {
+    return execute(script, globals, null, List.of(), logTag, readBack);
+  }
+
+  private Result execute(LuaScript script, Map<String, ?> globals, String entryFunction, List<?> entryArgs,
+      String tag, List<String> readBack) {
     if (current != null) {
       throw new LuaScriptException(script.name() + ": a sandbox runs one script at a time");
     }
     current = script;
+    logTag = tag;
     budget.start(script);
     try {
       LuaConvert.Allowance allowance = new LuaConvert.Allowance(script.maxMemoryBytes() / 2);
@@ -212,24 +254,41 @@ public final class LuaSandbox {
           results = entry.invoke(LuaValue.varargsOf(args));
         }
       }
-      return LuaConvert.toJava(results);
+      Object returned = LuaConvert.toJava(results);
+      if (readBack == null || readBack.isEmpty()) {
+        return new Result(returned, Map.of());
+      }
+      Map<String, Object> after = new HashMap<>();
+      for (String name : readBack) {
+        after.put(name, LuaConvert.toJava(env.rawget(name), 0));
+      }
+      return new Result(returned, after);
     } catch (ExecutionBudget.Exceeded e) {
-      throw new LuaScriptException(script.name() + ": " + e.getMessage());
+      throw new LuaScriptException(script.name() + ": " + e.getMessage(), e.reason);
     } catch (LuaError e) {
       throw new LuaScriptException(withName(script, firstLine(e.getMessage())), e);
     } catch (StackOverflowError e) {
       throw new LuaScriptException(script.name() + ": stack overflow");
     } catch (LuaScriptException e) {
-      throw new LuaScriptException(withName(script, e.getMessage()));
+      throw new LuaScriptException(withName(script, e.getMessage()), e.reason());
     } finally {
       budget.stop();
       current = null;
+      logTag = null;
     }
   }
 
   /** {@link #run(LuaScript, Map, String, List)} without an entry function: the chunk's return value. */
   public Object run(LuaScript script, Map<String, ?> globals) {
     return run(script, globals, null, List.of());
+  }
+
+  /**
+   * {@code value} as a script that left it untouched returns it: what a hook's answer is compared with to tell
+   * whether the script changed it (a Lua table cannot tell an empty array from an empty object).
+   */
+  public static Object asReturned(Object value) {
+    return LuaConvert.toJava(LuaConvert.toLua(value, new LuaConvert.Allowance(Long.MAX_VALUE)), 0);
   }
 
   private static String withName(LuaScript script, String message) {

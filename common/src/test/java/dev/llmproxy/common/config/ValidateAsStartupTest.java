@@ -328,10 +328,30 @@ class ValidateAsStartupTest {
   }
 
   @Test
-  void hooksThatAreOnWarnThatNothingRunsThemYet() {
+  void hooksThatAreOnRunAndNeedNoWarning() {
     LoadedConfig loaded = TestConfigs.loadYaml("hooks:\n  enabled: true\n");
-    assertEquals(List.of("hooks.enabled: lifecycle hooks are not run yet; their scripts are only checked to compile"),
-        loaded.warnings());
+    assertEquals(List.of(), loaded.warnings());
+  }
+
+  @Test
+  void seed001TransformScriptsBecomeTheirHooks() {
+    LoadedConfig loaded = TestConfigs.loadYaml("""
+        scripts:
+          enabled: true
+          request_transform: {enabled: true, script: "return {continue = true}"}
+          response_transform: {enabled: false, script: "return nil"}
+          error_handler: {enabled: true, script: "return {status = 418}"}
+        """);
+    assertTrue(loaded.ok(), loaded.errors()::toString);
+    HooksConfig hooks = loaded.config().hooks();
+    assertTrue(hooks.enabled());
+    assertEquals("return {continue = true}", hooks.onRequest().script());
+    assertTrue(hooks.onRequest().enabled());
+    assertEquals("return nil", hooks.onResponse().script());
+    assertEquals("return {status = 418}", hooks.onError().script());
+    assertEquals(List.of("scripts.request_transform: deprecated, use hooks.on_request",
+        "scripts.response_transform: deprecated, use hooks.on_response",
+        "scripts.error_handler: deprecated, use hooks.on_error"), loaded.warnings());
   }
 
   @Test

@@ -139,4 +139,37 @@ class LuaSandboxTest {
     assertTrue(e.getMessage().contains("too large"), e.getMessage());
     assertEquals(10L, sandbox.run(s, Map.of("data", "x".repeat(10))));
   }
+
+  @Test
+  void aHooksRunReadsBackWhatTheScriptTouchedAndLeavesUnreadLazyFieldsUnconverted() {
+    java.util.concurrent.atomic.AtomicInteger converted = new java.util.concurrent.atomic.AtomicInteger();
+    LuaSandbox.Lazy body = () -> {
+      converted.incrementAndGet();
+      return Map.of("max_tokens", 5);
+    };
+    Map<String, Object> request = new java.util.HashMap<>(Map.of("path", "/v1/x"));
+    request.put("body", body);
+    LuaSandbox.Result untouched = sandbox.runReading(script("return { continue = request.path == '/v1/x' }"),
+        Map.of("request", request), "hook", List.of("request"));
+    assertEquals(new JsonObject().put("continue", true), untouched.returned());
+    assertEquals(new JsonObject().put("path", "/v1/x"), untouched.globals().get("request"));
+    assertEquals(0, converted.get(), "a field the script never reads is never converted");
+
+    LuaSandbox.Result edited = sandbox.runReading(script("request.body.max_tokens = request.body.max_tokens + 1"),
+        Map.of("request", request), "hook", List.of("request"));
+    assertEquals(new JsonObject().put("max_tokens", 6),
+        ((JsonObject) edited.globals().get("request")).getJsonObject("body"));
+  }
+
+  @Test
+  void hookHelpersAreThere() {
+    assertTrue(((String) run("return generate_uuid()")).matches("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"));
+    assertEquals(new JsonObject().put("a", 1L), run("return json_decode(json_encode({a = 1}))"));
+  }
+
+  @Test
+  void aRunPastItsTimeoutSaysSo() {
+    LuaScriptException cut = assertThrows(LuaScriptException.class, () -> run("while true do end"));
+    assertEquals(LuaScriptException.Reason.TIMEOUT, cut.reason());
+  }
 }

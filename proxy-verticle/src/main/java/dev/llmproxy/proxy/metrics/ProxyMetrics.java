@@ -137,6 +137,12 @@ public final class ProxyMetrics {
         .tag("backend", backend).tag("reason", reason).register(registry).increment();
   }
 
+  /** A lifecycle hook failed or was cut ({@code reason}: error, timeout, memory, answer). */
+  public void hookFailed(String hook, String reason) {
+    Counter.builder("llmproxy_hook_errors").description("Lifecycle hooks that failed or were cut; the request went on")
+        .tag("hook", hook).tag("reason", reason).register(registry).increment();
+  }
+
   public void backendEjected(String backend) {
     LOG.warn("backend {} ejected after consecutive failures; it is tried again after a cooldown", backend);
     Counter.builder("llmproxy_backend_ejections").description("Backends taken out of rotation by passive health checks")

@@ -1,0 +1,26 @@
+package dev.llmproxy.proxy;
+
+import dev.llmproxy.common.bus.AuthCheck;
+import dev.llmproxy.proxy.auth.AuthGate;
+import io.vertx.core.Future;
+import io.vertx.core.http.HttpServerRequest;
+
+/** Asks auth about the request's key, unless its path is outside auth ({@code skip_paths}, auth off). */
+final class AuthStep implements ExchangeInterceptor {
+
+  @Override
+  public Future<Void> handleRequest(ApiExchange exchange) {
+    AuthGate auth = exchange.context.auth;
+    HttpServerRequest request = exchange.request;
+    if (!auth.guards(request.path())) {
+      return exchange.sendRequest();
+    }
+    String key = auth.keyOf(request.headers());
+    return auth.check(key, () -> new AuthCheck(key, exchange.clientIp, request.method().name(), request.path(),
+        exchange.inspected.model(), AuthGate.firstValues(request.headers()))).compose(decision -> {
+          exchange.apiKey = key;
+          exchange.decision = decision;
+          return exchange.sendRequest();
+        });
+  }
+}

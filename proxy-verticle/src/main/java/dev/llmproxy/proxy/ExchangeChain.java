@@ -1,0 +1,90 @@
+package dev.llmproxy.proxy;
+
+import dev.llmproxy.common.bus.Addresses;
+import dev.llmproxy.common.model.UsageRecord;
+import dev.llmproxy.proxy.LifecycleHooks.Hook;
+import dev.llmproxy.proxy.metrics.ProxyMetrics;
+import dev.llmproxy.proxy.upstream.Usage;
+import io.vertx.core.Vertx;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The steps every API exchange of one proxy verticle instance walks, built once per config, and the sinks its
+ * outcome goes to. Request walk, in order: request id, body read, inspection, auth, limits, routing, forward (the
+ * last step: the backend's answer turns the walk around). Response walk, back: the answer's head, then the relay
+ * (the first step). The lifecycle hooks sit in their slots: {@code on_request} after inspection, {@code on_auth}
+ * after auth, {@code on_route} after routing, {@code on_response} just before the relay; {@code on_complete} is an
+ * outcome sink. A step that is off for a config is not in the chain at all.
+ */
+final class ExchangeChain {
+
+  private final ExchangeInterceptor[] steps;
+  private final OutcomeSink[] outcomeSinks;
+
+  ExchangeChain(Vertx vertx, ProxyMetrics metrics, ExchangeLogs logs, LifecycleHooks hooks) {
+    List<ExchangeInterceptor> chain = new ArrayList<>();
+    chain.add(new Relay());
+    if (hooks.has(Hook.ON_RESPONSE)) {
+      chain.add(new HookSteps.OnResponse(hooks));
+    }
+    chain.add(new RequestIdStep());
+    chain.add(new BodyReadStep());
+    chain.add(new InspectStep());
+    if (hooks.has(Hook.ON_REQUEST)) {
+      chain.add(new HookSteps.OnRequest(hooks));
+    }
+    chain.add(new AuthStep());
+    if (hooks.has(Hook.ON_AUTH)) {
+      chain.add(new HookSteps.OnAuth(hooks));
+    }
+    chain.add(new LimitStep());
+    chain.add(new RouteStep());
+    if (hooks.has(Hook.ON_ROUTE)) {
+      chain.add(new HookSteps.OnRoute(hooks));
+    }
+    chain.add(new ForwardStep());
+    this.steps = chain.toArray(ExchangeInterceptor[]::new);
+    List<OutcomeSink> sinks = new ArrayList<>();
+    sinks.add(outcome -> metrics.requestEnded(outcome.endpoint().metricsLabel(), outcome.stream(),
+        outcome.backend() == null ? "none" : outcome.backend().name(), outcome.status(), outcome.latencyMs(),
+        outcome.stream() ? outcome.ttftMs() : -1, outcome.caller()));
+    if (logs.enabled()) {
+      sinks.add(logs);
+    }
+    sinks.add(outcome -> usageRecord(vertx, metrics, outcome));
+    if (hooks.has(Hook.ON_COMPLETE)) {
+      sinks.add(new HookSteps.OnComplete(hooks));
+    }
+    this.outcomeSinks = sinks.toArray(OutcomeSink[]::new);
+  }
+
+  ExchangeInterceptor[] steps() {
+    return steps;
+  }
+
+  OutcomeSink[] outcomeSinks() {
+    return outcomeSinks;
+  }
+
+  /** A metered exchange's tokens are counted and its usage record goes to the usage verticle. */
+  private static void usageRecord(Vertx vertx, ProxyMetrics metrics, ExchangeOutcome outcome) {
+    if (!outcome.metered()) {
+      return;
+    }
+    Usage usage = outcome.usage();
+    if (usage.totalTokens() > 0) {
+      metrics.tokens(usage.promptTokens(), usage.completionTokens(), outcome.caller());
+    }
+    var decision = outcome.decision();
+    UsageRecord record = new UsageRecord(outcome.requestId(), outcome.apiKey(),
+        decision == null ? null : decision.keySource(), decision == null ? null : decision.keyName(),
+        decision == null ? null : decision.userId(), outcome.model(),
+        usage.promptTokens(), usage.completionTokens(), usage.totalTokens(), outcome.stream(),
+        outcome.request().method().name(), outcome.request().path(), outcome.received(),
+        outcome.backend() == null ? null : outcome.backend().url(), outcome.status(), outcome.latencyMs(),
+        outcome.ttftMs(), outcome.usageEstimated(), outcome.aborted(), outcome.clientIp());
+    vertx.eventBus().send(Addresses.USAGE_RECORD, record);
+  }
+}

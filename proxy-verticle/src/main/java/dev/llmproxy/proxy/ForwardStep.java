@@ -1,0 +1,243 @@
+package dev.llmproxy.proxy;
+
+import dev.llmproxy.common.error.ErrorKind;
+import dev.llmproxy.common.error.GatewayError;
+import dev.llmproxy.common.model.Backend;
+import dev.llmproxy.proxy.balance.RetryPolicy.Reason;
+import dev.llmproxy.proxy.upstream.BackendClients;
+import dev.llmproxy.proxy.upstream.HopByHop;
+import dev.llmproxy.proxy.upstream.ResponseTap;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Promise;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpClosedException;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.RequestOptions;
+
+import java.net.ConnectException;
+import java.util.Set;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The last step of the request walk: sends the request to the chosen backend, and to others under
+ * {@code routing.retry} while nothing has reached the client; its answer's head (status, headers) is the first
+ * step of the response walk. A failure that stands fails the walk with the error the client gets.
+ */
+final class ForwardStep implements ExchangeInterceptor {
+
+  /** A pooled connection the backend had closed without saying so is retried this often on a fresh one. */
+  static final int STALE_CONNECTION_RETRIES = 2;
+  private static final Set<String> NOT_RELAYED_BACK = HopByHop.names("content-length", "x-request-id");
+
+  @Override
+  public Future<Void> handleRequest(ApiExchange exchange) {
+    exchange.answered = Promise.promise();
+    beginAttempt(exchange, exchange.chosen);
+    return exchange.answered.future();
+  }
+
+  /** The backend's status and headers become the client's; the usage tap is chosen. Nothing is written yet. */
+  @Override
+  public Future<Void> handleResponse(ApiExchange exchange) {
+    HttpClientResponse upstream = exchange.upstreamResponse;
+    HttpServerResponse response = exchange.response;
+    InspectedRequest inspected = exchange.inspected;
+    int status = upstream.statusCode();
+    String contentType = upstream.getHeader("Content-Type");
+    boolean eventStream = contentType != null && contentType.regionMatches(true, 0, "text/event-stream", 0, 17);
+    exchange.eventStream = eventStream;
+    if (exchange.endpoint.inference() && status / 100 == 2) {
+      exchange.tap = ResponseTap.forResponse(eventStream, inspected.usageInjected() && eventStream);
+    }
+    response.setStatusCode(status);
+    String message = upstream.statusMessage();
+    if (message != null) {
+      response.setStatusMessage(message);
+    }
+    HopByHop.copy(upstream.headers(), response.headers(), NOT_RELAYED_BACK);
+    response.putHeader("X-Request-ID", exchange.requestId);
+    String length = upstream.getHeader("Content-Length");
+    boolean bodyUnchanged = !(inspected.usageInjected() && eventStream);
+    if (length != null && bodyUnchanged) {
+      response.putHeader("Content-Length", length);
+    } else if (exchange.request.method() != HttpMethod.HEAD) {
+      response.setChunked(true);
+    }
+    return exchange.sendResponse();
+  }
+
+  private static void beginAttempt(ApiExchange exchange, Backend chosen) {
+    exchange.backend = chosen;
+    exchange.tried.add(chosen);
+    exchange.attempt = exchange.context.stats.of(chosen);
+    exchange.attempt.started();
+    exchange.attemptStartNanos = System.nanoTime();
+    forward(exchange, 0);
+  }
+
+  private static void forward(ApiExchange exchange, int staleRetries) {
+    Backend backend = exchange.backend;
+    BackendClients.Upstream upstream = exchange.context.clients.upstream(backend);
+    RequestOptions options = new RequestOptions()
+        .setMethod(exchange.request.method())
+        .setURI(upstream.basePath() + exchange.request.uri())
+        .setConnectTimeout(backend.connectTimeoutMs())
+        .setIdleTimeout(backend.timeoutMs());
+    upstream.client().request(options).onComplete(created -> {
+      if (created.succeeded()) {
+        exchange.pool = upstream;
+        upstream.taken(created.result().connection());
+        send(exchange, created.result(), staleRetries);
+      } else {
+        failed(exchange, created.cause(), staleRetries);
+      }
+    });
+  }
+
+  private static void send(ApiExchange exchange, HttpClientRequest upstream, int staleRetries) {
+    if (exchange.finished) {
+      upstream.reset();
+      return;
+    }
+    exchange.upstreamRequest = upstream;
+    HttpServerRequest request = exchange.request;
+    ExchangeContext context = exchange.context;
+    MultiMap headers = upstream.headers();
+    Set<String> skipped = exchange.endpoint.inference() ? context.inferenceSkippedHeaders
+        : context.passthroughSkippedHeaders;
+    HopByHop.copy(request.headers(), headers, skipped);
+    headers.set("X-Request-ID", exchange.requestId);
+    String forwardedFor = request.getHeader("X-Forwarded-For");
+    String peer = request.remoteAddress() == null ? "unknown" : request.remoteAddress().hostAddress();
+    headers.set("X-Forwarded-For", forwardedFor == null ? peer : forwardedFor + ", " + peer);
+    String forwardedProto = request.getHeader("X-Forwarded-Proto");
+    headers.set("X-Forwarded-Proto", forwardedProto != null ? forwardedProto : request.isSSL() ? "https" : "http");
+    exchange.backend.headers().forEach(headers::set);
+    if (exchange.hookHeaders != null) {
+      exchange.hookHeaders.forEach((name, value) -> {
+        if (value == null) {
+          headers.remove(name);
+        } else {
+          headers.set(name, value);
+        }
+      });
+    }
+    Buffer forwardBody = exchange.inspected.forwardBody();
+    (forwardBody.length() == 0 ? upstream.send() : upstream.send(forwardBody)).onComplete(answered -> {
+      if (answered.succeeded()) {
+        answered(exchange, answered.result());
+      } else {
+        failed(exchange, answered.cause(), staleRetries);
+      }
+    });
+  }
+
+  /** The backend failed before its answer's head came (or, with staleRetries spent, before its body's first byte). */
+  static void failed(ApiExchange exchange, Throwable cause, int staleRetries) {
+    if (exchange.finished) {
+      return;
+    }
+    if (cause instanceof HttpClosedException && staleRetries < STALE_CONNECTION_RETRIES) {
+      forward(exchange, staleRetries + 1);
+      return;
+    }
+    GatewayError error;
+    Reason reason;
+    if (cause instanceof TimeoutException) {
+      reason = Reason.TIMEOUT;
+      error = new GatewayError(ErrorKind.UPSTREAM_TIMEOUT,
+          "the backend did not answer within " + exchange.backend.timeoutMs() + " ms");
+    } else if (cause instanceof ConnectException || cause.getCause() instanceof ConnectException) {
+      reason = Reason.CONNECT_FAILURE;
+      error = new GatewayError(ErrorKind.UPSTREAM_UNREACHABLE, "the backend could not be reached");
+    } else {
+      reason = Reason.RESET;
+      error = new GatewayError(ErrorKind.UPSTREAM_FAILED, "the backend failed before answering");
+    }
+    exchange.recordHealth(false);
+    exchange.releaseAttempt();
+    if (!retry(exchange, reason, 0, -1) && !exchange.answered.tryFail(error)) {
+      // The answer had been accepted and broke before its first byte left: the walk is over, so fail here.
+      exchange.fail(error);
+    }
+  }
+
+  /** Tries another backend (or the same after a wait) if the policy allows; false when the failure stands. */
+  private static boolean retry(ApiExchange exchange, Reason reason, int status, long retryAfterMs) {
+    ExchangeContext context = exchange.context;
+    if (!context.retryPolicy.allows(exchange.retries, reason, status)) {
+      return false;
+    }
+    Backend next;
+    try {
+      next = RouteStep.choose(exchange);
+    } catch (GatewayError noneLeft) {
+      return false;
+    }
+    exchange.retries++;
+    context.metrics.retry(exchange.backend.name(), reason == Reason.STATUS ? Integer.toString(status) : reason.label());
+    // Another backend is tried at once; the same one again only after its Retry-After, else the backoff.
+    long waitMs = !exchange.tried.contains(next) ? 0
+        : retryAfterMs >= 0 ? retryAfterMs : context.retryPolicy.backoffMs(exchange.retries);
+    if (waitMs <= 0) {
+      beginAttempt(exchange, next);
+    } else {
+      context.vertx.setTimer(waitMs, t -> {
+        if (!exchange.finished) {
+          beginAttempt(exchange, next);
+        }
+      });
+    }
+    return true;
+  }
+
+  /** A head came: a 5xx or 429 is retried elsewhere if the policy allows, else the answer is the client's. */
+  private static void answered(ApiExchange exchange, HttpClientResponse upstream) {
+    if (exchange.finished) {
+      return;
+    }
+    ExchangeContext context = exchange.context;
+    long now = System.nanoTime();
+    exchange.attempt.recordTtfb(now - exchange.attemptStartNanos, now);
+    int status = upstream.statusCode();
+    exchange.recordHealth(status < 500);
+    if (status >= 500 || status == 429) {
+      long retryAfterMs = status == 429 ? retryAfterMs(upstream.getHeader("Retry-After")) : -1;
+      boolean waitable = status != 429 || retryAfterMs >= 0 && retryAfterMs <= context.retryPolicy.maxWaitMs();
+      if (waitable && context.retryPolicy.allows(exchange.retries, Reason.STATUS, status)) {
+        // Drained rather than reset, so that the connection goes back to the pool.
+        BackendClients.Upstream drained = exchange.pool;
+        upstream.body().onSuccess(drainedBody -> drained.givenBack(upstream.request().connection()));
+        exchange.releaseAttempt();
+        if (retry(exchange, Reason.STATUS, status, retryAfterMs)) {
+          return;
+        }
+        exchange.attempt = context.stats.of(exchange.backend);
+        exchange.attempt.started();
+      }
+    }
+    exchange.upstreamResponse = upstream;
+    exchange.lastByteNanos = now;
+    if (!exchange.answered.tryComplete()) {
+      // A retry after an accepted answer broke before its first byte left: this one goes back through the chain.
+      exchange.respondAgain();
+    }
+  }
+
+  /** {@code Retry-After} in seconds as milliseconds; -1 when absent or an HTTP date (not worth a wait here). */
+  private static long retryAfterMs(String value) {
+    if (value == null) {
+      return -1;
+    }
+    try {
+      return Math.max(0, Long.parseLong(value.trim())) * 1000;
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+}

@@ -1,0 +1,74 @@
+package dev.llmproxy.proxy;
+
+import dev.llmproxy.common.bus.AuthDecision;
+import dev.llmproxy.common.error.ErrorKind;
+import dev.llmproxy.common.error.GatewayError;
+import dev.llmproxy.proxy.limit.Admission;
+import dev.llmproxy.proxy.limit.Budget;
+import dev.llmproxy.proxy.limit.Denial;
+import dev.llmproxy.proxy.limit.LimitRequest;
+import dev.llmproxy.proxy.limit.RateLimiter;
+import io.vertx.core.Future;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+
+/**
+ * Admits the request under {@code rate_limit} (RPM, TPM, concurrency) or refuses it with 429 and OpenAI's
+ * {@code x-ratelimit-*} headers. What it admits is settled by the exchange ({@link ApiExchange#settleLimits}): the
+ * slots go back before the answer's last byte, the TPM reservation becomes what the request used.
+ */
+final class LimitStep implements ExchangeInterceptor {
+
+  @Override
+  public Future<Void> handleRequest(ApiExchange exchange) {
+    RateLimiter limiter = exchange.context.rateLimiter;
+    if (limiter == null) {
+      return exchange.sendRequest();
+    }
+    HttpServerRequest request = exchange.request;
+    AuthDecision decision = exchange.decision;
+    String model = exchange.inspected.model();
+    LimitRequest limited = decision == null
+        ? new LimitRequest(null, null, null, null, null, null, null, model, request.path(),
+            request.method().name(), exchange::promptTokens)
+        : new LimitRequest(decision.keyId(), decision.keyName(), decision.userId(), decision.metadata(), decision.rpm(),
+            decision.tpm(), decision.maxConcurrent(), model, request.path(), request.method().name(),
+            exchange::promptTokens);
+    return limiter.admit(exchange.context.limitPlanner.plan(limited)).transform(decided -> {
+      Admission admitted = decided.succeeded() ? decided.result() : Admission.UNLIMITED;
+      if (exchange.finished) {
+        admitted.complete(0);
+        return ApiExchange.ENDED;
+      }
+      if (admitted.denial() != null) {
+        return Future.failedFuture(refusal(exchange.response, admitted.denial(), admitted.storeUnavailable()));
+      }
+      exchange.admission = admitted;
+      budgetHeaders(exchange.response, "requests", admitted.requests());
+      budgetHeaders(exchange.response, "tokens", admitted.tokens());
+      return exchange.sendRequest();
+    });
+  }
+
+  private static GatewayError refusal(HttpServerResponse response, Denial denial, boolean storeUnavailable) {
+    response.putHeader("Retry-After", Long.toString(denial.retryAfterSeconds()));
+    if (storeUnavailable) {
+      return new GatewayError(ErrorKind.NOT_READY, 503, "rate_limit_unavailable",
+          "Rate limits cannot be checked right now; retry after " + denial.retryAfterSeconds() + " s", null);
+    }
+    budgetHeaders(response, denial.tokens() ? "tokens" : "requests",
+        new Budget(denial.value(), denial.remaining(), denial.retryAfterSeconds()));
+    return new GatewayError(ErrorKind.RATE_LIMITED, 429, "rate_limit_exceeded",
+        "Rate limit reached: " + denial.limit() + " is " + denial.value() + "; retry after "
+            + denial.retryAfterSeconds() + " s", null);
+  }
+
+  /** OpenAI's {@code x-ratelimit-{limit,remaining,reset}-requests|tokens}. */
+  private static void budgetHeaders(HttpServerResponse response, String unit, Budget budget) {
+    if (budget != null) {
+      response.putHeader("x-ratelimit-limit-" + unit, Long.toString(budget.limit()))
+          .putHeader("x-ratelimit-remaining-" + unit, Long.toString(budget.remaining()))
+          .putHeader("x-ratelimit-reset-" + unit, budget.resetSeconds() + "s");
+    }
+  }
+}
