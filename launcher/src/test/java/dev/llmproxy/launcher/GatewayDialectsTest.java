@@ -41,29 +41,7 @@ class GatewayDialectsTest {
   private static final String RESPONSES = "{\"model\":\"mock\",\"max_output_tokens\":5,\"input\":\"hi\"}";
 
   private static String config(Path dir) {
-    return """
-        server:
-          listen: "{listen}"
-        backends:
-          - url: "{backend}"
-        admin:
-          enabled: true
-          token: "%s"
-          db_path: "%s"
-        auth:
-          enabled: true
-          skip_paths: ["/health", "/ready", "/metrics", "/admin/"]
-          pipeline:
-            - name: builtin_auth
-              type: builtin
-        usage:
-          enabled: true
-          journal_path: "%s"
-          reporters:
-            - name: store
-              type: builtin
-              enabled: true
-        """.formatted(TOKEN, dir.resolve("keys.db"), dir.resolve("journal"));
+    return GatewayQuotaTest.builtinKeysWithUsage(dir);
   }
 
   @Test

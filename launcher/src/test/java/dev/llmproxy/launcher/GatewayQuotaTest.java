@@ -26,29 +26,7 @@ class GatewayQuotaTest {
 
   @Test
   void usageIsStoredChargedAndTheUsedUpKeyIsRefused(@TempDir Path dir) throws Exception {
-    try (RunningGateway gateway = RunningGateway.start(dir, """
-        server:
-          listen: "{listen}"
-        backends:
-          - url: "{backend}"
-        admin:
-          enabled: true
-          token: "%s"
-          db_path: "%s"
-        auth:
-          enabled: true
-          skip_paths: ["/health", "/ready", "/metrics", "/admin/"]
-          pipeline:
-            - name: builtin_auth
-              type: builtin
-        usage:
-          enabled: true
-          journal_path: "%s"
-          reporters:
-            - name: store
-              type: builtin
-              enabled: true
-        """.formatted(TOKEN, dir.resolve("keys.db"), dir.resolve("journal")))) {
+    try (RunningGateway gateway = RunningGateway.start(dir, builtinKeysWithUsage(dir))) {
       // Room for two requests and a bit: the third starts under the limit, the fourth finds it used up.
       long quota = 2L * TOKENS_PER_REQUEST + 1;
       HttpResponse<String> created = admin(gateway, "/admin/keys/create",
@@ -75,6 +53,33 @@ class GatewayQuotaTest {
       }), "usage_records holds the three answered requests' tokens: " + totals);
       assertEquals(3L * MockLlmBackend.PROMPT_TOKENS, totals.getLong("prompt_tokens"), totals.encode());
     }
+  }
+
+  /** Builtin keys made through the admin API, usage stored and charged by the builtin reporter. */
+  static String builtinKeysWithUsage(Path dir) {
+    return """
+        server:
+          listen: "{listen}"
+        backends:
+          - url: "{backend}"
+        admin:
+          enabled: true
+          token: "%s"
+          db_path: "%s"
+        auth:
+          enabled: true
+          skip_paths: ["/health", "/ready", "/metrics", "/admin/"]
+          pipeline:
+            - name: builtin_auth
+              type: builtin
+        usage:
+          enabled: true
+          journal_path: "%s"
+          reporters:
+            - name: store
+              type: builtin
+              enabled: true
+        """.formatted(TOKEN, dir.resolve("keys.db"), dir.resolve("journal"));
   }
 
   static long usedQuota(RunningGateway gateway, String key) {
