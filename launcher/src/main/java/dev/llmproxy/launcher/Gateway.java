@@ -10,7 +10,6 @@ import dev.llmproxy.common.config.ConfigLoader;
 import dev.llmproxy.common.config.GatewayConfig;
 import dev.llmproxy.common.config.MetricsConfig;
 import dev.llmproxy.discovery.DiscoveryVerticle;
-import dev.llmproxy.launcher.reload.HandOver;
 import dev.llmproxy.launcher.reload.ReloadPlan;
 import dev.llmproxy.proxy.ProxyEnvironment;
 import dev.llmproxy.proxy.ProxyVerticle;
@@ -29,6 +28,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -82,6 +82,8 @@ public final class Gateway {
   private final AtomicLong version = new AtomicLong(1);
   private volatile GatewayConfig config;
   private Future<?> reloading = Future.succeededFuture();
+  /** Where verticles are deployed from: an event-loop context that belongs to no deployment. */
+  private final ContextInternal deployContext;
   private volatile Consumer<GatewayConfig> logSetup = c -> { };
   private MessageConsumer<JsonObject> applyRequests;
   private MessageConsumer<JsonObject> memberInfo;
@@ -95,6 +97,7 @@ public final class Gateway {
     this.registry = registry;
     this.launch = launch;
     this.launchEnv = launchEnv;
+    this.deployContext = ((VertxInternal) vertx).createEventLoopContext();
     this.environment = new ProxyEnvironment(registry, config.metrics());
     if (runsHere(Role.AUTH)) {
       environment.authCheckAddress(Addresses.AUTH_CHECK_LOCAL);
@@ -299,7 +302,12 @@ public final class Gateway {
       default -> throw new IllegalStateException(role.name());
     }
     int count = instances;
-    return vertx.deployVerticle(supplier, new DeploymentOptions().setInstances(instances))
+    DeploymentOptions options = new DeploymentOptions().setInstances(instances);
+    // Deployed from a context of no verticle's: from a verticle's context (a reload continues on a proxy's event
+    // loop) the new verticle would become that verticle's child and be undeployed with it, out of order.
+    Promise<String> deployed = Promise.promise();
+    deployContext.runOnContext(v -> vertx.deployVerticle(supplier, options).onComplete(deployed));
+    return deployed.future()
         .map(id -> {
           deployments.put(role, id);
           LOG.info("deployed {} verticle ({} instance{}, {})", name(role), count, count == 1 ? "" : "s", id);
@@ -382,11 +390,6 @@ public final class Gateway {
     return prepareProxies(plan, effective, tx)
         .compose(v -> takes(plan.auth(), Role.AUTH) ? startNewAuth(effective, tx) : Future.succeededFuture())
         .compose(v -> takes(plan.discovery(), Role.DISCOVERY) ? replaceDiscovery(effective, tx)
-            : Future.succeededFuture())
-        .compose(v -> takes(plan.usage(), Role.USAGE) ? replace(Role.USAGE, Addresses.USAGE_RECORD, effective, tx)
-            : Future.succeededFuture())
-        .compose(v -> takes(plan.requestLog(), Role.REQUEST_LOG)
-            ? replace(Role.REQUEST_LOG, Addresses.REQUEST_LOG, effective, tx)
             : Future.succeededFuture())
         .compose(v -> commit(plan, effective, tx))
         .recover(failure -> tx.rollBack().transform(rolledBack -> {
@@ -477,33 +480,6 @@ public final class Gateway {
         .map(reply -> reply.body().getLong("version", 0L))
         .otherwise(0L)
         .compose(last -> undeploy(Role.DISCOVERY).compose(v -> deploy(Role.DISCOVERY, with, last)));
-  }
-
-  /**
-   * A verticle that consumes {@code address} is replaced: what is sent there meanwhile is held and handed to the
-   * new one (or, when it cannot start, to the old one put back).
-   */
-  private Future<Void> replace(Role role, String address, GatewayConfig effective, Transaction tx) {
-    GatewayConfig previous = config;
-    return swapHolding(role, address, effective).transform(done -> {
-      if (done.succeeded()) {
-        tx.undo.add(() -> swapHolding(role, address, previous));
-        tx.applied.add(name(role));
-        return Future.succeededFuture();
-      }
-      return swapHolding(role, address, previous)
-          .transform(back -> Future.failedFuture(name(role) + ": " + done.cause().getMessage()));
-    });
-  }
-
-  private Future<Void> swapHolding(Role role, String address, GatewayConfig with) {
-    return HandOver.hold(vertx, address).compose(handOver -> undeploy(role)
-        .compose(v -> deploy(role, with))
-        .eventually(() -> handOver.release().onSuccess(count -> {
-          if (count > 0) {
-            LOG.info("{} message(s) sent to {} during the reload handed over", count, address);
-          }
-        })));
   }
 
   private Future<JsonObject> commit(ReloadPlan plan, GatewayConfig effective, Transaction tx) {

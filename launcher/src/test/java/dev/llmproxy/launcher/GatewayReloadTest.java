@@ -22,6 +22,12 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.Set;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -158,8 +164,9 @@ class GatewayReloadTest {
           .replace("          - key: sk-leaves-2222\n            name: leaves\n", ""));
       HttpResponse<String> reloaded = admin(gateway, "/admin/config/reload");
       assertEquals(200, reloaded.statusCode(), reloaded.body());
-      assertTrue(new JsonObject(reloaded.body()).getJsonObject("data").getJsonArray("applied").contains("auth"),
-          reloaded.body());
+      JsonObject keysOutcome = new JsonObject(reloaded.body()).getJsonObject("data");
+      assertTrue(keysOutcome.getJsonArray("applied").contains("auth"), reloaded.body());
+      assertTrue(keysOutcome.getJsonArray("restart_required").encode().contains("quota charging"), reloaded.body());
 
       for (int i = 0; i < 8; i++) { // every proxy instance (one per event loop) refuses it
         assertEquals(401, gateway.chat("sk-leaves-2222", CHAT).statusCode());
@@ -198,6 +205,77 @@ class GatewayReloadTest {
           "/admin/config shows the address that is still bound");
       assertEquals("40s", shown.getJsonObject("routing").getString("timeout"));
       assertEquals(200, gateway.chat(null, CHAT).statusCode());
+    }
+  }
+
+  /**
+   * The usage verticle is never replaced while requests flow (a record sent as its consumer leaves would be
+   * discarded): a changed usage section waits for a restart, says so, and every answered request is stored once.
+   */
+  @Test
+  void aUsageChangeUnderLoadWaitsForARestartAndLosesNoRecord(@TempDir Path dir) throws Exception {
+    Path sqlite = dir.resolve("usage.db");
+    String reporter = """
+        storage:
+          databases:
+            - name: usage_db
+              driver: sqlite
+              path: "%s"
+        """.formatted(sqlite);
+    String yaml = config(dir, "{backend}", reporter).replace("  journal_path:", "  enabled: true\n  journal_path:")
+        .replace("\nauth:", "\n  reporters:\n    - name: db\n      type: database\n      database:\n"
+            + "        storage: usage_db\nauth:");
+    try (RunningGateway gateway = RunningGateway.start(dir, yaml)) {
+      AtomicBoolean loading = new AtomicBoolean(true);
+      AtomicInteger sequence = new AtomicInteger();
+      Set<String> answered = ConcurrentHashMap.newKeySet();
+      ExecutorService load = Executors.newFixedThreadPool(LOAD_CLIENTS);
+      List<Future<?>> clients = new ArrayList<>();
+      for (int i = 0; i < LOAD_CLIENTS; i++) {
+        clients.add(load.submit(() -> {
+          while (loading.get()) {
+            String id = "reload-" + sequence.incrementAndGet();
+            try {
+              if (gateway.post("/v1/chat/completions", CHAT, "X-Request-ID", id).statusCode() == 200) {
+                answered.add(id);
+              }
+            } catch (Exception e) {
+              throw new IllegalStateException(e);
+            }
+          }
+          return null;
+        }));
+      }
+      try {
+        assertTrue(Poll.until(Duration.ofSeconds(10), () -> answered.size() > 50));
+        Files.writeString(gateway.configFile, Files.readString(gateway.configFile)
+            .replace("  enabled: true\n  journal_path:", "  enabled: true\n  journal_fsync_interval: 20ms\n  journal_path:"));
+        HttpResponse<String> reloaded = admin(gateway, "/admin/config/reload");
+        assertEquals(200, reloaded.statusCode(), reloaded.body());
+        JsonObject outcome = new JsonObject(reloaded.body()).getJsonObject("data");
+        assertEquals(List.of("usage"), outcome.getJsonArray("restart_required").getList(), reloaded.body());
+        assertEquals(List.of(), outcome.getJsonArray("applied").getList(), reloaded.body());
+        int atReload = answered.size();
+        assertTrue(Poll.until(Duration.ofSeconds(10), () -> answered.size() > atReload + 50), "load went on");
+      } finally {
+        loading.set(false);
+      }
+      for (Future<?> client : clients) {
+        client.get(30, TimeUnit.SECONDS);
+      }
+      load.shutdown();
+      assertTrue(Poll.until(Duration.ofSeconds(30), () -> rows(sqlite, "*") == answered.size()),
+          "rows " + rows(sqlite, "*") + " of " + answered.size() + " answered");
+      assertEquals(answered.size(), rows(sqlite, "DISTINCT request_id"), "each record stored once");
+    }
+  }
+
+  private static long rows(Path sqlite, String what) {
+    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + sqlite);
+         ResultSet rs = connection.createStatement().executeQuery("SELECT COUNT(" + what + ") FROM usage_records")) {
+      return rs.next() ? rs.getLong(1) : -1;
+    } catch (Exception e) {
+      return -1;
     }
   }
 

@@ -13,7 +13,7 @@ import java.util.TreeSet;
  * value, and named in the reply), the config that will run, and which verticles must take it.
  */
 public record ReloadPlan(List<String> changedSections, List<String> restartRequired, GatewayConfig effective,
-    boolean proxy, boolean auth, boolean discovery, boolean usage, boolean requestLog, boolean logs) {
+    boolean proxy, boolean auth, boolean discovery, boolean logs) {
 
   /**
    * Fields fixed for the life of the process: the listening sockets and their options, the admin API (its own
@@ -21,7 +21,14 @@ public record ReloadPlan(List<String> changedSections, List<String> restartRequi
    */
   static final List<String> RESTART_ONLY = List.of("server.listen", "server.read_timeout", "server.write_timeout",
       "server.idle_timeout",
-      "server.max_header_bytes", "server.tls", "admin", "metrics", "usage.journal_path", "cluster");
+      "server.max_header_bytes", "server.tls", "admin", "metrics", "usage", "logging.request", "cluster");
+
+  /**
+   * The usage verticle and the request log are not replaced while running: a record sent at the moment their
+   * consumer is unregistered would be discarded by the event bus, and usage must lose nothing. Quota charging reads
+   * {@code auth.pipeline} and {@code storage} too, so a change there is named as waiting for a restart as well.
+   */
+  static final String QUOTA_CHARGING = "usage: quota charging keeps the auth.pipeline and storage it started with";
 
   public static ReloadPlan between(GatewayConfig running, GatewayConfig next) {
     JsonObject before = running.toJson();
@@ -35,6 +42,9 @@ public record ReloadPlan(List<String> changedSections, List<String> restartRequi
         put(after, path, was);
       }
     }
+    if (differs(view(before, "auth", "storage"), view(after, "auth", "storage"))) {
+      restart.add(QUOTA_CHARGING);
+    }
     GatewayConfig effective = GatewayConfig.fromJson(after);
     Set<String> changed = new TreeSet<>();
     for (String section : after.fieldNames()) {
@@ -47,8 +57,6 @@ public record ReloadPlan(List<String> changedSections, List<String> restartRequi
         differs(view(before, "auth", "storage"), view(after, "auth", "storage")),
         differs(view(before, "backends", "discovery", "health_check", "routing", "storage"),
             view(after, "backends", "discovery", "health_check", "routing", "storage")),
-        differs(view(before, "usage", "auth", "storage"), view(after, "usage", "auth", "storage")),
-        differs(view(before, "logging", "storage"), view(after, "logging", "storage")),
         differs(view(before, "log", "logging"), view(after, "log", "logging")));
   }
 
@@ -58,7 +66,7 @@ public record ReloadPlan(List<String> changedSections, List<String> restartRequi
 
   /** Whether only restart-only fields changed: nothing is applied, the reply says what waits for a restart. */
   public boolean onlyRestartFields() {
-    return !proxy && !auth && !discovery && !usage && !requestLog && !logs;
+    return !proxy && !auth && !discovery && !logs;
   }
 
   /**
