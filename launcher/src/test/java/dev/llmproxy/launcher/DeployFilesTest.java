@@ -112,13 +112,15 @@ class DeployFilesTest {
       assertEquals(200, gateway.post("/v1/responses", "{\"model\":\"mock\",\"input\":\"hi\"}").statusCode());
 
       String[] scrape = new String[1];
+      // Micrometer shows GC pauses once one happened, as it does in any gateway that served for a while.
+      System.gc();
       // Tokens are counted and webhooks fail after the answers: wait for both to show.
       assertTrue(Poll.until(Duration.ofSeconds(30), () -> {
         scrape[0] = metrics(gateway);
         return scrape[0].contains("llmproxy_webhook_failure_total{reporter=\"billing\"} ")
             && !scrape[0].contains("llmproxy_webhook_failure_total{reporter=\"billing\"} 0.0")
-            && scrape[0].contains("llmproxy_retries_total{");
-      }), "webhook failures and a retry show in /metrics");
+            && scrape[0].contains("llmproxy_retries_total{") && scrape[0].contains("jvm_gc_pause_seconds_count{");
+      }), "webhook failures, a retry and a GC pause show in /metrics");
       String metrics = scrape[0];
 
       Set<String> exported = exportedNames(metrics);
