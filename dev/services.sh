@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure Redis, PostgreSQL and MariaDB run on their standard loopback ports for the tests (and that the etcd
-# binary is installed; the tests run their own etcd):
+# binary is installed; the tests run their own etcd; and promtool, prometheus and docker-compose, which check deploy/
+# and docker-compose.yml):
 # installs them from Debian when missing, starts them when down, and prepares what the tests expect
 # (PostgreSQL: trust auth on 127.0.0.1 for user postgres, database "test"; MariaDB: root with an empty
 # password over TCP, database "test"). Idempotent and quiet; prints only what it had to fix, and fails loudly.
@@ -20,11 +21,14 @@ command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
 { command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ]; } || missing+=(mariadb-server)
 # etcd is only installed, never run as a service: the discovery tests start their own on loopback ports
 command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+# Debian's prometheus package brings promtool too; DeployFilesTest runs both, ComposeFilesTest docker-compose
+{ command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; } || missing+=(prometheus)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   as_root apt-get update -qq >/dev/null
-  as_root apt-get install -y -qq --no-install-recommends redis-server postgresql mariadb-server etcd-server >/dev/null
+  as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # --- Redis

@@ -39,6 +39,10 @@ class HealthCheckTest {
     HttpServer server;
 
     static Target start(Vertx vertx) throws Exception {
+      return start(vertx, 0);
+    }
+
+    static Target start(Vertx vertx, int port) throws Exception {
       Target target = new Target();
       target.server = vertx.createHttpServer().requestHandler(request -> {
         target.checks.incrementAndGet();
@@ -49,7 +53,7 @@ class HealthCheckTest {
             : target.sequence != null ? 200 : target.status.get();
         (status == 200 ? target.passedChecks : target.failedChecks).incrementAndGet();
         request.response().setStatusCode(status).end(target.body.get());
-      }).listen(0, "127.0.0.1").await(5, TimeUnit.SECONDS);
+      }).listen(port, "127.0.0.1").await(5, TimeUnit.SECONDS);
       return target;
     }
 
@@ -85,6 +89,26 @@ class HealthCheckTest {
       assertFalse(byUrl(first, closed).healthy());
       assertEquals("/healthz", up.lastPath.get());
       assertEquals("backend-secret", up.lastApiKey.get(), "backend headers go with the check");
+    }
+  }
+
+  @Test
+  void aBackendStartedAfterTheGatewayIsUsedWithinSecondsNotAtTheInterval(Vertx vertx) throws Exception {
+    int port;
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+      port = socket.getLocalPort();
+    }
+    String url = "http://127.0.0.1:" + port;
+    // An hour between steady checks and two passes needed: only the quick checks of a backend never seen healthy
+    // can make it usable within the test's deadline.
+    try (DiscoveryTesting discovery = DiscoveryTesting.deploy(vertx, config(checks("1h", 3, 2), url))) {
+      assertFalse(byUrl(discovery.current(), url).healthy(), "nothing listens yet");
+      Target late = Target.start(vertx, port);
+      long started = System.nanoTime();
+      discovery.awaitLatest(Duration.ofSeconds(30), s -> byUrl(s, url).healthy());
+      long waitedMs = (System.nanoTime() - started) / 1_000_000;
+      assertTrue(late.checks.get() >= 1);
+      assertTrue(waitedMs < 20_000, "healthy after " + waitedMs + " ms, not at the interval");
     }
   }
 

@@ -184,12 +184,23 @@ public final class Gateway {
                 config.cluster().port(), config.cluster().name(), config.cluster().roles());
           }
           if (proxy) {
-            LOG.info("LLMProxy listening on {}{} with {} backend(s)",
-                config.server().tls().enabled() ? "https://" : "http://", config.server().listen(),
+            ListenAddress listen = ListenAddress.of(config.server());
+            LOG.info("LLMProxy listening on {} with {} backend(s)", listen.describe(config.server().listen()),
                 config.backends().size());
+            if (listen.allInterfaces() && !config.auth().enabled()) {
+              LOG.warn("*** {} ***", openWarning(config));
+            }
           }
           return gateway;
         });
+  }
+
+  /** Said at start and by {@code validate} when anyone who reaches the port may use the backends. */
+  static String openWarning(GatewayConfig config) {
+    int port = config.server().port();
+    return "OPEN GATEWAY: listening on all interfaces (" + config.server().listen() + ") with auth off: anyone who "
+        + "can reach port " + port + " can use your backends. Set server.listen: \"127.0.0.1:" + port
+        + "\" for this machine only, or auth.enabled: true with keys";
   }
 
   /** Whether this JVM runs {@code role}'s verticle: every one when not clustered, else those of cluster.roles. */

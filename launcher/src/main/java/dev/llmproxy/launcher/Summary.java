@@ -12,12 +12,13 @@ final class Summary {
   static String of(String path, GatewayConfig config) {
     StringBuilder out = new StringBuilder();
     out.append(path).append(": valid\n");
-    out.append("listen:    ").append(config.server().tls().enabled() ? "https://" : "http://")
-        .append(config.server().listen()).append('\n');
+    out.append("listen:    ").append(ListenAddress.of(config.server()).describe(config.server().listen())).append('\n');
     out.append("backends:  ").append(config.backends().size()).append('\n');
     for (BackendConfig backend : config.backends()) {
       out.append("  - ").append(backend.name()).append("  ").append(backend.url())
-          .append("  weight=").append(backend.weight()).append('\n');
+          .append("  weight=").append(backend.weight())
+          .append("  models=").append(backend.models().isEmpty() ? "any" : String.join(",", backend.models()))
+          .append('\n');
     }
     out.append("routing:   ").append(config.routing().loadBalance())
         .append(", timeout ").append(config.routing().timeout().toSeconds()).append("s\n");
@@ -34,6 +35,9 @@ final class Summary {
     if (config.auth().enabled()) {
       out.append("auth:      ").append(config.auth().mode()).append(", ").append(config.auth().pipeline().size())
           .append(" provider(s)\n");
+    }
+    if (!config.auth().enabled() && ListenAddress.of(config.server()).allInterfaces()) {
+      out.append("warning:   ").append(Gateway.openWarning(config)).append('\n');
     }
     if (config.cluster().enabled()) {
       out.append("cluster:   ").append(config.cluster().name()).append(" as ").append(config.cluster().host())

@@ -30,9 +30,28 @@ class ValidateCommandTest {
   void theShippedDefaultConfigIsValidAndSummarised() {
     assertEquals(0, validate("../conf/config.yaml"), err.toString());
     String summary = out.toString();
-    assertTrue(summary.contains("listen:    http://:8000"), summary);
-    assertTrue(summary.contains("local  http://127.0.0.1:8080  weight=1"), summary);
+    assertTrue(summary.contains("listen:    :8000 (all interfaces); clients use http://localhost:8000/v1"), summary);
+    assertTrue(summary.contains("local  http://127.0.0.1:8080  weight=1  models=any"), summary);
     assertTrue(summary.contains("auth=off"), summary);
+    assertTrue(summary.contains("warning:   OPEN GATEWAY: listening on all interfaces (:8000) with auth off"), summary);
+  }
+
+  @Test
+  void aLoopbackAddressIsTheClientsAndModelListsAreShownWithoutTheOpenWarning(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("local.yaml");
+    Files.writeString(file, """
+        server:
+          listen: "127.0.0.1:9000"
+        backends:
+          - name: big
+            url: "http://127.0.0.1:8001"
+            models: ["llama-70b", "qwen-72b"]
+        """);
+    assertEquals(0, validate(file.toString()), err.toString());
+    String summary = out.toString();
+    assertTrue(summary.contains("listen:    127.0.0.1:9000; clients use http://127.0.0.1:9000/v1"), summary);
+    assertTrue(summary.contains("big  http://127.0.0.1:8001  weight=1  models=llama-70b,qwen-72b"), summary);
+    assertFalse(summary.contains("OPEN GATEWAY"), summary);
   }
 
   @Test

@@ -1,5 +1,7 @@
 package dev.llmproxy.proxy;
 
+import dev.llmproxy.common.error.GatewayError;
+
 import dev.llmproxy.common.bus.AuthCheck;
 import dev.llmproxy.proxy.auth.AuthGate;
 import io.vertx.core.Future;
@@ -21,6 +23,11 @@ final class AuthStep implements ExchangeInterceptor {
           exchange.apiKey = key;
           exchange.decision = decision;
           return exchange.sendRequest();
+        }, failure -> {
+          if (failure instanceof GatewayError error && "auth_unavailable".equals(error.code())) {
+            exchange.context.metrics.authUnavailable();
+          }
+          return Future.failedFuture(failure);
         });
   }
 }

@@ -48,8 +48,8 @@ final class ExchangeChain {
     this.steps = chain.toArray(ExchangeInterceptor[]::new);
     List<OutcomeSink> sinks = new ArrayList<>();
     sinks.add(outcome -> metrics.requestEnded(outcome.endpoint().metricsLabel(), outcome.stream(),
-        outcome.backend() == null ? "none" : outcome.backend().name(), outcome.status(), outcome.latencyMs(),
-        outcome.stream() ? outcome.ttftMs() : -1, outcome.caller()));
+        outcome.backend() == null ? "none" : outcome.backend().name(), outcome.status(), outcome.model(),
+        outcome.latencyMs(), outcome.stream() ? outcome.ttftMs() : -1, outcome.caller()));
     if (logs.enabled()) {
       sinks.add(logs);
     }
@@ -75,7 +75,7 @@ final class ExchangeChain {
     }
     Usage usage = outcome.usage();
     if (usage.totalTokens() > 0) {
-      metrics.tokens(usage.promptTokens(), usage.completionTokens(), outcome.caller());
+      metrics.tokens(usage.promptTokens(), usage.completionTokens(), outcome.model(), outcome.caller());
     }
     var decision = outcome.decision();
     UsageRecord record = new UsageRecord(outcome.requestId(), outcome.apiKey(),

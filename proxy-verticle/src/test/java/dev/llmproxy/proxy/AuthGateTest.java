@@ -21,6 +21,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The proxy's side of llmproxy.auth.check; the test answers as the auth verticle would. */
 @ExtendWith(VertxExtension.class)
@@ -111,6 +112,8 @@ class AuthGateTest {
     assertEquals(503, unavailable.status());
     assertEquals("auth_unavailable", unavailable.error().getString("code"));
     assertEquals(0, backend.received().size());
+    String metrics = Http.call(proxy.client, HttpMethod.GET, "/metrics", Map.of(), null).text();
+    assertTrue(metrics.contains("llmproxy_auth_unavailable_total 1.0"), "counted for LLMProxyAuthUnavailable: " + metrics);
   }
 
   @Test

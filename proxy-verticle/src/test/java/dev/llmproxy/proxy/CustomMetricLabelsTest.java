@@ -69,14 +69,14 @@ class CustomMetricLabelsTest {
         .status());
 
     String text = Http.call(proxy.client, HttpMethod.GET, "/metrics", Map.of(), null).text();
-    assertTrue(text.contains("llmproxy_requests_total{api_key=\"Team key\",backend=\"b0\",path=\"/v1/chat/completions\","
+    assertTrue(text.contains("llmproxy_requests_total{api_key=\"Team key\",backend=\"b0\",model=\"mock\",path=\"/v1/chat/completions\","
         + "status=\"200\",stream=\"false\",user_id=\"user_7\"} 1.0"), text);
-    assertTrue(text.contains("llmproxy_requests_total{api_key=\"sk-...5678\",backend=\"b0\",path=\"/v1/chat/completions\","
+    assertTrue(text.contains("llmproxy_requests_total{api_key=\"sk-...5678\",backend=\"b0\",model=\"mock\",path=\"/v1/chat/completions\","
         + "status=\"200\",stream=\"false\",user_id=\"user_8\"} 1.0"), text);
     assertTrue(text.contains("llmproxy_latency_ms_count{api_key=\"Team key\",user_id=\"user_7\"} 1"), text);
-    assertTrue(text.contains("llmproxy_usage_tokens_total{api_key=\"sk-...5678\",type=\"prompt\",user_id=\"user_8\"}"),
+    assertTrue(text.contains("llmproxy_usage_tokens_total{api_key=\"sk-...5678\",model=\"mock\",type=\"prompt\",user_id=\"user_8\"}"),
         text);
-    assertTrue(text.contains("llmproxy_requests_total{api_key=\"\",backend=\"none\",path=\"/v1/chat/completions\","
+    assertTrue(text.contains("llmproxy_requests_total{api_key=\"\",backend=\"none\",model=\"mock\",path=\"/v1/chat/completions\","
         + "status=\"401\",stream=\"false\",user_id=\"\"} 1.0"), "a refused key labels nothing: " + text);
     for (String key : List.of(NAMED, UNNAMED, UNKNOWN)) {
       assertFalse(text.contains(key.substring(3)), "no key in /metrics: " + key);
@@ -89,7 +89,7 @@ class CustomMetricLabelsTest {
     ProxyHarness proxy = proxy(vertx, new JsonArray().add("user_id").add("team"));
     Http.post(proxy.client, "/v1/chat/completions", Map.of("Authorization", "Bearer " + NAMED), CHAT);
     String text = Http.call(proxy.client, HttpMethod.GET, "/metrics", Map.of(), null).text();
-    assertTrue(text.contains("llmproxy_requests_total{backend=\"b0\",path=\"/v1/chat/completions\","
+    assertTrue(text.contains("llmproxy_requests_total{backend=\"b0\",model=\"mock\",path=\"/v1/chat/completions\","
         + "status=\"200\",stream=\"false\",user_id=\"user_7\"} 1.0"), text);
     assertFalse(text.contains("api_key="), text);
     assertFalse(text.contains("team="), text);

@@ -214,11 +214,14 @@ class ProxyBehaviourTest {
     Http.Answer metrics = Http.call(proxy.client, HttpMethod.GET, "/metrics", Map.of(), null);
     assertEquals(200, metrics.status());
     String text = metrics.text();
-    assertTrue(text.contains("llmproxy_requests_total{backend=\"mock\",path=\"/v1/chat/completions\",status=\"200\",stream=\"false\"} 1.0"), text);
+    assertTrue(text.contains("llmproxy_requests_total{backend=\"mock\",model=\"mock\",path=\"/v1/chat/completions\",status=\"200\",stream=\"false\"} 1.0"), text);
     assertTrue(text.contains("llmproxy_ttft_ms_count 1"), text);
     assertTrue(text.contains("llmproxy_latency_ms_bucket{le=\"10.0\"}"), "latency buckets from metrics.latency_buckets, in ms");
-    assertTrue(text.contains("llmproxy_usage_tokens_total{type=\"completion\"} 4.0"), text);
-    assertTrue(text.contains("llmproxy_usage_tokens_total{type=\"prompt\"} 14.0"), text);
+    assertTrue(text.contains("llmproxy_request_duration_seconds_bucket{model=\"mock\",le=\"0.01\"}"),
+        "and in seconds, as given: " + text);
+    assertTrue(text.contains("llmproxy_ttft_seconds_count{model=\"mock\"} 1"), text);
+    assertTrue(text.contains("llmproxy_usage_tokens_total{model=\"mock\",type=\"completion\"} 4.0"), text);
+    assertTrue(text.contains("llmproxy_usage_tokens_total{model=\"mock\",type=\"prompt\"} 14.0"), text);
   }
 
   @Test

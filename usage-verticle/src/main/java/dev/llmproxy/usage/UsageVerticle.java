@@ -130,7 +130,8 @@ public final class UsageVerticle extends VerticleBase {
   /** Opens the journal and a delivery loop per reader at its saved cursor; no journal when nobody reads it. */
   private Future<Void> openJournal(List<DeliveryLoopSpec> specs) {
     if (specs.isEmpty()) {
-      LOG.info("usage: no reporter and no quota accounting enabled, records are counted only");
+      LOG.info("usage: no reporter and no quota accounting enabled: tokens are counted in /metrics only, no record is "
+          + "kept and usage.journal_path is not written (add a usage.reporters entry to keep records)");
       return Future.succeededFuture();
     }
     Path dir = Path.of(config.usage().journalPath());

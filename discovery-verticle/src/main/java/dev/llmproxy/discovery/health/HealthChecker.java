@@ -25,13 +25,18 @@ import java.util.Map;
  * {@code timeout}; {@code expected_status} (or the Lua {@code script}, which sees the response) says whether it
  * passed. A backend's first check decides its health at once, so {@code /ready} means a backend answered; after
  * that it turns unhealthy after {@code unhealthy_threshold} failures in a row and healthy again after
- * {@code healthy_threshold} passes in a row. Backends are known by URL. Lives on the discovery verticle's loop.
+ * {@code healthy_threshold} passes in a row. A backend never seen healthy (one started after the gateway, a model
+ * still loading) is checked again after 1 s, then 2, 4, ... up to 15 s or the interval, and its first pass makes it
+ * healthy at once: the thresholds guard against flapping of a backend that worked, not against one that starts.
+ * Backends are known by URL. Lives on the discovery verticle's loop.
  */
 public final class HealthChecker {
 
   private static final Logger LOG = LoggerFactory.getLogger(HealthChecker.class);
   /** A health endpoint's body is small; a script never needs more of it. */
   private static final int MAX_BODY = 64 * 1024;
+  static final long FIRST_RETRY_MS = 1_000;
+  static final long MAX_RETRY_MS = 15_000;
 
   private final Vertx vertx;
   private final HealthCheckConfig config;
@@ -49,6 +54,11 @@ public final class HealthChecker {
     int passes;
     int failures;
     boolean checking;
+    /** It passed a check once: from then on the thresholds apply. */
+    boolean everHealthy;
+    /** The wait before the next quick check of a backend never seen healthy. */
+    long retryMs = FIRST_RETRY_MS;
+    long retryTimer = -1;
 
     State(Backend backend) {
       this.backend = backend;
@@ -79,7 +89,13 @@ public final class HealthChecker {
   public Future<Void> track(List<Backend> backends) {
     Map<String, Backend> byUrl = new LinkedHashMap<>();
     backends.forEach(b -> byUrl.putIfAbsent(b.url(), b));
-    states.keySet().removeIf(url -> !byUrl.containsKey(url));
+    states.entrySet().removeIf(entry -> {
+      if (byUrl.containsKey(entry.getKey())) {
+        return false;
+      }
+      cancelRetry(entry.getValue());
+      return true;
+    });
     List<Future<Void>> first = new ArrayList<>();
     byUrl.forEach((url, backend) -> {
       State state = states.get(url);
@@ -108,38 +124,102 @@ public final class HealthChecker {
     }
   }
 
+  /** A check's result; {@code cause} says why it failed (null when it passed). */
+  private record Verdict(boolean passed, String cause) {
+
+    static final Verdict PASSED = new Verdict(true, null);
+
+    static Verdict failed(String cause) {
+      return new Verdict(false, cause);
+    }
+  }
+
   private Future<Void> check(State state, boolean first) {
     state.checking = true;
     Backend backend = state.backend;
     long started = System.nanoTime();
     return probe(backend)
         .map(response -> judge(backend, response, (System.nanoTime() - started) / 1_000_000))
-        .otherwise(failure -> {
-          LOG.debug("health check of {} failed: {}", backend.name(), failure.getMessage());
-          return false;
-        })
-        .map(passed -> {
+        .otherwise(failure -> Verdict.failed(failure.getMessage() == null ? failure.getClass().getSimpleName()
+            : failure.getMessage()))
+        .map(verdict -> {
           state.checking = false;
           if (states.get(backend.url()) != state) {
             return null; // forgotten meanwhile
           }
-          if (record(state, passed, first)) {
-            LOG.info("backend {} is {} (health check)", backend.name(), state.healthy ? "healthy again" : "unhealthy");
+          if (!verdict.passed()) {
+            LOG.debug("health check of {} failed: {}", backend.name(), verdict.cause());
+          }
+          boolean wasEverHealthy = state.everHealthy;
+          if (record(state, verdict.passed(), first)) {
+            logFlip(state, verdict, wasEverHealthy);
             if (!first) {
               onChange.run();
             }
           }
+          if (!state.everHealthy) {
+            retrySoon(state);
+          }
           return null;
         });
+  }
+
+  private void logFlip(State state, Verdict verdict, boolean wasEverHealthy) {
+    Backend backend = state.backend;
+    if (state.healthy) {
+      LOG.info("backend {} ({}) is healthy{} (health check)", backend.name(), backend.url(),
+          wasEverHealthy ? " again" : "");
+    } else if (!state.everHealthy) {
+      long interval = config.interval().toMillis();
+      String next = state.retryMs < interval
+          ? "checking again in " + state.retryMs + " ms, then less often up to every " + Math.min(MAX_RETRY_MS, interval)
+              + " ms until it answers"
+          : "checking again every " + interval + " ms";
+      LOG.warn("backend {} is unhealthy: {} {} failed: {}; {}", backend.name(),
+          config.method().toUpperCase(java.util.Locale.ROOT), join(backend.url(), config.path()), verdict.cause(), next);
+    } else {
+      LOG.warn("backend {} is unhealthy after {} failed checks: {} {} failed: {}", backend.name(), state.failures,
+          config.method().toUpperCase(java.util.Locale.ROOT), join(backend.url(), config.path()), verdict.cause());
+    }
+  }
+
+  /** The next quick check of a backend never seen healthy, unless the steady interval comes as soon. */
+  private void retrySoon(State state) {
+    long delay = state.retryMs;
+    if (state.retryTimer >= 0 || delay >= config.interval().toMillis()) {
+      return;
+    }
+    state.retryMs = Math.min(delay * 2, MAX_RETRY_MS);
+    state.retryTimer = vertx.setTimer(delay, id -> {
+      state.retryTimer = -1;
+      if (states.get(state.backend.url()) == state && !state.checking) {
+        check(state, false);
+      }
+    });
+  }
+
+  private void cancelRetry(State state) {
+    if (state.retryTimer >= 0) {
+      vertx.cancelTimer(state.retryTimer);
+      state.retryTimer = -1;
+    }
   }
 
   /** Counts one result; true when the backend's health flipped. */
   private boolean record(State state, boolean passed, boolean first) {
     if (first) {
       state.healthy = passed;
+      state.everHealthy = passed;
       state.passes = passed ? 1 : 0;
       state.failures = passed ? 0 : 1;
       return !passed;
+    }
+    if (passed && !state.everHealthy) {
+      state.healthy = true;
+      state.everHealthy = true;
+      state.passes = 1;
+      state.failures = 0;
+      return true;
     }
     if (passed) {
       state.passes++;
@@ -196,9 +276,10 @@ public final class HealthChecker {
    * {@code function process(ctx, data)} gets the backend as ctx and the response as data. A failing script fails
    * the check.
    */
-  private boolean judge(Backend backend, Probe probe, long latencyMs) {
+  private Verdict judge(Backend backend, Probe probe, long latencyMs) {
+    String statusCause = "answered " + probe.status() + ", expected " + config.expectedStatus();
     if (script == null) {
-      return probe.status() == config.expectedStatus();
+      return probe.status() == config.expectedStatus() ? Verdict.PASSED : Verdict.failed(statusCause);
     }
     JsonObject response = new JsonObject().put("status", probe.status()).put("status_code", probe.status())
         .put("headers", new JsonObject(new HashMap<>(probe.headers()))).put("body", probe.body())
@@ -210,20 +291,21 @@ public final class HealthChecker {
     globals.put("expected_status", config.expectedStatus());
     try {
       Object verdict = sandbox.run(script, globals, "process", List.of(target, response));
+      Verdict byScript = Verdict.failed("health_check.script judged it unhealthy (it answered " + probe.status() + ")");
       if (verdict instanceof Boolean b) {
-        return b;
+        return b ? Verdict.PASSED : byScript;
       }
       if (verdict instanceof JsonObject object && object.getValue("healthy") instanceof Boolean b) {
-        return b;
+        return b ? Verdict.PASSED : byScript;
       }
       if (verdict == null) {
-        return probe.status() == config.expectedStatus();
+        return probe.status() == config.expectedStatus() ? Verdict.PASSED : Verdict.failed(statusCause);
       }
       LOG.warn("{}: a health check script returns true/false or {{healthy = ...}}, not {}", script.name(), verdict);
-      return false;
+      return Verdict.failed("health_check.script returned " + verdict);
     } catch (RuntimeException e) {
       LOG.warn("health check script failed for {}: {}", backend.name(), e.getMessage());
-      return false;
+      return Verdict.failed("health_check.script failed: " + e.getMessage());
     }
   }
 
@@ -237,6 +319,7 @@ public final class HealthChecker {
     if (timer >= 0) {
       vertx.cancelTimer(timer);
     }
+    states.values().forEach(this::cancelRetry);
     return client.close();
   }
 }

@@ -1,6 +1,7 @@
 package dev.llmproxy.proxy.balance;
 
 import dev.llmproxy.common.model.Backend;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 
@@ -42,6 +43,19 @@ public final class BackendStatsRegistry {
     Gauge.builder("llmproxy_backend_engine_load", stats, s -> s.engineScore(System.nanoTime(), QueueAware.MAX_AGE_NANOS))
         .description("Load the backend reports in its own metrics (queue_aware only; NaN when unknown or stale)")
         .tag("backend", backend.name()).register(meters);
+    // The passive health counters of a backend exist at 0 as soon as it is known (ProxyMetrics increments them).
+    ejections(meters, backend.name());
+    recoveries(meters, backend.name());
     return stats;
+  }
+
+  public static Counter ejections(MeterRegistry meters, String backend) {
+    return Counter.builder("llmproxy_backend_ejections").description("Backends taken out of rotation by passive health checks")
+        .tag("backend", backend).register(meters);
+  }
+
+  public static Counter recoveries(MeterRegistry meters, String backend) {
+    return Counter.builder("llmproxy_backend_recoveries").description("Ejected backends that answered again")
+        .tag("backend", backend).register(meters);
   }
 }

@@ -10,11 +10,21 @@ public final class RejectionCounter {
 
   public RejectionCounter(MeterRegistry meters) {
     this.meters = meters;
+    // Every series exists at 0 from the start, so that rate() and alerts see a rejection's first increment.
+    for (String scope : new String[] {"global", "key"}) {
+      for (Denial.Kind kind : Denial.Kind.values()) {
+        counter(scope, kind.metric);
+      }
+    }
   }
 
   Admission denied(Denial denial) {
-    Counter.builder("llmproxy_ratelimit_rejections").description("Requests refused by a rate limit")
-        .tag("scope", denial.scope()).tag("limit", denial.metric()).register(meters).increment();
+    counter(denial.scope(), denial.metric()).increment();
     return Admission.denied(denial);
+  }
+
+  private Counter counter(String scope, String limit) {
+    return Counter.builder("llmproxy_ratelimit_rejections").description("Requests refused by a rate limit")
+        .tag("scope", scope).tag("limit", limit).register(meters);
   }
 }

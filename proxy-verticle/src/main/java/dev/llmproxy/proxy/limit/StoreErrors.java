@@ -12,6 +12,8 @@ public final class StoreErrors {
 
   public StoreErrors(MeterRegistry meters) {
     this.meters = meters;
+    // At 0 from the start, so that an alert on its rate sees the first error.
+    StoreHealth.errors(meters);
   }
 
   public StoreHealth of(String store) {

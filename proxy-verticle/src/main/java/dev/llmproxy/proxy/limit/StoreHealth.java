@@ -31,7 +31,12 @@ public final class StoreHealth {
 
   StoreHealth(MeterRegistry meters, String store) {
     this.store = store;
-    this.errors = Counter.builder("llmproxy_ratelimit_store_errors")
+    this.errors = errors(meters);
+  }
+
+  /** The one counter of every store's errors. */
+  static Counter errors(MeterRegistry meters) {
+    return Counter.builder("llmproxy_ratelimit_store_errors")
         .description("Rate-limit decisions taken without the store because it failed or was too slow")
         .register(meters);
   }
