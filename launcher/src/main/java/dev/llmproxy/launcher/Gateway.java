@@ -104,7 +104,7 @@ public final class Gateway {
     if (runsHere(Role.AUTH)) {
       environment.authCheckAddress(Addresses.AUTH_CHECK_LOCAL);
     }
-    if (config.cluster().handsOverUsage()) {
+    if (UsageHandoverVerticle.runsOn(config)) {
       environment.handOverUsage();
     }
     Gauge.builder("llmproxy_config_version", version, AtomicLong::get)
@@ -289,7 +289,7 @@ public final class Gateway {
     switch (role) {
       case USAGE -> supplier = () -> new UsageVerticle(with, registry);
       case USAGE_HANDOVER -> {
-        if (!with.cluster().handsOverUsage()) {
+        if (!UsageHandoverVerticle.runsOn(with)) {
           return Future.succeededFuture();
         }
         supplier = () -> new UsageHandoverVerticle(with, registry);

@@ -54,6 +54,14 @@ public final class UsageHandoverVerticle extends VerticleBase {
   private long droppedSinceLog;
   private long lastDropLogNanos;
 
+  /**
+   * Whether a member runs it: it runs the proxy and not the usage verticle, and the usage verticle keeps records
+   * (with neither reporters nor quota accounting it only counts them, and the proxies send them on directly).
+   */
+  public static boolean runsOn(GatewayConfig config) {
+    return config.cluster().handsOverUsage() && UsageVerticle.keepsRecords(config);
+  }
+
   public UsageHandoverVerticle(GatewayConfig config, MeterRegistry registry) {
     this(config, registry, System.getenv());
   }
