@@ -6,13 +6,19 @@
 #
 #   bench/steady-c1.sh plain=launcher/target/llmproxy.jar usage=launcher/target/llmproxy.jar=bench/lib/steady/usage-webhook.yaml
 #
-# A variant is name=jar[=extra.yaml[=jvm flags, comma-separated]]; extra.yaml is appended to the gateway's config
-# with {UP} (the upstream's port) and {OUT} (the variant's own folder) filled in.
+# A variant is name=jar[=extra.yaml[+more.yaml...][=jvm flags, comma-separated]]; the extra files are appended to the
+# gateway's config with {UP} (the upstream's port), {OUT} (the variant's own folder), {NAME} and {MEMBERS} filled in.
+# A variant whose config has a top-level `cluster:` section runs as two cluster members: the proxy alone in one JVM
+# (the port measured) and auth, discovery, usage and admin in another; {MEMBERS} lists both members' cluster ports.
+# DIRECT=1 measures the upstream itself too ("direct"), so that each variant's added latency can be read.
+#
+#   DIRECT=1 bench/steady-c1.sh one-jvm=launcher/target/llmproxy.jar=bench/lib/steady/auth-cached.yaml \
+#     cluster=launcher/target/llmproxy.jar=bench/lib/steady/auth-cached.yaml+bench/lib/steady/cluster.yaml
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(dirname "$BENCH_DIR")"; LIB="$BENCH_DIR/lib"; OUT="${OUT:-$BENCH_DIR/out/steady}"
 ROUNDS="${ROUNDS:-10}"; DURATION="${DURATION:-3s}"
-(($#)) || { sed -n '2,11p' "$0"; exit 2; }
+(($#)) || { sed -n '2,17p' "$0"; exit 2; }
 cpfile="$BENCH_DIR/out/upstream.classpath"
 [[ -s "$cpfile" ]] || { echo "run bench/run.sh once first (it builds the upstream's classpath)" >&2; exit 1; }
 CP="$REPO/test-support/target/test-support-0.1.0-SNAPSHOT.jar:$(cat "$cpfile")"
@@ -26,22 +32,45 @@ java -XX:+UseParallelGC -Xmx1g -cp "$CP" dev.llmproxy.testsupport.MockLlmBackend
 PIDS+=($!)
 wait_ready "http://127.0.0.1:$UP/health" || { echo "the upstream did not start" >&2; exit 1; }
 names=(); ports=()
+if [[ "${DIRECT:-0}" == 1 ]]; then names+=(direct); ports+=("$UP"); fi
+gateway() { # dir jar flags [roles cluster-port]: one gateway process started in dir with dir/gw.yaml
+  local dir=$1 jar=$2 flags=$3 roles=${4:-} cport=${5:-}
+  local args=(--config "$dir/gw.yaml")
+  [[ -n "$roles" ]] && args+=(--cluster --roles "$roles")
+  # shellcheck disable=SC2086
+  (cd "$dir" && exec env ${cport:+LLMPROXY_CLUSTER_PORT=$cport} java -XX:+UseParallelGC -Xms64m -Xmx512m ${flags:-} -jar "$jar" \
+    "${args[@]}") >"$dir/gateway.log" 2>&1 &
+  PIDS+=($!)
+}
 for v in "$@"; do
   IFS='=' read -r name jar extra flags <<<"$v"; flags=${flags//,/ }
   port=$(free_port); dir="$OUT/$name"; rm -rf "$dir"; mkdir -p "$dir"
   [[ -f "$jar" ]] || jar="$REPO/$jar"
   [[ -f "$jar" ]] || { echo "$name: no jar $jar" >&2; exit 1; }
   jar="$(readlink -f "$jar")"
-  if [[ -n "${extra:-}" ]]; then [[ -f "$extra" ]] || extra="$REPO/$extra"; fi
   printf 'server:\n  listen: "127.0.0.1:%s"\n  warmup: 0s\nbackends:\n  - name: upstream\n    url: "http://127.0.0.1:%s"\nmetrics:\n  enabled: true\n' "$port" "$UP" >"$dir/gw.yaml"
-  [[ -n "${extra:-}" ]] && sed "s#{UP}#$UP#g; s#{OUT}#$dir#g" "$extra" >>"$dir/gw.yaml"
-  # shellcheck disable=SC2086
-  (cd "$dir" && exec java -XX:+UseParallelGC -Xms64m -Xmx512m ${flags:-} -jar "$jar" --config "$dir/gw.yaml") >"$dir/gateway.log" 2>&1 &
-  PIDS+=($!); names+=("$name"); ports+=("$port")
+  cport1=$(free_port); cport2=$(free_port)
+  IFS='+' read -r -a extras <<<"${extra:-}"
+  for x in "${extras[@]}"; do
+    [[ -f "$x" ]] || x="$REPO/$x"
+    sed "s#{UP}#$UP#g; s#{OUT}#$dir#g; s#{NAME}#$name#g; s#{MEMBERS}#\"127.0.0.1:$cport1\", \"127.0.0.1:$cport2\"#g" "$x" >>"$dir/gw.yaml"
+  done
+  if grep -q '^cluster:' "$dir/gw.yaml"; then
+    mkdir -p "$dir/services" "$dir/proxy"; cp "$dir/gw.yaml" "$dir/services/"; cp "$dir/gw.yaml" "$dir/proxy/"
+    gateway "$dir/services" "$jar" "${flags:-}" auth,discovery,usage,admin "$cport1"
+    for _ in $(seq 600); do grep -q 'cluster member ' "$dir/services/gateway.log" && break; sleep 0.2; done
+    gateway "$dir/proxy" "$jar" "${flags:-}" proxy "$cport2"
+  else
+    gateway "$dir" "$jar" "${flags:-}"
+  fi
+  names+=("$name"); ports+=("$port")
 done
-backlog() { curl -s "http://127.0.0.1:$1/metrics" | sed -n 's/^llmproxy_usage_journal_backlog{[^}]*} \([0-9.eE+]*\).*/\1/p' | head -1; }
+# A reporter's backlog, or on a proxy-only cluster member the records not yet handed to the usage member.
+backlog() { curl -s "http://127.0.0.1:$1/metrics" \
+  | sed -E -n 's/^llmproxy_usage_(journal|handover)_backlog(\{[^}]*\})? ([0-9.eE+]*).*/\3/p' | head -1; }
 for p in "${ports[@]}"; do
-  wait_ready "http://127.0.0.1:$p/ready" || { echo "a gateway did not start; see $OUT/*/gateway.log" >&2; exit 1; }
+  ready="/ready"; [[ "$p" == "$UP" ]] && ready="/health"
+  wait_ready "http://127.0.0.1:$p$ready" || { echo "a gateway did not start; see $OUT/*/gateway.log" >&2; exit 1; }
   for _ in 1 2 3; do
     wrk -t2 -c32 -d1s -s "$LIB/sse.lua" "http://127.0.0.1:$p/v1/chat/completions" >/dev/null 2>&1 || true
     wrk -t2 -c8 -d4s -s "$LIB/json.lua" "http://127.0.0.1:$p/v1/chat/completions" >/dev/null 2>&1 || true

@@ -14,6 +14,7 @@ import dev.llmproxy.launcher.reload.ReloadPlan;
 import dev.llmproxy.proxy.ProxyEnvironment;
 import dev.llmproxy.proxy.ProxyVerticle;
 import dev.llmproxy.proxy.ProxyWarmup;
+import dev.llmproxy.usage.UsageHandoverVerticle;
 import dev.llmproxy.usage.UsageVerticle;
 import dev.llmproxy.usage.requestlog.RequestLogVerticle;
 import io.micrometer.core.instrument.Counter;
@@ -63,7 +64,8 @@ public final class Gateway {
 
   /** The order of deployment; undeployment runs it backwards. Each belongs to one of {@code cluster.roles}. */
   private enum Role {
-    USAGE(ClusterConfig.USAGE), REQUEST_LOG(ClusterConfig.USAGE), ADMIN(ClusterConfig.ADMIN),
+    USAGE(ClusterConfig.USAGE), USAGE_HANDOVER(ClusterConfig.PROXY), REQUEST_LOG(ClusterConfig.USAGE),
+    ADMIN(ClusterConfig.ADMIN),
     AUTH(ClusterConfig.AUTH), DISCOVERY(ClusterConfig.DISCOVERY), PROXY(ClusterConfig.PROXY);
 
     final String clusterRole;
@@ -101,6 +103,9 @@ public final class Gateway {
     this.environment = new ProxyEnvironment(registry, config.metrics());
     if (runsHere(Role.AUTH)) {
       environment.authCheckAddress(Addresses.AUTH_CHECK_LOCAL);
+    }
+    if (UsageHandoverVerticle.runsOn(config)) {
+      environment.handOverUsage();
     }
     Gauge.builder("llmproxy_config_version", version, AtomicLong::get)
         .description("The version of the config this gateway runs: 1 at start, one more for each reload applied")
@@ -169,6 +174,7 @@ public final class Gateway {
     Gateway gateway = new Gateway(vertx, config, registry, new LaunchInfo(configPath, Version.get()), launchEnv);
     boolean proxy = gateway.runsHere(Role.PROXY);
     return gateway.deploy(Role.USAGE, config)
+        .compose(v -> gateway.deploy(Role.USAGE_HANDOVER, config))
         .compose(v -> gateway.deploy(Role.REQUEST_LOG, config))
         .compose(v -> gateway.deploy(Role.ADMIN, config))
         .compose(v -> gateway.deploy(Role.AUTH, config))
@@ -293,6 +299,12 @@ public final class Gateway {
     int instances = 1;
     switch (role) {
       case USAGE -> supplier = () -> new UsageVerticle(with, registry);
+      case USAGE_HANDOVER -> {
+        if (!UsageHandoverVerticle.runsOn(with)) {
+          return Future.succeededFuture();
+        }
+        supplier = () -> new UsageHandoverVerticle(with, registry);
+      }
       case REQUEST_LOG -> {
         if (!(with.logging().enabled() && with.logging().request().enabled())) {
           return Future.succeededFuture();

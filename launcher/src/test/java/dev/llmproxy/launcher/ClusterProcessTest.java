@@ -37,7 +37,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ClusterProcessTest {
 
   /** Hazelcast's waits shortened for loopback (they are system properties Hazelcast reads itself). */
-  private static final List<String> QUICK_HAZELCAST = List.of("-Dhazelcast.wait.seconds.before.join=1",
+  static final List<String> QUICK_HAZELCAST = List.of("-Dhazelcast.wait.seconds.before.join=1",
       "-Dhazelcast.max.wait.seconds.before.join=2", "-Dhazelcast.heartbeat.interval.seconds=1",
       "-Dhazelcast.max.no.heartbeat.seconds=10", "-Dhazelcast.partition.count=23");
 
@@ -143,7 +143,7 @@ class ClusterProcessTest {
   }
 
   /** One member: the shared file, its roles on the command line, its cluster port from the environment. */
-  private static Process member(Path config, String roles, int clusterPort, Path log) throws IOException {
+  static Process member(Path config, String roles, int clusterPort, Path log) throws IOException {
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", System.getProperty("java.class.path")));
     command.addAll(QUICK_HAZELCAST);
@@ -168,7 +168,7 @@ class ClusterProcessTest {
     }
   }
 
-  private static HttpResponse<String> chat(HttpClient client, int port, String key, String requestId)
+  static HttpResponse<String> chat(HttpClient client, int port, String key, String requestId)
       throws IOException, InterruptedException {
     // Longer than the proxy's auth timeout: a hang fails the test, a 503 from the timeout does not.
     return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
@@ -178,7 +178,7 @@ class ClusterProcessTest {
         HttpResponse.BodyHandlers.ofString());
   }
 
-  private static int chatStatus(HttpClient client, int port, String key) {
+  static int chatStatus(HttpClient client, int port, String key) {
     try {
       return chat(client, port, key, "cluster-probe").statusCode();
     } catch (IOException e) {

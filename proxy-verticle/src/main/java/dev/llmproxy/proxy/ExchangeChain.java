@@ -1,6 +1,5 @@
 package dev.llmproxy.proxy;
 
-import dev.llmproxy.common.bus.Addresses;
 import dev.llmproxy.common.model.UsageRecord;
 import dev.llmproxy.proxy.LifecycleHooks.Hook;
 import dev.llmproxy.proxy.metrics.ProxyMetrics;
@@ -23,7 +22,7 @@ final class ExchangeChain {
   private final ExchangeInterceptor[] steps;
   private final OutcomeSink[] outcomeSinks;
 
-  ExchangeChain(Vertx vertx, ProxyMetrics metrics, ExchangeLogs logs, LifecycleHooks hooks) {
+  ExchangeChain(Vertx vertx, ProxyMetrics metrics, ExchangeLogs logs, LifecycleHooks hooks, UsageRoute usageRoute) {
     List<ExchangeInterceptor> chain = new ArrayList<>();
     chain.add(new Relay());
     if (hooks.has(Hook.ON_RESPONSE)) {
@@ -53,7 +52,7 @@ final class ExchangeChain {
     if (logs.enabled()) {
       sinks.add(logs);
     }
-    sinks.add(outcome -> usageRecord(vertx, metrics, outcome));
+    sinks.add(outcome -> usageRecord(vertx, metrics, outcome, usageRoute));
     if (hooks.has(Hook.ON_COMPLETE)) {
       sinks.add(new HookSteps.OnComplete(hooks));
     }
@@ -68,8 +67,8 @@ final class ExchangeChain {
     return outcomeSinks;
   }
 
-  /** A metered exchange's tokens are counted and its usage record goes to the usage verticle. */
-  private static void usageRecord(Vertx vertx, ProxyMetrics metrics, ExchangeOutcome outcome) {
+  /** A metered exchange's tokens are counted and its usage record goes to the usage verticle (or hand-over). */
+  private static void usageRecord(Vertx vertx, ProxyMetrics metrics, ExchangeOutcome outcome, UsageRoute route) {
     if (!outcome.metered()) {
       return;
     }
@@ -85,6 +84,6 @@ final class ExchangeChain {
         outcome.request().method().name(), outcome.request().path(), outcome.received(),
         outcome.backend() == null ? null : outcome.backend().url(), outcome.status(), outcome.latencyMs(),
         outcome.ttftMs(), outcome.usageEstimated(), outcome.aborted(), outcome.clientIp());
-    vertx.eventBus().send(Addresses.USAGE_RECORD, record);
+    route.send(vertx.eventBus(), record);
   }
 }

@@ -77,7 +77,7 @@ final class ExchangeContext {
     this.auth = new AuthGate(vertx, config.auth(), environment.authCheckAddress());
     this.clientAddress = new ClientAddress(IpRanges.parse(config.server().trustedProxies()));
     this.logs = new ExchangeLogs(vertx, config, clientAddress);
-    this.chain = new ExchangeChain(vertx, metrics, logs, hooks);
+    this.chain = new ExchangeChain(vertx, metrics, logs, hooks, environment.usageRoute());
     this.maxBodySize = config.server().maxBodySize();
     Set<String> skipped = new HashSet<>(Set.of("host", "content-length", "x-request-id", "x-forwarded-for",
         "x-forwarded-proto"));
@@ -95,7 +95,7 @@ final class ExchangeContext {
   Future<Void> loadHooks() {
     return LifecycleHooks.load(vertx, config, metrics).map(loaded -> {
       hooks = loaded;
-      chain = new ExchangeChain(vertx, metrics, logs, loaded);
+      chain = new ExchangeChain(vertx, metrics, logs, loaded, environment.usageRoute());
       return null;
     });
   }

@@ -46,6 +46,7 @@ public final class ProxyEnvironment {
   private volatile long slotLifetimeMs = RedisRateLimiter.SLOT_LIFETIME_MS;
   private final AtomicBoolean draining = new AtomicBoolean();
   private volatile String authCheckAddress = Addresses.AUTH_CHECK;
+  private volatile UsageRoute usageRoute = UsageRoute.USAGE_VERTICLE;
 
   public ProxyEnvironment(PrometheusMeterRegistry registry, MetricsConfig config) {
     this.registry = registry;
@@ -136,6 +137,18 @@ public final class ProxyEnvironment {
 
   String authCheckAddress() {
     return authCheckAddress;
+  }
+
+  /**
+   * The proxies' usage records go to the usage hand-over of this JVM instead of a usage verticle: the launcher sets
+   * it on a cluster member that runs the proxy but not the usage verticle.
+   */
+  public void handOverUsage() {
+    this.usageRoute = UsageRoute.HANDOVER;
+  }
+
+  UsageRoute usageRoute() {
+    return usageRoute;
   }
 
   /** Every verticle is deployed: {@code /ready} may answer 200 once a backend is usable. */

@@ -103,6 +103,12 @@ public final class UsageVerticle extends VerticleBase {
         });
   }
 
+  /** Whether records are journaled and read: some reporter is enabled, or quota accounting charges keys. */
+  public static boolean keepsRecords(GatewayConfig config) {
+    boolean reporters = config.usage().enabled() && config.usage().reporters().stream().anyMatch(ReporterConfig::enabled);
+    return reporters || config.auth().enabled() && QuotaCharger.charges(config.auth().pipeline());
+  }
+
   /** What will read the journal: each enabled reporter (its script compiled), then quota accounting. */
   private Future<List<DeliveryLoopSpec>> readers() {
     List<Future<DeliveryLoopSpec>> specs = new ArrayList<>();

@@ -32,6 +32,12 @@ public final class Addresses {
    */
   public static final String USAGE_RECORD = "llmproxy.usage.record";
   /**
+   * send, local only, proxy to the usage hand-over of its own JVM: a usage record, on a cluster member that runs the
+   * proxy but not the usage verticle. The hand-over journals it and sends it on to {@link #USAGE_RECORD} (asking for
+   * the reply the usage verticle gives once the record is on its disk) when a usage member is up.
+   */
+  public static final String USAGE_HANDOVER = "llmproxy.usage.handover";
+  /**
    * send, proxy to usage: one JSON object per inference request for {@code logging.request} (the columns of
    * {@code request_logs}: request_id, timestamp, client_ip, method, path, headers, request_body, response_body,
    * status_code, latency_ms, backend_url, api_key (masked), user_id, model, is_stream, error; plus key_id, key_name).

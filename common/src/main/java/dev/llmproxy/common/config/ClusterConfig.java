@@ -7,9 +7,10 @@ import java.util.List;
  * {@code cluster} (ours): whether this JVM joins a Vert.x cluster (Hazelcast, TCP/IP join, no multicast), the
  * cluster's {@code name}, the {@code host} and {@code port} this member binds and advertises, the {@code members}
  * ("host:port") to join, and the {@code roles} (verticles) this JVM deploys. Off, one JVM deploys every verticle.
+ * {@code usageHandover}: where a proxy member without the usage role keeps its records until a usage member takes them.
  */
 public record ClusterConfig(boolean enabled, String name, String host, int port, List<String> members,
-    List<String> roles) {
+    List<String> roles, UsageHandoverConfig usageHandover) {
 
   public static final String PROXY = "proxy";
   public static final String AUTH = "auth";
@@ -31,12 +32,18 @@ public record ClusterConfig(boolean enabled, String name, String host, int port,
         r.string("host", "127.0.0.1"),
         r.integer("port", 5701),
         r.strings("members", List.of()),
-        r.strings("roles", ALL_ROLES));
+        r.strings("roles", ALL_ROLES),
+        r.section("usage_handover", UsageHandoverConfig::read));
   }
 
   /** Whether this JVM deploys {@code role}: always, when not clustered. */
   public boolean runs(String role) {
     return !enabled || roles.contains(role);
+  }
+
+  /** Whether this JVM keeps its proxies' usage records in a journal of its own: it runs proxy, not usage. */
+  public boolean handsOverUsage() {
+    return runs(PROXY) && !runs(USAGE);
   }
 
   public JsonObject toJson() {
@@ -46,6 +53,7 @@ public record ClusterConfig(boolean enabled, String name, String host, int port,
         .put("host", host)
         .put("port", port)
         .put("members", JsonOut.array(members))
-        .put("roles", JsonOut.array(roles));
+        .put("roles", JsonOut.array(roles))
+        .put("usage_handover", usageHandover.toJson());
   }
 }

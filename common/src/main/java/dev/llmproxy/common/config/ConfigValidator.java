@@ -511,6 +511,8 @@ final class ConfigValidator {
     if (cl.port() < 1 || cl.port() > 65535) {
       problems.error("cluster.port", "must be a port (1-65535)");
     }
+    positive(cl.usageHandover().maxRecords(), "cluster.usage_handover.max_records");
+    positive(cl.usageHandover().ackTimeout(), "cluster.usage_handover.ack_timeout");
     List<String> members = cl.members();
     for (int i = 0; i < members.size(); i++) {
       if (!ServerConfig.isHostPort(members.get(i)) || members.get(i).startsWith(":")) {

@@ -36,7 +36,7 @@ class ClusterConfigTest {
     assertEquals(List.of(), loaded.warnings());
     ClusterConfig cluster = loaded.config().cluster();
     assertEquals(new ClusterConfig(true, "prod", "10.0.0.2", 5702, List.of("10.0.0.1:5701", "10.0.0.2:5701"),
-        List.of("proxy", "auth")), cluster);
+        List.of("proxy", "auth"), GatewayConfig.defaults().cluster().usageHandover()), cluster);
     assertTrue(cluster.runs("auth"));
     assertFalse(cluster.runs("usage"));
     assertEquals(loaded.config(), GatewayConfig.fromJson(loaded.config().toJson()));
