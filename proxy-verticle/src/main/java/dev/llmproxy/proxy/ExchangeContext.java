@@ -50,6 +50,8 @@ final class ExchangeContext {
   final ExchangeLogs logs;
   /** The steps of every API exchange, and where their outcomes go; rebuilt once the hooks are loaded. */
   ExchangeChain chain;
+  /** {@code caching.response_cache}'s step, or null when the cache is off. */
+  private final CacheStep cacheStep;
   /** {@code hooks}: none until {@link #loadHooks} has compiled them. */
   LifecycleHooks hooks = LifecycleHooks.NONE;
   final long maxBodySize;
@@ -77,7 +79,10 @@ final class ExchangeContext {
     this.auth = new AuthGate(vertx, config.auth(), environment.authCheckAddress());
     this.clientAddress = new ClientAddress(IpRanges.parse(config.server().trustedProxies()));
     this.logs = new ExchangeLogs(vertx, config, clientAddress);
-    this.chain = new ExchangeChain(vertx, metrics, logs, hooks);
+    this.cacheStep = config.caching().responseCacheOn()
+        ? new CacheStep(environment.responseCache(config.caching().responseCache(), pools), config.caching().responseCache())
+        : null;
+    this.chain = new ExchangeChain(vertx, metrics, logs, hooks, config.modelOverrides(), cacheStep);
     this.maxBodySize = config.server().maxBodySize();
     Set<String> skipped = new HashSet<>(Set.of("host", "content-length", "x-request-id", "x-forwarded-for",
         "x-forwarded-proto"));
@@ -95,7 +100,7 @@ final class ExchangeContext {
   Future<Void> loadHooks() {
     return LifecycleHooks.load(vertx, config, metrics).map(loaded -> {
       hooks = loaded;
-      chain = new ExchangeChain(vertx, metrics, logs, loaded);
+      chain = new ExchangeChain(vertx, metrics, logs, loaded, config.modelOverrides(), cacheStep);
       return null;
     });
   }
