@@ -73,6 +73,31 @@ class GatewayModelOverridesTest {
     }
   }
 
+  @Test
+  void dotEnvBesideTheConfigIsReadAtStartAndAgainOnReload(@TempDir Path dir) throws Exception {
+    java.nio.file.Files.writeString(dir.resolve(".env"), "LLMPROXY_TEST_OVERRIDE_USER=alice\n");
+    String yaml = """
+        server:
+          listen: "{listen}"
+        backends:
+          - url: "{backend}"
+        model_overrides:
+          mock:
+            user: "${LLMPROXY_TEST_OVERRIDE_USER}"
+        """;
+    try (RunningGateway gateway = RunningGateway.start(dir, yaml)) {
+      String chat = "{\"model\":\"mock\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+      assertEquals(200, gateway.chat(null, chat).statusCode());
+      assertEquals("alice", lastBody(gateway).getString("user"));
+
+      java.nio.file.Files.writeString(dir.resolve(".env"), "LLMPROXY_TEST_OVERRIDE_USER=bob\n");
+      JsonObject outcome = RunningGateway.await(gateway.gateway.reloadFile(), 30);
+      assertTrue(outcome.encode().contains("proxy"), outcome.encode());
+      assertEquals(200, gateway.chat(null, chat).statusCode());
+      assertEquals("bob", lastBody(gateway).getString("user"), "the reload read .env again");
+    }
+  }
+
   private static JsonObject lastBody(RunningGateway gateway) {
     List<MockLlmBackend.Received> received = gateway.backend.received();
     return received.get(received.size() - 1).json();
