@@ -36,10 +36,16 @@ class GatewayCondensationTest {
     return new JsonObject().put("model", "mock").put("max_tokens", 3).put("messages", messages).encode();
   }
 
+  /** A gateway whose backend refuses more than {@code maxMessages} messages. */
+  private static RunningGateway gateway(Path dir, boolean condensation, int maxMessages) throws Exception {
+    RunningGateway gateway = RunningGateway.start(dir, YAML.formatted(condensation));
+    gateway.backend.contextLimit(maxMessages);
+    return gateway;
+  }
+
   @Test
   void aContextLengthErrorIsRetriedOnceWithTheOldestMessagesDropped(@TempDir Path dir) throws Exception {
-    try (RunningGateway gateway = RunningGateway.start(dir, YAML.formatted("true"))) {
-      gateway.backend.contextLimit(3);
+    try (RunningGateway gateway = gateway(dir, true, 3)) {
       HttpResponse<String> answer = gateway.chat(null, conversation(4));
       assertEquals(200, answer.statusCode(), answer.body());
       assertEquals(2, gateway.backend.completions(), "one refusal, one retry");
@@ -53,8 +59,7 @@ class GatewayCondensationTest {
 
   @Test
   void aRequestThatStillDoesNotFitGetsTheBackendsErrorAfterOneRetry(@TempDir Path dir) throws Exception {
-    try (RunningGateway gateway = RunningGateway.start(dir, YAML.formatted("true"))) {
-      gateway.backend.contextLimit(2);
+    try (RunningGateway gateway = gateway(dir, true, 2)) {
       HttpResponse<String> answer = gateway.chat(null, conversation(6));
       assertEquals(400, answer.statusCode(), answer.body());
       assertEquals("context_length_exceeded", new JsonObject(answer.body()).getJsonObject("error").getString("code"));
@@ -69,8 +74,7 @@ class GatewayCondensationTest {
 
   @Test
   void withCondensationOffTheRefusalGoesToTheClient(@TempDir Path dir) throws Exception {
-    try (RunningGateway gateway = RunningGateway.start(dir, YAML.formatted("false"))) {
-      gateway.backend.contextLimit(3);
+    try (RunningGateway gateway = gateway(dir, false, 3)) {
       HttpResponse<String> answer = gateway.chat(null, conversation(4));
       assertEquals(400, answer.statusCode(), answer.body());
       assertEquals(1, gateway.backend.completions());

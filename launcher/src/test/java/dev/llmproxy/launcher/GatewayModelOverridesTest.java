@@ -27,65 +27,53 @@ class GatewayModelOverridesTest {
           max_tokens: 9
           temperature: 0.3
           stop: ["\\n\\n"]
+          user: "${LLMPROXY_TEST_OVERRIDE_USER:-nobody}"
       """;
 
   @Test
   void missingParametersAreFilledInAndTheClientsValuesWin(@TempDir Path dir) throws Exception {
     try (RunningGateway gateway = RunningGateway.start(dir, YAML)) {
-      HttpResponse<String> filled = gateway.chat(null,
-          "{\"model\":\"mock\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
-      assertEquals(200, filled.statusCode(), filled.body());
-      JsonObject sent = lastBody(gateway);
+      JsonObject sent = sentFor(gateway, "{\"model\":\"mock\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
       assertEquals(9, sent.getInteger("max_tokens"));
       assertEquals(0.3, sent.getDouble("temperature"));
       assertEquals("\n\n", sent.getJsonArray("stop").getString(0));
-      // The mock answers max_tokens completion tokens: the override reached the backend and the usage.
-      assertEquals(9, new JsonObject(filled.body()).getJsonObject("usage").getInteger("completion_tokens"));
 
-      HttpResponse<String> own = gateway.chat(null,
+      sent = sentFor(gateway,
           "{\"model\":\"mock\",\"max_tokens\":4,\"temperature\":1.0,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
-      assertEquals(200, own.statusCode(), own.body());
-      sent = lastBody(gateway);
       assertEquals(4, sent.getInteger("max_tokens"), "the client's value wins");
       assertEquals(1.0, sent.getDouble("temperature"));
       assertEquals("\n\n", sent.getJsonArray("stop").getString(0), "what the client left out is still filled in");
 
-      HttpResponse<String> other = gateway.chat(null,
-          "{\"model\":\"other\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
-      assertEquals(200, other.statusCode(), other.body());
-      sent = lastBody(gateway);
+      sent = sentFor(gateway, "{\"model\":\"other\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
       assertNull(sent.getValue("max_tokens"), "another model's request is untouched");
       assertFalse(sent.containsKey("temperature"));
-    }
-  }
 
-  @Test
-  void aStreamingRequestGetsTheOverridesAndStillItsUsage(@TempDir Path dir) throws Exception {
-    try (RunningGateway gateway = RunningGateway.start(dir, YAML)) {
+      // The mock answers max_tokens completion tokens: the override reached the backend and the usage.
+      HttpResponse<String> answer = gateway.chat(null, "{\"model\":\"mock\",\"messages\":[]}");
+      assertEquals(9, new JsonObject(answer.body()).getJsonObject("usage").getInteger("completion_tokens"));
+
       HttpResponse<String> streamed = gateway.chat(null,
           "{\"model\":\"mock\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
       assertEquals(200, streamed.statusCode(), streamed.body());
-      JsonObject sent = lastBody(gateway);
-      assertEquals(9, sent.getInteger("max_tokens"));
+      sent = lastBody(gateway);
+      assertEquals(9, sent.getInteger("max_tokens"), "a stream gets the overrides too");
       assertTrue(sent.getJsonObject("stream_options").getBoolean("include_usage"),
           "the gateway still asks for usage on the rewritten body");
       assertFalse(streamed.body().contains("\"usage\""), "and strips the usage chunk the client did not ask for");
     }
   }
 
+  /** What the backend received for {@code body}, which was answered 200. */
+  private static JsonObject sentFor(RunningGateway gateway, String body) throws Exception {
+    HttpResponse<String> answer = gateway.chat(null, body);
+    assertEquals(200, answer.statusCode(), answer.body());
+    return lastBody(gateway);
+  }
+
   @Test
   void dotEnvBesideTheConfigIsReadAtStartAndAgainOnReload(@TempDir Path dir) throws Exception {
     java.nio.file.Files.writeString(dir.resolve(".env"), "LLMPROXY_TEST_OVERRIDE_USER=alice\n");
-    String yaml = """
-        server:
-          listen: "{listen}"
-        backends:
-          - url: "{backend}"
-        model_overrides:
-          mock:
-            user: "${LLMPROXY_TEST_OVERRIDE_USER}"
-        """;
-    try (RunningGateway gateway = RunningGateway.start(dir, yaml)) {
+    try (RunningGateway gateway = RunningGateway.start(dir, YAML)) {
       String chat = "{\"model\":\"mock\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
       assertEquals(200, gateway.chat(null, chat).statusCode());
       assertEquals("alice", lastBody(gateway).getString("user"));

@@ -93,6 +93,10 @@ class GatewayResponseCacheTest {
       assertEquals(200, fresh.statusCode(), "hits were not charged against TPM: " + fresh.body());
       assertEquals("MISS", fresh.headers().firstValue("X-Cache").orElse(null));
 
+      String metrics = gateway.get("/metrics").body();
+      assertTrue(metrics.contains("llmproxy_response_cache_total{result=\"hit\"} 6.0"), metrics);
+      assertTrue(metrics.contains("llmproxy_response_cache_total{result=\"bypass\"} 2.0"), metrics);
+
       long misses = 4;
       long hits = 6;
       assertTrue(Poll.until(Duration.ofSeconds(15), () -> GatewayQuotaTest.usedQuota(gateway, a) == misses * TOKENS_PER_MISS),

@@ -49,6 +49,7 @@ final class CacheStep implements ExchangeInterceptor {
       if (exchange.finished) {
         return ApiExchange.ENDED;
       }
+      exchange.context.metrics.responseCache(found == null ? "miss" : "hit");
       if (found == null) {
         exchange.cacheKey = key;
         return exchange.sendRequest();
@@ -85,6 +86,7 @@ final class CacheStep implements ExchangeInterceptor {
       String lower = control.toLowerCase(java.util.Locale.ROOT);
       if (lower.contains("no-cache") || lower.contains("no-store")) {
         exchange.response.putHeader("X-Cache", "MISS");
+        exchange.context.metrics.responseCache("bypass");
         return false;
       }
     }

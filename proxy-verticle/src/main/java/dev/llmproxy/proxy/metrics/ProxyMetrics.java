@@ -132,6 +132,12 @@ public final class ProxyMetrics {
     }
   }
 
+  /** A response cache lookup: {@code hit}, {@code miss}, or {@code bypass} (the client's Cache-Control). */
+  public void responseCache(String result) {
+    Counter.builder("llmproxy_response_cache_total").description("Response cache lookups by result")
+        .tag("result", result).register(registry).increment();
+  }
+
   public void retry(String backend, String reason) {
     Counter.builder("llmproxy_retries").description("Attempts retried before the first byte reached the client")
         .tag("backend", backend).tag("reason", reason).register(registry).increment();
