@@ -93,12 +93,20 @@ class GatewayResponseCacheTest {
       assertEquals(200, fresh.statusCode(), "hits were not charged against TPM: " + fresh.body());
       assertEquals("MISS", fresh.headers().firstValue("X-Cache").orElse(null));
 
+      // A reload that keeps max_size_mb and ttl keeps the memory cache and what it holds.
+      java.nio.file.Files.writeString(gateway.configFile, java.nio.file.Files.readString(gateway.configFile)
+          + "model_overrides:\n  other-model:\n    max_tokens: 1\n");
+      JsonObject reloaded = RunningGateway.await(gateway.gateway.reloadFile(), 30);
+      assertTrue(reloaded.encode().contains("model_overrides"), reloaded.encode());
+      HttpResponse<String> afterReload = gateway.chat(a, request);
+      assertEquals("HIT", afterReload.headers().firstValue("X-Cache").orElse(null), afterReload.body());
+
       String metrics = gateway.get("/metrics").body();
-      assertTrue(metrics.contains("llmproxy_response_cache_total{result=\"hit\"} 6.0"), metrics);
+      assertTrue(metrics.contains("llmproxy_response_cache_total{result=\"hit\"} 7.0"), metrics);
       assertTrue(metrics.contains("llmproxy_response_cache_total{result=\"bypass\"} 2.0"), metrics);
 
       long misses = 4;
-      long hits = 6;
+      long hits = 7;
       assertTrue(Poll.until(Duration.ofSeconds(15), () -> GatewayQuotaTest.usedQuota(gateway, a) == misses * TOKENS_PER_MISS),
           "used_quota counts the misses only: " + GatewayQuotaTest.usedQuota(gateway, a));
       AtomicReference<String> rows = new AtomicReference<>();

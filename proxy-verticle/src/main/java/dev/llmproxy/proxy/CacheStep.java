@@ -19,6 +19,9 @@ import io.vertx.core.http.HttpServerResponse;
  */
 final class CacheStep implements ExchangeInterceptor {
 
+  /** One answer is kept up to 64 MiB whatever the cache's size: a Redis value is read whole. */
+  private static final long MAX_ENTRY_BYTES = 64L << 20;
+
   private final ResponseCache cache;
   private final boolean shared;
   private final long maxEntryBytes;
@@ -26,12 +29,7 @@ final class CacheStep implements ExchangeInterceptor {
   CacheStep(ResponseCache cache, ResponseCacheConfig config) {
     this.cache = cache;
     this.shared = config.shared();
-    this.maxEntryBytes = Math.min((long) config.maxSizeMb() << 20, exchangeBodyCap());
-  }
-
-  /** One answer is kept up to 64 MiB whatever the cache's size (a Redis value is read whole). */
-  private static long exchangeBodyCap() {
-    return 64L << 20;
+    this.maxEntryBytes = Math.min((long) config.maxSizeMb() << 20, MAX_ENTRY_BYTES);
   }
 
   @Override

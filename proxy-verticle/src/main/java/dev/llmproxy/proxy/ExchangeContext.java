@@ -82,6 +82,9 @@ final class ExchangeContext {
     this.cacheStep = config.caching().responseCacheOn()
         ? new CacheStep(environment.responseCache(config.caching().responseCache(), pools), config.caching().responseCache())
         : null;
+    if (!config.caching().responseCacheOn() || !config.caching().responseCache().inMemory()) {
+      environment.noMemoryResponseCache();
+    }
     this.chain = new ExchangeChain(vertx, metrics, logs, hooks, config.modelOverrides(), cacheStep);
     this.maxBodySize = config.server().maxBodySize();
     Set<String> skipped = new HashSet<>(Set.of("host", "content-length", "x-request-id", "x-forwarded-for",

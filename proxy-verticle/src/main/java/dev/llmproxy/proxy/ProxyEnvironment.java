@@ -126,6 +126,11 @@ public final class ProxyEnvironment {
         config.ttl()) ? existing : new MemoryResponseCache(config.maxSizeMb(), config.ttl()));
   }
 
+  /** The cache is off (or in Redis) in the running config: what the memory cache held is let go. */
+  void noMemoryResponseCache() {
+    memoryResponseCache.set(null);
+  }
+
   /** Tests see a slot's lifetime pass in seconds, not a minute. */
   void slotLifetime(long ms) {
     this.slotLifetimeMs = ms;
