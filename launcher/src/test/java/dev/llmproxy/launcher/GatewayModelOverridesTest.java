@@ -48,6 +48,10 @@ class GatewayModelOverridesTest {
       assertNull(sent.getValue("max_tokens"), "another model's request is untouched");
       assertFalse(sent.containsKey("temperature"));
 
+      HttpResponse<String> embedded = gateway.post("/v1/embeddings", "{\"model\":\"mock\",\"input\":\"x\"}");
+      assertEquals(200, embedded.statusCode(), embedded.body());
+      assertFalse(lastBody(gateway).containsKey("max_tokens"), "embeddings are not generation requests");
+
       // The mock answers max_tokens completion tokens: the override reached the backend and the usage.
       HttpResponse<String> answer = gateway.chat(null, "{\"model\":\"mock\",\"messages\":[]}");
       assertEquals(9, new JsonObject(answer.body()).getJsonObject("usage").getInteger("completion_tokens"));

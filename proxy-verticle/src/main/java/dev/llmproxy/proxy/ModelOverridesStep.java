@@ -24,7 +24,8 @@ final class ModelOverridesStep implements ExchangeInterceptor {
   @Override
   public Future<Void> handleRequest(ApiExchange exchange) {
     String model = exchange.inspected.model();
-    if (exchange.endpoint.inference() && overrides.forModel(model) != null) {
+    // Generation requests only: an embeddings request to the same model has no use for max_tokens or temperature.
+    if (exchange.endpoint.inference() && exchange.endpoint != Endpoint.EMBEDDINGS && overrides.forModel(model) != null) {
       try {
         JsonObject body = exchange.body.toJsonObject();
         JsonObject filled = overrides.fill(model, body);
