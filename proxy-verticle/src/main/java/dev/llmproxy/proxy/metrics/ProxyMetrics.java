@@ -132,12 +132,6 @@ public final class ProxyMetrics {
     }
   }
 
-  /** A response cache lookup: {@code hit}, {@code miss}, or {@code bypass} (the client's Cache-Control). */
-  public void responseCache(String result) {
-    Counter.builder("llmproxy_response_cache_total").description("Response cache lookups by result")
-        .tag("result", result).register(registry).increment();
-  }
-
   public void retry(String backend, String reason) {
     Counter.builder("llmproxy_retries").description("Attempts retried before the first byte reached the client")
         .tag("backend", backend).tag("reason", reason).register(registry).increment();
@@ -147,6 +141,12 @@ public final class ProxyMetrics {
   public void hookFailed(String hook, String reason) {
     Counter.builder("llmproxy_hook_errors").description("Lifecycle hooks that failed or were cut; the request went on")
         .tag("hook", hook).tag("reason", reason).register(registry).increment();
+  }
+
+  /** A response cache lookup: {@code hit}, {@code miss}, or {@code bypass} (the client's Cache-Control). */
+  public void responseCache(String result) {
+    Counter.builder("llmproxy_response_cache").description("Response cache lookups by result")
+        .tag("result", result).register(registry).increment();
   }
 
   public void backendEjected(String backend) {
