@@ -60,6 +60,29 @@ class ValidateCommandTest {
   }
 
   @Test
+  void validateReadsDotEnvBesideTheConfigAndNeverPrintsItsValues(@TempDir Path dir) throws Exception {
+    Files.writeString(dir.resolve(".env"), "LLMPROXY_TEST_DOTENV_SECRET=sk-dotenv-secret-value\n");
+    Path file = dir.resolve("config.yaml");
+    Files.writeString(file, """
+        backends:
+          - url: "http://127.0.0.1:8001"
+            headers:
+              Authorization: "Bearer ${LLMPROXY_TEST_DOTENV_SECRET}"
+        condensation:
+          enabled: true
+          summary_max_tokens: 512
+        """);
+    assertEquals(0, validate(file.toString()), err.toString());
+    String printed = out.toString() + err.toString();
+    assertFalse(printed.contains("sk-dotenv-secret-value"), printed);
+    assertTrue(printed.contains("condensation.summary_max_tokens: not supported"), printed);
+
+    Files.delete(dir.resolve(".env"));
+    assertEquals(1, validate(file.toString()));
+    assertTrue(err.toString().contains("environment variable LLMPROXY_TEST_DOTENV_SECRET is not set"), err.toString());
+  }
+
+  @Test
   void everyErrorIsListedByItsPathAndTheExitCodeIsOne(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("bad.yaml");
     Files.writeString(file, """

@@ -95,6 +95,12 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
   /** A non-streaming answer read whole for {@code on_response}, and what the client gets of it. */
   Buffer bufferedAnswer;
   Buffer answerBody;
+  /** The response cache's key of this request when it missed (its answer may be stored); null otherwise. */
+  String cacheKey;
+  /** The answer came from the response cache. */
+  boolean servedFromCache;
+  /** The request was retried once with its oldest messages dropped ({@code condensation}). */
+  boolean condensed;
 
   ApiExchange(ExchangeContext context, HttpServerRequest request, Endpoint endpoint) {
     this.context = context;
@@ -153,6 +159,18 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
       prompt = endpoint.inference() && body != null ? TokenCounter.prompt(body.getBytes()) : PromptTokens.NONE;
     }
     return prompt;
+  }
+
+  /**
+   * The one way the body sent upstream is replaced (a hook's edit, {@code model_overrides}, condensation): it is
+   * inspected again, as the client's was.
+   *
+   * @throws GatewayError when the new body is not a valid request
+   */
+  void replaceBody(Buffer replaced) {
+    inspected = RequestInspector.inspect(endpoint, replaced);
+    body = replaced;
+    prompt = null;
   }
 
   /** {@code server.max_body_size} exceeded: refused, and the connection closed (the rest of the body is not read). */
@@ -269,7 +287,7 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
         : hookRequest;
     ExchangeOutcome outcome = new ExchangeOutcome(request, endpoint, requestId, clientIp, apiKey, decision, inspected,
         backend, status, Instant.now().minusMillis(latencyMs), latencyMs, ttftMs, aborted, usage, usageEstimated,
-        caller, body, responseCopy, hookView);
+        caller, body, responseCopy, hookView, servedFromCache);
     for (OutcomeSink sink : context.chain.outcomeSinks()) {
       sink.ended(outcome);
     }

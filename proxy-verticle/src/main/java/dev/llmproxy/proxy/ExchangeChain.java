@@ -1,5 +1,6 @@
 package dev.llmproxy.proxy;
 
+import dev.llmproxy.common.config.ModelOverrides;
 import dev.llmproxy.common.model.UsageRecord;
 import dev.llmproxy.proxy.LifecycleHooks.Hook;
 import dev.llmproxy.proxy.metrics.ProxyMetrics;
@@ -11,7 +12,7 @@ import java.util.List;
 
 /**
  * The steps every API exchange of one proxy verticle instance walks, built once per config, and the sinks its
- * outcome goes to. Request walk, in order: request id, body read, inspection, auth, limits, routing, forward (the
+ * outcome goes to. Request walk, in order: request id, body read, inspection, auth, model overrides, limits, the response cache, routing, forward (the
  * last step: the backend's answer turns the walk around). Response walk, back: the answer's head, then the relay
  * (the first step). The lifecycle hooks sit in their slots: {@code on_request} after inspection, {@code on_auth}
  * after auth, {@code on_route} after routing, {@code on_response} just before the relay; {@code on_complete} is an
@@ -22,7 +23,9 @@ final class ExchangeChain {
   private final ExchangeInterceptor[] steps;
   private final OutcomeSink[] outcomeSinks;
 
-  ExchangeChain(Vertx vertx, ProxyMetrics metrics, ExchangeLogs logs, LifecycleHooks hooks, UsageRoute usageRoute) {
+  ExchangeChain(Vertx vertx, ProxyMetrics metrics, ExchangeLogs logs, LifecycleHooks hooks, UsageRoute usageRoute,
+      ModelOverrides overrides,
+      CacheStep cache) {
     List<ExchangeInterceptor> chain = new ArrayList<>();
     chain.add(new Relay());
     if (hooks.has(Hook.ON_RESPONSE)) {
@@ -38,7 +41,13 @@ final class ExchangeChain {
     if (hooks.has(Hook.ON_AUTH)) {
       chain.add(new HookSteps.OnAuth(hooks));
     }
+    if (!overrides.isEmpty()) {
+      chain.add(new ModelOverridesStep(overrides));
+    }
     chain.add(new LimitStep());
+    if (cache != null) {
+      chain.add(cache);
+    }
     chain.add(new RouteStep());
     if (hooks.has(Hook.ON_ROUTE)) {
       chain.add(new HookSteps.OnRoute(hooks));
@@ -84,6 +93,6 @@ final class ExchangeChain {
         outcome.request().method().name(), outcome.request().path(), outcome.received(),
         outcome.backend() == null ? null : outcome.backend().url(), outcome.status(), outcome.latencyMs(),
         outcome.ttftMs(), outcome.usageEstimated(), outcome.aborted(), outcome.clientIp());
-    route.send(vertx.eventBus(), record);
+    route.send(vertx.eventBus(), outcome.cached() ? record.asCached() : record);
   }
 }

@@ -50,6 +50,8 @@ final class ExchangeContext {
   final ExchangeLogs logs;
   /** The steps of every API exchange, and where their outcomes go; rebuilt once the hooks are loaded. */
   ExchangeChain chain;
+  /** {@code caching.response_cache}'s step, or null when the cache is off. */
+  private final CacheStep cacheStep;
   /** {@code hooks}: none until {@link #loadHooks} has compiled them. */
   LifecycleHooks hooks = LifecycleHooks.NONE;
   final long maxBodySize;
@@ -77,7 +79,13 @@ final class ExchangeContext {
     this.auth = new AuthGate(vertx, config.auth(), environment.authCheckAddress());
     this.clientAddress = new ClientAddress(IpRanges.parse(config.server().trustedProxies()));
     this.logs = new ExchangeLogs(vertx, config, clientAddress);
-    this.chain = new ExchangeChain(vertx, metrics, logs, hooks, environment.usageRoute());
+    this.cacheStep = config.caching().responseCacheOn()
+        ? new CacheStep(environment.responseCache(config.caching().responseCache(), pools), config.caching().responseCache())
+        : null;
+    if (!config.caching().responseCacheOn() || !config.caching().responseCache().inMemory()) {
+      environment.noMemoryResponseCache();
+    }
+    this.chain = new ExchangeChain(vertx, metrics, logs, hooks, environment.usageRoute(), config.modelOverrides(), cacheStep);
     this.maxBodySize = config.server().maxBodySize();
     Set<String> skipped = new HashSet<>(Set.of("host", "content-length", "x-request-id", "x-forwarded-for",
         "x-forwarded-proto"));
@@ -95,7 +103,7 @@ final class ExchangeContext {
   Future<Void> loadHooks() {
     return LifecycleHooks.load(vertx, config, metrics).map(loaded -> {
       hooks = loaded;
-      chain = new ExchangeChain(vertx, metrics, logs, loaded, environment.usageRoute());
+      chain = new ExchangeChain(vertx, metrics, logs, loaded, environment.usageRoute(), config.modelOverrides(), cacheStep);
       return null;
     });
   }

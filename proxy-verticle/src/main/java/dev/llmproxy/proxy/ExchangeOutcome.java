@@ -26,11 +26,12 @@ import java.time.Instant;
  * @param requestBody  the body as the client sent it (the request log's copy), or null
  * @param responseBody the copy of the answer the request log keeps, or null
  * @param hookRequest  the {@code request} table of the lifecycle hooks (with their metadata), or null when none ran
+ * @param cached       the answer came from the response cache (no backend asked)
  */
 record ExchangeOutcome(HttpServerRequest request, Endpoint endpoint, String requestId, String clientIp, String apiKey,
     AuthDecision decision, InspectedRequest inspected, Backend backend, int status, Instant received, long latencyMs,
     long ttftMs, boolean aborted, Usage usage, boolean usageEstimated, ProxyMetrics.Caller caller, Buffer requestBody,
-    BodyCapture responseBody, java.util.Map<String, Object> hookRequest) {
+    BodyCapture responseBody, java.util.Map<String, Object> hookRequest, boolean cached) {
 
   String model() {
     return inspected == null ? null : inspected.model();

@@ -221,6 +221,52 @@ final class ForwardStep implements ExchangeInterceptor {
         exchange.attempt.started();
       }
     }
+    if (status == 400 && !exchange.condensed && context.config.condensation().enabled()
+        && exchange.endpoint == Endpoint.CHAT_COMPLETIONS) {
+      condenseOrAccept(exchange, upstream);
+      return;
+    }
+    accept(exchange, upstream, now);
+  }
+
+  /**
+   * {@code condensation}: a 400 is read whole (an error is small); a context-length error is retried once on the
+   * same backend with the oldest messages dropped; any other answer goes to the client as it came.
+   */
+  private static void condenseOrAccept(ApiExchange exchange, HttpClientResponse upstream) {
+    BackendClients.Upstream pool = exchange.pool;
+    upstream.body().onComplete(read -> {
+      if (exchange.finished) {
+        return;
+      }
+      if (read.failed()) {
+        failed(exchange, read.cause(), STALE_CONNECTION_RETRIES);
+        return;
+      }
+      var config = exchange.context.config.condensation();
+      Buffer shorter = Condensation.contextLengthError(config, read.result())
+          ? Condensation.shorter(config, exchange.body) : null;
+      if (shorter == null) {
+        exchange.bufferedAnswer = read.result();
+        exchange.answerBody = read.result();
+        accept(exchange, upstream, System.nanoTime());
+        return;
+      }
+      exchange.condensed = true;
+      pool.givenBack(upstream.request().connection());
+      exchange.releaseAttempt();
+      try {
+        exchange.replaceBody(shorter);
+      } catch (GatewayError invalid) {
+        exchange.answered.tryFail(invalid);
+        return;
+      }
+      exchange.context.metrics.retry(exchange.backend.name(), "condensed");
+      beginAttempt(exchange, exchange.backend);
+    });
+  }
+
+  private static void accept(ApiExchange exchange, HttpClientResponse upstream, long now) {
     exchange.upstreamResponse = upstream;
     exchange.lastByteNanos = now;
     if (!exchange.answered.tryComplete()) {

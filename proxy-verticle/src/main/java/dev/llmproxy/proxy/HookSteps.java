@@ -158,6 +158,11 @@ final class HookSteps {
 
     @Override
     public Future<Void> handleResponse(ApiExchange exchange) {
+      if (exchange.bufferedAnswer != null) {
+        // Already read whole (a condensation check read an error's body): the hook sees it as it is.
+        run(exchange, exchange.bufferedAnswer);
+        return exchange.sendResponse();
+      }
       if (exchange.eventStream || exchange.request.method() == HttpMethod.HEAD) {
         run(exchange, null);
         return exchange.sendResponse();
@@ -305,11 +310,10 @@ final class HookSteps {
       Object body = after.getValue("body");
       Buffer forward = body instanceof String text ? Buffer.buffer(text) : Buffer.buffer(Json.encode(body));
       try {
-        exchange.inspected = RequestInspector.inspect(exchange.endpoint, forward);
+        exchange.replaceBody(forward);
       } catch (GatewayError invalid) {
         return invalid;
       }
-      exchange.body = forward;
       view.put("body", body);
     }
     return null;

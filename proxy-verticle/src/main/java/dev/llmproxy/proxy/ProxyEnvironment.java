@@ -21,6 +21,10 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import dev.llmproxy.common.config.ResponseCacheConfig;
+import dev.llmproxy.proxy.cache.MemoryResponseCache;
+import dev.llmproxy.proxy.cache.RedisResponseCache;
+import dev.llmproxy.proxy.cache.ResponseCache;
 
 /**
  * What every proxy verticle instance of one JVM shares: the metrics registry and the lifecycle flags the
@@ -40,6 +44,7 @@ public final class ProxyEnvironment {
   }
 
   private final AtomicReference<SharedLimiter> rateLimiter = new AtomicReference<>();
+  private final AtomicReference<MemoryResponseCache> memoryResponseCache = new AtomicReference<>();
   private final RejectionCounter rejections;
   private final StoreErrors storeErrors;
   private volatile String rateLimitPrefix = "llmproxy:ratelimit:";
@@ -108,6 +113,23 @@ public final class ProxyEnvironment {
         ? existing
         : new SharedLimiter(cache != null ? new MemoryRateLimiter(rejections, cache) : new MemoryRateLimiter(rejections),
             cache)).limiter();
+  }
+
+  /**
+   * The response cache of {@code caching.response_cache}: a redis cache's, or the JVM's memory cache, shared by
+   * every proxy verticle instance and kept across reloads (with what it holds) while its size and ttl stay.
+   */
+  ResponseCache responseCache(ResponseCacheConfig config, Pools pools) {
+    if (!config.inMemory()) {
+      return new RedisResponseCache(pools.redis(config.storage()), config.ttl());
+    }
+    return memoryResponseCache.updateAndGet(existing -> existing != null && existing.sameAs(config.maxSizeMb(),
+        config.ttl()) ? existing : new MemoryResponseCache(config.maxSizeMb(), config.ttl()));
+  }
+
+  /** The cache is off (or in Redis) in the running config: what the memory cache held is let go. */
+  void noMemoryResponseCache() {
+    memoryResponseCache.set(null);
   }
 
   /** Tests see a slot's lifetime pass in seconds, not a minute. */

@@ -53,6 +53,7 @@ public final class MockLlmBackend implements AutoCloseable {
   private final AtomicInteger failuresLeft = new AtomicInteger();
   private volatile int failureStatus = 500;
   private volatile String failureRetryAfter;
+  private volatile int maxMessages = Integer.MAX_VALUE;
 
   /** What the backend saw of one request. */
   public record Received(String method, String uri, io.vertx.core.MultiMap headers, Buffer body) {
@@ -116,6 +117,15 @@ public final class MockLlmBackend implements AutoCloseable {
     return this;
   }
 
+  /**
+   * A chat request with more than {@code messages} messages is refused as vLLM refuses a prompt longer than its
+   * context: 400 with OpenAI's {@code context_length_exceeded}.
+   */
+  public MockLlmBackend contextLimit(int messages) {
+    this.maxMessages = messages;
+    return this;
+  }
+
   /** Requests that reached a completion endpoint (failed ones included). */
   public int completions() {
     return (int) received.stream().filter(r -> r.uri().startsWith("/v1/chat/completions") || r.uri().startsWith("/v1/completions")).count();
@@ -158,6 +168,16 @@ public final class MockLlmBackend implements AutoCloseable {
       forcedStatus = Integer.toString(failureStatus);
       if (failureRetryAfter != null) {
         response.putHeader("Retry-After", failureRetryAfter);
+      }
+    }
+    if (forcedStatus == null && request.path().equals("/v1/chat/completions") && maxMessages < Integer.MAX_VALUE) {
+      JsonArray messages = body.length() == 0 ? null : body.toJsonObject().getJsonArray("messages");
+      if (messages != null && messages.size() > maxMessages) {
+        response.setStatusCode(400).putHeader("Content-Type", "application/json")
+            .end(new JsonObject().put("error", new JsonObject()
+                .put("message", "This model's maximum context length is 64 tokens. However, you requested more.")
+                .put("type", "invalid_request_error").put("code", "context_length_exceeded")).encode());
+        return;
       }
     }
     if (forcedStatus != null) {

@@ -97,7 +97,8 @@ class WebhookReporterTest {
     assertEquals("sk-...1234", first.getString("api_key"));
     assertEquals(Set.of("request_id", "user_id", "api_key", "model", "prompt_tokens", "completion_tokens",
         "total_tokens", "is_stream", "endpoint", "timestamp", "backend_url", "key_name", "status_code", "latency_ms",
-        "ttft_ms", "estimated", "aborted"), first.fieldNames());
+        "ttft_ms", "estimated", "aborted", "cached"), first.fieldNames());
+    assertEquals(false, first.getBoolean("cached"));
     assertEquals("user-1", first.getString("user_id"));
     assertEquals(10, first.getLong("total_tokens"));
     assertTrue(first.getBoolean("is_stream"));

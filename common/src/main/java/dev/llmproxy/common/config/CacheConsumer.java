@@ -20,6 +20,13 @@ public enum CacheConsumer {
    * that another system writes into Redis. A memory cache lives inside this process and nothing can write into it,
    * so every key would be unknown.
    */
+  /**
+   * {@code caching.response_cache.storage}: {@code memory} is the in-process cache, bounded by {@code max_size_mb};
+   * a name is a redis cache of {@code storage.caches}.
+   */
+  RESPONSE_CACHE("write storage: memory for the in-process response cache; a name of storage.caches must be a redis"
+      + " cache"),
+
   AUTH_REDIS_PROVIDER("a memory cache lives inside this process and nothing outside it can write key records into it,"
       + " so every key would be refused; the redis provider needs a redis cache (or use the builtin, static or"
       + " database provider)");

@@ -31,12 +31,15 @@ public final class ConfigLoader {
   private ConfigLoader() {
   }
 
-  /** Reads {@code path} with vertx-config's YAML file store and the process environment. Never fails. */
+  /**
+   * Reads {@code path} with vertx-config's YAML file store and the process environment (plus the {@code .env} files,
+   * see {@link DotEnv}). Never fails.
+   */
   public static Future<LoadedConfig> load(Vertx vertx, String path) {
     return load(vertx, path, System.getenv());
   }
 
-  /** As {@link #load(Vertx, String)} with the given environment instead of the process's. */
+  /** As {@link #load(Vertx, String)} with the given environment instead of the process's; {@code .env} adds to it. */
   public static Future<LoadedConfig> load(Vertx vertx, String path, Map<String, String> env) {
     // A file YAML would refuse for its size is refused before it is read and parsed (seconds of work for nothing).
     return vertx.fileSystem().props(path)
@@ -44,7 +47,22 @@ public final class ConfigLoader {
         .otherwise(false)
         .compose(tooLarge -> tooLarge
             ? Future.succeededFuture(new LoadedConfig(null, List.of(), List.of(path + ": " + ConfigFileProblem.TOO_LARGE)))
-            : readFile(vertx, path, env));
+            : withDotEnv(vertx, path, env));
+  }
+
+  /** The file read with {@code env} and what the {@code .env} files add to it ({@link DotEnv}); their warnings kept. */
+  private static Future<LoadedConfig> withDotEnv(Vertx vertx, String path, Map<String, String> env) {
+    List<String> dotEnvWarnings = new ArrayList<>();
+    return DotEnv.merged(vertx, path, env, dotEnvWarnings)
+        .compose(merged -> readFile(vertx, path, merged))
+        .map(loaded -> dotEnvWarnings.isEmpty() ? loaded : new LoadedConfig(loaded.config(),
+            concat(dotEnvWarnings, loaded.warnings()), loaded.errors()));
+  }
+
+  private static List<String> concat(List<String> first, List<String> second) {
+    List<String> out = new ArrayList<>(first);
+    out.addAll(second);
+    return out;
   }
 
   private static Future<LoadedConfig> readFile(Vertx vertx, String path, Map<String, String> env) {

@@ -271,6 +271,23 @@ final class ConfigReader {
     return out;
   }
 
+  /** Marks {@code key} as read without reading it (a field the caller warns about itself). */
+  void ignore(String key) {
+    raw(key);
+  }
+
+  /** A mapping taken as it is (values of any JSON type), empty when absent; an error when it is not a mapping. */
+  JsonObject mapping(String key) {
+    Object v = raw(key);
+    if (v instanceof JsonObject o) {
+      return o.copy();
+    }
+    if (v != null) {
+      problems.error(path(key), "must be a mapping");
+    }
+    return new JsonObject();
+  }
+
   /** A nested mapping read with {@code read}; its defaults when absent. */
   <T> T section(String key, Function<ConfigReader, T> read) {
     Object v = raw(key);

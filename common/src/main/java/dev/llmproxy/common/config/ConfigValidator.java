@@ -42,6 +42,8 @@ final class ConfigValidator {
     v.hooks();
     v.staticQuotaWithoutAdmin();
     v.cluster();
+    v.caching();
+    v.condensation();
   }
 
 
@@ -459,6 +461,27 @@ final class ConfigValidator {
 
   private void hooks() {
     c.hooks().byName().forEach((name, hook) -> script(hook, "hooks." + name));
+  }
+
+  private void caching() {
+    ResponseCacheConfig rc = c.caching().responseCache();
+    if (!c.caching().responseCacheOn()) {
+      return;
+    }
+    positive(rc.maxSizeMb(), "caching.response_cache.max_size_mb");
+    if (rc.ttl().isZero() || rc.ttl().isNegative()) {
+      problems.error("caching.response_cache.ttl", "must be > 0");
+    }
+    if (!rc.inMemory()) {
+      cacheRef(rc.storage(), "caching.response_cache.storage", CacheConsumer.RESPONSE_CACHE);
+    }
+  }
+
+  private void condensation() {
+    double f = c.condensation().dropFraction();
+    if (!(f > 0 && f < 1)) {
+      problems.error("condensation.adaptive_factor", "must be between 0 and 1 (the share of messages dropped)");
+    }
   }
 
   // ---- what start-up needs from other sections (issue 13) -------------------------------------

@@ -20,12 +20,14 @@ import java.time.Instant;
  * @param keyHash    the key's SHA-256 ({@link KeyHash}), how stores that keep keys hashed find it; derived from
  *                   {@code apiKey} when not given
  * @param maskedKey  the key masked ({@code sk-...abcd}); derived from {@code apiKey} when not given
+ * @param cached     the answer came from the gateway's response cache: no backend was asked, and the tokens are 0
+ *                   (absent, so false, in records written before the field existed)
  */
 public record UsageRecord(String requestId, String apiKey, String keySource, String keyName, String userId, String model,
                           long promptTokens, long completionTokens, long totalTokens, boolean stream,
                           String method, String endpoint, Instant timestamp, String backendUrl, int statusCode,
                           long latencyMs, long ttftMs, boolean estimated, boolean aborted, String clientIp,
-                          String keyHash, String maskedKey) {
+                          String keyHash, String maskedKey, boolean cached) {
 
   public UsageRecord {
     boolean hasKey = apiKey != null && !apiKey.isEmpty();
@@ -37,13 +39,32 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
     }
   }
 
+  /** A record not served from the cache, with its key's hash and masked form as given. */
+  public UsageRecord(String requestId, String apiKey, String keySource, String keyName, String userId, String model,
+                     long promptTokens, long completionTokens, long totalTokens, boolean stream,
+                     String method, String endpoint, Instant timestamp, String backendUrl, int statusCode,
+                     long latencyMs, long ttftMs, boolean estimated, boolean aborted, String clientIp,
+                     String keyHash, String maskedKey) {
+    this(requestId, apiKey, keySource, keyName, userId, model, promptTokens, completionTokens, totalTokens, stream,
+        method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted, clientIp, keyHash,
+        maskedKey, false);
+  }
+
   /** As the proxy makes it: the key's hash and masked form are derived from the key. */
   public UsageRecord(String requestId, String apiKey, String keySource, String keyName, String userId, String model,
                      long promptTokens, long completionTokens, long totalTokens, boolean stream,
                      String method, String endpoint, Instant timestamp, String backendUrl, int statusCode,
                      long latencyMs, long ttftMs, boolean estimated, boolean aborted, String clientIp) {
     this(requestId, apiKey, keySource, keyName, userId, model, promptTokens, completionTokens, totalTokens, stream,
-        method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted, clientIp, null, null);
+        method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted, clientIp, null, null,
+        false);
+  }
+
+  /** The same record marked as served from the response cache. */
+  public UsageRecord asCached() {
+    return new UsageRecord(requestId, apiKey, keySource, keyName, userId, model, promptTokens, completionTokens,
+        totalTokens, stream, method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted,
+        clientIp, keyHash, maskedKey, true);
   }
 
   /** The key's public id (the first 16 hex digits of its hash), null when the request had no key. */
@@ -65,7 +86,7 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
   public UsageRecord withRawKey(String rawKey) {
     return new UsageRecord(requestId, rawKey, keySource, keyName, userId, model, promptTokens, completionTokens,
         totalTokens, stream, method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted,
-        clientIp, keyHash, maskedKey);
+        clientIp, keyHash, maskedKey, cached);
   }
 
   /**
@@ -96,7 +117,8 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
         .put("ttft_ms", ttftMs)
         .put("estimated", estimated)
         .put("aborted", aborted)
-        .put("client_ip", clientIp);
+        .put("client_ip", clientIp)
+        .put("cached", cached);
   }
 
   public static UsageRecord fromJson(JsonObject json) {
@@ -122,6 +144,7 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
         json.getBoolean("aborted", false),
         json.getString("client_ip"),
         json.getString("key_hash"),
-        json.getString("api_key_masked"));
+        json.getString("api_key_masked"),
+        json.getBoolean("cached", false));
   }
 }

@@ -16,6 +16,19 @@ class UsageRecordCodecTest {
       false, true, "10.0.0.1");
 
   @Test
+  void aCachedRecordCrossesTheWireAsCachedAndAnOlderRecordReadsAsNotCached() {
+    UsageRecordCodec codec = new UsageRecordCodec();
+    Buffer wire = Buffer.buffer();
+    codec.encodeToWire(wire, record.asCached());
+    UsageRecord back = codec.decodeFromWire(0, wire);
+    org.junit.jupiter.api.Assertions.assertTrue(back.cached());
+    org.junit.jupiter.api.Assertions.assertEquals(record.asCached(), back.withRawKey(record.apiKey()));
+    io.vertx.core.json.JsonObject older = record.toJson();
+    older.remove("cached");
+    org.junit.jupiter.api.Assertions.assertFalse(UsageRecord.fromJson(older).cached());
+  }
+
+  @Test
   void localDeliveryHandsOverTheSameRecord() {
     assertSame(record, new UsageRecordCodec().transform(record));
   }

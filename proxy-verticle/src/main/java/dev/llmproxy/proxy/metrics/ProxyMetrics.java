@@ -202,6 +202,12 @@ public final class ProxyMetrics {
         .tag("hook", hook).tag("reason", reason).register(registry).increment();
   }
 
+  /** A response cache lookup: {@code hit}, {@code miss}, or {@code bypass} (the client's Cache-Control). */
+  public void responseCache(String result) {
+    Counter.builder("llmproxy_response_cache").description("Response cache lookups by result")
+        .tag("result", result).register(registry).increment();
+  }
+
   public void backendEjected(String backend) {
     LOG.warn("backend {} ejected after consecutive failures; it is tried again after a cooldown", backend);
     BackendStatsRegistry.ejections(registry, backend).increment();

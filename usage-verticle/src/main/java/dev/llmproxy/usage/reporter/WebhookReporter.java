@@ -101,7 +101,8 @@ public final class WebhookReporter implements Reporter {
         .put("latency_ms", record.latencyMs())
         .put("ttft_ms", record.ttftMs())
         .put("estimated", record.estimated())
-        .put("aborted", record.aborted());
+        .put("aborted", record.aborted())
+        .put("cached", record.cached());
   }
 
   /**
