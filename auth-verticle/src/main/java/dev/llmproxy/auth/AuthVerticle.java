@@ -47,6 +47,11 @@ public final class AuthVerticle extends GatewayVerticle {
     super(config);
   }
 
+  /** Deployed by class name or from another member: the config is the deployment's canonical JSON. */
+  public AuthVerticle() {
+    super(null);
+  }
+
   @Override
   protected Future<?> startService() {
     GatewayConfig config = gatewayConfig();
