@@ -116,7 +116,7 @@ class ClusterReloadProcessTest {
       assertEquals(2, members.size(), failed.body());
       JsonObject services = member(members, "discovery");
       assertTrue(services.getBoolean("ok") && services.getJsonArray("applied").contains("discovery"), failed.body());
-      assertTrue(services.getBoolean("rolled_back"), "the services member went back: " + failed.body());
+      assertEquals(Boolean.TRUE, services.getBoolean("rolled_back"), "the services member went back: " + failed.body());
       assertFalse(member(members, "proxy").getBoolean("ok"), failed.body());
       assertEquals(List.of(1L, 1L), versions(http, adminPort));
       assertTrue(showsBackend(http, adminPort, first.baseUrl()), "/admin/config shows what runs");
