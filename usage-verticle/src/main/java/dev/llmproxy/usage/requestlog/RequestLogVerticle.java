@@ -44,7 +44,7 @@ public final class RequestLogVerticle extends GatewayVerticle {
   private static final Logger LOG = LoggerFactory.getLogger(RequestLogVerticle.class);
   private static final Logger FILE = LoggerFactory.getLogger(FILE_LOGGER);
 
-  private final RequestLogConfig requestLog;
+  private RequestLogConfig requestLog;
   private final long flushEveryMs;
   private final Deque<Tuple> pending = new ArrayDeque<>();
   private LogFilter filter;
@@ -62,15 +62,20 @@ public final class RequestLogVerticle extends GatewayVerticle {
     this(config, FLUSH_EVERY_MS);
   }
 
+  /** Deployed by class name or from another member: the config is the deployment's canonical JSON. */
+  public RequestLogVerticle() {
+    this(null, FLUSH_EVERY_MS);
+  }
+
   /** @param flushEveryMs how often a partial batch is written (tests stretch it to see what stop writes) */
   RequestLogVerticle(GatewayConfig config, long flushEveryMs) {
     super(config);
-    this.requestLog = config.logging().request();
     this.flushEveryMs = flushEveryMs;
   }
 
   @Override
   protected Future<?> startService() {
+    requestLog = gatewayConfig().logging().request();
     if (!requestLog.storage().isEmpty()) {
       pools = new Pools(vertx, gatewayConfig().storage());
       onRelease(() -> pools.close());
