@@ -59,6 +59,14 @@ public final class AdminVerticle extends GatewayVerticle {
     this(config, LaunchInfo.unknown());
   }
 
+  /**
+   * Deployed by class name or from another member: the config is the deployment's canonical JSON; no config file is
+   * known, so {@code POST /admin/config/reload} says it has nothing to reload.
+   */
+  public AdminVerticle() {
+    this(null, LaunchInfo.unknown());
+  }
+
   public AdminVerticle(GatewayConfig config, LaunchInfo launch) {
     super(config);
     this.launch = launch;
