@@ -18,7 +18,7 @@ import dev.llmproxy.common.config.AdminConfig;
 import dev.llmproxy.common.config.GatewayConfig;
 import dev.llmproxy.common.util.IpRanges;
 import io.vertx.core.Future;
-import io.vertx.core.VerticleBase;
+import dev.llmproxy.common.verticle.GatewayVerticle;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
 import io.vertx.jdbcclient.JDBCConnectOptions;
@@ -43,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * The {@code admin} section itself (token, allowed ips, listen, db path) is read at start only: a reloaded config
  * changes it after a restart.
  */
-public final class AdminVerticle extends VerticleBase {
+public final class AdminVerticle extends GatewayVerticle {
 
   private static final Logger LOG = LoggerFactory.getLogger(AdminVerticle.class);
   /**
@@ -52,7 +52,6 @@ public final class AdminVerticle extends VerticleBase {
    */
   private static final int POOL_SIZE = 1;
 
-  private final GatewayConfig config;
   private final LaunchInfo launch;
   private Pool pool;
 
@@ -60,13 +59,22 @@ public final class AdminVerticle extends VerticleBase {
     this(config, LaunchInfo.unknown());
   }
 
+  /**
+   * Deployed by class name or from another member: the config is the deployment's canonical JSON; no config file is
+   * known, so {@code POST /admin/config/reload} says it has nothing to reload.
+   */
+  public AdminVerticle() {
+    this(null, LaunchInfo.unknown());
+  }
+
   public AdminVerticle(GatewayConfig config, LaunchInfo launch) {
-    this.config = config;
+    super(config);
     this.launch = launch;
   }
 
   @Override
-  public Future<?> start() {
+  protected Future<?> startService() {
+    GatewayConfig config = gatewayConfig();
     AdminConfig admin = config.admin();
     if (!admin.enabled()) {
       return Future.succeededFuture();
@@ -75,6 +83,7 @@ public final class AdminVerticle extends VerticleBase {
     return vertx.executeBlocking(() -> Files.createDirectories(parentOf(admin.dbPath())))
         .compose(dir -> {
           pool = openPool(admin.dbPath());
+          onRelease(() -> pool.close());
           return KeySchema.prepare(pool);
         })
         .compose(v -> UsageSchema.prepare(pool))
@@ -91,7 +100,7 @@ public final class AdminVerticle extends VerticleBase {
           routes.putAll(new GatewayEndpoints(vertx, running, launch.version(),
               Instant.ofEpochMilli(ManagementFactory.getRuntimeMXBean().getStartTime())).routes());
           AdminApi api = new AdminApi(admin.token(), allowed, routes);
-          vertx.eventBus().<JsonObject>consumer(Addresses.ADMIN_HTTP, message -> relay(api, message));
+          this.<JsonObject>consumer(Addresses.ADMIN_HTTP, message -> relay(api, message));
           return new StoreConsumers(vertx.eventBus(), keys, ledger, usage).register()
               .compose(v -> new Housekeeping(vertx, ledger, usage, () -> retentionDays(running.current())).start())
               .compose(v -> {
@@ -102,11 +111,6 @@ public final class AdminVerticle extends VerticleBase {
                     .onSuccess(server -> LOG.info("admin API listening on {}", admin.listen()));
               });
         });
-  }
-
-  @Override
-  public Future<?> stop() {
-    return pool == null ? Future.succeededFuture() : pool.close();
   }
 
   /** {@code retention_days} of the first enabled builtin reporter; 0 (forever) when there is none. */

@@ -122,6 +122,19 @@ class KeyApiOverBusTest {
         })));
   }
 
+  /** No object handed over: deployed from its deployment's JSON config alone, as by class name. */
+  @Test
+  void deployedFromItsJsonConfigAloneItServesTheKeyApi(Vertx vertx, VertxTestContext ctx) {
+    vertx.deployVerticle(() -> new AdminVerticle(), new io.vertx.core.DeploymentOptions()
+            .setConfig(AdminTesting.config(adminSection(dir)).toJson()))
+        .compose(id -> call(vertx, "/admin/keys/create", new JsonObject().put("name", "from-json")))
+        .onComplete(ctx.succeeding(created -> ctx.verify(() -> {
+          assertEquals(200, created.status(), created.body());
+          assertTrue(json(created).getJsonObject("data").getString("key").startsWith("sk-"));
+          ctx.completeNow();
+        })));
+  }
+
   @Test
   void generatedKeysAreStrongAndWorkAndNoColumnHoldsThePlainKey(Vertx vertx, VertxTestContext ctx) {
     deploy(vertx, adminSection(dir))

@@ -15,9 +15,8 @@ import dev.llmproxy.common.storage.Pools;
 import dev.llmproxy.common.util.Secrets;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
-import io.vertx.core.VerticleBase;
+import dev.llmproxy.common.verticle.GatewayVerticle;
 import io.vertx.core.eventbus.Message;
-import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -30,13 +29,11 @@ import org.slf4j.LoggerFactory;
  * with a decision cache in front, dropped by {@link Addresses#KEYS_CHANGED}. Each instance has its own Lua
  * sandbox, storage pools and cache, and runs everything on its event loop.
  */
-public final class AuthVerticle extends VerticleBase {
+public final class AuthVerticle extends GatewayVerticle {
 
   private static final Logger LOG = LoggerFactory.getLogger(AuthVerticle.class);
 
-  private final GatewayConfig config;
   private final DecisionCache cache = new DecisionCache();
-  private final List<MessageConsumer<?>> consumers = new ArrayList<>();
   private AuthPipeline pipeline;
   private Pools pools;
   private ProviderFactory factory;
@@ -47,15 +44,23 @@ public final class AuthVerticle extends VerticleBase {
   private static final long STOP_WAIT_NANOS = 10_000_000_000L;
 
   public AuthVerticle(GatewayConfig config) {
-    this.config = config;
+    super(config);
+  }
+
+  /** Deployed by class name or from another member: the config is the deployment's canonical JSON. */
+  public AuthVerticle() {
+    super(null);
   }
 
   @Override
-  public Future<?> start() {
+  protected Future<?> startService() {
+    GatewayConfig config = gatewayConfig();
     AuthConfig auth = config.auth();
     LuaSandbox sandbox = new LuaSandbox();
     pools = new Pools(vertx, config.storage());
+    onRelease(() -> pools.close());
     factory = new ProviderFactory(vertx, config, sandbox, pools);
+    onRelease(() -> factory.httpClient() == null ? Future.succeededFuture() : factory.httpClient().close());
     List<Future<Provider>> created = new ArrayList<>();
     for (AuthProviderConfig entry : auth.pipeline()) {
       if (entry.enabled()) {
@@ -68,39 +73,20 @@ public final class AuthVerticle extends VerticleBase {
       pipeline = new AuthPipeline(auth, providers, Clock.systemUTC());
       // Checks from any member of a cluster, and from the proxies of this JVM on an address no other member
       // answers (a clustered send would pick any member's auth: the hot path stays in the JVM when it can).
-      MessageConsumer<JsonObject> checks = vertx.eventBus().consumer(Addresses.AUTH_CHECK, this::onCheck);
-      MessageConsumer<JsonObject> localChecks = vertx.eventBus().localConsumer(Addresses.AUTH_CHECK_LOCAL,
-          this::onCheck);
-      MessageConsumer<JsonObject> changes = vertx.eventBus().consumer(Addresses.KEYS_CHANGED, this::onKeysChanged);
-      consumers.add(checks);
-      consumers.add(localChecks);
-      consumers.add(changes);
-      return Future.all(checks.completion(), localChecks.completion(), changes.completion());
-    }).onFailure(e -> {
-      // stop() is not called after a failed start: release what was opened
-      pools.close();
-      if (factory.httpClient() != null) {
-        factory.httpClient().close();
-      }
+      this.<JsonObject>consumer(Addresses.AUTH_CHECK, this::onCheck);
+      this.<JsonObject>localConsumer(Addresses.AUTH_CHECK_LOCAL, this::onCheck);
+      this.<JsonObject>consumer(Addresses.KEYS_CHANGED, this::onKeysChanged);
+      return Future.succeededFuture();
     });
   }
 
+  /**
+   * A replaced auth verticle (config reload) answers the checks it has begun before its stores close, so that no
+   * request in flight is refused for the reload.
+   */
   @Override
-  public Future<?> stop() {
-    List<Future<Void>> unregistering = new ArrayList<>();
-    consumers.forEach(c -> unregistering.add(c.unregister()));
-    // A replaced auth verticle (config reload) answers the checks it has begun before its stores close, so that
-    // no request in flight is refused for the reload.
-    return Future.join(unregistering).eventually(this::checksEnded).eventually(() -> {
-      List<Future<Void>> closing = new ArrayList<>();
-      if (pools != null) {
-        closing.add(pools.close());
-      }
-      if (factory != null && factory.httpClient() != null) {
-        closing.add(factory.httpClient().close());
-      }
-      return Future.join(closing);
-    });
+  protected Future<?> stopService() {
+    return checksEnded();
   }
 
   private Future<Void> checksEnded() {
@@ -140,7 +126,7 @@ public final class AuthVerticle extends VerticleBase {
 
   /** The decision for one request; a cache hit answers without touching any store. */
   Future<AuthDecision> check(AuthCheck check) {
-    AuthConfig auth = config.auth();
+    AuthConfig auth = gatewayConfig().auth();
     if (!auth.enabled()) {
       return Future.succeededFuture(AuthDecision.allowAnonymous());
     }

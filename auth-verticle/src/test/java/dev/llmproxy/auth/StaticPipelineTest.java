@@ -84,6 +84,21 @@ class StaticPipelineTest {
    * configured number wins once the operator changes it, and a new period (last reset before its start) starts
    * again. No ledger to ask is a failure, never a pass.
    */
+  /** No object handed over: the verticle is deployed from its deployment's JSON config alone, as by class name. */
+  @Test
+  void deployedFromItsJsonConfigAloneItJudgesKeys(Vertx vertx, VertxTestContext ctx) {
+    GatewayConfig config = authConfig("first_match", staticProvider("keys", key("sk-from-json-0001")));
+    AuthTesting.staticUsageLedger(vertx, Map.of())
+        .compose(v -> vertx.deployVerticle(() -> new AuthVerticle(),
+            new io.vertx.core.DeploymentOptions().setConfig(config.toJson())))
+        .compose(id -> Future.all(ask(vertx, "sk-from-json-0001"), ask(vertx, "sk-not-listed-0001")))
+        .onComplete(ctx.succeeding(all -> ctx.verify(() -> {
+          assertTrue(((AuthDecision) all.resultAt(0)).allow());
+          assertDenied(all.resultAt(1), 401, "invalid_api_key", "Invalid API Key");
+          ctx.completeNow();
+        })));
+  }
+
   @Test
   void staticKeysAreJudgedByWhatTheLedgerCharged(Vertx vertx, VertxTestContext ctx) {
     String spent = "sk-static-spent-01";

@@ -22,8 +22,7 @@ import dev.llmproxy.discovery.source.Sources;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
-import io.vertx.core.VerticleBase;
-import io.vertx.core.eventbus.MessageConsumer;
+import dev.llmproxy.common.verticle.GatewayVerticle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,13 +44,12 @@ import java.util.Map;
  * reads the snapshot's health (and the proxy's own ejections); this verticle exports
  * {@code llmproxy_discovery_errors_total{source}}.
  */
-public final class DiscoveryVerticle extends VerticleBase {
+public final class DiscoveryVerticle extends GatewayVerticle {
 
   private static final Logger LOG = LoggerFactory.getLogger(DiscoveryVerticle.class);
   /** A source that takes longer than this to answer at start is followed on, but not waited for. */
   private static final long FIRST_ATTEMPT_WAIT_MS = 10_000;
 
-  private final GatewayConfig config;
   private final MeterRegistry meters;
   private final String serviceAccount;
   private final List<SourceFeed> feeds = new ArrayList<>();
@@ -59,7 +57,6 @@ public final class DiscoveryVerticle extends VerticleBase {
   private BackendSnapshot current;
   /** False until this instance has published its first snapshot (which it always does, even an empty one). */
   private boolean published;
-  private MessageConsumer<Object> currentRequests;
   private BackendEntries entries;
   private Pools pools;
   private LuaSandbox sandbox;
@@ -87,21 +84,23 @@ public final class DiscoveryVerticle extends VerticleBase {
   }
 
   private DiscoveryVerticle(GatewayConfig config, MeterRegistry meters, String serviceAccount, long previousVersion) {
-    this.config = config;
+    super(config);
     this.meters = meters;
     this.serviceAccount = serviceAccount;
     this.current = new BackendSnapshot(previousVersion, List.of());
   }
 
   @Override
-  public Future<?> start() {
+  protected Future<?> startService() {
+    GatewayConfig config = gatewayConfig();
     entries = new BackendEntries(config.routing());
     pools = new Pools(vertx, config.storage());
+    onRelease(() -> pools.close());
     sandbox = new LuaSandbox();
     records = new ServiceRecords(vertx);
-    currentRequests = vertx.eventBus().consumer(Addresses.BACKENDS_CURRENT, message -> message.reply(current.toJson()));
-    return currentRequests.completion()
-        .compose(v -> healthChecker())
+    onRelease(this::stopFollowing);
+    consumer(Addresses.BACKENDS_CURRENT, message -> message.reply(current.toJson()));
+    return healthChecker()
         .compose(v -> createSources())
         .compose(v -> firstAttempts())
         .compose(v -> {
@@ -114,6 +113,7 @@ public final class DiscoveryVerticle extends VerticleBase {
   }
 
   private Future<Void> healthChecker() {
+    GatewayConfig config = gatewayConfig();
     if (!config.healthCheck().enabled()) {
       return Future.succeededFuture();
     }
@@ -125,7 +125,7 @@ public final class DiscoveryVerticle extends VerticleBase {
   }
 
   private Future<Void> createSources() {
-    DiscoveryConfig discovery = config.discovery();
+    DiscoveryConfig discovery = gatewayConfig().discovery();
     if (!discovery.enabled()) {
       return Future.succeededFuture();
     }
@@ -201,6 +201,7 @@ public final class DiscoveryVerticle extends VerticleBase {
 
   /** Static backends first, then the sources by mode; a URL that appears again is skipped. */
   private List<Backend> combine() {
+    GatewayConfig config = gatewayConfig();
     Map<String, Backend> byUrl = new LinkedHashMap<>();
     for (BackendConfig backend : config.backends()) {
       Backend b = Backend.of(backend, config.routing(), true); // validated with the config
@@ -245,14 +246,14 @@ public final class DiscoveryVerticle extends VerticleBase {
     LOG.info("backend snapshot v{}: {} backend(s), {} usable", current.version(), backends.size(), healthy);
   }
 
-  @Override
-  public Future<?> stop() {
+  /** On stop, and after a failed start: the sources and health checks stop, before the pools they use close. */
+  private Future<?> stopFollowing() {
     List<Future<?>> stopping = new ArrayList<>();
     sources.values().forEach(source -> stopping.add(source.stop()));
     if (health != null) {
       stopping.add(health.stop());
     }
     stopping.add(records.close());
-    return Future.join(stopping).eventually(() -> pools.close());
+    return Future.join(stopping);
   }
 }

@@ -8,8 +8,12 @@ import dev.llmproxy.common.bus.KeyLookup;
 import dev.llmproxy.common.config.ClusterConfig;
 import dev.llmproxy.common.config.ConfigLoader;
 import dev.llmproxy.common.config.GatewayConfig;
+import dev.llmproxy.common.config.LoadedConfig;
 import dev.llmproxy.common.config.MetricsConfig;
+import dev.llmproxy.common.verticle.GatewayVerticle;
 import dev.llmproxy.discovery.DiscoveryVerticle;
+import dev.llmproxy.launcher.reload.ClusterReload;
+import dev.llmproxy.launcher.reload.ConfigWatcher;
 import dev.llmproxy.launcher.reload.ReloadPlan;
 import dev.llmproxy.proxy.ProxyEnvironment;
 import dev.llmproxy.proxy.ProxyVerticle;
@@ -28,6 +32,8 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.VertxInternal;
@@ -40,6 +46,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.List;
@@ -47,6 +54,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.function.LongUnaryOperator;
 import java.util.function.Supplier;
 
 /**
@@ -57,6 +65,10 @@ import java.util.function.Supplier;
  * context beside the running one, a new auth verticle starts beside the old, discovery, usage and the request log
  * are replaced (their messages held and handed over meanwhile); only when every part is ready do the proxies switch
  * and the old auth verticle leave. A part that fails puts back what had been replaced, and nothing has changed.
+ *
+ * <p>A reload asked for here (SIGHUP, {@code POST /admin/config/reload}) is read and validated here, then applied by
+ * every member of the cluster ({@link ClusterReload}, {@link Addresses#CONFIG_CHANGED}): each member's gateway
+ * applies it to the verticles of its roles, and goes back to what it ran before when another member failed.
  */
 public final class Gateway {
 
@@ -89,6 +101,15 @@ public final class Gateway {
   private volatile Consumer<GatewayConfig> logSetup = c -> { };
   private MessageConsumer<JsonObject> applyRequests;
   private MessageConsumer<JsonObject> memberInfo;
+  private MessageConsumer<JsonObject> configChanges;
+  private final ClusterReload coordinator;
+  /** The last reload of a coordinator that this member applied, and what it ran before, to go back to on failure. */
+  private record Applied(String reloadId, GatewayConfig previous, long previousVersion) {
+  }
+
+  private volatile Applied lastApplied;
+  private ConfigWatcher watcher;
+  private static final DeliveryOptions LOCAL = new DeliveryOptions().setLocalOnly(true);
   /** The environment the config was read with (the process's, plus the command line's overrides). */
   private final Map<String, String> launchEnv;
 
@@ -101,6 +122,7 @@ public final class Gateway {
     this.launchEnv = launchEnv;
     this.deployContext = ((VertxInternal) vertx).createEventLoopContext();
     this.environment = new ProxyEnvironment(registry, config.metrics());
+    this.coordinator = new ClusterReload(vertx, this::memberIds);
     if (runsHere(Role.AUTH)) {
       environment.authCheckAddress(Addresses.AUTH_CHECK_LOCAL);
     }
@@ -113,6 +135,7 @@ public final class Gateway {
     reloads("applied");
     reloads("failed");
     reloads("invalid");
+    reloads("rolled_back");
   }
 
   /** Vert.x's meters that cost something on every request; {@code metrics.vertx_http} turns them on. */
@@ -182,6 +205,8 @@ public final class Gateway {
         .compose(v -> gateway.deploy(Role.PROXY, config))
         .compose(v -> proxy ? ProxyWarmup.run(vertx, config).mapEmpty() : Future.succeededFuture())
         .compose(v -> gateway.followApplyRequests())
+        .compose(v -> gateway.followReloads())
+        .onSuccess(v -> gateway.watchFile())
         .compose(v -> gateway.answerMemberInfo())
         .map(v -> {
           gateway.environment.markStarted();
@@ -239,6 +264,35 @@ public final class Gateway {
     return memberInfo.completion();
   }
 
+  /** {@code reload.watch}: a changed file is reloaded as SIGHUP reloads it. */
+  private void watchFile() {
+    if (config.reload().watch() && launch.configPath() != null) {
+      watcher = ConfigWatcher.start(vertx, launch.configPath(), config.reload().scanPeriod(),
+          () -> reloadAndLog("config file change"));
+      LOG.info("watching {} for changes every {} ms", launch.configPath(), config.reload().scanPeriod().toMillis());
+    }
+  }
+
+  /** The reload of a signal or of the file watcher: its outcome goes to the log. */
+  public Future<JsonObject> reloadAndLog(String trigger) {
+    LOG.info("{}: reloading {}", trigger, launch.configPath());
+    return reloadFile().onComplete(done -> {
+      if (done.failed()) {
+        LOG.error("{} reload failed: {}", trigger, done.cause().getMessage());
+      } else if (!done.result().getBoolean("ok")) {
+        LOG.error("{} reload not applied, the running config stays: {}", trigger, done.result().encode());
+      } else {
+        LOG.info("{} reload applied: {}", trigger, done.result().encode());
+      }
+    });
+  }
+
+  /** The node ids of the cluster's members now; "local" alone when not clustered. */
+  private Collection<String> memberIds() {
+    return vertx instanceof VertxInternal internal && internal.clusterManager() != null
+        ? internal.clusterManager().getNodes() : List.of(nodeId());
+  }
+
   /** What applies {@code log} and {@code logging} to the process's logging on a reload ({@code Main} sets Logback's). */
   public void onLogChange(Consumer<GatewayConfig> setup) {
     this.logSetup = setup;
@@ -280,7 +334,7 @@ public final class Gateway {
         return Future.succeededFuture(outcome(false, List.of(), List.of(), List.of())
             .put("error", "invalid config").put("errors", new JsonArray(loaded.errors())).put("warnings", warnings));
       }
-      return reload(loaded.config()).map(done -> done.put("warnings", warnings));
+      return coordinator.reload(loaded.config(), version.get() + 1).map(done -> done.put("warnings", warnings));
     });
   }
 
@@ -356,7 +410,13 @@ public final class Gateway {
   /** Stops taking requests, lets those in flight finish up to {@code server.shutdown_timeout}, then undeploys the rest. */
   public Future<Void> stop() {
     environment.markDraining();
+    if (watcher != null) {
+      watcher.stop();
+    }
     Future<Void> chain = applyRequests == null ? Future.succeededFuture() : applyRequests.unregister();
+    if (configChanges != null) {
+      chain = chain.eventually(() -> configChanges.unregister());
+    }
     if (memberInfo != null) {
       chain = chain.eventually(() -> memberInfo.unregister());
     }
@@ -379,20 +439,85 @@ public final class Gateway {
    * {@code {"ok", "version", "changed", "restart_required", "applied"}} and, when not ok, {@code "error"}: then
    * nothing changed.
    */
-  public synchronized Future<JsonObject> reload(GatewayConfig next) {
-    Promise<JsonObject> result = Promise.promise();
-    reloading = reloading.eventually(() -> {
-      Future<JsonObject> applied;
-      try {
-        applied = apply(next);
-      } catch (RuntimeException e) {
-        applied = Future.failedFuture(e);
-      }
-      return applied.onComplete(result);
-    });
-    return result.future().onComplete(done -> {
+  public Future<JsonObject> reload(GatewayConfig next) {
+    return reload(next, null, 0);
+  }
+
+  /**
+   * @param reloadId the coordinator's id of this reload, remembered to go back on its request; null for none
+   * @param proposed the version the coordinator asks for (this member's own next one if it is already past it)
+   */
+  private Future<JsonObject> reload(GatewayConfig next, String reloadId, long proposed) {
+    return inTurn(() -> {
+      GatewayConfig before = config;
+      long versionBefore = version.get();
+      return apply(next, v -> Math.max(v + 1, proposed)).onSuccess(done -> {
+        if (reloadId != null && done.getBoolean("ok") && version.get() != versionBefore) {
+          lastApplied = new Applied(reloadId, before, versionBefore);
+        }
+      });
+    }).onComplete(done -> {
       boolean ok = done.succeeded() && done.result().getBoolean("ok");
       reloads(ok ? "applied" : "failed").increment();
+    });
+  }
+
+  /** Runs {@code step} after every reload (or roll-back) asked for before it: one at a time in a JVM. */
+  private synchronized Future<JsonObject> inTurn(Supplier<Future<JsonObject>> step) {
+    Promise<JsonObject> result = Promise.promise();
+    reloading = reloading.eventually(() -> {
+      Future<JsonObject> done;
+      try {
+        done = step.get();
+      } catch (RuntimeException e) {
+        done = Future.failedFuture(e);
+      }
+      return done.onComplete(result);
+    });
+    return result.future();
+  }
+
+  /** Applies a coordinator's phase ({@link Addresses#CONFIG_CHANGED}) and answers it with this member's outcome. */
+  private Future<Void> followReloads() {
+    configChanges = vertx.eventBus().consumer(Addresses.CONFIG_CHANGED, this::onConfigChanged);
+    return configChanges.completion();
+  }
+
+  private void onConfigChanged(Message<JsonObject> message) {
+    JsonObject body = message.body();
+    String reloadId = body.getString("reload_id");
+    String replyTo = body.getString("reply_to");
+    Future<JsonObject> outcome;
+    if ("roll_back".equals(body.getString("phase"))) {
+      outcome = rollBack(reloadId);
+    } else {
+      LoadedConfig mine = ConfigLoader.forMember(body.getJsonObject("config", new JsonObject()), launchEnv);
+      outcome = mine.ok() ? reload(mine.config(), reloadId, body.getLong("version", 0L))
+          : Future.succeededFuture(outcome(false, List.of(), List.of(), List.of())
+              .put("error", "invalid with this member's overrides: " + String.join("; ", mine.errors())));
+    }
+    outcome.otherwise(failure -> outcome(false, List.of(), List.of(), List.of())
+            .put("error", String.valueOf(failure.getMessage())))
+        .onSuccess(result -> vertx.eventBus().send(replyTo, new JsonObject().put("reload_id", reloadId)
+            .put("node_id", nodeId()).put("roles", new JsonArray(config.cluster().roles())).put("outcome", result)));
+  }
+
+  /** Goes back to the config and version this member ran before {@code reloadId}, if it applied that reload. */
+  private Future<JsonObject> rollBack(String reloadId) {
+    return inTurn(() -> {
+      Applied applied = lastApplied;
+      if (applied == null || !applied.reloadId().equals(reloadId)) {
+        return Future.succeededFuture(outcome(true, List.of(), List.of(), List.of()).put("rolled_back", false));
+      }
+      lastApplied = null;
+      LOG.warn("config reload {} failed on another member: going back to version {}", reloadId,
+          applied.previousVersion());
+      return apply(applied.previous(), v -> applied.previousVersion()).map(done -> {
+        if (done.getBoolean("ok")) {
+          reloads("rolled_back").increment();
+        }
+        return done.put("rolled_back", done.getBoolean("ok"));
+      });
     });
   }
 
@@ -401,7 +526,8 @@ public final class Gateway {
         .tag("result", result).register(registry);
   }
 
-  private Future<JsonObject> apply(GatewayConfig next) {
+  /** @param nextVersion the version this member runs once {@code next} is applied, from the running one */
+  private Future<JsonObject> apply(GatewayConfig next, LongUnaryOperator nextVersion) {
     ReloadPlan plan = ReloadPlan.between(config, next);
     if (!plan.changesAnything() || plan.onlyRestartFields()) {
       LOG.info("config reload: {}", plan.changesAnything()
@@ -414,7 +540,7 @@ public final class Gateway {
         .compose(v -> takes(plan.auth(), Role.AUTH) ? startNewAuth(effective, tx) : Future.succeededFuture())
         .compose(v -> takes(plan.discovery(), Role.DISCOVERY) ? replaceDiscovery(effective, tx)
             : Future.succeededFuture())
-        .compose(v -> commit(plan, effective, tx))
+        .compose(v -> commit(plan, effective, tx, nextVersion))
         .recover(failure -> tx.rollBack().transform(rolledBack -> {
           String why = failure.getMessage() == null ? failure.getClass().getSimpleName() : failure.getMessage();
           LOG.error("config reload failed, the running config stays (version {}): {}", version.get(), why);
@@ -430,13 +556,13 @@ public final class Gateway {
 
   /** What has been done so far, and how to undo it; the proxies' prepared contexts are switched on commit only. */
   private static final class Transaction {
-    final List<ProxyVerticle.Swap> swaps = new ArrayList<>();
+    final List<GatewayVerticle.Reconfiguration> swaps = new ArrayList<>();
     final List<Supplier<Future<?>>> undo = new ArrayList<>();
     final List<String> applied = new ArrayList<>();
     String previousAuth;
 
     Future<Void> rollBack() {
-      Future<Void> chain = Future.join(swaps.stream().map(ProxyVerticle.Swap::abort).toList()).mapEmpty();
+      Future<Void> chain = Future.join(swaps.stream().map(GatewayVerticle.Reconfiguration::abort).toList()).mapEmpty();
       for (int i = undo.size() - 1; i >= 0; i--) {
         Supplier<Future<?>> step = undo.get(i);
         chain = chain.eventually(() -> step.get().otherwise(e -> {
@@ -456,7 +582,8 @@ public final class Gateway {
     synchronized (proxies) {
       instances = List.copyOf(proxies);
     }
-    List<Future<ProxyVerticle.Swap>> prepared = instances.stream().map(p -> p.prepare(effective, plan.proxy())).toList();
+    List<Future<GatewayVerticle.Reconfiguration>> prepared = instances.stream()
+        .map(p -> plan.proxy() ? p.reconfigure(effective) : p.forgetDecisions()).toList();
     return Future.join(prepared).transform(done -> {
       prepared.stream().filter(Future::succeeded).forEach(f -> tx.swaps.add(f.result()));
       if (done.failed()) {
@@ -505,13 +632,14 @@ public final class Gateway {
         .compose(last -> undeploy(Role.DISCOVERY).compose(v -> deploy(Role.DISCOVERY, with, last)));
   }
 
-  private Future<JsonObject> commit(ReloadPlan plan, GatewayConfig effective, Transaction tx) {
+  private Future<JsonObject> commit(ReloadPlan plan, GatewayConfig effective, Transaction tx,
+      LongUnaryOperator nextVersion) {
     // The old auth verticle leaves first (it answers the checks it has begun), then each proxy instance switches
     // (dropping its cached decisions): from the reply on, no request is judged by the old keys.
     Future<Void> oldAuthGone = tx.previousAuth == null ? Future.succeededFuture()
         : vertx.undeploy(tx.previousAuth).otherwise(e -> null);
     return oldAuthGone
-        .compose(v -> Future.join(tx.swaps.stream().map(ProxyVerticle.Swap::commit).toList()))
+        .compose(v -> Future.join(tx.swaps.stream().map(GatewayVerticle.Reconfiguration::commit).toList()))
         .map(v -> {
           if (plan.auth()) {
             vertx.eventBus().publish(Addresses.KEYS_CHANGED, new JsonObject().put(KeyLookup.ALL, true));
@@ -521,9 +649,10 @@ public final class Gateway {
             tx.applied.add("log");
           }
           config = effective;
-          long now = version.incrementAndGet();
-          vertx.eventBus().publish(Addresses.CONFIG_CHANGED,
-              new JsonObject().put("version", now).put("config", effective.toJson()));
+          long now = nextVersion.applyAsLong(version.get());
+          version.set(now);
+          vertx.eventBus().publish(Addresses.CONFIG_RUNNING,
+              new JsonObject().put("version", now).put("config", effective.toJson()), LOCAL);
           LOG.info("config reload applied: version {}, changed {}, applied by {}{}", now, plan.changedSections(),
               tx.applied, plan.restartRequired().isEmpty() ? "" : ", waiting for a restart: " + plan.restartRequired());
           return outcome(true, plan.changedSections(), plan.restartRequired(), tx.applied);

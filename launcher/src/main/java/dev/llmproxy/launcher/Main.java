@@ -164,16 +164,7 @@ public final class Main {
       if (stopping.get()) {
         return;
       }
-      log.info("SIGHUP: reloading {}", path);
-      gateway.reloadFile().onComplete(done -> {
-        if (done.failed()) {
-          log.error("SIGHUP reload failed: {}", done.cause().getMessage());
-        } else if (!done.result().getBoolean("ok")) {
-          log.error("SIGHUP reload not applied, the running config stays: {}", done.result().encode());
-        } else {
-          log.info("SIGHUP reload applied: {}", done.result().encode());
-        }
-      });
+      gateway.reloadAndLog("SIGHUP");
     });
   }
 

@@ -144,11 +144,17 @@ class ClusterProcessTest {
 
   /** One member: the shared file, its roles on the command line, its cluster port from the environment. */
   static Process member(Path config, String roles, int clusterPort, Path log) throws IOException {
+    return member(config, roles, clusterPort, log, null);
+  }
+
+  /** @param workDir the member's working directory (relative script paths resolve there); null: the test's */
+  static Process member(Path config, String roles, int clusterPort, Path log, Path workDir) throws IOException {
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", System.getProperty("java.class.path")));
     command.addAll(QUICK_HAZELCAST);
     command.addAll(List.of(Main.class.getName(), "--config", config.toString(), "--cluster", "--roles", roles));
-    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile())
+        .directory(workDir == null ? null : workDir.toFile());
     builder.environment().putAll(Map.of("LLMPROXY_CLUSTER_PORT", Integer.toString(clusterPort),
         "LLMPROXY_CLUSTER_HOST", "127.0.0.1"));
     return builder.start();

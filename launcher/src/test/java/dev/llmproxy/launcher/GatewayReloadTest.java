@@ -270,6 +270,44 @@ class GatewayReloadTest {
     }
   }
 
+  /** {@code reload.watch}: a changed file is reloaded as SIGHUP would; a broken one is refused and changes nothing. */
+  @Test
+  void theFileWatcherReloadsAChangedFileAndRefusesABrokenOne(@TempDir Path dir) throws Exception {
+    String watched = config(dir, "{backend}", "reload:\n  watch: true\n  scan_period: 200ms\n");
+    try (RunningGateway gateway = RunningGateway.start(dir, watched)) {
+      MockLlmBackend second = RunningGateway.await(MockLlmBackend.start(gateway.vertx, 0));
+      String good = Files.readString(gateway.configFile);
+      Files.writeString(gateway.configFile, good.replace(gateway.backend.baseUrl(), second.baseUrl())
+          + "routing:\n  retry:\n    max_retries: -1\n");
+      assertTrue(Poll.until(Duration.ofSeconds(30), () -> metrics(gateway)
+          .contains("llmproxy_config_reloads_total{result=\"invalid\"} 1.0")), "the watcher saw the broken file");
+      assertEquals(200, gateway.chat(null, CHAT).statusCode());
+      assertEquals(0, second.completions(), "a broken file changes nothing");
+      assertTrue(gateway.get("/metrics").body().contains("llmproxy_config_version 1.0"));
+
+      Files.writeString(gateway.configFile, good.replace(gateway.backend.baseUrl(), second.baseUrl()));
+      assertTrue(Poll.until(Duration.ofSeconds(30), () -> metrics(gateway)
+          .contains("llmproxy_config_version 2.0")), "the watcher applied the changed file");
+      assertTrue(Poll.until(Duration.ofSeconds(10), () -> {
+        try {
+          return gateway.chat(null, CHAT).statusCode() == 200 && second.completions() > 0;
+        } catch (Exception e) {
+          return false;
+        }
+      }), "the reloaded backend serves");
+      assertTrue(gateway.get("/metrics").body().contains("llmproxy_config_reloads_total{result=\"applied\"} 1.0"));
+      second.close();
+    }
+  }
+
+  private static String metrics(RunningGateway gateway) {
+    try {
+      return gateway.get("/metrics").body();
+    } catch (Exception e) {
+      return "";
+    }
+  }
+
   private static long rows(Path sqlite, String what) {
     try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + sqlite);
          ResultSet rs = connection.createStatement().executeQuery("SELECT COUNT(" + what + ") FROM usage_records")) {

@@ -12,8 +12,7 @@ import dev.llmproxy.common.model.BackendSnapshot;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
-import io.vertx.core.VerticleBase;
-import io.vertx.core.eventbus.MessageConsumer;
+import dev.llmproxy.common.verticle.GatewayVerticle;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
@@ -25,41 +24,44 @@ import java.util.concurrent.TimeUnit;
  * The HTTP edge. Deployed once per event loop; each instance has its own backend pools and balancer and
  * follows the backend snapshots that the discovery verticle publishes.
  *
- * <p>A reloaded config is applied in place ({@link #prepare}, then the returned {@link Swap}): a new
+ * <p>A reloaded config is applied in place ({@link #reconfigure}, then the returned {@link Reconfiguration}): a new
  * {@link ExchangeContext} is built beside the running one, and the server's handler moves to it in one step on this
  * instance's event loop. Exchanges already under way keep the context they started with; its pools and clients
  * close when the last of them has ended. The listening socket and its connections are not touched.
  */
-public final class ProxyVerticle extends VerticleBase {
+public final class ProxyVerticle extends GatewayVerticle {
 
   private static final Logger LOG = LoggerFactory.getLogger(ProxyVerticle.class);
 
-  private final GatewayConfig startConfig;
   private final ProxyEnvironment environment;
   private Context ownContext;
   private final ConnectionGuard.Limits connectionLimits;
   private ExchangeContext context;
   private GatewayHandler handler;
   private HttpServer server;
-  private MessageConsumer<JsonObject> snapshots;
 
   public ProxyVerticle(GatewayConfig config, ProxyEnvironment environment) {
-    this.startConfig = config;
+    super(config);
     this.environment = environment;
     this.connectionLimits = ConnectionGuard.Limits.of(config.server());
   }
 
   @Override
-  public Future<?> start() {
+  protected Future<?> startService() {
     ownContext = vertx.getOrCreateContext();
     UsageRecordCodec.register(vertx.eventBus());
-    return build(startConfig)
+    onRelease(() -> {
+      if (context != null) {
+        context.close();
+      }
+      return Future.succeededFuture();
+    });
+    return build(gatewayConfig())
         .compose(built -> {
           context = built;
           handler = new GatewayHandler(built);
-          snapshots = vertx.eventBus().consumer(Addresses.BACKENDS_SNAPSHOT,
-              message -> context.apply(BackendSnapshot.fromJson(message.body())));
-          return snapshots.completion();
+          return this.<JsonObject>consumer(Addresses.BACKENDS_SNAPSHOT,
+              message -> context.apply(BackendSnapshot.fromJson(message.body()))).completion();
         })
         .compose(v -> {
           vertx.setPeriodic(60_000, t -> context.forgetIdleLimitKeys());
@@ -71,7 +73,7 @@ public final class ProxyVerticle extends VerticleBase {
           });
         })
         .compose(v -> currentSnapshot())
-        .compose(v -> vertx.createHttpServer(ServerOptionsFactory.from(startConfig.server()))
+        .compose(v -> vertx.createHttpServer(ServerOptionsFactory.from(gatewayConfig().server()))
             // Through a field, so that a reloaded config moves new requests to a new context.
             .connectionHandler(connection -> ConnectionGuard.install(connection, connectionLimits))
             .requestHandler(request -> handler.handle(request))
@@ -91,42 +93,39 @@ public final class ProxyVerticle extends VerticleBase {
         .onFailure(e -> built.close());
   }
 
-  /** The switch to a prepared context; {@link #commit} and {@link #abort} run on the instance's event loop. */
-  public interface Swap {
-    Future<Void> commit();
+  /**
+   * When only the keys changed (the proxy's own sections did not): the auth gate's cached decisions are dropped on
+   * commit.
+   */
+  public Future<Reconfiguration> forgetDecisions() {
+    return Future.succeededFuture(new Reconfiguration() {
+      @Override
+      public Future<Void> commit() {
+        return onOwnLoop(() -> context.auth.forgetDecisions());
+      }
 
-    Future<Void> abort();
+      @Override
+      public Future<Void> abort() {
+        return Future.succeededFuture();
+      }
+    });
   }
 
   /**
-   * Builds, on this instance's event loop, what {@code next} asks for, without using it yet. When
-   * {@code rebuild} is false only the decision cache of the auth gate is dropped on commit (the keys changed, the
-   * proxy's own sections did not).
+   * Builds, on this instance's event loop, what {@code next} asks for, without using it yet; {@code commit} moves new
+   * requests to it (and drops the cached auth decisions with the old context), run on the instance's event loop.
    */
-  public Future<Swap> prepare(GatewayConfig next, boolean rebuild) {
-    Promise<Swap> prepared = Promise.promise();
+  @Override
+  public Future<Reconfiguration> reconfigure(GatewayConfig next) {
+    Promise<Reconfiguration> prepared = Promise.promise();
     ownContext.runOnContext(v -> {
-      if (!rebuild) {
-        prepared.complete(new Swap() {
-          @Override
-          public Future<Void> commit() {
-            return onOwnLoop(() -> context.auth.forgetDecisions());
-          }
-
-          @Override
-          public Future<Void> abort() {
-            return Future.succeededFuture();
-          }
-        });
-        return;
-      }
       build(next).onComplete(built -> {
         if (built.failed()) {
           prepared.fail(built.cause());
           return;
         }
         ExchangeContext fresh = built.result();
-        prepared.complete(new Swap() {
+        prepared.complete(new Reconfiguration() {
           @Override
           public Future<Void> commit() {
             return onOwnLoop(() -> swapTo(fresh));
@@ -208,13 +207,16 @@ public final class ProxyVerticle extends VerticleBase {
     return server.actualPort();
   }
 
+  /** Requests and streams under way finish (up to {@code server.shutdown_timeout}) while snapshots still arrive. */
   @Override
-  public Future<?> stop() {
+  protected Future<?> drain() {
     long drainMs = context.config.server().shutdownTimeout().toMillis();
-    Future<Void> drained = server == null ? Future.succeededFuture() : server.shutdown(drainMs, TimeUnit.MILLISECONDS);
-    return drained.eventually(() -> snapshots == null ? Future.succeededFuture() : snapshots.unregister()).onComplete(v -> {
-      environment.stopEngineScraper();
-      context.close();
-    });
+    return server == null ? Future.succeededFuture() : server.shutdown(drainMs, TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  protected Future<?> stopService() {
+    environment.stopEngineScraper();
+    return Future.succeededFuture();
   }
 }

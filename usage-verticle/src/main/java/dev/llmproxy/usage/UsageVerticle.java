@@ -20,9 +20,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
-import io.vertx.core.VerticleBase;
+import dev.llmproxy.common.verticle.GatewayVerticle;
 import io.vertx.core.eventbus.Message;
-import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -40,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * <p>The journal runs when there is someone to read it: {@code usage.enabled} with enabled reporters, or an auth
  * pipeline whose keys live in a store we charge (builtin, redis, database). Otherwise records are only counted.
  */
-public final class UsageVerticle extends VerticleBase {
+public final class UsageVerticle extends GatewayVerticle {
 
   private static final long STOP_WAIT_MS = 5_000;
 
@@ -52,11 +51,11 @@ public final class UsageVerticle extends VerticleBase {
 
   private final GatewayConfig config;
   private final MeterRegistry registry;
+  private Future<?> deliveriesEnded = Future.succeededFuture();
   private final List<Meter> meters = new ArrayList<>();
   private final List<Reporter> reporters = new ArrayList<>();
   private final List<DeliveryLoop> loops = new ArrayList<>();
   private final LuaSandbox sandbox = new LuaSandbox();
-  private MessageConsumer<UsageRecord> records;
   private Pools pools;
   private UsageJournal journal;
   private long received;
@@ -74,6 +73,7 @@ public final class UsageVerticle extends VerticleBase {
    * @param environment  where {@value JournalKeys#ENV} is read from
    */
   UsageVerticle(GatewayConfig config, MeterRegistry registry, long segmentBytes, Map<String, String> environment) {
+    super(config);
     this.config = config;
     this.registry = registry;
     this.segmentBytes = segmentBytes;
@@ -81,7 +81,7 @@ public final class UsageVerticle extends VerticleBase {
   }
 
   @Override
-  public Future<?> start() {
+  protected Future<?> startService() {
     UsageRecordCodec.register(vertx.eventBus());
     try {
       journalKeys = JournalKeys.fromEnvironment(environment);
@@ -89,18 +89,19 @@ public final class UsageVerticle extends VerticleBase {
       return Future.failedFuture(e.getMessage());
     }
     pools = new Pools(vertx, config.storage());
+    // Released in reverse: the meters, the journal (its lock), the reporters, the pools.
+    onRelease(() -> pools.close());
+    onRelease(() -> Future.join(reporters.stream().map(Reporter::close).toList()));
+    onRelease(() -> journal == null ? Future.succeededFuture() : journal.close());
+    onRelease(() -> {
+      meters.forEach(registry::remove);
+      return Future.succeededFuture();
+    });
     return readers()
         .compose(this::openJournal)
-        .compose(v -> {
-          records = vertx.eventBus().consumer(Addresses.USAGE_RECORD, this::record);
-          return records.completion();
-        })
-        .onSuccess(v -> wakeAll())
-        .onFailure(e -> {
-          // A failed start is not stopped: let go of the journal's lock and the pools here.
-          meters.forEach(registry::remove);
-          (journal == null ? Future.<Void>succeededFuture() : journal.close()).eventually(() -> pools.close());
-        });
+        .map(v -> this.<UsageRecord>consumer(Addresses.USAGE_RECORD, this::record))
+        .compose(consumer -> consumer.completion())
+        .onSuccess(v -> wakeAll());
   }
 
   /** Whether records are journaled and read: some reporter is enabled, or quota accounting charges keys. */
@@ -246,18 +247,19 @@ public final class UsageVerticle extends VerticleBase {
     });
   }
 
+  /**
+   * A delivery under way finishes (and saves its cursor) before the journal closes: what was delivered is not
+   * delivered again after a clean stop. The loops are told to stop before the consumer leaves.
+   */
   @Override
-  public Future<?> stop() {
+  protected Future<?> drain() {
     LOG.info("usage verticle stopping after {} record(s)", received);
-    // A delivery under way finishes (and saves its cursor) before the journal closes: what was delivered is not
-    // delivered again after a clean stop.
-    Future<?> deliveriesEnded = Future.join(loops.stream().map(loop -> loop.stop(STOP_WAIT_MS)).toList());
-    meters.forEach(registry::remove);
-    Future<Void> unregistered = records == null ? Future.succeededFuture() : records.unregister();
-    return unregistered
-        .eventually(() -> deliveriesEnded)
-        .eventually(() -> journal == null ? Future.succeededFuture() : journal.close())
-        .eventually(() -> Future.join(reporters.stream().map(Reporter::close).toList()))
-        .eventually(() -> pools.close());
+    deliveriesEnded = Future.join(loops.stream().map(loop -> loop.stop(STOP_WAIT_MS)).toList());
+    return Future.succeededFuture();
+  }
+
+  @Override
+  protected Future<?> stopService() {
+    return deliveriesEnded;
   }
 }

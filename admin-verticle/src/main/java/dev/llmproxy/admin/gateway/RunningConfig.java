@@ -11,7 +11,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The config the gateway runs with, as the admin verticle knows it: the one it was deployed with, then each one
- * published on {@link Addresses#CONFIG_CHANGED} by the launcher once a reload has taken effect.
+ * published on {@link Addresses#CONFIG_RUNNING} by the launcher of its JVM once a reload has taken effect (or been
+ * rolled back).
  */
 public final class RunningConfig {
 
@@ -39,17 +40,16 @@ public final class RunningConfig {
 
   /**
    * Follows the configs the launcher of this JVM publishes once they run; the consumer ends with the verticle. A
-   * local consumer: in a cluster a reload applies to the member that received it only, so another member's
-   * config is not the one this member runs.
+   * local consumer: each member says what it runs itself (a member may differ by its cluster section, or fail).
    */
   public MessageConsumer<JsonObject> follow() {
-    return vertx.eventBus().<JsonObject>localConsumer(Addresses.CONFIG_CHANGED, message -> {
+    return vertx.eventBus().<JsonObject>localConsumer(Addresses.CONFIG_RUNNING, message -> {
       try {
         JsonObject body = message.body();
         current.set(GatewayConfig.fromJson(body.getJsonObject("config")));
         version = body.getLong("version", version);
       } catch (RuntimeException e) {
-        LOG.warn("ignoring an invalid config on {}: {}", Addresses.CONFIG_CHANGED, e.getMessage());
+        LOG.warn("ignoring an invalid config on {}: {}", Addresses.CONFIG_RUNNING, e.getMessage());
       }
     });
   }

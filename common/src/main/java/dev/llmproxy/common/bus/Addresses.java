@@ -69,14 +69,32 @@ public final class Addresses {
    */
   public static final String BACKENDS_STATS = "llmproxy.backends.stats";
   /**
-   * publish, launcher to all: {@code {"version": n, "config": canonical JSON}}, the config that now runs, sent once
-   * every verticle has applied it (so that a follower such as {@code /admin/config} never shows what does not run).
+   * publish, the launcher of the member where a reload was asked for (the coordinator) to the launcher of every
+   * member, itself included: a reload, in two phases.
+   * <ul>
+   *   <li>{@code {"reload_id", "phase": "apply", "config": canonical JSON, "version": n, "reply_to"}}: the config the
+   *   coordinator has read and validated whole; each member applies the sections of its own roles (all or nothing
+   *   in its JVM) and sends {@code {"reload_id", "node_id", "roles", "outcome": {"ok", "version", "changed",
+   *   "restart_required", "applied", "error"?}}} to {@code reply_to} ({@link #CONFIG_RESULT_PREFIX} + reload id).
+   *   <li>{@code {"reload_id", "phase": "roll_back", "reply_to"}}: a member failed; each member that applied this
+   *   reload goes back to the config and version it ran before, and answers to {@code reply_to} the same way.
+   * </ul>
+   * The config carries secrets (keys, upstream keys): it travels the event bus like usage records do, never a log.
    */
   public static final String CONFIG_CHANGED = "llmproxy.config.changed";
+  /** send, member to coordinator: the address prefix of one reload's results (see {@link #CONFIG_CHANGED}). */
+  public static final String CONFIG_RESULT_PREFIX = "llmproxy.config.result.";
   /**
-   * request/reply, admin to the launcher of its JVM: {@code {"config": canonical JSON}} (already read and validated)
-   * to apply everywhere. The reply is the reload's outcome: {@code {"ok", "version", "changed": [section...],
-   * "restart_required": [path...], "applied": [verticle...], "error"?}}; nothing changed anywhere when not ok.
+   * publish, local, launcher to the verticles of its JVM: {@code {"version": n, "config": canonical JSON}}, the
+   * config that now runs in this member, sent once every verticle here has applied it (or gone back to it), so that
+   * a follower such as {@code /admin/config} never shows what does not run.
+   */
+  public static final String CONFIG_RUNNING = "llmproxy.config.running";
+  /**
+   * request/reply, admin to the launcher of its JVM: read the config file again, validate it and apply it on every
+   * member ({@link #CONFIG_CHANGED}). The reply is the reload's outcome: {@code {"ok", "version", "changed":
+   * [section...], "restart_required": [path...], "applied": [verticle...], "members": [{"node_id", "roles", "ok",
+   * "version", ...}], "error"?, "errors"?}}; nothing changed anywhere when not ok.
    */
   public static final String CONFIG_APPLY = "llmproxy.config.apply";
   /**

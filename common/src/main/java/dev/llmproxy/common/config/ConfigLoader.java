@@ -89,6 +89,23 @@ public final class ConfigLoader {
     return readAndValidate(canonical, new Problems()).loaded();
   }
 
+  /**
+   * A config another cluster member read and validated ({@link GatewayConfig#toJson() canonical}), as this member
+   * runs it: its own {@code LLMPROXY_*} overrides (its cluster host, port and roles, from its environment and command
+   * line) applied on top, then read and validated again. Scripts are not read here: the member's start or reload
+   * compiles them, and fails if one is missing on this member.
+   */
+  public static LoadedConfig forMember(JsonObject canonical, Map<String, String> env) {
+    Problems problems = new Problems();
+    try {
+      JsonObject tree = canonical.copy();
+      EnvOverrides.apply(tree, env, problems);
+      return readAndValidate(tree, problems).loaded();
+    } catch (RuntimeException e) {
+      return internalError(e).loaded();
+    }
+  }
+
   /** A config as read and validated, with the problems found so far (scripts may add to them). */
   private record Checked(GatewayConfig config, Problems problems) {
 

@@ -44,6 +44,7 @@ final class ConfigValidator {
     v.cluster();
     v.caching();
     v.condensation();
+    v.reload();
   }
 
 
@@ -507,6 +508,12 @@ final class ConfigValidator {
   private void builtinNeedsAdmin(String path, String why, boolean used) {
     if (used && !c.admin().enabled()) {
       problems.error(path + ".type", "builtin requires admin.enabled: true (" + why + ")");
+    }
+  }
+
+  private void reload() {
+    if (c.reload().scanPeriod().compareTo(Duration.ofMillis(100)) < 0) {
+      problems.error("reload.scan_period", "must be at least 100ms");
     }
   }
 

@@ -8,7 +8,7 @@ public record GatewayConfig(ServerConfig server, LogConfig log, StorageConfig st
     DiscoveryConfig discovery, AdminConfig admin, AuthConfig auth, LoggingConfig logging, RateLimitConfig rateLimit,
     RoutingConfig routing, HealthCheckConfig healthCheck, MetricsConfig metrics, UsageConfig usage,
     HooksConfig hooks, ClusterConfig cluster, ModelOverrides modelOverrides, CachingConfig caching,
-    CondensationConfig condensation) {
+    CondensationConfig condensation, ReloadConfig reload) {
 
   public GatewayConfig {
     backends = Immutables.list(backends);
@@ -52,7 +52,8 @@ public record GatewayConfig(ServerConfig server, LogConfig log, StorageConfig st
         r.section("cluster", ClusterConfig::read),
         ModelOverrides.read(r, "model_overrides"),
         r.section("caching", CachingConfig::read),
-        r.section("condensation", CondensationConfig::read));
+        r.section("condensation", CondensationConfig::read),
+        r.section("reload", ReloadConfig::read));
   }
 
   /** Canonical form: the reference's snake_case keys, every field present, durations as "30s"/"100ms". */
@@ -75,6 +76,7 @@ public record GatewayConfig(ServerConfig server, LogConfig log, StorageConfig st
         .put("cluster", cluster.toJson())
         .put("model_overrides", modelOverrides.toJson())
         .put("caching", caching.toJson())
-        .put("condensation", condensation.toJson());
+        .put("condensation", condensation.toJson())
+        .put("reload", reload.toJson());
   }
 }

@@ -8,8 +8,7 @@ import dev.llmproxy.common.lua.ScriptLoader;
 import dev.llmproxy.common.storage.Pools;
 import dev.llmproxy.common.storage.SqlDatabase;
 import io.vertx.core.Future;
-import io.vertx.core.VerticleBase;
-import io.vertx.core.eventbus.MessageConsumer;
+import dev.llmproxy.common.verticle.GatewayVerticle;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Tuple;
 import org.slf4j.Logger;
@@ -35,7 +34,7 @@ import java.util.Map;
  * </ul>
  * Deployed by the launcher when {@code logging.enabled} and {@code logging.request.enabled}.
  */
-public final class RequestLogVerticle extends VerticleBase {
+public final class RequestLogVerticle extends GatewayVerticle {
 
   static final String FILE_LOGGER = "llmproxy.requestlog";
   static final int BATCH_SIZE = 100;
@@ -45,11 +44,9 @@ public final class RequestLogVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(RequestLogVerticle.class);
   private static final Logger FILE = LoggerFactory.getLogger(FILE_LOGGER);
 
-  private final GatewayConfig config;
-  private final RequestLogConfig requestLog;
+  private RequestLogConfig requestLog;
   private final long flushEveryMs;
   private final Deque<Tuple> pending = new ArrayDeque<>();
-  private MessageConsumer<JsonObject> consumer;
   private LogFilter filter;
   private Pools pools;
   private SqlDatabase database;
@@ -65,20 +62,27 @@ public final class RequestLogVerticle extends VerticleBase {
     this(config, FLUSH_EVERY_MS);
   }
 
+  /** Deployed by class name or from another member: the config is the deployment's canonical JSON. */
+  public RequestLogVerticle() {
+    this(null, FLUSH_EVERY_MS);
+  }
+
   /** @param flushEveryMs how often a partial batch is written (tests stretch it to see what stop writes) */
   RequestLogVerticle(GatewayConfig config, long flushEveryMs) {
-    this.config = config;
-    this.requestLog = config.logging().request();
+    super(config);
     this.flushEveryMs = flushEveryMs;
   }
 
   @Override
-  public Future<?> start() {
+  protected Future<?> startService() {
+    requestLog = gatewayConfig().logging().request();
     if (!requestLog.storage().isEmpty()) {
-      pools = new Pools(vertx, config.storage());
+      pools = new Pools(vertx, gatewayConfig().storage());
+      onRelease(() -> pools.close());
       database = pools.database(requestLog.storage());
       schema = new RequestLogSchema(database.dialect(), requestLog.table());
       timer = vertx.setPeriodic(flushEveryMs, t -> flush());
+      onRelease(() -> Future.succeededFuture(vertx.cancelTimer(timer)));
     }
     Future<Void> script = requestLog.script().enabled()
         ? ScriptLoader.load(vertx, requestLog.script(), "logging.request.script")
@@ -87,10 +91,7 @@ public final class RequestLogVerticle extends VerticleBase {
               return null;
             })
         : Future.succeededFuture();
-    return script.compose(v -> {
-      consumer = vertx.eventBus().consumer(Addresses.REQUEST_LOG, message -> received(message.body()));
-      return consumer.completion();
-    });
+    return script.map(v -> this.<JsonObject>consumer(Addresses.REQUEST_LOG, message -> received(message.body())));
   }
 
   private void received(JsonObject log) {
@@ -172,25 +173,22 @@ public final class RequestLogVerticle extends VerticleBase {
     }
   }
 
-  /** Writes what is still waiting (one attempt per batch), then closes the pools. */
+  /** Once nothing more arrives: writes what is still waiting (one attempt per batch); the pools close after. */
   @Override
-  public Future<?> stop() {
+  protected Future<?> stopService() {
     if (timer >= 0) {
       vertx.cancelTimer(timer);
     }
-    Future<Void> unregistered = consumer == null ? Future.succeededFuture() : consumer.unregister();
-    return unregistered
-        .compose(v -> drain(pending.size() / BATCH_SIZE + 2))
-        .eventually(() -> pools == null ? Future.succeededFuture() : pools.close());
+    return writeRemaining(pending.size() / BATCH_SIZE + 2);
   }
 
-  private Future<Void> drain(int attemptsLeft) {
+  private Future<Void> writeRemaining(int attemptsLeft) {
     if (schema == null || pending.isEmpty() || attemptsLeft == 0) {
       if (!pending.isEmpty()) {
         LOG.warn("request log: {} row(s) not written to {} at stop", pending.size(), database.name());
       }
       return Future.succeededFuture();
     }
-    return flush().transform(ar -> drain(attemptsLeft - 1));
+    return flush().transform(ar -> writeRemaining(attemptsLeft - 1));
   }
 }

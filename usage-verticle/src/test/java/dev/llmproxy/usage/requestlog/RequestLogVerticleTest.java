@@ -54,6 +54,18 @@ class RequestLogVerticleTest {
     rowsArriveWithEveryColumn(vertx, db);
   }
 
+  /** No object handed over: deployed from its deployment's JSON config alone, as by class name. */
+  @Test
+  void sqliteRowsFromAVerticleDeployedWithItsJsonConfigOnly(Vertx vertx, @TempDir Path dir) {
+    JsonObject db = new JsonObject().put("name", "logs").put("driver", "sqlite").put("path", dir.resolve("logs.db").toString());
+    GatewayConfig config = config(db, new JsonObject().put("storage", "logs").put("table", table));
+    SqlDatabase reader = database(vertx, config);
+    await(vertx.deployVerticle(() -> new RequestLogVerticle(),
+        new io.vertx.core.DeploymentOptions().setConfig(config.toJson())));
+    vertx.eventBus().send(Addresses.REQUEST_LOG, message("req-json", "mock"));
+    assertTrue(Poll.until(Duration.ofSeconds(15), () -> count(reader) == 1), "rows: " + count(reader));
+  }
+
   @Test
   void postgresRows(Vertx vertx) {
     JsonObject db = new JsonObject().put("name", "logs").put("driver", "postgres").put("host", "127.0.0.1").put("port", 5432)
