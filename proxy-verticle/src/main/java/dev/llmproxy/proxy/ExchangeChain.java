@@ -85,6 +85,11 @@ final class ExchangeChain {
         outcome.request().method().name(), outcome.request().path(), outcome.received(),
         outcome.backend() == null ? null : outcome.backend().url(), outcome.status(), outcome.latencyMs(),
         outcome.ttftMs(), outcome.usageEstimated(), outcome.aborted(), outcome.clientIp());
+    Object metadata = outcome.hookRequest() == null ? null : outcome.hookRequest().get("metadata");
+    if (metadata instanceof io.vertx.core.json.JsonObject returned && !returned.isEmpty()) {
+      // A copy: on_complete still reads the hooks' table while the record travels.
+      record = record.withMetadata(returned.copy());
+    }
     vertx.eventBus().send(Addresses.USAGE_RECORD, record);
   }
 }

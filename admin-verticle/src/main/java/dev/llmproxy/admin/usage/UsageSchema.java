@@ -53,6 +53,7 @@ public final class UsageSchema {
     COLUMNS.put("estimated", "INTEGER NOT NULL DEFAULT 0");
     COLUMNS.put("aborted", "INTEGER NOT NULL DEFAULT 0");
     COLUMNS.put("client_ip", "TEXT");
+    COLUMNS.put("metadata", "TEXT");
   }
 
   private UsageSchema() {

@@ -94,7 +94,8 @@ public final class UsageStore {
         record.ttftMs(),
         record.estimated() ? 1 : 0,
         record.aborted() ? 1 : 0,
-        record.clientIp()));
+        record.clientIp(),
+        record.metadata() == null ? null : record.metadata().encode()));
   }
 
   /** Totals, and per group when the query has one, of the records that match. */

@@ -20,12 +20,14 @@ import java.time.Instant;
  * @param keyHash    the key's SHA-256 ({@link KeyHash}), how stores that keep keys hashed find it; derived from
  *                   {@code apiKey} when not given
  * @param maskedKey  the key masked ({@code sk-...abcd}); derived from {@code apiKey} when not given
+ * @param metadata   what the lifecycle hooks returned as {@code metadata} ({@code on_request}, {@code on_auth}),
+ *                   null when none did; a record written before it existed reads back with none
  */
 public record UsageRecord(String requestId, String apiKey, String keySource, String keyName, String userId, String model,
                           long promptTokens, long completionTokens, long totalTokens, boolean stream,
                           String method, String endpoint, Instant timestamp, String backendUrl, int statusCode,
                           long latencyMs, long ttftMs, boolean estimated, boolean aborted, String clientIp,
-                          String keyHash, String maskedKey) {
+                          String keyHash, String maskedKey, JsonObject metadata) {
 
   public UsageRecord {
     boolean hasKey = apiKey != null && !apiKey.isEmpty();
@@ -35,6 +37,20 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
     if (maskedKey == null && hasKey) {
       maskedKey = Secrets.mask(apiKey);
     }
+    if (metadata != null && metadata.isEmpty()) {
+      metadata = null;
+    }
+  }
+
+  /** Without metadata, the key's hash and masked form given (or derived when null). */
+  public UsageRecord(String requestId, String apiKey, String keySource, String keyName, String userId, String model,
+                     long promptTokens, long completionTokens, long totalTokens, boolean stream,
+                     String method, String endpoint, Instant timestamp, String backendUrl, int statusCode,
+                     long latencyMs, long ttftMs, boolean estimated, boolean aborted, String clientIp,
+                     String keyHash, String maskedKey) {
+    this(requestId, apiKey, keySource, keyName, userId, model, promptTokens, completionTokens, totalTokens, stream,
+        method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted, clientIp, keyHash,
+        maskedKey, null);
   }
 
   /** As the proxy makes it: the key's hash and masked form are derived from the key. */
@@ -43,7 +59,15 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
                      String method, String endpoint, Instant timestamp, String backendUrl, int statusCode,
                      long latencyMs, long ttftMs, boolean estimated, boolean aborted, String clientIp) {
     this(requestId, apiKey, keySource, keyName, userId, model, promptTokens, completionTokens, totalTokens, stream,
-        method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted, clientIp, null, null);
+        method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted, clientIp, null, null,
+        null);
+  }
+
+  /** The same record with the hooks' metadata (null or empty: none). */
+  public UsageRecord withMetadata(JsonObject metadata) {
+    return new UsageRecord(requestId, apiKey, keySource, keyName, userId, model, promptTokens, completionTokens,
+        totalTokens, stream, method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted,
+        clientIp, keyHash, maskedKey, metadata);
   }
 
   /** The key's public id (the first 16 hex digits of its hash), null when the request had no key. */
@@ -65,7 +89,7 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
   public UsageRecord withRawKey(String rawKey) {
     return new UsageRecord(requestId, rawKey, keySource, keyName, userId, model, promptTokens, completionTokens,
         totalTokens, stream, method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted,
-        clientIp, keyHash, maskedKey);
+        clientIp, keyHash, maskedKey, metadata);
   }
 
   /**
@@ -73,7 +97,7 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
    * hand-overs, never for a file (see {@link #withoutRawKey()}).
    */
   public JsonObject toJson() {
-    return new JsonObject()
+    JsonObject json = new JsonObject()
         .put("request_id", requestId)
         .put("api_key", apiKey)
         .put("key_hash", keyHash)
@@ -97,6 +121,10 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
         .put("estimated", estimated)
         .put("aborted", aborted)
         .put("client_ip", clientIp);
+    if (metadata != null) {
+      json.put("metadata", metadata.copy());
+    }
+    return json;
   }
 
   public static UsageRecord fromJson(JsonObject json) {
@@ -122,6 +150,8 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
         json.getBoolean("aborted", false),
         json.getString("client_ip"),
         json.getString("key_hash"),
-        json.getString("api_key_masked"));
+        json.getString("api_key_masked"),
+        // Absent from records written before hooks could add it; anything but an object is not metadata.
+        json.getValue("metadata") instanceof JsonObject metadata ? metadata : null);
   }
 }
