@@ -94,7 +94,10 @@ final class HookSteps {
     return refusal != null ? Future.failedFuture(refusal) : exchange.sendRequest();
   }
 
-  /** {@code on_route}: {@code {backend = "name"}} picks, {@code {order = {...}}} prefers; else the strategy's choice. */
+  /**
+   * {@code on_route}: {@code {backend = "name"}} picks, {@code {order = {...}}} prefers; else the strategy's choice.
+   * It runs again before each retry or fallback attempt ({@link ForwardStep}), shown the backends not tried yet.
+   */
   static final class OnRoute extends HookStep {
     OnRoute(LifecycleHooks hooks) {
       super(hooks);
@@ -102,10 +105,29 @@ final class HookSteps {
 
     @Override
     public Future<Void> handleRequest(ApiExchange exchange) {
+      exchange.chosen = route(hooks, exchange, exchange.chosen);
+      return exchange.sendRequest();
+    }
+
+    /**
+     * The backend this attempt goes to: the hook's pick among the backends this exchange has not tried (the
+     * strategy's {@code choice} alone when it chose one tried already), else {@code choice}. The hook's global
+     * {@code attempt} is 0 for the first, 1 for the first retry...
+     */
+    static Backend route(LifecycleHooks hooks, ApiExchange exchange, Backend choice) {
       List<Backend> known = exchange.context.snapshot().backends();
-      List<Map<String, Object>> backends = new ArrayList<>(known.size());
-      long now = System.nanoTime();
+      List<Backend> untried = new ArrayList<>(known.size());
       for (Backend backend : known) {
+        if (!exchange.tried.contains(backend)) {
+          untried.add(backend);
+        }
+      }
+      if (untried.isEmpty()) {
+        untried.add(choice);
+      }
+      List<Map<String, Object>> backends = new ArrayList<>(untried.size());
+      long now = System.nanoTime();
+      for (Backend backend : untried) {
         Map<String, Object> entry = new HashMap<>();
         entry.put("name", backend.name());
         entry.put("url", backend.url());
@@ -115,21 +137,19 @@ final class HookSteps {
         entry.put("models", backend.models());
         backends.add(entry);
       }
-      LuaSandbox.Result result = hooks.run(Hook.ON_ROUTE,
-          Map.of("request", hooks.requestView(exchange), "backends", backends), exchange.requestId,
-          LifecycleHooks.READ_NOTHING);
+      LuaSandbox.Result result = hooks.run(Hook.ON_ROUTE, Map.of("request", hooks.requestView(exchange),
+          "backends", backends, "attempt", exchange.tried.size()), exchange.requestId, LifecycleHooks.READ_NOTHING);
       if (result != null && result.returned() instanceof JsonObject answer) {
         List<Object> wanted = answer.getValue("backend") != null ? List.of(answer.getValue("backend"))
             : answer.getValue("order") instanceof JsonArray order ? order.getList() : List.of();
         for (Object name : wanted) {
-          Backend found = find(known, name);
+          Backend found = find(untried, name);
           if (found != null && usable(exchange, found, now)) {
-            exchange.chosen = found;
-            break;
+            return found;
           }
         }
       }
-      return exchange.sendRequest();
+      return choice;
     }
 
     private static boolean usable(ApiExchange exchange, Backend backend, long now) {
