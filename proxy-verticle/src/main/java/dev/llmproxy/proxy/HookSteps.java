@@ -10,6 +10,8 @@ import dev.llmproxy.proxy.auth.AuthGate;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.Json;
@@ -182,6 +184,11 @@ final class HookSteps {
         run(exchange, null);
         return exchange.sendResponse();
       }
+      if (exchange.bufferedAnswer != null) {
+        // A backend's error answer, read whole for on_error and left as it was.
+        run(exchange, exchange.bufferedAnswer);
+        return exchange.sendResponse();
+      }
       return exchange.upstreamResponse.body().transform(read -> {
         if (exchange.finished) {
           return ApiExchange.ENDED;
@@ -259,6 +266,83 @@ final class HookSteps {
         hooks.run(Hook.ON_COMPLETE, Map.of("request", outcome.hookRequest(), "response", response, "usage", usage),
             outcome.requestId(), LifecycleHooks.READ_NOTHING);
       });
+    }
+  }
+
+  /**
+   * {@code on_error} for a backend's own error answer (a 5xx that stands once retries are spent): the answer is read
+   * whole (unless it is a stream, or says it is over {@link #MAX_ERROR_BODY} bytes) and the hook sees its status and
+   * message. A hook that changes either answers the client with the gateway's error JSON in the client's dialect;
+   * one that changes nothing leaves the backend's answer as it came.
+   */
+  static final class OnBackendError extends HookStep {
+    /** An error answer larger than this is relayed without the hook: it is not a message to shape. */
+    static final long MAX_ERROR_BODY = 1 << 20;
+
+    OnBackendError(LifecycleHooks hooks) {
+      super(hooks);
+    }
+
+    @Override
+    public Future<Void> handleResponse(ApiExchange exchange) {
+      HttpClientResponse upstream = exchange.upstreamResponse;
+      String length = upstream.getHeader("Content-Length");
+      if (upstream.statusCode() < 500 || exchange.eventStream || exchange.request.method() == HttpMethod.HEAD
+          || length != null && !small(length)) {
+        return exchange.sendResponse();
+      }
+      return upstream.body().transform(read -> {
+        if (exchange.finished) {
+          return ApiExchange.ENDED;
+        }
+        if (read.failed()) {
+          ForwardStep.failed(exchange, read.cause(), ForwardStep.STALE_CONNECTION_RETRIES);
+          return ApiExchange.ENDED;
+        }
+        Buffer body = read.result();
+        GatewayError backendError = new GatewayError(ErrorKind.UPSTREAM_FAILED, upstream.statusCode(),
+            backendMessage(body, upstream.statusCode()), null);
+        GatewayError shaped = shapeError(hooks, exchange, backendError);
+        if (shaped == backendError) {
+          exchange.bufferedAnswer = body;
+          exchange.answerBody = body;
+          return exchange.sendResponse();
+        }
+        exchange.pool.givenBack(upstream.request().connection());
+        // The backend's head was copied for its own answer: the gateway's error replaces it whole.
+        exchange.response.headers().clear();
+        exchange.response.setStatusMessage(HttpResponseStatus.valueOf(shaped.status()).reasonPhrase());
+        exchange.errorShaped = true;
+        return Future.failedFuture(shaped);
+      });
+    }
+
+    private static boolean small(String contentLength) {
+      try {
+        return Long.parseLong(contentLength.trim()) <= MAX_ERROR_BODY;
+      } catch (NumberFormatException e) {
+        return false;
+      }
+    }
+
+    /** The message of an OpenAI- or Anthropic-shaped error body, else its text (cut), else its status. */
+    static String backendMessage(Buffer body, int status) {
+      String text = body.toString().trim();
+      if (text.startsWith("{")) {
+        try {
+          JsonObject json = new JsonObject(text);
+          Object error = json.getValue("error");
+          Object message = error instanceof JsonObject details ? details.getValue("message")
+              : error instanceof String ? error : json.getValue("message", json.getValue("detail"));
+          if (message instanceof String found && !found.isBlank()) {
+            return found;
+          }
+        } catch (DecodeException notJson) {
+          // its text, below
+        }
+      }
+      return text.isEmpty() ? "the backend answered " + status
+          : text.length() <= 500 ? text : text.substring(0, 500) + "...";
     }
   }
 

@@ -199,6 +199,35 @@ class LifecycleHooksTest {
   }
 
   @Test
+  void onErrorShapesABackendsErrorAnswerOnceRetriesAreSpent(Vertx vertx) {
+    ProxyHarness proxy = Http.await(ProxyHarness.start(vertx, List.of(backend.baseUrl()), new JsonObject()
+        .put("hooks", new JsonObject().put("enabled", true).put("on_error", hook("""
+            if request.body.model == "untouched" then return {} end
+            if status == 500 then return { status = 502, error = "upstream trouble: " .. error_message } end
+            return {}
+            """)))
+        .put("routing", new JsonObject().put("retry", new JsonObject().put("max_retries", 1)
+            .put("initial_wait", "10ms")))));
+    // Two 500s: the first is retried, the second stands.
+    backend.failNext(2, 500, null);
+    Http.Answer shaped = Http.post(proxy.client, "/v1/chat/completions", CHAT);
+    assertEquals(502, shaped.status(), shaped.body().toString());
+    JsonObject error = shaped.body().toJsonObject().getJsonObject("error");
+    assertEquals("upstream trouble: mock failure 500", error.getString("message"));
+    assertEquals("server_error", error.getString("type"), "the gateway's OpenAI error JSON");
+    assertEquals(2, backend.completions(), "the hook saw the answer that stood after the retry");
+
+    // A hook that changes nothing leaves the backend's answer as it came.
+    backend.failNext(2, 500, null);
+    Http.Answer untouched = Http.post(proxy.client, "/v1/chat/completions",
+        "{\"model\":\"untouched\",\"messages\":[]}");
+    assertEquals(500, untouched.status());
+    assertEquals(new JsonObject().put("error", new JsonObject().put("message", "mock failure 500")
+        .put("type", "server_error")), untouched.body().toJsonObject());
+    assertEquals(200, Http.post(proxy.client, "/v1/chat/completions", CHAT).status(), "the connection went back");
+  }
+
+  @Test
   void onResponseHeadersReachAStreamBeforeItsFirstByte(Vertx vertx) {
     ProxyHarness proxy = proxy(vertx, new JsonObject().put("on_response", hook("""
         response.headers["X-Hooked"] = tostring(response.status_code)
