@@ -1,12 +1,8 @@
 package dev.llmproxy.proxy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.AppenderBase;
 import dev.llmproxy.common.bus.Addresses;
 import dev.llmproxy.common.bus.AuthDecision;
 import dev.llmproxy.testsupport.MockLlmBackend;
@@ -16,13 +12,10 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import org.slf4j.LoggerFactory;
 
 /**
  * The proxy's scripts of the top-level {@code scripts/} folder, each loaded by path from the config block that uses
@@ -37,13 +30,7 @@ class ScriptsFolderProxyTest {
   private static final String VIP = "sk-vip-user-key-1111";
   private static final String PLAIN = "sk-plain-user-key-2222";
 
-  private final LinkedBlockingQueue<String> accessLines = new LinkedBlockingQueue<>();
-  private final AppenderBase<ILoggingEvent> capture = new AppenderBase<>() {
-    @Override
-    protected void append(ILoggingEvent event) {
-      accessLines.add(event.getFormattedMessage());
-    }
-  };
+  private CapturedLog accessLog;
   private MockLlmBackend backend;
   private MockLlmBackend other;
 
@@ -56,19 +43,14 @@ class ScriptsFolderProxyTest {
       message.reply(new AuthDecision(true, 200, null, null, vip ? "id-vip" : "id-plain", "static",
           vip ? "VIP" : "Plain", vip ? "vip_1" : "user_2", null, null, null, null, 0).toJson());
     });
-    capture.start();
-    accessLogger().addAppender(capture);
+    accessLog = CapturedLog.attach(AccessLog.LOGGER_NAME);
   }
 
   @AfterEach
   void stop() {
-    accessLogger().detachAppender(capture);
+    accessLog.detach();
     backend.close();
     other.close();
-  }
-
-  private static Logger accessLogger() {
-    return (Logger) LoggerFactory.getLogger(AccessLog.LOGGER_NAME);
   }
 
   private static JsonObject script(String file) {
@@ -119,9 +101,8 @@ class ScriptsFolderProxyTest {
             .put("access", new JsonObject().put("enabled", true).put("script", script("access_filter.lua"))))));
     assertEquals(200, Http.call(proxy.client, HttpMethod.GET, "/metrics", Map.of(), null).status());
     assertEquals(200, Http.post(proxy.client, "/v1/chat/completions", CHAT).status());
-    String line = accessLines.poll(5, TimeUnit.SECONDS);
-    assertNotNull(line, "no access line within 5 s");
-    assertTrue(line.contains("POST /v1/chat/completions"), "the scrape left no line before the API call's: " + line);
+    accessLog.await("POST /v1/chat/completions");
+    assertEquals(1, accessLog.lines().size(), "the scrape left no line: " + accessLog.lines());
   }
 
   @Test
