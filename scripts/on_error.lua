@@ -1,4 +1,5 @@
--- hooks.on_error: runs when the gateway answers with an error. Available: request, error_message, status.
+-- hooks.on_error: runs when the client is to get an error: the gateway's own, or a backend's 5xx that stands once
+-- retries are spent. Available: request, error_message, status.
 -- Returns { status, error }; what is absent stays.
 log("error " .. status .. " on " .. request.path .. ": " .. error_message)
 if status == 404 then

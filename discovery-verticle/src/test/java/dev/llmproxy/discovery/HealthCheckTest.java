@@ -158,6 +158,23 @@ class HealthCheckTest {
     }
   }
 
+  /** scripts/health_check.lua, loaded by path as health_check.script names it. */
+  @Test
+  void theScriptsFolderHealthCheckWaitsForALoadingModel(Vertx vertx) throws Exception {
+    Target loading = Target.start(vertx);
+    loading.body.set("{\"status\":\"loading model\"}");
+    Target ready = Target.start(vertx);
+    JsonObject health = checks("100ms", 1, 1)
+        .put("script", new JsonObject().put("enabled", true).put("path", "../scripts/health_check.lua"));
+    try (DiscoveryTesting discovery = DiscoveryTesting.deploy(vertx, config(health, loading.url(), ready.url()))) {
+      BackendSnapshot first = discovery.current();
+      assertFalse(byUrl(first, loading.url()).healthy(), "200 but still loading the model");
+      assertTrue(byUrl(first, ready.url()).healthy());
+      loading.body.set("{\"status\":\"ok\"}");
+      discovery.awaitLatest(Duration.ofSeconds(5), s -> byUrl(s, loading.url()).healthy());
+    }
+  }
+
   @Test
   void withoutAHealthCheckBlockThereAreNoChecksAsInTheOriginal(Vertx vertx) throws Exception {
     Target target = Target.start(vertx);

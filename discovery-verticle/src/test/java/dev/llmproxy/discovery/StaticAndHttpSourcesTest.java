@@ -93,6 +93,20 @@ class StaticAndHttpSourcesTest {
     }
   }
 
+  /** scripts/discovery_filter.lua, loaded by path as a source's script names it. */
+  @Test
+  void theScriptsFolderDiscoveryFilterDropsStagingAndDoublesWeights(Vertx vertx) throws Exception {
+    JsonObject source = staticSource("fixed", new JsonArray()
+        .add(new JsonObject().put("name", "staging-1").put("url", "http://10.0.2.1:8000"))
+        .add(new JsonObject().put("name", "prod-1").put("url", "http://10.0.2.2:8000").put("weight", 3)))
+        .put("script", new JsonObject().put("enabled", true).put("path", "../scripts/discovery_filter.lua"));
+    try (DiscoveryTesting discovery = DiscoveryTesting.deploy(vertx, withSources(source))) {
+      BackendSnapshot snapshot = discovery.current();
+      assertEquals(List.of("http://10.0.2.2:8000"), urls(snapshot), "staging-1 is filtered out");
+      assertEquals(6, byUrl(snapshot, "http://10.0.2.2:8000").weight());
+    }
+  }
+
   @Test
   void firstModeUsesTheFirstSourceWithBackends(Vertx vertx) throws Exception {
     Registry empty = Registry.start(vertx);

@@ -92,6 +92,8 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
   JsonObject hookMetadata;
   /** Headers the hooks set (null value: removed) on the request to the backend. */
   Map<String, String> hookHeaders;
+  /** The error to render has been through {@code on_error} already (a backend's error answer). */
+  boolean errorShaped;
   /** A non-streaming answer read whole for {@code on_response}, and what the client gets of it. */
   Buffer bufferedAnswer;
   Buffer answerBody;
@@ -249,7 +251,7 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
     }
     settleLimits(false);
     if (!response.headWritten()) {
-      if (context.hooks.has(LifecycleHooks.Hook.ON_ERROR)) {
+      if (context.hooks.has(LifecycleHooks.Hook.ON_ERROR) && !errorShaped) {
         error = HookSteps.shapeError(context.hooks, this, error);
       }
       endpoint.dialect().errorHeaders(response.headers(), requestId); // the client's dialect shapes the error

@@ -15,8 +15,9 @@ import java.util.List;
  * outcome goes to. Request walk, in order: request id, body read, inspection, auth, model overrides, limits, the response cache, routing, forward (the
  * last step: the backend's answer turns the walk around). Response walk, back: the answer's head, then the relay
  * (the first step). The lifecycle hooks sit in their slots: {@code on_request} after inspection, {@code on_auth}
- * after auth, {@code on_route} after routing, {@code on_response} just before the relay; {@code on_complete} is an
- * outcome sink. A step that is off for a config is not in the chain at all.
+ * after auth, {@code on_route} after routing, {@code on_response} just before the relay, {@code on_error} for a
+ * backend's error answer first on the way back (and for the gateway's own errors where they are rendered);
+ * {@code on_complete} is an outcome sink. A step that is off for a config is not in the chain at all.
  */
 final class ExchangeChain {
 
@@ -51,6 +52,9 @@ final class ExchangeChain {
     chain.add(new RouteStep());
     if (hooks.has(Hook.ON_ROUTE)) {
       chain.add(new HookSteps.OnRoute(hooks));
+    }
+    if (hooks.has(Hook.ON_ERROR)) {
+      chain.add(new HookSteps.OnBackendError(hooks));
     }
     chain.add(new ForwardStep());
     this.steps = chain.toArray(ExchangeInterceptor[]::new);
@@ -93,6 +97,11 @@ final class ExchangeChain {
         outcome.request().method().name(), outcome.request().path(), outcome.received(),
         outcome.backend() == null ? null : outcome.backend().url(), outcome.status(), outcome.latencyMs(),
         outcome.ttftMs(), outcome.usageEstimated(), outcome.aborted(), outcome.clientIp());
+    Object metadata = outcome.hookRequest() == null ? null : outcome.hookRequest().get("metadata");
+    if (metadata instanceof io.vertx.core.json.JsonObject returned && !returned.isEmpty()) {
+      // A copy: on_complete still reads the hooks' table while the record travels.
+      record = record.withMetadata(returned.copy());
+    }
     route.send(vertx.eventBus(), outcome.cached() ? record.asCached() : record);
   }
 }

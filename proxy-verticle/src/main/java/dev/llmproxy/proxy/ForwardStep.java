@@ -173,12 +173,14 @@ final class ForwardStep implements ExchangeInterceptor {
     if (!context.retryPolicy.allows(exchange.retries, reason, status)) {
       return false;
     }
-    Backend next;
+    Backend strategyChoice;
     try {
-      next = RouteStep.choose(exchange);
+      strategyChoice = RouteStep.choose(exchange);
     } catch (GatewayError noneLeft) {
       return false;
     }
+    Backend next = context.hooks.has(LifecycleHooks.Hook.ON_ROUTE)
+        ? HookSteps.OnRoute.route(context.hooks, exchange, strategyChoice) : strategyChoice;
     exchange.retries++;
     context.metrics.retry(exchange.backend.name(), reason == Reason.STATUS ? Integer.toString(status) : reason.label());
     // Another backend is tried at once; the same one again only after its Retry-After, else the backoff.

@@ -10,6 +10,8 @@ import dev.llmproxy.proxy.auth.AuthGate;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.Json;
@@ -94,7 +96,10 @@ final class HookSteps {
     return refusal != null ? Future.failedFuture(refusal) : exchange.sendRequest();
   }
 
-  /** {@code on_route}: {@code {backend = "name"}} picks, {@code {order = {...}}} prefers; else the strategy's choice. */
+  /**
+   * {@code on_route}: {@code {backend = "name"}} picks, {@code {order = {...}}} prefers; else the strategy's choice.
+   * It runs again before each retry or fallback attempt ({@link ForwardStep}), shown the backends not tried yet.
+   */
   static final class OnRoute extends HookStep {
     OnRoute(LifecycleHooks hooks) {
       super(hooks);
@@ -102,10 +107,29 @@ final class HookSteps {
 
     @Override
     public Future<Void> handleRequest(ApiExchange exchange) {
+      exchange.chosen = route(hooks, exchange, exchange.chosen);
+      return exchange.sendRequest();
+    }
+
+    /**
+     * The backend this attempt goes to: the hook's pick among the backends this exchange has not tried (the
+     * strategy's {@code choice} alone when it chose one tried already), else {@code choice}. The hook's global
+     * {@code attempt} is 0 for the first, 1 for the first retry...
+     */
+    static Backend route(LifecycleHooks hooks, ApiExchange exchange, Backend choice) {
       List<Backend> known = exchange.context.snapshot().backends();
-      List<Map<String, Object>> backends = new ArrayList<>(known.size());
-      long now = System.nanoTime();
+      List<Backend> untried = new ArrayList<>(known.size());
       for (Backend backend : known) {
+        if (!exchange.tried.contains(backend)) {
+          untried.add(backend);
+        }
+      }
+      if (untried.isEmpty()) {
+        untried.add(choice);
+      }
+      List<Map<String, Object>> backends = new ArrayList<>(untried.size());
+      long now = System.nanoTime();
+      for (Backend backend : untried) {
         Map<String, Object> entry = new HashMap<>();
         entry.put("name", backend.name());
         entry.put("url", backend.url());
@@ -115,21 +139,19 @@ final class HookSteps {
         entry.put("models", backend.models());
         backends.add(entry);
       }
-      LuaSandbox.Result result = hooks.run(Hook.ON_ROUTE,
-          Map.of("request", hooks.requestView(exchange), "backends", backends), exchange.requestId,
-          LifecycleHooks.READ_NOTHING);
+      LuaSandbox.Result result = hooks.run(Hook.ON_ROUTE, Map.of("request", hooks.requestView(exchange),
+          "backends", backends, "attempt", exchange.tried.size()), exchange.requestId, LifecycleHooks.READ_NOTHING);
       if (result != null && result.returned() instanceof JsonObject answer) {
         List<Object> wanted = answer.getValue("backend") != null ? List.of(answer.getValue("backend"))
             : answer.getValue("order") instanceof JsonArray order ? order.getList() : List.of();
         for (Object name : wanted) {
-          Backend found = find(known, name);
+          Backend found = find(untried, name);
           if (found != null && usable(exchange, found, now)) {
-            exchange.chosen = found;
-            break;
+            return found;
           }
         }
       }
-      return exchange.sendRequest();
+      return choice;
     }
 
     private static boolean usable(ApiExchange exchange, Backend backend, long now) {
@@ -165,6 +187,11 @@ final class HookSteps {
       }
       if (exchange.eventStream || exchange.request.method() == HttpMethod.HEAD) {
         run(exchange, null);
+        return exchange.sendResponse();
+      }
+      if (exchange.bufferedAnswer != null) {
+        // A backend's error answer, read whole for on_error and left as it was.
+        run(exchange, exchange.bufferedAnswer);
         return exchange.sendResponse();
       }
       return exchange.upstreamResponse.body().transform(read -> {
@@ -244,6 +271,83 @@ final class HookSteps {
         hooks.run(Hook.ON_COMPLETE, Map.of("request", outcome.hookRequest(), "response", response, "usage", usage),
             outcome.requestId(), LifecycleHooks.READ_NOTHING);
       });
+    }
+  }
+
+  /**
+   * {@code on_error} for a backend's own error answer (a 5xx that stands once retries are spent): the answer is read
+   * whole (unless it is a stream, or says it is over {@link #MAX_ERROR_BODY} bytes) and the hook sees its status and
+   * message. A hook that changes either answers the client with the gateway's error JSON in the client's dialect;
+   * one that changes nothing leaves the backend's answer as it came.
+   */
+  static final class OnBackendError extends HookStep {
+    /** An error answer larger than this is relayed without the hook: it is not a message to shape. */
+    static final long MAX_ERROR_BODY = 1 << 20;
+
+    OnBackendError(LifecycleHooks hooks) {
+      super(hooks);
+    }
+
+    @Override
+    public Future<Void> handleResponse(ApiExchange exchange) {
+      HttpClientResponse upstream = exchange.upstreamResponse;
+      String length = upstream.getHeader("Content-Length");
+      if (upstream.statusCode() < 500 || exchange.eventStream || exchange.request.method() == HttpMethod.HEAD
+          || length != null && !small(length)) {
+        return exchange.sendResponse();
+      }
+      return upstream.body().transform(read -> {
+        if (exchange.finished) {
+          return ApiExchange.ENDED;
+        }
+        if (read.failed()) {
+          ForwardStep.failed(exchange, read.cause(), ForwardStep.STALE_CONNECTION_RETRIES);
+          return ApiExchange.ENDED;
+        }
+        Buffer body = read.result();
+        GatewayError backendError = new GatewayError(ErrorKind.UPSTREAM_FAILED, upstream.statusCode(),
+            backendMessage(body, upstream.statusCode()), null);
+        GatewayError shaped = shapeError(hooks, exchange, backendError);
+        if (shaped == backendError) {
+          exchange.bufferedAnswer = body;
+          exchange.answerBody = body;
+          return exchange.sendResponse();
+        }
+        exchange.pool.givenBack(upstream.request().connection());
+        // The backend's head was copied for its own answer: the gateway's error replaces it whole.
+        exchange.response.headers().clear();
+        exchange.response.setStatusMessage(HttpResponseStatus.valueOf(shaped.status()).reasonPhrase());
+        exchange.errorShaped = true;
+        return Future.failedFuture(shaped);
+      });
+    }
+
+    private static boolean small(String contentLength) {
+      try {
+        return Long.parseLong(contentLength.trim()) <= MAX_ERROR_BODY;
+      } catch (NumberFormatException e) {
+        return false;
+      }
+    }
+
+    /** The message of an OpenAI- or Anthropic-shaped error body, else its text (cut), else its status. */
+    static String backendMessage(Buffer body, int status) {
+      String text = body.toString().trim();
+      if (text.startsWith("{")) {
+        try {
+          JsonObject json = new JsonObject(text);
+          Object error = json.getValue("error");
+          Object message = error instanceof JsonObject details ? details.getValue("message")
+              : error instanceof String ? error : json.getValue("message", json.getValue("detail"));
+          if (message instanceof String found && !found.isBlank()) {
+            return found;
+          }
+        } catch (DecodeException notJson) {
+          // its text, below
+        }
+      }
+      return text.isEmpty() ? "the backend answered " + status
+          : text.length() <= 500 ? text : text.substring(0, 500) + "...";
     }
   }
 

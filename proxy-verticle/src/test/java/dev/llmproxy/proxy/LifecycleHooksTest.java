@@ -145,6 +145,89 @@ class LifecycleHooksTest {
   }
 
   @Test
+  void onRouteRunsAgainOnARetryShownOnlyTheBackendsNotTried(Vertx vertx) throws InterruptedException {
+    String dead = "http://127.0.0.1:" + ProxyHarness.freePort();
+    ProxyHarness proxy = Http.await(ProxyHarness.start(vertx, List.of(dead, backend.baseUrl(), other.baseUrl()),
+        new JsonObject().put("hooks", new JsonObject().put("enabled", true).put("on_route", hook("""
+            local names = {}
+            for _, b in ipairs(backends) do names[#names + 1] = b.name end
+            log("route attempt " .. attempt .. ": " .. table.concat(names, ","))
+            if attempt == 0 then return { backend = "b0" } end
+            return { backend = "b2" }
+            """)))));
+    assertEquals(200, Http.post(proxy.client, "/v1/chat/completions", CHAT).status());
+    assertTrue(luaLog.await("route attempt 0").endsWith("route attempt 0: b0,b1,b2"));
+    assertTrue(luaLog.await("route attempt 1").endsWith("route attempt 1: b1,b2"),
+        "the retry after b0's connect failure asks the hook again, without b0");
+    assertEquals(0, backend.completions(), "the hook's pick for the retry, not the strategy's");
+    assertEquals(1, other.completions());
+  }
+
+  private static final String SHAPE_ERRORS = """
+      if status == 502 then return { status = 503, error = "all backends down: " .. error_message } end
+      return { error = "shaped " .. status .. ": " .. error_message .. " (" .. request.path .. ")" }
+      """;
+
+  @Test
+  void onErrorShapesTheGatewaysErrorWhenNoBackendCanBeReached(Vertx vertx) {
+    // Connect failures on every backend, retries spent: the gateway's 502, reshaped. (One proxy a test: proxies of
+    // one Vert.x share the backend list.)
+    String dead = "http://127.0.0.1:" + ProxyHarness.freePort();
+    ProxyHarness unreachable = Http.await(ProxyHarness.start(vertx, List.of(dead, dead + "/again"), new JsonObject()
+        .put("hooks", new JsonObject().put("enabled", true).put("on_error", hook(SHAPE_ERRORS)))
+        .put("routing", new JsonObject().put("retry", new JsonObject().put("initial_wait", "10ms")))));
+    Http.Answer down = Http.post(unreachable.client, "/v1/chat/completions", CHAT);
+    assertEquals(503, down.status(), down.body().toString());
+    JsonObject error = down.body().toJsonObject().getJsonObject("error");
+    assertTrue(error.getString("message").startsWith("all backends down: the backend could not be reached"),
+        error.encode());
+    assertEquals("server_error", error.getString("type"), "still OpenAI's error JSON");
+  }
+
+  @Test
+  void onErrorShapesTheGatewaysErrorWhenTheBackendTimesOut(Vertx vertx) {
+    backend.answerDelay(3_000);
+    ProxyHarness slow = Http.await(ProxyHarness.start(vertx, List.of(), new JsonObject()
+        .put("hooks", new JsonObject().put("enabled", true).put("on_error", hook(SHAPE_ERRORS)))
+        .put("backends", new io.vertx.core.json.JsonArray().add(new JsonObject().put("name", "slow")
+            .put("url", backend.baseUrl()).put("timeout", "300ms")))
+        .put("routing", new JsonObject().put("retry", new JsonObject().put("enabled", false)))));
+    Http.Answer late = Http.post(slow.client, "/v1/chat/completions", CHAT);
+    assertEquals(504, late.status(), late.body().toString());
+    assertEquals("shaped 504: the backend did not answer within 300 ms (/v1/chat/completions)",
+        late.body().toJsonObject().getJsonObject("error").getString("message"));
+  }
+
+  @Test
+  void onErrorShapesABackendsErrorAnswerOnceRetriesAreSpent(Vertx vertx) {
+    ProxyHarness proxy = Http.await(ProxyHarness.start(vertx, List.of(backend.baseUrl()), new JsonObject()
+        .put("hooks", new JsonObject().put("enabled", true).put("on_error", hook("""
+            if request.body.model == "untouched" then return {} end
+            if status == 500 then return { status = 502, error = "upstream trouble: " .. error_message } end
+            return {}
+            """)))
+        .put("routing", new JsonObject().put("retry", new JsonObject().put("max_retries", 1)
+            .put("initial_wait", "10ms")))));
+    // Two 500s: the first is retried, the second stands.
+    backend.failNext(2, 500, null);
+    Http.Answer shaped = Http.post(proxy.client, "/v1/chat/completions", CHAT);
+    assertEquals(502, shaped.status(), shaped.body().toString());
+    JsonObject error = shaped.body().toJsonObject().getJsonObject("error");
+    assertEquals("upstream trouble: mock failure 500", error.getString("message"));
+    assertEquals("server_error", error.getString("type"), "the gateway's OpenAI error JSON");
+    assertEquals(2, backend.completions(), "the hook saw the answer that stood after the retry");
+
+    // A hook that changes nothing leaves the backend's answer as it came.
+    backend.failNext(2, 500, null);
+    Http.Answer untouched = Http.post(proxy.client, "/v1/chat/completions",
+        "{\"model\":\"untouched\",\"messages\":[]}");
+    assertEquals(500, untouched.status());
+    assertEquals(new JsonObject().put("error", new JsonObject().put("message", "mock failure 500")
+        .put("type", "server_error")), untouched.body().toJsonObject());
+    assertEquals(200, Http.post(proxy.client, "/v1/chat/completions", CHAT).status(), "the connection went back");
+  }
+
+  @Test
   void onResponseHeadersReachAStreamBeforeItsFirstByte(Vertx vertx) {
     ProxyHarness proxy = proxy(vertx, new JsonObject().put("on_response", hook("""
         response.headers["X-Hooked"] = tostring(response.status_code)

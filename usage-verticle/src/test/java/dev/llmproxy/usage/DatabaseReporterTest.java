@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmproxy.common.config.GatewayConfig;
+import dev.llmproxy.common.model.UsageRecord;
 import dev.llmproxy.common.storage.Pools;
 import dev.llmproxy.common.storage.SqlDatabase;
 import dev.llmproxy.testsupport.Poll;
@@ -52,7 +53,8 @@ class DatabaseReporterTest {
       String first = deploy(vertx, config, new SimpleMeterRegistry()).toCompletionStage().toCompletableFuture()
           .get(10, TimeUnit.SECONDS);
       for (int i = 0; i < 150; i++) {
-        send(vertx, record("r-" + i, "sk-live-abcdefgh1234", null, "llama", 10, i));
+        UsageRecord record = record("r-" + i, "sk-live-abcdefgh1234", null, "llama", 10, i);
+        send(vertx, i == 7 ? record.withMetadata(new JsonObject().put("team", "blue")) : record);
       }
       assertTrue(Poll.until(Duration.ofSeconds(20), () -> count(db, table, "*") == 150), "rows: " + count(db, table, "*"));
       vertx.undeploy(first).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -74,7 +76,8 @@ class DatabaseReporterTest {
       assertEquals(160, count(db, table, "DISTINCT request_id"));
 
       Row row = db.pool().query("SELECT request_id, api_key, user_id, method, path, backend_url, status_code,"
-              + " latency_ms, prompt_tokens, completion_tokens, total_tokens FROM " + table + " WHERE request_id = 'r-7'")
+              + " latency_ms, prompt_tokens, completion_tokens, total_tokens, metadata FROM " + table
+              + " WHERE request_id = 'r-7'")
           .execute().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).iterator().next();
       assertEquals("sk-...1234", row.getString("api_key"));
       assertEquals("user-1", row.getString("user_id"));
@@ -86,6 +89,8 @@ class DatabaseReporterTest {
       assertEquals(10, row.getLong("prompt_tokens"));
       assertEquals(7, row.getLong("completion_tokens"));
       assertEquals(17, row.getLong("total_tokens"));
+      assertEquals(new JsonObject().put("team", "blue"), new JsonObject(row.getValue("metadata").toString()),
+          "the hooks' metadata, as JSON text");
     } finally {
       db.pool().query("DROP TABLE IF EXISTS " + table).execute().toCompletionStage().toCompletableFuture()
           .get(10, TimeUnit.SECONDS);

@@ -54,6 +54,7 @@ public final class UsageSchema {
     COLUMNS.put("aborted", "INTEGER NOT NULL DEFAULT 0");
     COLUMNS.put("client_ip", "TEXT");
     COLUMNS.put("cached", "INTEGER NOT NULL DEFAULT 0");
+    COLUMNS.put("metadata", "TEXT");
   }
 
   private UsageSchema() {

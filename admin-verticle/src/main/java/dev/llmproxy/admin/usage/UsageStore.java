@@ -95,7 +95,8 @@ public final class UsageStore {
         record.estimated() ? 1 : 0,
         record.aborted() ? 1 : 0,
         record.clientIp(),
-        record.cached() ? 1 : 0));
+        record.cached() ? 1 : 0,
+        record.metadata() == null ? null : record.metadata().encode()));
   }
 
   /** Totals, and per group when the query has one, of the records that match. */

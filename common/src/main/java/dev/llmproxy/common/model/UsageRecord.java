@@ -22,12 +22,14 @@ import java.time.Instant;
  * @param maskedKey  the key masked ({@code sk-...abcd}); derived from {@code apiKey} when not given
  * @param cached     the answer came from the gateway's response cache: no backend was asked, and the tokens are 0
  *                   (absent, so false, in records written before the field existed)
+ * @param metadata   what the lifecycle hooks returned as {@code metadata} ({@code on_request}, {@code on_auth}),
+ *                   null when none did; a record written before it existed reads back with none
  */
 public record UsageRecord(String requestId, String apiKey, String keySource, String keyName, String userId, String model,
                           long promptTokens, long completionTokens, long totalTokens, boolean stream,
                           String method, String endpoint, Instant timestamp, String backendUrl, int statusCode,
                           long latencyMs, long ttftMs, boolean estimated, boolean aborted, String clientIp,
-                          String keyHash, String maskedKey, boolean cached) {
+                          String keyHash, String maskedKey, boolean cached, JsonObject metadata) {
 
   public UsageRecord {
     boolean hasKey = apiKey != null && !apiKey.isEmpty();
@@ -37,6 +39,31 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
     if (maskedKey == null && hasKey) {
       maskedKey = Secrets.mask(apiKey);
     }
+    if (metadata != null && metadata.isEmpty()) {
+      metadata = null;
+    }
+  }
+
+  /** Not from the cache, with the hooks' metadata (null: none), the key's hash and masked form given. */
+  public UsageRecord(String requestId, String apiKey, String keySource, String keyName, String userId, String model,
+                     long promptTokens, long completionTokens, long totalTokens, boolean stream,
+                     String method, String endpoint, Instant timestamp, String backendUrl, int statusCode,
+                     long latencyMs, long ttftMs, boolean estimated, boolean aborted, String clientIp,
+                     String keyHash, String maskedKey, JsonObject metadata) {
+    this(requestId, apiKey, keySource, keyName, userId, model, promptTokens, completionTokens, totalTokens, stream,
+        method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted, clientIp, keyHash,
+        maskedKey, false, metadata);
+  }
+
+  /** Without metadata, the key's hash and masked form given. */
+  public UsageRecord(String requestId, String apiKey, String keySource, String keyName, String userId, String model,
+                     long promptTokens, long completionTokens, long totalTokens, boolean stream,
+                     String method, String endpoint, Instant timestamp, String backendUrl, int statusCode,
+                     long latencyMs, long ttftMs, boolean estimated, boolean aborted, String clientIp,
+                     String keyHash, String maskedKey, boolean cached) {
+    this(requestId, apiKey, keySource, keyName, userId, model, promptTokens, completionTokens, totalTokens, stream,
+        method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted, clientIp, keyHash,
+        maskedKey, cached, null);
   }
 
   /** A record not served from the cache, with its key's hash and masked form as given. */
@@ -47,7 +74,7 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
                      String keyHash, String maskedKey) {
     this(requestId, apiKey, keySource, keyName, userId, model, promptTokens, completionTokens, totalTokens, stream,
         method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted, clientIp, keyHash,
-        maskedKey, false);
+        maskedKey, false, null);
   }
 
   /** As the proxy makes it: the key's hash and masked form are derived from the key. */
@@ -57,14 +84,21 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
                      long latencyMs, long ttftMs, boolean estimated, boolean aborted, String clientIp) {
     this(requestId, apiKey, keySource, keyName, userId, model, promptTokens, completionTokens, totalTokens, stream,
         method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted, clientIp, null, null,
-        false);
+        false, null);
   }
 
   /** The same record marked as served from the response cache. */
   public UsageRecord asCached() {
     return new UsageRecord(requestId, apiKey, keySource, keyName, userId, model, promptTokens, completionTokens,
         totalTokens, stream, method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted,
-        clientIp, keyHash, maskedKey, true);
+        clientIp, keyHash, maskedKey, true, metadata);
+  }
+
+  /** The same record with the hooks' metadata (null or empty: none). */
+  public UsageRecord withMetadata(JsonObject metadata) {
+    return new UsageRecord(requestId, apiKey, keySource, keyName, userId, model, promptTokens, completionTokens,
+        totalTokens, stream, method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted,
+        clientIp, keyHash, maskedKey, cached, metadata);
   }
 
   /** The key's public id (the first 16 hex digits of its hash), null when the request had no key. */
@@ -86,7 +120,7 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
   public UsageRecord withRawKey(String rawKey) {
     return new UsageRecord(requestId, rawKey, keySource, keyName, userId, model, promptTokens, completionTokens,
         totalTokens, stream, method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted,
-        clientIp, keyHash, maskedKey, cached);
+        clientIp, keyHash, maskedKey, cached, metadata);
   }
 
   /**
@@ -94,7 +128,7 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
    * hand-overs, never for a file (see {@link #withoutRawKey()}).
    */
   public JsonObject toJson() {
-    return new JsonObject()
+    JsonObject json = new JsonObject()
         .put("request_id", requestId)
         .put("api_key", apiKey)
         .put("key_hash", keyHash)
@@ -119,6 +153,10 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
         .put("aborted", aborted)
         .put("client_ip", clientIp)
         .put("cached", cached);
+    if (metadata != null) {
+      json.put("metadata", metadata.copy());
+    }
+    return json;
   }
 
   public static UsageRecord fromJson(JsonObject json) {
@@ -145,6 +183,8 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
         json.getString("client_ip"),
         json.getString("key_hash"),
         json.getString("api_key_masked"),
-        json.getBoolean("cached", false));
+        json.getBoolean("cached", false),
+        // Absent from records written before hooks could add it; anything but an object is not metadata.
+        json.getValue("metadata") instanceof JsonObject metadata ? metadata : null);
   }
 }

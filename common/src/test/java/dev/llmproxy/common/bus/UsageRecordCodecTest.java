@@ -2,6 +2,7 @@ package dev.llmproxy.common.bus;
 
 import dev.llmproxy.common.model.UsageRecord;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
@@ -39,5 +40,24 @@ class UsageRecordCodecTest {
     Buffer wire = Buffer.buffer("xx");
     codec.encodeToWire(wire, record);
     assertEquals(record, codec.decodeFromWire(2, wire));
+  }
+
+  @Test
+  void theHooksMetadataTravelsOnTheWire() {
+    UsageRecord withMetadata = record.withMetadata(new JsonObject().put("team", "blue").put("trace", 7));
+    UsageRecordCodec codec = new UsageRecordCodec();
+    Buffer wire = Buffer.buffer();
+    codec.encodeToWire(wire, withMetadata);
+    UsageRecord decoded = codec.decodeFromWire(0, wire);
+    assertEquals(withMetadata, decoded);
+    assertEquals("blue", decoded.metadata().getString("team"));
+  }
+
+  @Test
+  void aRecordWrittenBeforeMetadataExistedReadsBackWithNone() {
+    JsonObject old = record.toJson();
+    old.remove("metadata");
+    assertEquals(null, UsageRecord.fromJson(old).metadata());
+    assertEquals(record, UsageRecord.fromJson(old.put("metadata", "not an object")));
   }
 }

@@ -23,11 +23,16 @@ public final class DatabaseReporter implements Reporter {
   /** The columns written, in the order of the placeholders; also the payload's field names. */
   static final List<String> COLUMNS = List.of("request_id", "timestamp", "api_key", "user_id", "method", "path",
       "backend_url", "status_code", "latency_ms", "prompt_tokens", "completion_tokens", "total_tokens");
+  static final String METADATA = "metadata";
+  private static final List<String> WITH_METADATA = java.util.stream.Stream.concat(COLUMNS.stream(),
+      java.util.stream.Stream.of(METADATA)).toList();
 
   private final String name;
   private final SqlDatabase database;
   private final String table;
   private boolean tableReady;
+  /** The columns the table has of those written: {@link #COLUMNS}, with metadata when the table has that column. */
+  private List<String> columns = COLUMNS;
 
   public DatabaseReporter(String name, SqlDatabase database, String table) {
     this.name = name;
@@ -61,7 +66,8 @@ public final class DatabaseReporter implements Reporter {
         .put("latency_ms", record.latencyMs())
         .put("prompt_tokens", record.promptTokens())
         .put("completion_tokens", record.completionTokens())
-        .put("total_tokens", record.totalTokens());
+        .put("total_tokens", record.totalTokens())
+        .put(METADATA, record.metadata() == null ? null : record.metadata().copy());
   }
 
   @Override
@@ -70,9 +76,25 @@ public final class DatabaseReporter implements Reporter {
       return Future.succeededFuture();
     }
     Future<Void> ready = tableReady ? Future.succeededFuture()
-        : database.pool().query(createTable()).execute().onSuccess(r -> tableReady = true).mapEmpty();
+        : database.pool().query(createTable()).execute().compose(r -> metadataColumn())
+            .onSuccess(r -> tableReady = true).mapEmpty();
     return ready.compose(v -> database.pool().preparedQuery(insert(payloads.size())).execute(values(payloads)))
         .mapEmpty();
+  }
+
+  /**
+   * A table made before the metadata column existed gets it; whether it has it is then asked, so that a table this
+   * reporter may not alter still gets its rows.
+   */
+  private Future<Void> metadataColumn() {
+    return database.pool().query("ALTER TABLE " + table + " ADD COLUMN " + METADATA + " TEXT").execute()
+        .<Void>mapEmpty().recover(alreadyThere -> Future.succeededFuture())
+        .compose(v -> database.pool().query("SELECT " + METADATA + " FROM " + table + " WHERE 1 = 0").execute())
+        .map(has -> {
+          columns = WITH_METADATA;
+          return (Void) null;
+        })
+        .recover(none -> Future.succeededFuture());
   }
 
   String createTable() {
@@ -98,17 +120,17 @@ public final class DatabaseReporter implements Reporter {
 
   private String insert(int rows) {
     Dialect dialect = database.dialect();
-    String columns = dialect == Dialect.MYSQL
-        ? String.join(", ", COLUMNS).replace("timestamp", "`timestamp`") : String.join(", ", COLUMNS);
+    String names = dialect == Dialect.MYSQL
+        ? String.join(", ", columns).replace("timestamp", "`timestamp`") : String.join(", ", columns);
     StringBuilder sql = new StringBuilder(switch (dialect) {
       case POSTGRES -> "INSERT INTO ";
       case MYSQL -> "INSERT IGNORE INTO ";
       case SQLITE -> "INSERT OR IGNORE INTO ";
-    }).append(table).append(" (").append(columns).append(") VALUES ");
+    }).append(table).append(" (").append(names).append(") VALUES ");
     int index = 1;
     for (int row = 0; row < rows; row++) {
       sql.append(row == 0 ? "(" : ", (");
-      for (int c = 0; c < COLUMNS.size(); c++) {
+      for (int c = 0; c < columns.size(); c++) {
         sql.append(c == 0 ? "" : ", ").append(dialect.placeholder(index++));
       }
       sql.append(')');
@@ -122,9 +144,11 @@ public final class DatabaseReporter implements Reporter {
   private Tuple values(List<JsonObject> payloads) {
     Tuple tuple = Tuple.tuple();
     for (JsonObject row : payloads) {
-      for (String column : COLUMNS) {
+      for (String column : columns) {
         Object value = row.getValue(column);
-        tuple.addValue(column.equals("timestamp") ? timestamp(value) : value);
+        tuple.addValue(column.equals("timestamp") ? timestamp(value)
+            : column.equals(METADATA) && value != null && !(value instanceof String) ? io.vertx.core.json.Json.encode(value)
+            : value);
       }
     }
     return tuple;

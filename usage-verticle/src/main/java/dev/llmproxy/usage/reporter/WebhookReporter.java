@@ -84,7 +84,7 @@ public final class WebhookReporter implements Reporter {
 
   @Override
   public JsonObject payload(UsageRecord record) {
-    return new JsonObject()
+    JsonObject payload = new JsonObject()
         .put("request_id", record.requestId())
         .put("user_id", record.userId())
         .put("api_key", apiKey(record))
@@ -103,6 +103,10 @@ public final class WebhookReporter implements Reporter {
         .put("estimated", record.estimated())
         .put("aborted", record.aborted())
         .put("cached", record.cached());
+    if (record.metadata() != null) {
+      payload.put("metadata", record.metadata().copy());
+    }
+    return payload;
   }
 
   /**

@@ -164,6 +164,23 @@ class RequestLogVerticleTest {
     assertFalse(lines.stream().anyMatch(l -> l.contains("embeddings")));
   }
 
+  /** scripts/log_filter.lua, seed 001's example, loaded by path as logging.request.script names it. */
+  @Test
+  void theScriptsFolderLogFilterSkipsHealthChecksAndTheInternalNetwork(Vertx vertx) throws Exception {
+    LinkedBlockingQueue<String> lines = captureFileLines();
+    GatewayConfig config = config(null, new JsonObject().put("file", new JsonObject().put("path", "requests.log"))
+        .put("script", new JsonObject().put("enabled", true).put("path", "../scripts/log_filter.lua")));
+    await(vertx.deployVerticle(new RequestLogVerticle(config)));
+
+    vertx.eventBus().send(Addresses.REQUEST_LOG, message("health", "mock").put("path", "/health")
+        .put("client_ip", "192.168.1.9"));
+    vertx.eventBus().send(Addresses.REQUEST_LOG, message("internal", "mock")); // from 10.1.2.3
+    JsonObject kept = message("outside", "mock").put("client_ip", "192.168.1.9");
+    vertx.eventBus().send(Addresses.REQUEST_LOG, kept);
+    assertEquals(kept, new JsonObject(lines.poll(5, TimeUnit.SECONDS)), "the first line is the one kept");
+    assertTrue(lines.isEmpty(), "nothing else: " + lines);
+  }
+
   /** Seed 001's {@code storage: stdout}: the same JSON lines, which the launcher's log setup sends to stdout. */
   @Test
   void stdoutAloneWritesTheLines(Vertx vertx) throws Exception {
