@@ -197,6 +197,9 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
       return finalUsage;
     }
     Usage reported = tap.usage();
+    if (reported == null && tap.usageRejected()) {
+      context.metrics.usageReportRejected();
+    }
     boolean answeredOk = upstreamResponse != null && upstreamResponse.statusCode() / 100 == 2;
     if (reported != null) {
       finalUsage = reported;

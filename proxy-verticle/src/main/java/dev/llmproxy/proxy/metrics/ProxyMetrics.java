@@ -32,6 +32,7 @@ public final class ProxyMetrics {
   private final CallerMeters uncalled;
   private final ConcurrentHashMap<Caller, CallerMeters> callers = new ConcurrentHashMap<>();
   private final DistributionSummary ttft;
+  private final Counter usageRejected;
   private final AtomicLong inFlight = new AtomicLong();
   private final ConcurrentHashMap<RequestLabels, Counter> requests = new ConcurrentHashMap<>();
   /** The known names of {@code metrics.custom_labels}, in their configured order; unknown names are left out. */
@@ -62,6 +63,15 @@ public final class ProxyMetrics {
         .serviceLevelObjectives(TTFT_BUCKETS_MS)
         .register(registry);
     registry.gauge("llmproxy_requests_in_flight", inFlight);
+    this.usageRejected = Counter.builder("llmproxy_usage_reports_rejected")
+        .description("Backend usage reports ignored because a count was negative or not a whole number; "
+            + "those requests are estimated")
+        .register(registry);
+  }
+
+  /** A backend's usage report had counts that are no counts: the request is estimated instead. */
+  public void usageReportRejected() {
+    usageRejected.increment();
   }
 
   private CallerMeters callerMeters(Tags callerTags) {
