@@ -11,7 +11,10 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -74,6 +77,8 @@ final class ConnectionGuard {
   /** The request being read has reached the application (its head is decoded). */
   private boolean headDelivered;
   private boolean readTimedOut;
+  /** A request was refused by this guard: whatever else the client sends is dropped until the connection closes. */
+  private boolean refused;
   /** Requests whose head arrived minus responses that ended: more than 0 while an answer is owed. */
   private int answersOwed;
   private boolean responseStarted;
@@ -96,7 +101,9 @@ final class ConnectionGuard {
    * sees a request's bytes before its head is complete.
    */
   static void install(HttpConnection connection, Limits limits) {
-    if (!limits.any() || !(connection instanceof io.vertx.core.http.impl.HttpServerConnection internal)) {
+    // Installed without limits too: it also answers what Vert.x would answer without a body or not at all (an HTTP
+    // version it does not speak, a chunked body that is not valid chunked encoding).
+    if (!(connection instanceof io.vertx.core.http.impl.HttpServerConnection internal)) {
       return;
     }
     ChannelPipeline pipeline = internal.channelHandlerContext().pipeline();
@@ -270,6 +277,38 @@ final class ConnectionGuard {
     rawContext.close();
   }
 
+  /**
+   * Answers a request the HTTP decoder took in but Vert.x would not answer well, and closes: a version other than
+   * HTTP/1.0 and 1.1 gets 505 (Vert.x: an empty 501 echoing the version), a chunked body that breaks the encoding 400
+   * (Vert.x: the connection closed without a word). Nothing is answered once a response has begun.
+   */
+  private void refuse(ErrorKind kind, String message, String uri) {
+    refused = true;
+    reading = false;
+    if (responseStarted || answersOwed > (headDelivered ? 1 : 0)) {
+      closeNow();
+      return;
+    }
+    rawContext.writeAndFlush(Unpooled.wrappedBuffer(reply(kind, message, uri))).addListener(written -> closeNow());
+  }
+
+  /** A whole HTTP/1.1 reply with the error in the dialect of the path's endpoint, then the connection closes. */
+  static byte[] reply(ErrorKind kind, String message, String uri) {
+    String path = uri == null ? "/" : uri;
+    int query = path.indexOf('?');
+    path = query < 0 ? path : path.substring(0, query);
+    String requestId = RequestIds.next();
+    byte[] body = Endpoint.of(path).dialect().body(new GatewayError(kind, message), requestId).getBytes();
+    String head = "HTTP/1.1 " + kind.status() + " " + io.netty.handler.codec.http.HttpResponseStatus.valueOf(kind.status())
+        .reasonPhrase() + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length
+        + "\r\nX-Request-ID: " + requestId + "\r\nConnection: close\r\n\r\n";
+    byte[] headBytes = head.getBytes(StandardCharsets.ISO_8859_1);
+    byte[] reply = new byte[headBytes.length + body.length];
+    System.arraycopy(headBytes, 0, reply, 0, headBytes.length);
+    System.arraycopy(body, 0, reply, headBytes.length, body.length);
+    return reply;
+  }
+
   private static byte[] readTimeoutReply() {
     byte[] body = new GatewayError(ErrorKind.REQUEST_TIMEOUT,
         "the request did not arrive within server.read_timeout").toBuffer().getBytes();
@@ -310,13 +349,31 @@ final class ConnectionGuard {
 
   /** Before Vert.x's handler: decoded request heads and ends, response heads and ends. */
   private final class Decoded extends ChannelDuplexHandler {
+    /** The URI of the request being read, for the dialect of a refusal. */
+    private String uri;
+
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      if (msg instanceof HttpRequest) {
+      if (refused) {
+        ReferenceCountUtil.release(msg);
+        return;
+      }
+      if (msg instanceof HttpRequest head) {
+        uri = head.uri();
+        HttpVersion version = head.protocolVersion();
+        if (head.decoderResult().isSuccess() && version != HttpVersion.HTTP_1_1 && version != HttpVersion.HTTP_1_0) {
+          ReferenceCountUtil.release(msg);
+          refuse(ErrorKind.HTTP_VERSION_NOT_SUPPORTED, "HTTP/1.0 and HTTP/1.1 are served here", uri);
+          return;
+        }
         if (!reading) {
           startReading(System.nanoTime());
         }
         requestHead();
+      } else if (msg instanceof HttpContent content && content.decoderResult().isFailure()) {
+        ReferenceCountUtil.release(msg);
+        refuse(ErrorKind.INVALID_REQUEST, "the request body is not valid HTTP: its chunked encoding is malformed", uri);
+        return;
       }
       if (msg instanceof LastHttpContent) {
         requestEnded(System.nanoTime());
