@@ -148,6 +148,30 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
     sendResponse().onComplete(this);
   }
 
+  /**
+   * The backend's whole answer body, for the steps that need it at once (an {@code on_response} hook, an HTTP/1.0
+   * client). Each chunk moves the idle watch on, as when it is relayed; a failure is the forward step's (retried
+   * while nothing has reached the client) and ends the walk.
+   */
+  Future<Buffer> readAnswerWhole() {
+    Promise<Buffer> read = Promise.promise();
+    Buffer whole = Buffer.buffer();
+    HttpClientResponse upstream = upstreamResponse;
+    upstream.handler(chunk -> {
+      lastByteNanos = System.nanoTime();
+      whole.appendBuffer(chunk);
+    });
+    upstream.exceptionHandler(cause -> {
+      if (!finished && !read.future().isComplete()) {
+        ForwardStep.failed(this, cause, ForwardStep.STALE_CONNECTION_RETRIES);
+      }
+      read.tryFail(ENDED.cause());
+    });
+    upstream.endHandler(v -> read.tryComplete(whole));
+    return read.future().transform(done -> finished || done.failed() ? Future.<Buffer>failedFuture(ENDED.cause())
+        : Future.succeededFuture(done.result()));
+  }
+
   PromptTokens promptTokens() {
     if (prompt == null) {
       prompt = endpoint.inference() && body != null ? TokenCounter.prompt(body.getBytes()) : PromptTokens.NONE;

@@ -17,6 +17,7 @@ import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 
 import java.net.ConnectException;
@@ -63,9 +64,20 @@ final class ForwardStep implements ExchangeInterceptor {
     response.putHeader("X-Request-ID", exchange.requestId);
     String length = upstream.getHeader("Content-Length");
     boolean bodyUnchanged = !(inspected.usageInjected() && eventStream);
+    Relay.watchForIdle(exchange);
     if (length != null && bodyUnchanged) {
       response.putHeader("Content-Length", length);
-    } else if (exchange.request.method() != HttpMethod.HEAD) {
+    } else if (exchange.request.method() == HttpMethod.HEAD) {
+      return exchange.sendResponse();
+    } else if (exchange.request.version() == HttpVersion.HTTP_1_0) {
+      // No chunked encoding in HTTP/1.0 (streams were refused earlier): an answer of unknown length is read whole
+      // and sent with its length.
+      return exchange.readAnswerWhole().compose(whole -> {
+        exchange.bufferedAnswer = whole;
+        exchange.answerBody = whole;
+        return exchange.sendResponse();
+      });
+    } else {
       response.setChunked(true);
     }
     return exchange.sendResponse();

@@ -162,17 +162,14 @@ final class HookSteps {
         run(exchange, null);
         return exchange.sendResponse();
       }
-      return exchange.upstreamResponse.body().transform(read -> {
-        if (exchange.finished) {
-          return ApiExchange.ENDED;
-        }
-        if (read.failed()) {
-          ForwardStep.failed(exchange, read.cause(), ForwardStep.STALE_CONNECTION_RETRIES);
-          return ApiExchange.ENDED;
-        }
-        exchange.bufferedAnswer = read.result();
-        exchange.answerBody = read.result();
-        run(exchange, read.result());
+      if (exchange.bufferedAnswer != null) {
+        run(exchange, exchange.bufferedAnswer);
+        return exchange.sendResponse();
+      }
+      return exchange.readAnswerWhole().compose(whole -> {
+        exchange.bufferedAnswer = whole;
+        exchange.answerBody = whole;
+        run(exchange, whole);
         return exchange.sendResponse();
       });
     }

@@ -1,5 +1,6 @@
 package dev.llmproxy.proxy;
 
+import dev.llmproxy.common.model.UsageRecord;
 import dev.llmproxy.testsupport.MockLlmBackend;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
@@ -103,6 +104,56 @@ class ProtocolEdgesTest {
       assertTrue(answer.contains("chunked encoding is malformed"), answer);
     }
     assertEquals(200, Http.post(proxy.client, "/v1/chat/completions", CHAT).status(), "the proxy serves on");
+  }
+
+  @Test
+  void aStreamingRequestOverHttp10IsRefusedWith505(Vertx vertx) throws IOException {
+    String answer = exchange(proxy(vertx), "POST /v1/chat/completions HTTP/1.0\r\nContent-Length: " + STREAM.length()
+        + "\r\n\r\n" + STREAM);
+    assertTrue(answer.startsWith("HTTP/1.0 505 ") || answer.startsWith("HTTP/1.1 505 "), answer);
+    assertTrue(answer.contains("needs HTTP/1.1"), answer);
+    assertEquals(0, backend.completions(), "refused before the backend was asked");
+  }
+
+  @Test
+  void anHttp10ClientGetsAnAnswerOfUnknownLengthWithItsLength(Vertx vertx) throws Exception {
+    ProxyHarness edge = misbehaving(vertx, "chunked-json");
+    String answer = exchange(edge, "POST /v1/chat/completions HTTP/1.0\r\nContent-Length: " + CHAT.length()
+        + "\r\n\r\n" + CHAT);
+    assertTrue(answer.contains(" 200 "), answer);
+    String body = answer.substring(answer.indexOf("\r\n\r\n") + 4);
+    assertTrue(answer.toLowerCase().contains("content-length: " + body.length()), answer);
+    assertFalse(answer.toLowerCase().contains("transfer-encoding"), answer);
+    assertEquals("hello", new JsonObject(body).getJsonArray("choices").getJsonObject(0).getJsonObject("message")
+        .getString("content"));
+    edge.nextUsage();
+  }
+
+  @Test
+  void aBackendThatStallsInTheMiddleOfAJsonBodyIsCutByItsTimeout(Vertx vertx) throws Exception {
+    ProxyHarness edge = misbehaving(vertx, "stalls");
+    long start = System.nanoTime();
+    String answer = exchange(edge, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " + CHAT.length()
+        + "\r\n\r\n" + CHAT);
+    long tookMs = (System.nanoTime() - start) / 1_000_000;
+    assertTrue(answer.contains(" 200 "), answer);
+    String body = answer.substring(answer.indexOf("\r\n\r\n") + 4);
+    assertTrue(body.length() < 1000, "the body is visibly cut short: " + body.length());
+    assertTrue(tookMs < 60_000, "cut by the backend timeout (1 s), not idle_timeout (120 s): " + tookMs + " ms");
+    UsageRecord record = edge.nextUsage();
+    assertTrue(record.aborted(), "the record says the answer broke");
+  }
+
+  @Test
+  void aStreamRequestAnsweredWithJsonAndALyingLengthGetsNoSseFrameAppended(Vertx vertx) throws Exception {
+    ProxyHarness edge = misbehaving(vertx, "lies");
+    String answer = exchange(edge, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: "
+        + STREAM.length() + "\r\n\r\n" + STREAM);
+    assertTrue(answer.contains(" 200 "), answer);
+    String body = answer.substring(answer.indexOf("\r\n\r\n") + 4);
+    assertFalse(body.contains("data:"), "no SSE frame in a JSON body: " + body);
+    assertTrue(body.length() < 5000, "the body is visibly cut short");
+    edge.nextUsage();
   }
 
   /** Sends {@code request} on a new connection and reads until the proxy closes it (or resets it). */
