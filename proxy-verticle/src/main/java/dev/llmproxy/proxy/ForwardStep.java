@@ -154,6 +154,11 @@ final class ForwardStep implements ExchangeInterceptor {
     if (exchange.finished) {
       return;
     }
+    if (exchange.idleTimer >= 0) {
+      // The failed answer's watch ends with it: a retry's answer gets its own.
+      exchange.context.vertx.cancelTimer(exchange.idleTimer);
+      exchange.idleTimer = -1;
+    }
     if (cause instanceof HttpClosedException && staleRetries < STALE_CONNECTION_RETRIES) {
       forward(exchange, staleRetries + 1);
       return;

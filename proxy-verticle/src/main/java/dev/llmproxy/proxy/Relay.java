@@ -62,6 +62,8 @@ final class Relay implements ExchangeInterceptor {
         watchForIdle(exchange, timeoutMs - quietMs);
         return;
       }
+      // The reset's own failure must not be taken for a second one (a second retry, a 502 for a 504).
+      exchange.upstreamResponse.exceptionHandler(ignored -> { });
       exchange.upstreamRequest.reset();
       broke(exchange, new TimeoutException("no byte from the backend for " + quietMs + " ms"));
     });

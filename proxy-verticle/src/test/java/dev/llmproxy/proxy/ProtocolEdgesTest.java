@@ -49,6 +49,7 @@ class ProtocolEdgesTest {
         case "chunked-json" -> response.setChunked(true).write(opening).compose(v -> response.end("lo\"}}]}"));
         // A head and part of a body, then silence: only the backend's timeout can end it.
         case "stalls" -> response.putHeader("Content-Length", "1000").write(opening);
+        case "stalls-chunked" -> response.setChunked(true).write(opening);
         // A Content-Length it does not honour: the connection closes early.
         case "lies" -> response.putHeader("Content-Length", "5000").write(opening)
             .onComplete(v -> request.connection().close());
@@ -142,6 +143,17 @@ class ProtocolEdgesTest {
     assertTrue(tookMs < 60_000, "cut by the backend timeout (1 s), not idle_timeout (120 s): " + tookMs + " ms");
     UsageRecord record = edge.nextUsage();
     assertTrue(record.aborted(), "the record says the answer broke");
+  }
+
+  @Test
+  void anAnswerReadWholeThatStallsGets504Once(Vertx vertx) throws Exception {
+    ProxyHarness edge = misbehaving(vertx, "stalls-chunked");
+    String answer = exchange(edge, "POST /v1/chat/completions HTTP/1.0\r\nContent-Length: " + CHAT.length()
+        + "\r\n\r\n" + CHAT);
+    assertTrue(answer.contains(" 504 "), answer);
+    assertTrue(answer.contains("\"code\":\"upstream_timeout\""), answer);
+    edge.nextUsage();
+    assertEquals(null, edge.usage.poll(1, java.util.concurrent.TimeUnit.SECONDS), "one record");
   }
 
   @Test
