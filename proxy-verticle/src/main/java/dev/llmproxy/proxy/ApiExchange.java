@@ -181,7 +181,10 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
 
   /** {@code server.max_body_size} exceeded: refused, and the connection closed (the rest of the body is not read). */
   GatewayError tooLarge() {
-    response.putHeader("Connection", "close");
+    if (request.version() != io.vertx.core.http.HttpVersion.HTTP_2) {
+      // HTTP/2 has no Connection header (a stream is reset instead): sending one there is a protocol error.
+      response.putHeader("Connection", "close");
+    }
     return new GatewayError(ErrorKind.PAYLOAD_TOO_LARGE,
         "the request body is larger than the limit of " + context.maxBodySize + " bytes");
   }
@@ -257,7 +260,9 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
       return;
     }
     settleLimits(false);
-    if (!response.headWritten()) {
+    if (response.ended() || response.closed()) {
+      // The client left (an HTTP/2 stream reset, a closed connection) while the failure was on its way: nobody to tell.
+    } else if (!response.headWritten()) {
       if (context.hooks.has(LifecycleHooks.Hook.ON_ERROR)) {
         error = HookSteps.shapeError(context.hooks, this, error);
       }
