@@ -294,11 +294,8 @@ final class ConnectionGuard {
 
   /** A whole HTTP/1.1 reply with the error in the dialect of the path's endpoint, then the connection closes. */
   static byte[] reply(ErrorKind kind, String message, String uri) {
-    String path = uri == null ? "/" : uri;
-    int query = path.indexOf('?');
-    path = query < 0 ? path : path.substring(0, query);
     String requestId = RequestIds.next();
-    byte[] body = Endpoint.of(path).dialect().body(new GatewayError(kind, message), requestId).getBytes();
+    byte[] body = Endpoint.dialectOfTarget(uri).body(new GatewayError(kind, message), requestId).getBytes();
     String head = "HTTP/1.1 " + kind.status() + " " + io.netty.handler.codec.http.HttpResponseStatus.valueOf(kind.status())
         .reasonPhrase() + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length
         + "\r\nX-Request-ID: " + requestId + "\r\nConnection: close\r\n\r\n";
