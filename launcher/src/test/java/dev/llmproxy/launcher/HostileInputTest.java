@@ -53,6 +53,7 @@ class HostileInputTest {
   private static final String MESSAGES = "/v1/messages";
   private static final String GOOD = "{\"model\":\"mock\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
   private static final int MAX_BODY = 2 << 20;
+  /** Longer than any timeout of the gateway's config but its idle_timeout (120 s): a wait this long is a hang. */
   private static final int TIMEOUT_MS = 60_000;
 
   @TempDir

@@ -142,6 +142,9 @@ final class RawHttp {
       } else {
         body.writeBytes(in.readAllBytes());
       }
+    } catch (SocketTimeoutException e) {
+      // Silence is no answer: a body the gateway neither completes nor cuts leaves its client waiting.
+      throw new AssertionError("the answer stalled after " + body.size() + " bytes of its body");
     } catch (IOException e) {
       // A reset mid-body: what came is the answer, and it is incomplete.
       truncated = true;
