@@ -49,7 +49,6 @@ final class ConnectionGuard {
 
   private static final Logger LOG = LoggerFactory.getLogger(ConnectionGuard.class);
   private static final AttributeKey<ConnectionGuard> KEY = AttributeKey.valueOf("llmproxy.connectionGuard");
-  private static final byte[] READ_TIMEOUT_REPLY = readTimeoutReply();
 
   /** The three limits in nanoseconds; 0 is no limit. */
   record Limits(long readNanos, long writeNanos, long idleNanos) {
@@ -77,6 +76,8 @@ final class ConnectionGuard {
   /** The request being read has reached the application (its head is decoded). */
   private boolean headDelivered;
   private boolean readTimedOut;
+  /** The target of the request being read, for the dialect of an answer given from here. */
+  private String uri;
   /** A request was refused by this guard: whatever else the client sends is dropped until the connection closes. */
   private boolean refused;
   /** Requests whose head arrived minus responses that ended: more than 0 while an answer is owed. */
@@ -263,7 +264,9 @@ final class ConnectionGuard {
     boolean replyPossible = !responseStarted && answersOwed == (headDelivered ? 1 : 0);
     LOG.debug("closing a connection whose request did not arrive within the read timeout");
     if (replyPossible) {
-      rawContext.writeAndFlush(Unpooled.wrappedBuffer(READ_TIMEOUT_REPLY)).addListener(written -> closeNow());
+      byte[] reply = reply(ErrorKind.REQUEST_TIMEOUT, "the request did not arrive within server.read_timeout",
+          headDelivered ? uri : null);
+      rawContext.writeAndFlush(Unpooled.wrappedBuffer(reply)).addListener(written -> closeNow());
     } else {
       closeNow();
     }
@@ -306,18 +309,6 @@ final class ConnectionGuard {
     return reply;
   }
 
-  private static byte[] readTimeoutReply() {
-    byte[] body = new GatewayError(ErrorKind.REQUEST_TIMEOUT,
-        "the request did not arrive within server.read_timeout").toBuffer().getBytes();
-    String head = "HTTP/1.1 " + ErrorKind.REQUEST_TIMEOUT.status() + " Request Timeout\r\n"
-        + "Content-Type: application/json\r\nContent-Length: " + body.length + "\r\nConnection: close\r\n\r\n";
-    byte[] headBytes = head.getBytes(StandardCharsets.ISO_8859_1);
-    byte[] reply = new byte[headBytes.length + body.length];
-    System.arraycopy(headBytes, 0, reply, 0, headBytes.length);
-    System.arraycopy(body, 0, reply, headBytes.length, body.length);
-    return reply;
-  }
-
   /** Before the HTTP decoder: a request's first raw byte, and flushes that leave bytes behind. */
   private final class Raw extends ChannelDuplexHandler {
     @Override
@@ -346,9 +337,6 @@ final class ConnectionGuard {
 
   /** Before Vert.x's handler: decoded request heads and ends, response heads and ends. */
   private final class Decoded extends ChannelDuplexHandler {
-    /** The URI of the request being read, for the dialect of a refusal. */
-    private String uri;
-
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
       if (refused) {
