@@ -32,7 +32,7 @@ import java.util.concurrent.TimeUnit;
  * net/http (which the seed describes) means them:
  * <ul>
  *   <li>read: from a request's first byte (for the first request, from the connection's start) until its head and
- *   body are in. On expiry the client gets a 408 in OpenAI's error JSON when no answer has begun, then the connection
+ *   body are in. On expiry the client gets a 408 in its path's error JSON when no answer has begun, then the connection
  *   is closed. Every path is covered, and so is a head that never completes (slowloris);</li>
  *   <li>write: a response write that makes no progress (bytes wait to leave and none leave, a client that stopped
  *   reading) closes the connection. A long stream that keeps moving is never cut;</li>
