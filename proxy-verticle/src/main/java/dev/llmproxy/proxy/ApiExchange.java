@@ -156,6 +156,30 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
     sendResponse().onComplete(this);
   }
 
+  /**
+   * The backend's whole answer body, for the steps that need it at once (an {@code on_response} hook, an HTTP/1.0
+   * client). Each chunk moves the idle watch on, as when it is relayed; a failure is the forward step's (retried
+   * while nothing has reached the client) and ends the walk.
+   */
+  Future<Buffer> readAnswerWhole() {
+    Promise<Buffer> read = Promise.promise();
+    Buffer whole = Buffer.buffer();
+    HttpClientResponse upstream = upstreamResponse;
+    upstream.handler(chunk -> {
+      lastByteNanos = System.nanoTime();
+      whole.appendBuffer(chunk);
+    });
+    upstream.exceptionHandler(cause -> {
+      if (!finished && !read.future().isComplete()) {
+        ForwardStep.failed(this, cause, ForwardStep.STALE_CONNECTION_RETRIES);
+      }
+      read.tryFail(ENDED.cause());
+    });
+    upstream.endHandler(v -> read.tryComplete(whole));
+    return read.future().transform(done -> finished || done.failed() ? Future.<Buffer>failedFuture(ENDED.cause())
+        : Future.succeededFuture(done.result()));
+  }
+
   PromptTokens promptTokens() {
     if (prompt == null) {
       prompt = endpoint.inference() && body != null ? TokenCounter.prompt(body.getBytes()) : PromptTokens.NONE;
@@ -177,7 +201,10 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
 
   /** {@code server.max_body_size} exceeded: refused, and the connection closed (the rest of the body is not read). */
   GatewayError tooLarge() {
-    response.putHeader("Connection", "close");
+    if (request.version() != io.vertx.core.http.HttpVersion.HTTP_2) {
+      // HTTP/2 has no Connection header (a stream is reset instead): sending one there is a protocol error.
+      response.putHeader("Connection", "close");
+    }
     return new GatewayError(ErrorKind.PAYLOAD_TOO_LARGE,
         "the request body is larger than the limit of " + context.maxBodySize + " bytes");
   }
@@ -217,6 +244,9 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
       return finalUsage;
     }
     Usage reported = tap.usage();
+    if (reported == null && tap.usageRejected()) {
+      context.metrics.usageReportRejected();
+    }
     boolean answeredOk = upstreamResponse != null && upstreamResponse.statusCode() / 100 == 2;
     if (reported != null) {
       finalUsage = reported;
@@ -250,7 +280,9 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
       return;
     }
     settleLimits(false);
-    if (!response.headWritten()) {
+    if (response.ended() || response.closed()) {
+      // The client left (an HTTP/2 stream reset, a closed connection) while the failure was on its way: nobody to tell.
+    } else if (!response.headWritten()) {
       if (context.hooks.has(LifecycleHooks.Hook.ON_ERROR) && !errorShaped) {
         error = HookSteps.shapeError(context.hooks, this, error);
       }

@@ -11,7 +11,10 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -29,7 +32,7 @@ import java.util.concurrent.TimeUnit;
  * net/http (which the seed describes) means them:
  * <ul>
  *   <li>read: from a request's first byte (for the first request, from the connection's start) until its head and
- *   body are in. On expiry the client gets a 408 in OpenAI's error JSON when no answer has begun, then the connection
+ *   body are in. On expiry the client gets a 408 in its path's error JSON when no answer has begun, then the connection
  *   is closed. Every path is covered, and so is a head that never completes (slowloris);</li>
  *   <li>write: a response write that makes no progress (bytes wait to leave and none leave, a client that stopped
  *   reading) closes the connection. A long stream that keeps moving is never cut;</li>
@@ -46,7 +49,6 @@ final class ConnectionGuard {
 
   private static final Logger LOG = LoggerFactory.getLogger(ConnectionGuard.class);
   private static final AttributeKey<ConnectionGuard> KEY = AttributeKey.valueOf("llmproxy.connectionGuard");
-  private static final byte[] READ_TIMEOUT_REPLY = readTimeoutReply();
 
   /** The three limits in nanoseconds; 0 is no limit. */
   record Limits(long readNanos, long writeNanos, long idleNanos) {
@@ -74,6 +76,10 @@ final class ConnectionGuard {
   /** The request being read has reached the application (its head is decoded). */
   private boolean headDelivered;
   private boolean readTimedOut;
+  /** The target of the request being read, for the dialect of an answer given from here. */
+  private String uri;
+  /** A request was refused by this guard: whatever else the client sends is dropped until the connection closes. */
+  private boolean refused;
   /** Requests whose head arrived minus responses that ended: more than 0 while an answer is owed. */
   private int answersOwed;
   private boolean responseStarted;
@@ -96,7 +102,9 @@ final class ConnectionGuard {
    * sees a request's bytes before its head is complete.
    */
   static void install(HttpConnection connection, Limits limits) {
-    if (!limits.any() || !(connection instanceof io.vertx.core.http.impl.HttpServerConnection internal)) {
+    // Installed without limits too: it also answers what Vert.x would answer without a body or not at all (an HTTP
+    // version it does not speak, a chunked body that is not valid chunked encoding).
+    if (!(connection instanceof io.vertx.core.http.impl.HttpServerConnection internal)) {
       return;
     }
     ChannelPipeline pipeline = internal.channelHandlerContext().pipeline();
@@ -256,7 +264,9 @@ final class ConnectionGuard {
     boolean replyPossible = !responseStarted && answersOwed == (headDelivered ? 1 : 0);
     LOG.debug("closing a connection whose request did not arrive within the read timeout");
     if (replyPossible) {
-      rawContext.writeAndFlush(Unpooled.wrappedBuffer(READ_TIMEOUT_REPLY)).addListener(written -> closeNow());
+      byte[] reply = reply(ErrorKind.REQUEST_TIMEOUT, "the request did not arrive within server.read_timeout",
+          headDelivered ? uri : null);
+      rawContext.writeAndFlush(Unpooled.wrappedBuffer(reply)).addListener(written -> closeNow());
     } else {
       closeNow();
     }
@@ -270,11 +280,28 @@ final class ConnectionGuard {
     rawContext.close();
   }
 
-  private static byte[] readTimeoutReply() {
-    byte[] body = new GatewayError(ErrorKind.REQUEST_TIMEOUT,
-        "the request did not arrive within server.read_timeout").toBuffer().getBytes();
-    String head = "HTTP/1.1 " + ErrorKind.REQUEST_TIMEOUT.status() + " Request Timeout\r\n"
-        + "Content-Type: application/json\r\nContent-Length: " + body.length + "\r\nConnection: close\r\n\r\n";
+  /**
+   * Answers a request the HTTP decoder took in but Vert.x would not answer well, and closes: a version other than
+   * HTTP/1.0 and 1.1 gets 505 (Vert.x: an empty 501 echoing the version), a chunked body that breaks the encoding 400
+   * (Vert.x: the connection closed without a word). Nothing is answered once a response has begun.
+   */
+  private void refuse(ErrorKind kind, String message, String uri) {
+    refused = true;
+    reading = false;
+    if (responseStarted || answersOwed > (headDelivered ? 1 : 0)) {
+      closeNow();
+      return;
+    }
+    rawContext.writeAndFlush(Unpooled.wrappedBuffer(reply(kind, message, uri))).addListener(written -> closeNow());
+  }
+
+  /** A whole HTTP/1.1 reply with the error in the dialect of the path's endpoint, then the connection closes. */
+  static byte[] reply(ErrorKind kind, String message, String uri) {
+    String requestId = RequestIds.next();
+    byte[] body = Endpoint.dialectOfTarget(uri).body(new GatewayError(kind, message), requestId).getBytes();
+    String head = "HTTP/1.1 " + kind.status() + " " + io.netty.handler.codec.http.HttpResponseStatus.valueOf(kind.status())
+        .reasonPhrase() + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length
+        + "\r\nX-Request-ID: " + requestId + "\r\nConnection: close\r\n\r\n";
     byte[] headBytes = head.getBytes(StandardCharsets.ISO_8859_1);
     byte[] reply = new byte[headBytes.length + body.length];
     System.arraycopy(headBytes, 0, reply, 0, headBytes.length);
@@ -312,11 +339,26 @@ final class ConnectionGuard {
   private final class Decoded extends ChannelDuplexHandler {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      if (msg instanceof HttpRequest) {
+      if (refused) {
+        ReferenceCountUtil.release(msg);
+        return;
+      }
+      if (msg instanceof HttpRequest head) {
+        uri = head.uri();
+        HttpVersion version = head.protocolVersion();
+        if (head.decoderResult().isSuccess() && version != HttpVersion.HTTP_1_1 && version != HttpVersion.HTTP_1_0) {
+          ReferenceCountUtil.release(msg);
+          refuse(ErrorKind.HTTP_VERSION_NOT_SUPPORTED, "HTTP/1.0 and HTTP/1.1 are served here", uri);
+          return;
+        }
         if (!reading) {
           startReading(System.nanoTime());
         }
         requestHead();
+      } else if (msg instanceof HttpContent content && content.decoderResult().isFailure()) {
+        ReferenceCountUtil.release(msg);
+        refuse(ErrorKind.INVALID_REQUEST, "the request body is not valid HTTP: its chunked encoding is malformed", uri);
+        return;
       }
       if (msg instanceof LastHttpContent) {
         requestEnded(System.nanoTime());

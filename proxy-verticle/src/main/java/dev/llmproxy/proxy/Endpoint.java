@@ -74,6 +74,18 @@ enum Endpoint {
     return path == null ? "/v1/other" : path;
   }
 
+  /**
+   * The dialect of the errors for a raw request target (a path, perhaps with a query; null when the request line
+   * could not be read), for answers given before Vert.x has a request to ask.
+   */
+  static Dialect dialectOfTarget(String target) {
+    if (target == null || !target.startsWith("/")) {
+      return Dialect.OPENAI;
+    }
+    int query = target.indexOf('?');
+    return of(query < 0 ? target : target.substring(0, query)).dialect();
+  }
+
   static Endpoint of(String path) {
     String trimmed = path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
     for (Endpoint endpoint : values()) {

@@ -17,6 +17,7 @@ import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 
 import java.net.ConnectException;
@@ -63,9 +64,20 @@ final class ForwardStep implements ExchangeInterceptor {
     response.putHeader("X-Request-ID", exchange.requestId);
     String length = upstream.getHeader("Content-Length");
     boolean bodyUnchanged = !(inspected.usageInjected() && eventStream);
+    Relay.watchForIdle(exchange);
     if (length != null && bodyUnchanged) {
       response.putHeader("Content-Length", length);
-    } else if (exchange.request.method() != HttpMethod.HEAD) {
+    } else if (exchange.request.method() == HttpMethod.HEAD) {
+      return exchange.sendResponse();
+    } else if (exchange.request.version() == HttpVersion.HTTP_1_0) {
+      // No chunked encoding in HTTP/1.0 (streams were refused earlier): an answer of unknown length is read whole
+      // and sent with its length.
+      return exchange.readAnswerWhole().compose(whole -> {
+        exchange.bufferedAnswer = whole;
+        exchange.answerBody = whole;
+        return exchange.sendResponse();
+      });
+    } else {
       response.setChunked(true);
     }
     return exchange.sendResponse();
@@ -141,6 +153,11 @@ final class ForwardStep implements ExchangeInterceptor {
   static void failed(ApiExchange exchange, Throwable cause, int staleRetries) {
     if (exchange.finished) {
       return;
+    }
+    if (exchange.idleTimer >= 0) {
+      // The failed answer's watch ends with it: a retry's answer gets its own.
+      exchange.context.vertx.cancelTimer(exchange.idleTimer);
+      exchange.idleTimer = -1;
     }
     if (cause instanceof HttpClosedException && staleRetries < STALE_CONNECTION_RETRIES) {
       forward(exchange, staleRetries + 1);
@@ -237,12 +254,9 @@ final class ForwardStep implements ExchangeInterceptor {
    */
   private static void condenseOrAccept(ApiExchange exchange, HttpClientResponse upstream) {
     BackendClients.Upstream pool = exchange.pool;
-    upstream.body().onComplete(read -> {
-      if (exchange.finished) {
-        return;
-      }
+    // Read under the backend's silence watch; a failure has already been answered (or the exchange had ended).
+    exchange.readAnswerWhole().onComplete(read -> {
       if (read.failed()) {
-        failed(exchange, read.cause(), STALE_CONNECTION_RETRIES);
         return;
       }
       var config = exchange.context.config.condensation();

@@ -1,6 +1,7 @@
 package dev.llmproxy.proxy;
 
 import dev.llmproxy.common.bus.AuthCheck;
+import dev.llmproxy.common.error.Dialect;
 import dev.llmproxy.common.error.ErrorKind;
 import dev.llmproxy.common.error.GatewayError;
 import dev.llmproxy.common.util.RequestPath;
@@ -107,8 +108,13 @@ final class GatewayHandler implements Handler<HttpServerRequest> {
     } else {
       error = new GatewayError(ErrorKind.INVALID_REQUEST, "the request is not valid HTTP");
     }
-    HttpServerResponse response = request.response().putHeader("Connection", "close");
-    error(response, error).onComplete(v -> request.connection().close());
+    // In the dialect of the path when the request line could be read (a /v1/messages client gets Anthropic's shape).
+    Dialect dialect = Endpoint.dialectOfTarget(request.uri());
+    String requestId = RequestIds.next();
+    HttpServerResponse response = request.response().putHeader("Connection", "close").putHeader("X-Request-ID", requestId);
+    dialect.errorHeaders(response.headers(), requestId);
+    response.setStatusCode(error.status()).putHeader("Content-Type", "application/json")
+        .end(dialect.body(error, requestId)).onComplete(v -> request.connection().close());
   }
 
   private void ready(HttpServerResponse response) {

@@ -189,22 +189,10 @@ final class HookSteps {
         run(exchange, null);
         return exchange.sendResponse();
       }
-      if (exchange.bufferedAnswer != null) {
-        // A backend's error answer, read whole for on_error and left as it was.
-        run(exchange, exchange.bufferedAnswer);
-        return exchange.sendResponse();
-      }
-      return exchange.upstreamResponse.body().transform(read -> {
-        if (exchange.finished) {
-          return ApiExchange.ENDED;
-        }
-        if (read.failed()) {
-          ForwardStep.failed(exchange, read.cause(), ForwardStep.STALE_CONNECTION_RETRIES);
-          return ApiExchange.ENDED;
-        }
-        exchange.bufferedAnswer = read.result();
-        exchange.answerBody = read.result();
-        run(exchange, read.result());
+      return exchange.readAnswerWhole().compose(whole -> {
+        exchange.bufferedAnswer = whole;
+        exchange.answerBody = whole;
+        run(exchange, whole);
         return exchange.sendResponse();
       });
     }
@@ -296,15 +284,8 @@ final class HookSteps {
           || length != null && !small(length)) {
         return exchange.sendResponse();
       }
-      return upstream.body().transform(read -> {
-        if (exchange.finished) {
-          return ApiExchange.ENDED;
-        }
-        if (read.failed()) {
-          ForwardStep.failed(exchange, read.cause(), ForwardStep.STALE_CONNECTION_RETRIES);
-          return ApiExchange.ENDED;
-        }
-        Buffer body = read.result();
+      // Read under the backend's silence watch, as every whole answer is; a failure has already been answered.
+      return exchange.readAnswerWhole().compose(body -> {
         GatewayError backendError = new GatewayError(ErrorKind.UPSTREAM_FAILED, upstream.statusCode(),
             backendMessage(body, upstream.statusCode()), null);
         GatewayError shaped = shapeError(hooks, exchange, backendError);

@@ -34,17 +34,22 @@ final class Relay implements ExchangeInterceptor {
     upstream.handler(chunk -> relayChunk(exchange, chunk));
     upstream.exceptionHandler(cause -> broke(exchange, cause));
     upstream.endHandler(v -> ended(exchange));
-    if (exchange.eventStream) {
-      watchForIdle(exchange, exchange.backend.timeoutMs());
-    }
     return Future.succeededFuture();
   }
 
   /**
-   * Once a stream flows, no total timeout applies: a long stream is fine. What is cut is a backend that goes
-   * quiet for longer than its timeout. One timer per stream, moved on only when it fires, so a chunk costs a
-   * time stamp. JSON answers, which arrive at once, are not watched.
+   * Once an answer flows, no total timeout applies: a long stream is fine. What is cut is a backend that goes
+   * quiet for longer than its timeout, in a stream or in the middle of a JSON body alike (Vert.x's request timeout
+   * ends with the answer's head). One timer per answer, moved on only when it fires, so a chunk costs a time stamp.
+   * Started by the forward step when an answer's head is accepted.
    */
+  static void watchForIdle(ApiExchange exchange) {
+    if (exchange.idleTimer >= 0) {
+      exchange.context.vertx.cancelTimer(exchange.idleTimer);
+    }
+    watchForIdle(exchange, exchange.backend.timeoutMs());
+  }
+
   private static void watchForIdle(ApiExchange exchange, long delayMs) {
     exchange.idleTimer = exchange.context.vertx.setTimer(Math.max(1, delayMs), t -> {
       exchange.idleTimer = -1;
@@ -57,6 +62,8 @@ final class Relay implements ExchangeInterceptor {
         watchForIdle(exchange, timeoutMs - quietMs);
         return;
       }
+      // The reset's own failure must not be taken for a second one (a second retry, a 502 for a 504).
+      exchange.upstreamResponse.exceptionHandler(ignored -> { });
       exchange.upstreamRequest.reset();
       broke(exchange, new TimeoutException("no byte from the backend for " + quietMs + " ms"));
     });
@@ -119,10 +126,13 @@ final class Relay implements ExchangeInterceptor {
     }
     exchange.recordHealth(false);
     ResponseTap tap = exchange.tap;
-    if (tap.atFrameBoundary() || tap != ResponseTap.NONE && exchange.inspected.usageInjected()) {
+    // An error frame only where the client reads SSE and no Content-Length promised it a body of another size (a
+    // backend may answer a stream request with JSON and a Content-Length it does not honour).
+    boolean frameFits = exchange.eventStream && response.isChunked();
+    if (frameFits && (tap.atFrameBoundary() || tap != ResponseTap.NONE && exchange.inspected.usageInjected())) {
       response.end(exchange.endpoint.dialect().streamErrorFrame(STREAM_BROKE)); // the client's dialect's error frame
     } else {
-      // A truncated non-SSE body must not look complete to the client.
+      // A truncated body must not look complete to the client.
       response.reset();
     }
     exchange.finish(true);

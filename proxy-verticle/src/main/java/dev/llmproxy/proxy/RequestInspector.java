@@ -26,6 +26,10 @@ public final class RequestInspector {
   private static final byte[] INCLUDE_USAGE = "\"stream_options\":{\"include_usage\":true},"
       .getBytes(StandardCharsets.US_ASCII);
 
+  /** The top-level fields the gateway reads and checks. */
+  private static final java.util.List<String> READ_FIELDS = java.util.List.of("model", "stream", "stream_options",
+      "messages", "input", "max_tokens", "max_completion_tokens", "max_output_tokens", "n");
+
   private RequestInspector() {
   }
 
@@ -38,11 +42,26 @@ public final class RequestInspector {
       throw invalid("the request body must be a JSON object; it is empty");
     }
     InspectedRequest read = inspect(body, endpoint.inference() && endpoint.dialect() == Dialect.OPENAI);
-    return endpoint.inference() ? read : new InspectedRequest(read.model(), false, body, false);
+    return endpoint.inference() ? read : new InspectedRequest(read.model(), false, read.forwardBody(), false);
   }
 
   private static InspectedRequest inspect(Buffer body, boolean mayInjectUsage) {
     byte[] bytes = body.getBytes();
+    // Jackson would guess UTF-16 or UTF-32 from the first bytes and read them; the gateway's insertion and the
+    // backends assume UTF-8 (RFC 8259: JSON exchanged between systems is UTF-8), so anything else is refused.
+    if (Utf8.looksWide(bytes)) {
+      throw invalid("the request body must be UTF-8 JSON; it looks like UTF-16 or UTF-32");
+    }
+    int bad = Utf8.firstInvalid(bytes);
+    if (bad >= 0) {
+      throw invalid("the request body must be UTF-8 JSON; byte " + bad + " is not valid UTF-8");
+    }
+    int bom = Utf8.bomLength(bytes);
+    if (bom > 0) {
+      // RFC 8259 lets a parser ignore a byte-order mark; some backends refuse one, so it is not passed on.
+      bytes = java.util.Arrays.copyOfRange(bytes, bom, bytes.length);
+      body = Buffer.buffer(bytes);
+    }
     String model = null;
     boolean stream = false;
     boolean hasStreamOptions = false;
@@ -52,22 +71,50 @@ public final class RequestInspector {
         throw invalid("the request body must be a JSON object");
       }
       JsonToken token;
+      int seen = 0;
       while ((token = parser.nextToken()) == JsonToken.FIELD_NAME) {
         String field = parser.currentName();
         JsonToken value = parser.nextToken();
+        int index = READ_FIELDS.indexOf(field);
+        if (index >= 0) {
+          if ((seen & 1 << index) != 0) {
+            // Parsers differ on which of two values wins: the gateway must not check one and the backend use another.
+            throw new GatewayError(ErrorKind.INVALID_REQUEST, "'" + field + "' appears more than once");
+          }
+          seen |= 1 << index;
+        }
         switch (field) {
           case "model" -> {
             if (value == JsonToken.VALUE_STRING) {
               model = parser.getText();
             } else if (value != JsonToken.VALUE_NULL) {
-              throw invalid("'model' must be a string");
+              throw wrongType("model", "a string");
             }
           }
-          case "stream" -> stream = value == JsonToken.VALUE_TRUE;
+          case "stream" -> {
+            if (value != JsonToken.VALUE_TRUE && value != JsonToken.VALUE_FALSE && value != JsonToken.VALUE_NULL) {
+              throw wrongType("stream", "true or false");
+            }
+            stream = value == JsonToken.VALUE_TRUE;
+          }
           case "stream_options" -> {
+            if (value != JsonToken.START_OBJECT && value != JsonToken.VALUE_NULL) {
+              throw wrongType("stream_options", "an object");
+            }
             hasStreamOptions = true;
             includeUsage = value == JsonToken.START_OBJECT && readIncludeUsage(parser);
           }
+          case "messages", "input" -> {
+            // Chat and Messages take an array; Responses and embeddings take a string or an array in `input`.
+            boolean ok = value == JsonToken.START_ARRAY || value == JsonToken.VALUE_NULL
+                || "input".equals(field) && value == JsonToken.VALUE_STRING;
+            if (!ok) {
+              throw wrongType(field, "input".equals(field) ? "a string or an array" : "an array");
+            }
+            parser.skipChildren();
+          }
+          case "max_tokens", "max_completion_tokens", "max_output_tokens" -> count(parser, value, field, 0);
+          case "n" -> count(parser, value, field, 1);
           default -> parser.skipChildren();
         }
       }
@@ -82,6 +129,22 @@ public final class RequestInspector {
     }
     Buffer forward = hasStreamOptions ? rewriteStreamOptions(body) : insertStreamOptions(bytes);
     return new InspectedRequest(model, true, forward, true);
+  }
+
+  /** A count the gateway reads (a token budget, {@code n}): an integer from {@code min}, or null. */
+  private static void count(JsonParser parser, JsonToken value, String field, long min) throws IOException {
+    if (value == JsonToken.VALUE_NULL) {
+      return;
+    }
+    if (value != JsonToken.VALUE_NUMBER_INT || parser.getNumberType() == JsonParser.NumberType.BIG_INTEGER
+        || parser.getLongValue() < min || parser.getLongValue() > Integer.MAX_VALUE) {
+      throw new GatewayError(ErrorKind.INVALID_REQUEST, "'" + field + "' must be an integer from " + min + " to "
+          + Integer.MAX_VALUE);
+    }
+  }
+
+  private static GatewayError wrongType(String field, String expected) {
+    return new GatewayError(ErrorKind.INVALID_REQUEST, "'" + field + "' must be " + expected);
   }
 
   private static boolean readIncludeUsage(JsonParser parser) throws IOException {

@@ -89,6 +89,28 @@ class AuthGateTest {
     assertEquals("198.51.100.7", usage.clientIp());
   }
 
+  /**
+   * An unauthenticated client chooses the key it sends: one over the bound is refused before it is hashed, asked
+   * about or cached (a few hundred ~1 MB keys once filled the decision cache and the heap).
+   */
+  @Test
+  void anOverlongKeyIsRefusedWithoutBeingAskedAboutOrCached() {
+    answer = allow(60_000); // an auth verticle that would allow and let it be cached
+    String atTheBound = "k".repeat(dev.llmproxy.proxy.auth.AuthGate.MAX_KEY_LENGTH);
+    assertEquals(200, Http.post(proxy.client, "/v1/chat/completions", Map.of("Authorization", "Bearer " + atTheBound),
+        CHAT).status());
+    assertEquals(1, asked.size());
+    for (int i = 0; i < 3; i++) {
+      String overlong = Integer.toString(i).repeat(dev.llmproxy.proxy.auth.AuthGate.MAX_KEY_LENGTH + 1);
+      Http.Answer refused = Http.post(proxy.client, "/v1/chat/completions", Map.of("X-API-Key", overlong), CHAT);
+      assertEquals(401, refused.status());
+      assertEquals("invalid_api_key", refused.error().getString("code"));
+      assertEquals("the API key is longer than 1024 characters", refused.error().getString("message"));
+    }
+    assertEquals(1, asked.size(), "no over-long key reached the auth verticle");
+    assertEquals(1, backend.received().size());
+  }
+
   @Test
   void theKeyMayComeInXApiKey() {
     Http.post(proxy.client, "/v1/chat/completions", Map.of("X-API-Key", "sk-other-abcdefgh"), CHAT);

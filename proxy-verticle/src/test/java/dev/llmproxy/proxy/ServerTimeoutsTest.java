@@ -118,6 +118,14 @@ class ServerTimeoutsTest {
   }
 
   @Test
+  void aSlowBodyOnTheMessagesApiGetsItsTimeoutInAnthropicsShape(Vertx vertx) throws IOException {
+    backend = Http.await(MockLlmBackend.start(vertx, 0));
+    ProxyHarness proxy = proxy(vertx, backend.baseUrl(), timeouts("1s", "60s", "60s"), new JsonObject());
+    String reply = assertSlowBodyGets408(proxy, "/v1/messages");
+    assertTrue(reply.contains("\"type\":\"error\""), reply);
+  }
+
+  @Test
   void aSlowBodyIsCutByReadTimeoutOnTheAdminApiToo(Vertx vertx) throws IOException {
     backend = Http.await(MockLlmBackend.start(vertx, 0));
     JsonObject admin = new JsonObject().put("admin", new JsonObject().put("enabled", true).put("token", "secret-token"));
@@ -125,13 +133,14 @@ class ServerTimeoutsTest {
     assertSlowBodyGets408(proxy, "/admin/keys/create");
   }
 
-  private static void assertSlowBodyGets408(ProxyHarness proxy, String path) throws IOException {
+  private static String assertSlowBodyGets408(ProxyHarness proxy, String path) throws IOException {
     try (Socket socket = connect(proxy, 30_000)) {
       send(socket, "POST " + path + " HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
           + "X-Admin-Token: secret-token\r\nContent-Length: 100\r\n\r\n{\"model\":");
       String reply = readToEnd(socket);
       assertTrue(reply.startsWith("HTTP/1.1 408"), path + ": " + reply);
-      assertTrue(reply.contains("\"request_timeout\""), reply);
+      assertTrue(reply.contains("the request did not arrive within server.read_timeout"), reply);
+      return reply;
     }
   }
 

@@ -227,7 +227,7 @@ public final class MockLlmBackend implements AutoCloseable {
       default -> StreamFormat.OPENAI;
     };
     if (format != StreamFormat.OPENAI) {
-      if (!json.getBoolean("stream", false)) {
+      if (!Boolean.TRUE.equals(json.getValue("stream"))) { // "stream": null is no stream
         JsonObject answer = format == StreamFormat.ANTHROPIC ? anthropicMessage(model, chunks, !noUsage)
             : responsesAnswer(model, chunks, !noUsage);
         request.response().putHeader("Content-Type", "application/json").end(answer.encode());
@@ -237,7 +237,7 @@ public final class MockLlmBackend implements AutoCloseable {
       }
       return;
     }
-    if (!json.getBoolean("stream", false)) {
+    if (!Boolean.TRUE.equals(json.getValue("stream"))) { // "stream": null is no stream
       Buffer answer = chunks == 3 && "mock".equals(model) && !noUsage
           ? SMALL_JSON
           : Buffer.buffer(noUsage ? completionJson(model, chunks).put("usage", (Object) null).encode()

@@ -23,7 +23,8 @@ public enum ErrorKind {
   NO_BACKEND(503, "server_error", "no_backend_available"),
   NOT_READY(503, "server_error", "not_ready"),
   SHUTTING_DOWN(503, "server_error", "shutting_down"),
-  UPSTREAM_TIMEOUT(504, "server_error", "upstream_timeout");
+  UPSTREAM_TIMEOUT(504, "server_error", "upstream_timeout"),
+  HTTP_VERSION_NOT_SUPPORTED(505, "invalid_request_error", "http_version_not_supported");
 
   private final int status;
   private final String type;

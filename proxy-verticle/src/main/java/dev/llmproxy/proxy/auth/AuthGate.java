@@ -29,6 +29,12 @@ import java.util.function.Supplier;
 public final class AuthGate {
 
   private static final int MAX_CACHED = 10_000;
+  /**
+   * The longest key the gateway will look at. An unauthenticated client chooses what it sends: without a bound, a few
+   * hundred ~1 MB keys filled the decision cache (keyed by the raw key) and the heap. With it, the cache holds at most
+   * {@code MAX_CACHED} keys of this length (about 20 MB per proxy instance at worst).
+   */
+  public static final int MAX_KEY_LENGTH = 1024;
   private static final long ASK_TIMEOUT_MS = 10_000;
   private static final String BEARER = "Bearer ";
 
@@ -104,6 +110,12 @@ public final class AuthGate {
       // A missing key is answered as an unknown one (auth.status_codes.not_found), as the auth verticle would.
       var notFound = config.statusCode("not_found");
       return outcome(AuthDecision.deny(notFound.httpCode(), "invalid_api_key", notFound.message()));
+    }
+    if (key.length() > MAX_KEY_LENGTH) {
+      // Refused before it is hashed, sent to the auth verticle or cached.
+      var notFound = config.statusCode("not_found");
+      return outcome(AuthDecision.deny(notFound.httpCode(), "invalid_api_key",
+          "the API key is longer than " + MAX_KEY_LENGTH + " characters"));
     }
     Cached cached = cache.get(key);
     if (cached != null) {

@@ -49,6 +49,7 @@ public final class ProxyMetrics {
   private final ModelLabels modelLabels = new ModelLabels();
   private final DistributionSummary ttft;
   private final Counter authUnavailable;
+  private final Counter usageRejected;
   private final AtomicLong inFlight = new AtomicLong();
   private final ConcurrentHashMap<RequestLabels, Counter> requests = new ConcurrentHashMap<>();
   /** The known names of {@code metrics.custom_labels}, in their configured order; unknown names are left out. */
@@ -92,6 +93,15 @@ public final class ProxyMetrics {
     this.authUnavailable = Counter.builder("llmproxy_auth_unavailable")
         .description("Requests refused with 503 auth_unavailable: no auth store or auth member could decide")
         .register(registry);
+    this.usageRejected = Counter.builder("llmproxy_usage_reports_rejected")
+        .description("Backend usage reports ignored because a count was negative or not a whole number; "
+            + "those requests are estimated")
+        .register(registry);
+  }
+
+  /** A backend's usage report had counts that are no counts: the request is estimated instead. */
+  public void usageReportRejected() {
+    usageRejected.increment();
   }
 
   private CallerMeters callerMeters(Tags callerTags) {

@@ -88,6 +88,9 @@ public final class BackendClients {
 
     private void opened(HttpConnection connection) {
       connection.closeHandler(v -> idle.remove(connection));
+      // The exchange on the connection learns of a reset through its request or response; without a handler here
+      // Vert.x logs the connection's copy of it at ERROR as unhandled (a backend's reset is a backend's fault).
+      connection.exceptionHandler(failure -> LOG.debug("backend connection failed: {}", failure.toString()));
     }
   }
 

@@ -7,7 +7,6 @@ final class Bytes {
 
   static final byte[] EMPTY = new byte[0];
   static final byte[] USAGE_KEY = "\"usage\"".getBytes(StandardCharsets.US_ASCII);
-  private static final byte[] DATA = "data:".getBytes(StandardCharsets.US_ASCII);
 
   private Bytes() {
   }
@@ -36,23 +35,6 @@ final class Bytes {
       return i;
     }
     return -1;
-  }
-
-  /** The offset of the JSON payload of a {@code data:} line, or -1 when the line is not one. */
-  static int dataPayload(byte[] bytes, int from, int to) {
-    if (to - from < DATA.length) {
-      return -1;
-    }
-    for (int j = 0; j < DATA.length; j++) {
-      if (bytes[from + j] != DATA[j]) {
-        return -1;
-      }
-    }
-    int at = from + DATA.length;
-    while (at < to && bytes[at] == ' ') {
-      at++;
-    }
-    return at;
   }
 
   static byte[] concat(byte[] a, byte[] b) {

@@ -20,6 +20,7 @@ final class JsonBodyTap implements ResponseTap {
   private long received;
   private Usage usage;
   private long completionEstimate;
+  private boolean rejected;
 
   @Override
   public Buffer onChunk(Buffer chunk) {
@@ -49,7 +50,7 @@ final class JsonBodyTap implements ResponseTap {
   @Override
   public Buffer onEnd() {
     if (!truncated) {
-      usage = UsageJson.read(copy, 0, length).usage();
+      usage = read(copy, 0, length);
     } else {
       int key = Bytes.lastIndexOf(copy, 0, length, Bytes.USAGE_KEY);
       if (key >= 0) {
@@ -58,7 +59,7 @@ final class JsonBodyTap implements ResponseTap {
           brace++;
         }
         byte[] tail = wrap(copy, brace, length);
-        usage = UsageJson.read(tail, 0, tail.length).usage();
+        usage = read(tail, 0, tail.length);
       }
     }
     if (usage == null) {
@@ -66,6 +67,17 @@ final class JsonBodyTap implements ResponseTap {
     }
     copy = null;
     return null;
+  }
+
+  private Usage read(byte[] bytes, int offset, int length) {
+    UsageJson.Summary summary = UsageJson.read(bytes, offset, length);
+    rejected = summary.rejected();
+    return summary.usage();
+  }
+
+  @Override
+  public boolean usageRejected() {
+    return rejected;
   }
 
   /**

@@ -24,6 +24,14 @@ public interface ResponseTap {
     return 0;
   }
 
+  /**
+   * True when the backend sent a {@code usage} whose counts are no counts (negative, strings): it is ignored, the
+   * request estimated, and the gateway counts it ({@code llmproxy_usage_reports_rejected_total}).
+   */
+  default boolean usageRejected() {
+    return false;
+  }
+
   /** True when the client has received only whole SSE frames, so that one more frame can follow cleanly. */
   boolean atFrameBoundary();
 

@@ -2,61 +2,39 @@ package dev.llmproxy.proxy.upstream;
 
 import io.vertx.core.buffer.Buffer;
 
-import java.util.Arrays;
-
 /**
- * Passes an SSE stream through untouched, reading the {@code usage} of any {@code data:} line that has one, in any
- * dialect (see {@link UsageJson}). It keeps only the unfinished last line between chunks.
+ * Passes an SSE stream through untouched, reading the {@code usage} of any event whose data has one, in any dialect
+ * (see {@link UsageJson}). Events are parsed as the SSE spec defines them ({@link SseScanner}): any line ending,
+ * {@code event:}/{@code id:} lines, data split over several lines.
  */
-final class SseUsageTap implements ResponseTap {
+final class SseUsageTap implements ResponseTap, SseScanner.Listener {
 
-  private static final int MAX_LINE = 1 << 20;
-
-  private byte[] carry = Bytes.EMPTY;
+  private final SseScanner scanner = new SseScanner();
   /** What the stream reported so far: Anthropic's comes in parts. */
   private UsageCounts counts;
   /** Set once a complete report has passed (OpenAI's usage chunk, Anthropic's {@code message_delta}, ...). */
   private Usage usage;
+  private boolean rejected;
   private final RelayedText relayed = new RelayedText();
-  private int trailingNewlines;
 
   @Override
   public Buffer onChunk(Buffer chunk) {
     byte[] bytes = chunk.getBytes();
-    int lineStart = 0;
-    for (int i = 0; i < bytes.length; i++) {
-      byte b = bytes[i];
-      if (b == '\n') {
-        if (carry.length > 0) {
-          byte[] line = Bytes.concat(carry, Arrays.copyOfRange(bytes, lineStart, i));
-          carry = Bytes.EMPTY;
-          line(line, 0, line.length);
-        } else {
-          line(bytes, lineStart, i);
-        }
-        lineStart = i + 1;
-        trailingNewlines++;
-      } else if (b != '\r') {
-        trailingNewlines = 0;
-      }
-    }
-    if (lineStart < bytes.length && carry.length + bytes.length - lineStart <= MAX_LINE) {
-      carry = carry.length == 0 ? Arrays.copyOfRange(bytes, lineStart, bytes.length)
-          : Bytes.concat(carry, Arrays.copyOfRange(bytes, lineStart, bytes.length));
-    }
+    scanner.feed(bytes, 0, bytes.length, this);
     return chunk;
   }
 
-  private void line(byte[] bytes, int from, int to) {
-    if (to > from && bytes[to - 1] == '\r') {
-      to--;
-    }
-    int payload = Bytes.dataPayload(bytes, from, to);
-    if (payload < 0) {
+  @Override
+  public void event(int end, byte[] data, int length) {
+    if (data == null || length == 0) {
       return;
     }
-    if (Bytes.indexOf(bytes, payload, to, Bytes.USAGE_KEY) >= 0) {
-      UsageJson.Summary found = UsageJson.read(bytes, payload, to - payload);
+    if (Bytes.indexOf(data, 0, length, Bytes.USAGE_KEY) >= 0) {
+      UsageJson.Summary found = UsageJson.read(data, 0, length);
+      if (found.rejected()) {
+        rejected = true;
+        return;
+      }
       if (found.counts() != null) {
         counts = counts == null ? found.counts() : counts.overriddenBy(found.counts());
         if (!found.partial()) {
@@ -65,8 +43,8 @@ final class SseUsageTap implements ResponseTap {
         return;
       }
     }
-    if (usage == null && to > payload && bytes[payload] == '{') {
-      UsageJson.collectText(bytes, payload, to - payload, relayed);
+    if (usage == null && data[0] == '{') {
+      UsageJson.collectText(data, 0, length, relayed);
     }
   }
 
@@ -77,6 +55,7 @@ final class SseUsageTap implements ResponseTap {
 
   @Override
   public Buffer onEnd() {
+    scanner.finish(this);
     return null;
   }
 
@@ -86,7 +65,12 @@ final class SseUsageTap implements ResponseTap {
   }
 
   @Override
+  public boolean usageRejected() {
+    return rejected && usage == null;
+  }
+
+  @Override
   public boolean atFrameBoundary() {
-    return trailingNewlines >= 2;
+    return scanner.atEventBoundary();
   }
 }

@@ -11,6 +11,12 @@ package dev.llmproxy.proxy.upstream;
 record UsageCounts(long input, long output, long cacheCreation, long cacheRead, long total) {
 
   static final long ABSENT = -1;
+  /** A report with a count that is no count (negative, a string, a fraction): treated as no report at all. */
+  static final UsageCounts INVALID = new UsageCounts(-2, -2, -2, -2, -2);
+
+  boolean invalid() {
+    return this == INVALID;
+  }
 
   UsageCounts overriddenBy(UsageCounts later) {
     return new UsageCounts(pick(later.input, input), pick(later.output, output),

@@ -31,7 +31,12 @@ final class UsageJson {
 
     /** A complete report as the gateway meters it, or null. */
     Usage usage() {
-      return counts == null || partial ? null : counts.toUsage();
+      return counts == null || partial || counts.invalid() ? null : counts.toUsage();
+    }
+
+    /** The document had a {@code usage} whose counts are no counts: nothing to bill from. */
+    boolean rejected() {
+      return counts != null && counts.invalid();
     }
   }
 
@@ -209,29 +214,45 @@ final class UsageJson {
     }
   }
 
+  /**
+   * The counts of a {@code usage} object, or {@link UsageCounts#INVALID} when a count it carries is not a whole
+   * number from 0 (a string, a fraction, a negative or huge number): a backend that reports nonsense has reported
+   * nothing the gateway can bill, so the request is estimated as if it had reported nothing.
+   */
   private static UsageCounts readCounts(JsonParser parser) throws IOException {
     long input = UsageCounts.ABSENT;
     long output = UsageCounts.ABSENT;
     long cacheCreation = UsageCounts.ABSENT;
     long cacheRead = UsageCounts.ABSENT;
     long total = UsageCounts.ABSENT;
+    boolean invalid = false;
     while (parser.nextToken() == JsonToken.FIELD_NAME) {
       String name = parser.currentName();
       JsonToken value = parser.nextToken();
-      if (value == JsonToken.VALUE_NUMBER_INT) {
-        switch (name) {
-          case "prompt_tokens", "input_tokens" -> input = parser.getLongValue();
-          case "completion_tokens", "output_tokens" -> output = parser.getLongValue();
-          case "cache_creation_input_tokens" -> cacheCreation = parser.getLongValue();
-          case "cache_read_input_tokens" -> cacheRead = parser.getLongValue();
-          case "total_tokens" -> total = parser.getLongValue();
-          default -> {
-          }
-        }
-      } else {
+      boolean known = switch (name) {
+        case "prompt_tokens", "input_tokens", "completion_tokens", "output_tokens", "cache_creation_input_tokens",
+            "cache_read_input_tokens", "total_tokens" -> true;
+        default -> false;
+      };
+      if (!known || value == JsonToken.VALUE_NULL) {
         parser.skipChildren();
+        continue;
+      }
+      if (value != JsonToken.VALUE_NUMBER_INT || parser.getNumberType() == JsonParser.NumberType.BIG_INTEGER
+          || parser.getLongValue() < 0) {
+        invalid = true;
+        parser.skipChildren();
+        continue;
+      }
+      long count = parser.getLongValue();
+      switch (name) {
+        case "prompt_tokens", "input_tokens" -> input = count;
+        case "completion_tokens", "output_tokens" -> output = count;
+        case "cache_creation_input_tokens" -> cacheCreation = count;
+        case "cache_read_input_tokens" -> cacheRead = count;
+        default -> total = count;
       }
     }
-    return new UsageCounts(input, output, cacheCreation, cacheRead, total);
+    return invalid ? UsageCounts.INVALID : new UsageCounts(input, output, cacheCreation, cacheRead, total);
   }
 }
