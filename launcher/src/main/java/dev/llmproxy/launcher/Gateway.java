@@ -186,7 +186,7 @@ public final class Gateway {
           if (proxy) {
             LOG.info("LLMProxy listening on {}{} with {} backend(s)",
                 config.server().tls().enabled() ? "https://" : "http://", config.server().listen(),
-                config.backends().size());
+                config.routedBackends().size());
           }
           return gateway;
         });

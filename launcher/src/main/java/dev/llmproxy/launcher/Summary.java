@@ -14,10 +14,11 @@ final class Summary {
     out.append(path).append(": valid\n");
     out.append("listen:    ").append(config.server().tls().enabled() ? "https://" : "http://")
         .append(config.server().listen()).append('\n');
-    out.append("backends:  ").append(config.backends().size()).append('\n');
-    for (BackendConfig backend : config.backends()) {
+    out.append("backends:  ").append(config.routedBackends().size()).append('\n');
+    for (BackendConfig backend : config.routedBackends()) {
       out.append("  - ").append(backend.name()).append("  ").append(backend.url())
-          .append("  weight=").append(backend.weight()).append('\n');
+          .append("  weight=").append(backend.weight())
+          .append(backend.provider().equals("openai") ? "" : "  provider=" + backend.provider()).append('\n');
     }
     out.append("routing:   ").append(config.routing().loadBalance())
         .append(", timeout ").append(config.routing().timeout().toSeconds()).append("s\n");

@@ -7,10 +7,25 @@ import java.util.List;
 public record GatewayConfig(ServerConfig server, LogConfig log, StorageConfig storage, List<BackendConfig> backends,
     DiscoveryConfig discovery, AdminConfig admin, AuthConfig auth, LoggingConfig logging, RateLimitConfig rateLimit,
     RoutingConfig routing, HealthCheckConfig healthCheck, MetricsConfig metrics, UsageConfig usage,
-    HooksConfig hooks, ClusterConfig cluster) {
+    HooksConfig hooks, ClusterConfig cluster, List<ProviderConfig> providers) {
 
   public GatewayConfig {
     backends = Immutables.list(backends);
+    providers = Immutables.list(providers);
+  }
+
+  /** What the router chooses from: {@code backends}, then every enabled provider as a backend. */
+  public List<BackendConfig> routedBackends() {
+    if (providers.isEmpty()) {
+      return backends;
+    }
+    List<BackendConfig> all = new java.util.ArrayList<>(backends);
+    for (ProviderConfig provider : providers) {
+      if (provider.enabled()) {
+        all.add(provider.asBackend());
+      }
+    }
+    return List.copyOf(all);
   }
 
   /** Everything at its default, no backends. */
@@ -48,7 +63,8 @@ public record GatewayConfig(ServerConfig server, LogConfig log, StorageConfig st
         r.section("metrics", MetricsConfig::read),
         r.section("usage", UsageConfig::read),
         r.section("hooks", HooksConfig::read),
-        r.section("cluster", ClusterConfig::read));
+        r.section("cluster", ClusterConfig::read),
+        r.list("providers", ProviderConfig::read, List.of()));
   }
 
   /** Canonical form: the reference's snake_case keys, every field present, durations as "30s"/"100ms". */
@@ -68,6 +84,7 @@ public record GatewayConfig(ServerConfig server, LogConfig log, StorageConfig st
         .put("metrics", metrics.toJson())
         .put("usage", usage.toJson())
         .put("hooks", hooks.toJson())
-        .put("cluster", cluster.toJson());
+        .put("cluster", cluster.toJson())
+        .put("providers", JsonOut.array(providers, ProviderConfig::toJson));
   }
 }
