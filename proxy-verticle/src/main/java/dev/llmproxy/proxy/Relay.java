@@ -65,8 +65,17 @@ final class Relay implements ExchangeInterceptor {
   /** An answer read whole for {@code on_response}: the backend's bytes feed the usage tap, the client gets the hook's. */
   private static void relayWhole(ApiExchange exchange) {
     exchange.firstByteNanos = exchange.lastByteNanos = System.nanoTime();
-    exchange.tap.onChunk(exchange.bufferedAnswer);
-    exchange.tap.onEnd();
+    if (exchange.bridge != DialectBridge.SAME && exchange.tap != ResponseTap.NONE) {
+      // The hook saw the backend's dialect; the client gets its own, translated from what the hook left.
+      Buffer translated = Buffer.buffer();
+      Buffer part = exchange.tap.onChunk(exchange.answerBody);
+      Buffer rest = exchange.tap.onEnd();
+      exchange.answerBody = translated.appendBuffer(part == null ? Buffer.buffer() : part)
+          .appendBuffer(rest == null ? Buffer.buffer() : rest);
+    } else {
+      exchange.tap.onChunk(exchange.bufferedAnswer);
+      exchange.tap.onEnd();
+    }
     exchange.responseCopy = exchange.context.logs.capture(exchange.responseCopy, exchange.answerBody);
     exchange.pool.givenBack(exchange.upstreamRequest.connection());
     exchange.settleLimits(false);

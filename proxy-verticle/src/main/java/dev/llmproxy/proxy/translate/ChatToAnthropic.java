@@ -45,7 +45,7 @@ public final class ChatToAnthropic {
           }
           system.append(text(message.getValue("content")));
         }
-        case "assistant" -> append(messages, "assistant", assistantBlocks(message));
+        case "assistant" -> append(messages, "assistant", ToolCalls.anthropicBlocks(message, true));
         case "tool", "function" -> append(messages, "user", new JsonArray().add(new JsonObject()
             .put("type", "tool_result")
             .put("tool_use_id", message.getString("tool_call_id", message.getString("name", "")))
@@ -126,35 +126,6 @@ public final class ChatToAnthropic {
       }
     }
     messages.add(new JsonObject().put("role", role).put("content", blocks));
-  }
-
-  private static JsonArray assistantBlocks(JsonObject message) {
-    JsonArray blocks = new JsonArray();
-    String text = text(message.getValue("content"));
-    if (!text.isEmpty()) {
-      blocks.add(new JsonObject().put("type", "text").put("text", text));
-    }
-    for (Object item : array(message, "tool_calls")) {
-      if (item instanceof JsonObject call && call.getValue("function") instanceof JsonObject function) {
-        blocks.add(new JsonObject().put("type", "tool_use").put("id", call.getString("id"))
-            .put("name", function.getString("name")).put("input", arguments(function.getValue("arguments"))));
-      }
-    }
-    return blocks;
-  }
-
-  private static JsonObject arguments(Object arguments) {
-    if (arguments instanceof JsonObject o) {
-      return o;
-    }
-    if (arguments instanceof String s && !s.isBlank()) {
-      try {
-        return new JsonObject(s);
-      } catch (DecodeException | ClassCastException e) {
-        throw invalid("a tool call's 'arguments' is not a JSON object");
-      }
-    }
-    return new JsonObject();
   }
 
   private static JsonArray userBlocks(Object content) {
@@ -267,26 +238,7 @@ public final class ChatToAnthropic {
 
     @Override
     protected JsonObject answer(JsonObject message) {
-      StringBuilder text = new StringBuilder();
-      JsonArray calls = new JsonArray();
-      for (Object item : message.getJsonArray("content", new JsonArray())) {
-        if (!(item instanceof JsonObject block)) {
-          continue;
-        }
-        switch (block.getString("type", "")) {
-          case "text" -> text.append(block.getString("text", ""));
-          case "tool_use" -> calls.add(new JsonObject().put("id", block.getString("id")).put("type", "function")
-              .put("function", new JsonObject().put("name", block.getString("name"))
-                  .put("arguments", block.getJsonObject("input", new JsonObject()).encode())));
-          default -> {
-          }
-        }
-      }
-      JsonObject reply = new JsonObject().put("role", "assistant");
-      reply.put("content", text.length() == 0 && !calls.isEmpty() ? null : text.toString());
-      if (!calls.isEmpty()) {
-        reply.put("tool_calls", calls);
-      }
+      JsonObject reply = ToolCalls.openAiMessage(message.getJsonArray("content", new JsonArray()));
       JsonObject usage = message.getJsonObject("usage", new JsonObject());
       long in = inputTokens(usage);
       long outTokens = TranslatingTap.number(usage, "output_tokens");

@@ -122,32 +122,8 @@ public final class MessagesToChat {
   }
 
   private static JsonObject assistant(Object content) {
-    JsonObject message = new JsonObject().put("role", "assistant");
-    if (content instanceof String s) {
-      return message.put("content", s);
-    }
-    StringBuilder text = new StringBuilder();
-    JsonArray calls = new JsonArray();
-    if (content instanceof JsonArray blocks) {
-      for (Object item : blocks) {
-        if (item instanceof JsonObject block) {
-          switch (block.getString("type", "")) {
-            case "text" -> text.append(block.getString("text", ""));
-            case "tool_use" -> calls.add(new JsonObject().put("id", block.getString("id")).put("type", "function")
-                .put("function", new JsonObject().put("name", block.getString("name"))
-                    .put("arguments", block.getJsonObject("input", new JsonObject()).encode())));
-            default -> {
-              // thinking blocks stay with the client: a chat backend has no place for them
-            }
-          }
-        }
-      }
-    }
-    message.put("content", text.length() == 0 && !calls.isEmpty() ? null : text.toString());
-    if (!calls.isEmpty()) {
-      message.put("tool_calls", calls);
-    }
-    return message;
+    return content instanceof String s ? new JsonObject().put("role", "assistant").put("content", s)
+        : ToolCalls.openAiMessage(content instanceof JsonArray blocks ? blocks : new JsonArray());
   }
 
   static String stopReason(String finishReason) {
@@ -189,18 +165,7 @@ public final class MessagesToChat {
     protected JsonObject answer(JsonObject completionJson) {
       JsonObject choice = completionJson.getJsonArray("choices", new JsonArray()).isEmpty() ? new JsonObject()
           : completionJson.getJsonArray("choices").getJsonObject(0);
-      JsonObject message = choice.getJsonObject("message", new JsonObject());
-      JsonArray content = new JsonArray();
-      String text = ChatToAnthropic.text(message.getValue("content"));
-      if (!text.isEmpty()) {
-        content.add(new JsonObject().put("type", "text").put("text", text));
-      }
-      for (Object item : message.getJsonArray("tool_calls", new JsonArray())) {
-        if (item instanceof JsonObject call && call.getValue("function") instanceof JsonObject function) {
-          content.add(new JsonObject().put("type", "tool_use").put("id", call.getString("id"))
-              .put("name", function.getString("name")).put("input", parsed(function.getValue("arguments"))));
-        }
-      }
+      JsonArray content = ToolCalls.anthropicBlocks(choice.getJsonObject("message", new JsonObject()), false);
       JsonObject usageJson = completionJson.getJsonObject("usage", new JsonObject());
       long in = number(usageJson, "prompt_tokens");
       long out = number(usageJson, "completion_tokens");
@@ -210,17 +175,6 @@ public final class MessagesToChat {
           .put("content", content).put("stop_reason", stopReason(choice.getString("finish_reason")))
           .put("stop_sequence", null)
           .put("usage", new JsonObject().put("input_tokens", in).put("output_tokens", out));
-    }
-
-    private static JsonObject parsed(Object arguments) {
-      if (arguments instanceof String s && !s.isBlank()) {
-        try {
-          return new JsonObject(s);
-        } catch (DecodeException | ClassCastException e) {
-          return new JsonObject();
-        }
-      }
-      return arguments instanceof JsonObject o ? o : new JsonObject();
     }
 
     @Override
@@ -267,7 +221,7 @@ public final class MessagesToChat {
         }
         int index = call.getInteger("index", 0);
         JsonObject function = call.getJsonObject("function", new JsonObject());
-        if (index != toolCallOpen || call.getValue("id") instanceof String && toolCallOpen < 0) {
+        if (index != toolCallOpen) {
           open(new JsonObject().put("type", "tool_use").put("id", call.getString("id", "toolu_" + index))
               .put("name", function.getString("name", "")).put("input", new JsonObject()));
           toolCallOpen = index;
