@@ -4,6 +4,7 @@ import dev.llmproxy.common.config.BackendConfig;
 import dev.llmproxy.common.model.Backend;
 import dev.llmproxy.proxy.translate.ChatToAnthropic;
 import dev.llmproxy.proxy.translate.MessagesToChat;
+import dev.llmproxy.proxy.translate.ResponsesToChat;
 import dev.llmproxy.proxy.upstream.ResponseTap;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
@@ -23,10 +24,14 @@ enum DialectBridge {
   /** An OpenAI chat client, an Anthropic backend. */
   CHAT_TO_ANTHROPIC,
   /** An Anthropic Messages client, an OpenAI-compatible backend. */
-  MESSAGES_TO_CHAT;
+  MESSAGES_TO_CHAT,
+  /** A Responses API client, a backend with chat completions only ({@code openai_chat}). */
+  RESPONSES_TO_CHAT;
 
   static final String ANTHROPIC = "anthropic";
   static final String AZURE = "azure_openai";
+  /** An OpenAI-compatible server without the Responses API. */
+  static final String OPENAI_CHAT = "openai_chat";
   /** Sent to Anthropic when the client did not say which version it speaks. */
   static final String ANTHROPIC_VERSION = "2023-06-01";
 
@@ -39,6 +44,7 @@ enum DialectBridge {
     return switch (endpoint) {
       case CHAT_COMPLETIONS -> anthropicBackend ? CHAT_TO_ANTHROPIC : SAME;
       case MESSAGES -> anthropicBackend ? SAME : MESSAGES_TO_CHAT;
+      case RESPONSES -> OPENAI_CHAT.equals(backend.dialect()) ? RESPONSES_TO_CHAT : SAME;
       default -> SAME;
     };
   }
@@ -48,7 +54,7 @@ enum DialectBridge {
     String uri = switch (this) {
       case SAME -> exchange.request.uri();
       case CHAT_TO_ANTHROPIC -> "/v1/messages";
-      case MESSAGES_TO_CHAT -> "/v1/chat/completions";
+      case MESSAGES_TO_CHAT, RESPONSES_TO_CHAT -> "/v1/chat/completions";
     };
     if (!AZURE.equals(backend.dialect()) || !uri.startsWith("/v1/")) {
       return uri;
@@ -70,9 +76,12 @@ enum DialectBridge {
     }
     if (exchange.translatedBody == null || exchange.translatedFor != this) {
       JsonObject json = exchange.body.toJsonObject();
-      exchange.translatedBody = this == CHAT_TO_ANTHROPIC
-          ? ChatToAnthropic.request(json, exchange.context.translationDefaults.maxTokens(exchange.inspected.model()))
-          : MessagesToChat.request(json);
+      exchange.translatedBody = switch (this) {
+        case CHAT_TO_ANTHROPIC ->
+            ChatToAnthropic.request(json, exchange.context.translationDefaults.maxTokens(exchange.inspected.model()));
+        case RESPONSES_TO_CHAT -> ResponsesToChat.request(json);
+        default -> MessagesToChat.request(json);
+      };
       exchange.translatedFor = this;
     }
     return exchange.translatedBody;
@@ -105,6 +114,8 @@ enum DialectBridge {
       case CHAT_TO_ANTHROPIC -> new ChatToAnthropic.Tap(eventStream, status, exchange.requestId, key,
           !exchange.inspected.usageInjected());
       case MESSAGES_TO_CHAT -> new MessagesToChat.Tap(eventStream, status, exchange.requestId, key,
+          exchange.inspected.model());
+      case RESPONSES_TO_CHAT -> new ResponsesToChat.Tap(eventStream, status, exchange.requestId, key,
           exchange.inspected.model());
     };
   }

@@ -330,4 +330,65 @@ class TranslationTest {
     assertEquals(UPSTREAM_KEY, sent.headers().get("api-key"));
     assertNull(sent.headers().get("Authorization"), "the client's key never goes upstream");
   }
+
+  @Test
+  void theResponsesApiInFrontOfAChatOnlyBackendAnswersTextJsonAndEventsWithUsage(Vertx vertx) throws Exception {
+    MockLlmBackend backend = openai(vertx);
+    ProxyHarness proxy = Http.await(ProxyHarness.start(vertx, List.of(), new JsonObject().put("backends", new JsonArray()
+        .add(new JsonObject().put("name", "chat-only").put("url", backend.baseUrl()).put("provider", "openai_chat")))));
+    Map<String, String> json = Map.of("Content-Type", "application/json");
+
+    Http.Answer answer = Http.post(proxy.client, "/v1/responses", json, DialectEndpointsTest.responses("mock", 4, false));
+    assertEquals(200, answer.status(), answer.text());
+    JsonObject response = answer.json();
+    assertEquals("response", response.getString("object"));
+    assertEquals("incomplete", response.getString("status"), "finish_reason length");
+    assertEquals("max_output_tokens", response.getJsonObject("incomplete_details").getString("reason"));
+    JsonObject text = response.getJsonArray("output").getJsonObject(0).getJsonArray("content").getJsonObject(0);
+    assertEquals("output_text", text.getString("type"));
+    assertEquals("tok tok tok tok ", text.getString("text"));
+    assertEquals(MockLlmBackend.PROMPT_TOKENS, response.getJsonObject("usage").getInteger("input_tokens"));
+    assertEquals(4, response.getJsonObject("usage").getInteger("output_tokens"));
+    MockLlmBackend.Received sent = backend.received().get(0);
+    assertEquals("/v1/chat/completions", sent.uri());
+    assertEquals(new JsonArray().add(new JsonObject().put("role", "system").put("content", "be brief"))
+        .add(new JsonObject().put("role", "user").put("content", "count to three")), sent.json().getJsonArray("messages"));
+    assertEquals(4, sent.json().getInteger("max_tokens"));
+    assertEquals(MockLlmBackend.PROMPT_TOKENS + 4, proxy.nextUsage().totalTokens());
+
+    List<Http.Arrival> arrivals = Http.streamArrivals(proxy.client, "/v1/responses",
+        DialectEndpointsTest.responses("mock", 5, true), Map.of("X-Mock-Interval-Ms", "100"));
+    String received = Http.joined(arrivals);
+    List<String> events = new ArrayList<>();
+    StringBuilder deltas = new StringBuilder();
+    JsonObject completed = null;
+    for (String frame : received.split("\n\n")) {
+      String event = frame.substring(7, frame.indexOf('\n'));
+      JsonObject data = new JsonObject(frame.substring(frame.indexOf("data: ") + 6));
+      assertEquals(event, data.getString("type"));
+      assertEquals(events.size(), data.getInteger("sequence_number"));
+      events.add(event);
+      if (event.equals("response.output_text.delta")) {
+        deltas.append(data.getString("delta"));
+      }
+      if (event.equals("response.completed")) {
+        completed = data.getJsonObject("response");
+      }
+    }
+    assertEquals(List.of("response.created", "response.in_progress", "response.output_item.added",
+        "response.content_part.added"), events.subList(0, 4));
+    assertEquals(List.of("response.output_text.done", "response.content_part.done", "response.output_item.done",
+        "response.completed"), events.subList(events.size() - 4, events.size()));
+    assertEquals("tok0 tok1 tok2 tok3 tok4 ", deltas.toString());
+    assertEquals(5, completed.getJsonObject("usage").getInteger("output_tokens"));
+    DialectEndpointsTest.assertSpreadApart(arrivals, "\"response.output_text.delta\"");
+    UsageRecord streamed = proxy.nextUsage();
+    assertEquals(5, streamed.completionTokens());
+    assertFalse(streamed.estimated());
+
+    Http.Answer tools = Http.post(proxy.client, "/v1/responses", json, new JsonObject().put("model", "mock")
+        .put("input", "hi").put("tools", new JsonArray().add(new JsonObject().put("type", "web_search"))).encode());
+    assertEquals(400, tools.status());
+    assertTrue(tools.error().getString("message").contains("'tools' is not translated"), tools.text());
+  }
 }

@@ -12,7 +12,8 @@ import java.util.Map;
  * names. {@code timeout} and {@code connectTimeout} are null when not set: the backend then takes
  * {@code routing.timeout} / {@code routing.connect_timeout}.
  *
- * @param provider    the dialect the backend speaks: {@code openai} (default), {@code anthropic}, {@code azure_openai}
+ * @param provider    the dialect the backend speaks: {@code openai} (default), {@code openai_chat} (chat completions
+ *                    without the Responses API, which is translated), {@code anthropic}, {@code azure_openai}
  * @param apiKey      the key the gateway sends upstream in the dialect's header, or null (the secret itself: shown
  *                    nowhere, {@code /admin/config} redacts {@code api_key})
  * @param deployments Azure's deployment name per model
@@ -23,7 +24,7 @@ public record BackendConfig(String name, String url, int weight, Duration timeou
     String fallback, Map<String, String> deployments, String apiVersion, int maxConnections) {
 
   /** The dialects a backend may speak. */
-  public static final List<String> DIALECTS = List.of("openai", "anthropic", "azure_openai");
+  public static final List<String> DIALECTS = List.of("openai", "openai_chat", "anthropic", "azure_openai");
 
   public BackendConfig {
     headers = Immutables.map(headers);

@@ -64,6 +64,8 @@ public record ProviderConfig(String name, String type, String baseUrl, String ap
     return switch (type) {
       case "anthropic" -> "anthropic";
       case "azure_openai" -> "azure_openai";
+      // Grok, OpenRouter, Perplexity, vLLM-style servers: chat completions, so /v1/responses is translated.
+      case "openai_compatible" -> "openai_chat";
       default -> "openai";
     };
   }

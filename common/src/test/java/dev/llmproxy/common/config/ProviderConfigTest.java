@@ -113,7 +113,7 @@ class ProviderConfigTest {
     assertNull(loaded.config().backends().get(0).fallback());
     JsonObject badDialect = new JsonObject().put("backends", new JsonArray().add(new JsonObject()
         .put("url", "http://127.0.0.1:8080").put("provider", "gemini")));
-    assertEquals(List.of("backends[0].provider: must be one of openai, anthropic, azure_openai"),
+    assertEquals(List.of("backends[0].provider: must be one of openai, openai_chat, anthropic, azure_openai"),
         ConfigLoader.parse(badDialect, Map.of()).errors());
   }
 }
