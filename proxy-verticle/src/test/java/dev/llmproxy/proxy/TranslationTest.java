@@ -71,7 +71,10 @@ class TranslationTest {
     return new JsonObject().put("model", "claude-test").put("stream", stream)
         .put("messages", new JsonArray()
             .add(new JsonObject().put("role", "system").put("content", "be brief"))
-            .add(new JsonObject().put("role", "user").put("content", "hello")))
+            .add(new JsonObject().put("role", "user").put("content", new JsonArray()
+                .add(new JsonObject().put("type", "text").put("text", "hello"))
+                .add(new JsonObject().put("type", "image_url").put("image_url", new JsonObject()
+                    .put("url", "data:image/png;base64,iVBORw0KGgo="))))))
         .put("stop", "END").put("temperature", 0.5).put("top_p", 0.9);
   }
 
@@ -98,7 +101,9 @@ class TranslationTest {
     assertEquals("stop", choice.getString("finish_reason"), "end_turn is stop");
     assertEquals(new JsonObject().put("prompt_tokens", PROMPT).put("completion_tokens", OUTPUT)
         .put("total_tokens", PROMPT + OUTPUT), completion.getJsonObject("usage"));
-    assertUsage(proxy.nextUsage(), "/v1/chat/completions", false);
+    UsageRecord record = proxy.nextUsage();
+    assertUsage(record, "/v1/chat/completions", false);
+    assertFalse(record.toString().contains(UPSTREAM_KEY), "the upstream key is in no usage record");
 
     MockLlmBackend.Received sent = upstream.received().get(0);
     assertEquals("/v1/messages", sent.uri());
@@ -112,7 +117,9 @@ class TranslationTest {
     assertEquals(0.5, body.getDouble("temperature"));
     assertEquals(0.9, body.getDouble("top_p"));
     assertEquals(new JsonArray().add(new JsonObject().put("role", "user").put("content", new JsonArray()
-        .add(new JsonObject().put("type", "text").put("text", "hello")))), body.getJsonArray("messages"));
+        .add(new JsonObject().put("type", "text").put("text", "hello"))
+        .add(new JsonObject().put("type", "image").put("source", new JsonObject().put("type", "base64")
+            .put("media_type", "image/png").put("data", "iVBORw0KGgo="))))), body.getJsonArray("messages"));
   }
 
   @Test
@@ -256,6 +263,22 @@ class TranslationTest {
     Http.Answer answer = Http.post(proxy.client, "/v1/chat/completions", clientHeaders(), chat(false).encode());
     assertEquals(200, answer.status(), answer.text());
     assertEquals(1, second.received().size(), "the next priority takes over on a connect failure");
+  }
+
+  @Test
+  void aFailingProvidersFallbackProviderIsTriedBeforeTheNextPriority(Vertx vertx) throws Exception {
+    MockAnthropic primary = anthropic(vertx);
+    MockAnthropic next = anthropic(vertx);
+    MockAnthropic named = anthropic(vertx);
+    ProxyHarness proxy = proxy(vertx, new JsonArray()
+        .add(anthropicProvider("primary", primary.baseUrl()).put("priority", 1).put("fallback_provider", "named"))
+        .add(anthropicProvider("next", next.baseUrl()).put("priority", 2))
+        .add(anthropicProvider("named", named.baseUrl()).put("priority", 3)));
+    primary.close();
+    Http.Answer answer = Http.post(proxy.client, "/v1/chat/completions", clientHeaders(), chat(false).encode());
+    assertEquals(200, answer.status(), answer.text());
+    assertEquals(1, named.received().size(), "fallback_provider first");
+    assertEquals(0, next.received().size());
   }
 
   @Test
