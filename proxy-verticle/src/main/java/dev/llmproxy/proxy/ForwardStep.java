@@ -98,7 +98,10 @@ final class ForwardStep implements ExchangeInterceptor {
       exchange.bridge = DialectBridge.between(exchange.endpoint, backend);
       uri = exchange.bridge.uri(exchange, backend, exchange.access);
       exchange.bridge.body(exchange);
-    } catch (GatewayError refused) {
+    } catch (RuntimeException e) {
+      // A field of the wrong type in a request to translate (a number for a role, ...): the client's mistake.
+      GatewayError refused = e instanceof GatewayError g ? g : new GatewayError(ErrorKind.INVALID_REQUEST,
+          "the request could not be translated for backend '" + backend.name() + "': a field has the wrong type");
       exchange.releaseAttempt();
       if (!exchange.answered.tryFail(refused)) {
         exchange.fail(refused);

@@ -69,7 +69,14 @@ final class Relay implements ExchangeInterceptor {
       // The hook saw the backend's dialect; the client gets its own, translated from what the hook left.
       Buffer translated = Buffer.buffer();
       Buffer part = exchange.tap.onChunk(exchange.answerBody);
-      Buffer rest = exchange.tap.onEnd();
+      Buffer rest;
+      try {
+        rest = exchange.tap.onEnd();
+      } catch (GatewayError untranslatable) {
+        exchange.pool.givenBack(exchange.upstreamRequest.connection());
+        exchange.fail(untranslatable);
+        return;
+      }
       exchange.answerBody = translated.appendBuffer(part == null ? Buffer.buffer() : part)
           .appendBuffer(rest == null ? Buffer.buffer() : rest);
     } else {
@@ -105,7 +112,14 @@ final class Relay implements ExchangeInterceptor {
     if (exchange.finished) {
       return;
     }
-    Buffer rest = exchange.tap.onEnd();
+    Buffer rest;
+    try {
+      rest = exchange.tap.onEnd();
+    } catch (GatewayError untranslatable) {
+      exchange.pool.givenBack(exchange.upstreamRequest.connection());
+      exchange.fail(untranslatable);
+      return;
+    }
     exchange.pool.givenBack(exchange.upstreamRequest.connection());
     // Slots go back before the last byte leaves: a client's next request must never find its own slot taken.
     exchange.settleLimits(false);

@@ -327,6 +327,21 @@ class TranslationTest {
   }
 
   @Test
+  void aRequestThatCannotBeTranslatedIsA400InTheClientsDialect(Vertx vertx) throws Exception {
+    MockLlmBackend backend = openai(vertx);
+    ProxyHarness proxy = Http.await(ProxyHarness.start(vertx, List.of(backend.baseUrl()), new JsonObject()));
+    String wrongType = new JsonObject().put("model", "mock").put("max_tokens", 5).put("messages", new JsonArray()
+        .add(new JsonObject().put("role", "user").put("content", new JsonArray()
+            .add(new JsonObject().put("type", "image").put("source", "not-an-object"))))).encode();
+    Http.Answer answer = Http.post(proxy.client, "/v1/messages", Map.of("Content-Type", "application/json"), wrongType);
+    assertEquals(400, answer.status(), answer.text());
+    assertEquals("invalid_request_error", answer.json().getJsonObject("error").getString("type"), answer.text());
+    assertTrue(answer.json().getJsonObject("error").getString("message").contains("could not be translated"));
+    assertFalse(answer.text().contains("java."), "no Java text in a reply");
+    assertEquals(0, backend.received().size());
+  }
+
+  @Test
   void countTokensIsAnsweredLocallyWhenTheBackendIsNotAnthropic(Vertx vertx) throws Exception {
     MockLlmBackend backend = openai(vertx);
     ProxyHarness proxy = Http.await(ProxyHarness.start(vertx, List.of(backend.baseUrl()), new JsonObject()));

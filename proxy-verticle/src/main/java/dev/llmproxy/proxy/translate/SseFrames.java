@@ -58,7 +58,11 @@ final class SseFrames {
         event = null;
         data = null;
         frameChars = 0;
-        consumer.frame(e, d);
+        try {
+          consumer.frame(e, d);
+        } catch (RuntimeException malformed) {
+          // A frame whose fields have unexpected types is left out; the stream goes on.
+        }
       }
       event = null;
       return;

@@ -1,6 +1,8 @@
 package dev.llmproxy.proxy.translate;
 
 import dev.llmproxy.common.error.Dialect;
+import dev.llmproxy.common.error.ErrorKind;
+import dev.llmproxy.common.error.GatewayError;
 import dev.llmproxy.proxy.upstream.ResponseTap;
 import dev.llmproxy.proxy.upstream.Usage;
 import io.vertx.core.buffer.Buffer;
@@ -46,6 +48,7 @@ public abstract class TranslatingTap implements ResponseTap, SseFrames.Consumer 
     return out;
   }
 
+  /** @throws GatewayError when a JSON answer cannot be translated: the client gets an error, not a broken answer */
   @Override
   public Buffer onEnd() {
     if (eventStream) {
@@ -63,7 +66,11 @@ public abstract class TranslatingTap implements ResponseTap, SseFrames.Consumer 
     if (status / 100 != 2 || json == null) {
       return client.upstreamErrorBody(status, masked(errorMessage(json)), requestId);
     }
-    return answer(json).toBuffer();
+    try {
+      return answer(json).toBuffer();
+    } catch (RuntimeException malformed) {
+      throw new GatewayError(ErrorKind.UPSTREAM_FAILED, "the backend's answer could not be translated");
+    }
   }
 
   @Override
