@@ -69,12 +69,8 @@ final class Relay implements ExchangeInterceptor {
       // The hook saw the backend's dialect; the client gets its own, translated from what the hook left.
       Buffer translated = Buffer.buffer();
       Buffer part = exchange.tap.onChunk(exchange.answerBody);
-      Buffer rest;
-      try {
-        rest = exchange.tap.onEnd();
-      } catch (GatewayError untranslatable) {
-        exchange.pool.givenBack(exchange.upstreamRequest.connection());
-        exchange.fail(untranslatable);
+      Buffer rest = endTap(exchange);
+      if (rest == UNTRANSLATABLE) {
         return;
       }
       exchange.answerBody = translated.appendBuffer(part == null ? Buffer.buffer() : part)
@@ -112,12 +108,8 @@ final class Relay implements ExchangeInterceptor {
     if (exchange.finished) {
       return;
     }
-    Buffer rest;
-    try {
-      rest = exchange.tap.onEnd();
-    } catch (GatewayError untranslatable) {
-      exchange.pool.givenBack(exchange.upstreamRequest.connection());
-      exchange.fail(untranslatable);
+    Buffer rest = endTap(exchange);
+    if (rest == UNTRANSLATABLE) {
       return;
     }
     exchange.pool.givenBack(exchange.upstreamRequest.connection());
@@ -129,6 +121,20 @@ final class Relay implements ExchangeInterceptor {
       exchange.response.end();
     }
     exchange.finish(false);
+  }
+
+  /** What {@link #endTap} returns when the exchange has been answered with an error instead. */
+  private static final Buffer UNTRANSLATABLE = Buffer.buffer();
+
+  /** The tap's last output; a JSON answer that could not be translated becomes the client's error instead. */
+  private static Buffer endTap(ApiExchange exchange) {
+    try {
+      return exchange.tap.onEnd();
+    } catch (GatewayError untranslatable) {
+      exchange.pool.givenBack(exchange.upstreamRequest.connection());
+      exchange.fail(untranslatable);
+      return UNTRANSLATABLE;
+    }
   }
 
   private static void broke(ApiExchange exchange, Throwable cause) {

@@ -3,7 +3,6 @@ package dev.llmproxy.proxy.translate;
 import dev.llmproxy.common.error.Dialect;
 import dev.llmproxy.proxy.upstream.Usage;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -143,7 +142,7 @@ public final class MessagesToChat {
   }
 
   /** The answer's way back: a chat completion or its chunks as Anthropic's message or event sequence. */
-  public static final class Tap extends TranslatingTap {
+  public static final class Tap extends ChatStreamTap {
 
     private final String requestedModel;
     private boolean started;
@@ -154,7 +153,6 @@ public final class MessagesToChat {
     private String stopReason;
     private long prompt;
     private long completion;
-    private boolean done;
 
     public Tap(boolean eventStream, int status, String requestId, String upstreamKey, String requestedModel) {
       super(eventStream, status, Dialect.ANTHROPIC, requestId, upstreamKey);
@@ -178,25 +176,7 @@ public final class MessagesToChat {
     }
 
     @Override
-    public void frame(String event, String data) {
-      if (done) {
-        return;
-      }
-      if ("[DONE]".equals(data.trim())) {
-        finish();
-        return;
-      }
-      JsonObject json;
-      try {
-        json = new JsonObject(data);
-      } catch (DecodeException e) {
-        return;
-      }
-      if (json.getValue("error") != null) {
-        streamError(json);
-        done = true;
-        return;
-      }
+    protected void chunk(JsonObject json) {
       start(json);
       if (json.getValue("usage") instanceof JsonObject u) {
         prompt = number(u, "prompt_tokens");
@@ -265,7 +245,8 @@ public final class MessagesToChat {
       toolCallOpen = -1;
     }
 
-    private void finish() {
+    @Override
+    protected void finish() {
       if (done) {
         return;
       }

@@ -5,7 +5,6 @@ import static dev.llmproxy.proxy.translate.ChatToAnthropic.invalid;
 import dev.llmproxy.common.error.Dialect;
 import dev.llmproxy.proxy.upstream.Usage;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -76,7 +75,7 @@ public final class ResponsesToChat {
   }
 
   /** The answer's way back: a chat completion or its chunks as a Responses object or its event stream. */
-  public static final class Tap extends TranslatingTap {
+  public static final class Tap extends ChatStreamTap {
 
     private final String requestedModel;
     private final long created = System.currentTimeMillis() / 1000;
@@ -84,7 +83,6 @@ public final class ResponsesToChat {
     private String model;
     private int sequence;
     private boolean started;
-    private boolean done;
     private String finishReason;
     private long prompt;
     private long completion;
@@ -152,25 +150,7 @@ public final class ResponsesToChat {
     }
 
     @Override
-    public void frame(String event, String data) {
-      if (done) {
-        return;
-      }
-      if ("[DONE]".equals(data.trim())) {
-        finish();
-        return;
-      }
-      JsonObject json;
-      try {
-        json = new JsonObject(data);
-      } catch (DecodeException e) {
-        return;
-      }
-      if (json.getValue("error") != null) {
-        streamError(json);
-        done = true;
-        return;
-      }
+    protected void chunk(JsonObject json) {
       if (!started) {
         started = true;
         id = json.getString("id", "gateway");
@@ -198,7 +178,8 @@ public final class ResponsesToChat {
       }
     }
 
-    private void finish() {
+    @Override
+    protected void finish() {
       if (done || !started) {
         return;
       }
