@@ -43,6 +43,14 @@ class GatewayEndpointsTest {
           headers:
             Authorization: "Bearer backend-secret-1"
             X-Team: "visible-team"
+        - name: claude-direct
+          url: "http://10.0.0.6:8000"
+          provider: anthropic
+          api_key: "backend-key-10"
+      providers:
+        - name: hosted
+          type: openai
+          api_key: "provider-key-11"
       storage:
         databases:
           - name: primary
@@ -120,7 +128,7 @@ class GatewayEndpointsTest {
           String body = answer.body();
           for (String secret : List.of(AdminTesting.TOKEN, "backend-secret-1", "dsn-secret-2", "dsn-secret-3",
               "dsn-secret-4", "redis-secret-5", "sk-static-secret-6", "url-secret-7", "webhook-secret-8",
-              "webhook-secret-9")) {
+              "webhook-secret-9", "backend-key-10", "provider-key-11")) {
             assertFalse(body.contains(secret), secret + " leaked: " + body);
           }
           for (String visible : List.of("visible-team", "visible-name", "visible-source", "db.internal:5432",

@@ -203,7 +203,7 @@ public final class DiscoveryVerticle extends GatewayVerticle {
   private List<Backend> combine() {
     GatewayConfig config = gatewayConfig();
     Map<String, Backend> byUrl = new LinkedHashMap<>();
-    for (BackendConfig backend : config.backends()) {
+    for (BackendConfig backend : config.routedBackends()) {
       Backend b = Backend.of(backend, config.routing(), true); // validated with the config
       byUrl.putIfAbsent(b.url(), b);
     }
@@ -228,8 +228,7 @@ public final class DiscoveryVerticle extends GatewayVerticle {
     List<Backend> out = new ArrayList<>(backends.size());
     for (Backend b : backends) {
       boolean healthy = b.healthy() && health.healthy(b.url());
-      out.add(healthy == b.healthy() ? b : new Backend(b.name(), b.url(), b.weight(), b.timeoutMs(),
-          b.connectTimeoutMs(), b.maxIdleConns(), b.headers(), b.models(), false));
+      out.add(healthy == b.healthy() ? b : b.withHealthy(false));
     }
     return out;
   }

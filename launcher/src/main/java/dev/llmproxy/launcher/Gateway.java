@@ -217,7 +217,7 @@ public final class Gateway {
           if (proxy) {
             ListenAddress listen = ListenAddress.of(config.server());
             LOG.info("LLMProxy listening on {} with {} backend(s)", listen.describe(config.server().listen()),
-                config.backends().size());
+                config.routedBackends().size());
             if (listen.allInterfaces() && !config.auth().enabled()) {
               LOG.warn("*** {} ***", openWarning(config));
             }

@@ -13,10 +13,11 @@ final class Summary {
     StringBuilder out = new StringBuilder();
     out.append(path).append(": valid\n");
     out.append("listen:    ").append(ListenAddress.of(config.server()).describe(config.server().listen())).append('\n');
-    out.append("backends:  ").append(config.backends().size()).append('\n');
-    for (BackendConfig backend : config.backends()) {
+    out.append("backends:  ").append(config.routedBackends().size()).append('\n');
+    for (BackendConfig backend : config.routedBackends()) {
       out.append("  - ").append(backend.name()).append("  ").append(backend.url())
           .append("  weight=").append(backend.weight())
+          .append(backend.provider().equals("openai") ? "" : "  provider=" + backend.provider())
           .append("  models=").append(backend.models().isEmpty() ? "any" : String.join(",", backend.models()))
           .append('\n');
     }

@@ -45,13 +45,18 @@ final class RunningGateway implements AutoCloseable {
   }
 
   static RunningGateway start(Path dir, String yaml) throws Exception {
+    return start(dir, yaml, Map.of());
+  }
+
+  /** As {@link #start(Path, String)}, with {@code env} as the environment the config is read with. */
+  static RunningGateway start(Path dir, String yaml, Map<String, String> env) throws Exception {
     int port = freePort();
     PrometheusMeterRegistry registry = Gateway.newRegistry();
     Vertx vertx = Gateway.createVertx(registry, GatewayConfig.defaults().metrics());
     MockLlmBackend backend = await(MockLlmBackend.start(vertx, 0));
     Path file = dir.resolve("config.yaml");
     Files.writeString(file, yaml.replace("{listen}", "127.0.0.1:" + port).replace("{backend}", backend.baseUrl()));
-    LoadedConfig loaded = await(ConfigLoader.load(vertx, file.toString(), Map.of()));
+    LoadedConfig loaded = await(ConfigLoader.load(vertx, file.toString(), env));
     if (!loaded.ok()) {
       vertx.close();
       throw new IllegalArgumentException(String.join("\n", loaded.errors()));

@@ -74,6 +74,12 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
   /** Completed by the forward step when a backend's answer is accepted (no retry left or wanted). */
   Promise<Void> answered;
   BackendClients.Upstream pool;
+  /** How the current attempt's backend is spoken to, and its configured key (null for a discovered backend). */
+  DialectBridge bridge = DialectBridge.SAME;
+  dev.llmproxy.common.config.BackendConfig access;
+  /** The request translated for a backend of another dialect, once; and for which bridge. */
+  Buffer translatedBody;
+  DialectBridge translatedFor;
   HttpClientRequest upstreamRequest;
   HttpClientResponse upstreamResponse;
   /** The answer is a server-sent event stream. */

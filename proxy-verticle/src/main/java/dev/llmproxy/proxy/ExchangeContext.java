@@ -18,7 +18,11 @@ import dev.llmproxy.proxy.upstream.HopByHop;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 
+import dev.llmproxy.common.config.BackendConfig;
+import dev.llmproxy.common.model.Backend;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -58,6 +62,10 @@ final class ExchangeContext {
   /** {@code routing} as applied: with {@code enabled: false}, its features off. */
   final RoutingConfig routing;
   private final EngineMetricsScraper engineScraper;
+  /** Configured backends and providers by name and URL: their upstream keys and Azure deployments. */
+  private final Map<String, BackendConfig> access = new HashMap<>();
+  /** What translations fill in when the client did not ({@code max_tokens} for Anthropic). */
+  TranslationDefaults translationDefaults = TranslationDefaults.FIXED;
   private BackendSnapshot snapshot = BackendSnapshot.EMPTY;
 
   ExchangeContext(Vertx vertx, GatewayConfig config, ProxyEnvironment environment) {
@@ -87,6 +95,9 @@ final class ExchangeContext {
     }
     this.chain = new ExchangeChain(vertx, metrics, logs, hooks, environment.usageRoute(), config.modelOverrides(), cacheStep);
     this.maxBodySize = config.server().maxBodySize();
+    for (BackendConfig backend : config.routedBackends()) {
+      access.put(backend.name() + '\n' + backend.url(), backend);
+    }
     Set<String> skipped = new HashSet<>(Set.of("host", "content-length", "x-request-id", "x-forwarded-for",
         "x-forwarded-proto"));
     if (config.auth().enabled() && !config.auth().forwardKey()) {
@@ -97,6 +108,11 @@ final class ExchangeContext {
     // Compressed answers could not be read for usage.
     skipped.add("accept-encoding");
     this.inferenceSkippedHeaders = HopByHop.names(skipped);
+  }
+
+  /** The configured entry of a backend (same name and URL), or null for one a discovery source found. */
+  BackendConfig access(Backend backend) {
+    return access.isEmpty() ? null : access.get(backend.name() + '\n' + backend.url());
   }
 
   /** Compiles the lifecycle hooks that are on and puts them in the chain; one that does not load fails the start. */

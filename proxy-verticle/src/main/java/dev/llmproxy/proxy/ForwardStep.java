@@ -37,6 +37,9 @@ final class ForwardStep implements ExchangeInterceptor {
 
   @Override
   public Future<Void> handleRequest(ApiExchange exchange) {
+    if (exchange.endpoint == Endpoint.MESSAGES_COUNT_TOKENS && !DialectBridge.ANTHROPIC.equals(exchange.chosen.dialect())) {
+      return CountTokens.answer(exchange);
+    }
     exchange.answered = Promise.promise();
     beginAttempt(exchange, exchange.chosen);
     return exchange.answered.future();
@@ -52,7 +55,10 @@ final class ForwardStep implements ExchangeInterceptor {
     String contentType = upstream.getHeader("Content-Type");
     boolean eventStream = contentType != null && contentType.regionMatches(true, 0, "text/event-stream", 0, 17);
     exchange.eventStream = eventStream;
-    if (exchange.endpoint.inference() && status / 100 == 2) {
+    boolean translated = exchange.bridge != DialectBridge.SAME && exchange.endpoint.inference();
+    if (translated) {
+      exchange.tap = exchange.bridge.tap(exchange, status, eventStream, exchange.access);
+    } else if (exchange.endpoint.inference() && status / 100 == 2) {
       exchange.tap = ResponseTap.forResponse(eventStream, inspected.usageInjected() && eventStream);
     }
     response.setStatusCode(status);
@@ -63,7 +69,10 @@ final class ForwardStep implements ExchangeInterceptor {
     HopByHop.copy(upstream.headers(), response.headers(), NOT_RELAYED_BACK);
     response.putHeader("X-Request-ID", exchange.requestId);
     String length = upstream.getHeader("Content-Length");
-    boolean bodyUnchanged = !(inspected.usageInjected() && eventStream);
+    boolean bodyUnchanged = !(inspected.usageInjected() && eventStream) && !translated;
+    if (translated) {
+      response.headers().set("Content-Type", eventStream && status / 100 == 2 ? "text/event-stream" : "application/json");
+    }
     Relay.watchForIdle(exchange);
     if (length != null && bodyUnchanged) {
       response.putHeader("Content-Length", length);
@@ -95,9 +104,25 @@ final class ForwardStep implements ExchangeInterceptor {
   private static void forward(ApiExchange exchange, int staleRetries) {
     Backend backend = exchange.backend;
     BackendClients.Upstream upstream = exchange.context.clients.upstream(backend);
+    String uri;
+    try {
+      exchange.access = exchange.context.access(backend);
+      exchange.bridge = DialectBridge.between(exchange.endpoint, backend);
+      uri = exchange.bridge.uri(exchange, backend, exchange.access);
+      exchange.bridge.body(exchange);
+    } catch (RuntimeException e) {
+      // A field of the wrong type in a request to translate (a number for a role, ...): the client's mistake.
+      GatewayError refused = e instanceof GatewayError g ? g : new GatewayError(ErrorKind.INVALID_REQUEST,
+          "the request could not be translated for backend '" + backend.name() + "': a field has the wrong type");
+      exchange.releaseAttempt();
+      if (!exchange.answered.tryFail(refused)) {
+        exchange.fail(refused);
+      }
+      return;
+    }
     RequestOptions options = new RequestOptions()
         .setMethod(exchange.request.method())
-        .setURI(upstream.basePath() + exchange.request.uri())
+        .setURI(upstream.basePath() + uri)
         .setConnectTimeout(backend.connectTimeoutMs())
         .setIdleTimeout(backend.timeoutMs());
     upstream.client().request(options).onComplete(created -> {
@@ -130,6 +155,7 @@ final class ForwardStep implements ExchangeInterceptor {
     String forwardedProto = request.getHeader("X-Forwarded-Proto");
     headers.set("X-Forwarded-Proto", forwardedProto != null ? forwardedProto : request.isSSL() ? "https" : "http");
     exchange.backend.headers().forEach(headers::set);
+    DialectBridge.credentials(headers, exchange.backend, exchange.access);
     if (exchange.hookHeaders != null) {
       exchange.hookHeaders.forEach((name, value) -> {
         if (value == null) {
@@ -139,7 +165,7 @@ final class ForwardStep implements ExchangeInterceptor {
         }
       });
     }
-    Buffer forwardBody = exchange.inspected.forwardBody();
+    Buffer forwardBody = exchange.bridge.body(exchange);
     (forwardBody.length() == 0 ? upstream.send() : upstream.send(forwardBody)).onComplete(answered -> {
       if (answered.succeeded()) {
         answered(exchange, answered.result());

@@ -72,8 +72,20 @@ final class Relay implements ExchangeInterceptor {
   /** An answer read whole for {@code on_response}: the backend's bytes feed the usage tap, the client gets the hook's. */
   private static void relayWhole(ApiExchange exchange) {
     exchange.firstByteNanos = exchange.lastByteNanos = System.nanoTime();
-    exchange.tap.onChunk(exchange.bufferedAnswer);
-    exchange.tap.onEnd();
+    if (exchange.bridge != DialectBridge.SAME && exchange.tap != ResponseTap.NONE) {
+      // The hook saw the backend's dialect; the client gets its own, translated from what the hook left.
+      Buffer translated = Buffer.buffer();
+      Buffer part = exchange.tap.onChunk(exchange.answerBody);
+      Buffer rest = endTap(exchange);
+      if (rest == UNTRANSLATABLE) {
+        return;
+      }
+      exchange.answerBody = translated.appendBuffer(part == null ? Buffer.buffer() : part)
+          .appendBuffer(rest == null ? Buffer.buffer() : rest);
+    } else {
+      exchange.tap.onChunk(exchange.bufferedAnswer);
+      exchange.tap.onEnd();
+    }
     exchange.responseCopy = exchange.context.logs.capture(exchange.responseCopy, exchange.answerBody);
     exchange.pool.givenBack(exchange.upstreamRequest.connection());
     exchange.settleLimits(false);
@@ -103,7 +115,10 @@ final class Relay implements ExchangeInterceptor {
     if (exchange.finished) {
       return;
     }
-    Buffer rest = exchange.tap.onEnd();
+    Buffer rest = endTap(exchange);
+    if (rest == UNTRANSLATABLE) {
+      return;
+    }
     exchange.pool.givenBack(exchange.upstreamRequest.connection());
     // Slots go back before the last byte leaves: a client's next request must never find its own slot taken.
     exchange.settleLimits(false);
@@ -113,6 +128,20 @@ final class Relay implements ExchangeInterceptor {
       exchange.response.end();
     }
     exchange.finish(false);
+  }
+
+  /** What {@link #endTap} returns when the exchange has been answered with an error instead. */
+  private static final Buffer UNTRANSLATABLE = Buffer.buffer();
+
+  /** The tap's last output; a JSON answer that could not be translated becomes the client's error instead. */
+  private static Buffer endTap(ApiExchange exchange) {
+    try {
+      return exchange.tap.onEnd();
+    } catch (GatewayError untranslatable) {
+      exchange.pool.givenBack(exchange.upstreamRequest.connection());
+      exchange.fail(untranslatable);
+      return UNTRANSLATABLE;
+    }
   }
 
   private static void broke(ApiExchange exchange, Throwable cause) {

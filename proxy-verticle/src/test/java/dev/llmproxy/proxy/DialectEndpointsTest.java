@@ -48,8 +48,11 @@ class DialectEndpointsTest {
     return backend;
   }
 
+  /** The mock speaks Anthropic's Messages API as well as OpenAI's: as an {@code anthropic} backend, Messages pass through. */
   private ProxyHarness proxy(Vertx vertx, JsonObject overrides) {
-    return Http.await(ProxyHarness.start(vertx, List.of(backend(vertx).baseUrl()), overrides));
+    return Http.await(ProxyHarness.start(vertx, List.of(), new JsonObject().put("backends", new JsonArray()
+        .add(new JsonObject().put("name", "b0").put("url", backend(vertx).baseUrl()).put("provider", "anthropic")))
+        .mergeIn(overrides, true)));
   }
 
   static String messages(String model, int maxTokens, boolean stream) {
@@ -131,7 +134,7 @@ class DialectEndpointsTest {
   }
 
   /** Five deltas sent 100 ms apart arrived apart: the tap held nothing back (see StreamingProxyTest). */
-  private static void assertSpreadApart(List<Http.Arrival> arrivals, String marker) {
+  static void assertSpreadApart(List<Http.Arrival> arrivals, String marker) {
     List<Long> at = new ArrayList<>();
     for (Http.Arrival arrival : arrivals) {
       int frames = arrival.text().split(marker, -1).length - 1;
@@ -208,8 +211,10 @@ class DialectEndpointsTest {
     MockLlmBackend embed = backend(vertx);
     MockLlmBackend tiny = backend(vertx);
     ProxyHarness proxy = Http.await(ProxyHarness.start(vertx, List.of(), new JsonObject().put("backends", new JsonArray()
-        .add(new JsonObject().put("name", "embed").put("url", embed.baseUrl()).put("models", new JsonArray().add("tiny-embed")))
-        .add(new JsonObject().put("name", "tiny").put("url", tiny.baseUrl()).put("models", new JsonArray().add("tiny"))))));
+        .add(new JsonObject().put("name", "embed").put("url", embed.baseUrl()).put("models", new JsonArray().add("tiny-embed"))
+            .put("provider", "anthropic"))
+        .add(new JsonObject().put("name", "tiny").put("url", tiny.baseUrl()).put("models", new JsonArray().add("tiny"))
+            .put("provider", "anthropic")))));
     for (int i = 0; i < 4; i++) {
       assertEquals(200, Http.post(proxy.client, "/v1/messages", JSON, messages("tiny", 2, false)).status());
       assertEquals(200, Http.post(proxy.client, "/v1/responses", JSON, responses("tiny", 2, false)).status());

@@ -241,6 +241,20 @@ class LifecycleHooksTest {
   }
 
   @Test
+  void onResponseSeesTheBackendsDialectAndATranslatedClientGetsItsOwn(Vertx vertx) throws InterruptedException {
+    ProxyHarness proxy = proxy(vertx, new JsonObject().put("on_response", hook("""
+        response.body.id = "rewritten-" .. response.body.id
+        return {}
+        """)), new JsonObject());
+    Http.Answer answer = Http.post(proxy.client, "/v1/messages", DialectEndpointsTest.messages("mock", 3, false));
+    assertEquals(200, answer.status(), answer.text());
+    JsonObject message = answer.body().toJsonObject();
+    assertEquals("message", message.getString("type"), "Anthropic's shape: " + message.encode());
+    assertEquals("msg_rewritten-chatcmpl-mock", message.getString("id"), "the hook's change, translated");
+    assertEquals(MockLlmBackend.PROMPT_TOKENS + 3, proxy.usage.poll(5, TimeUnit.SECONDS).totalTokens());
+  }
+
+  @Test
   void onResponseMayReplaceANonStreamingBody(Vertx vertx) throws InterruptedException {
     ProxyHarness proxy = proxy(vertx, new JsonObject().put("on_response", hook("""
         response.body.id = "rewritten-" .. response.body.id

@@ -75,7 +75,7 @@ final class ProxyHarness {
       return Future.failedFuture(new IllegalArgumentException(String.join("\n", loaded.errors())));
     }
     GatewayConfig config = loaded.config();
-    List<Backend> list = config.backends().stream().map(b -> Backend.of(b, config.routing(), true)).toList();
+    List<Backend> list = config.routedBackends().stream().map(b -> Backend.of(b, config.routing(), true)).toList();
     ProxyHarness harness = new ProxyHarness(vertx, port, config, new BackendSnapshot(1, list));
     prepare.accept(harness.environment);
     UsageRecordCodec.register(vertx.eventBus());

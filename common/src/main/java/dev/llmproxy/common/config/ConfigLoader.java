@@ -120,6 +120,7 @@ public final class ConfigLoader {
       JsonObject tree = EnvSubstitution.apply(raw == null ? new JsonObject() : raw, env, problems);
       DeprecatedFields.apply(tree, problems);
       EnvOverrides.apply(tree, env, problems);
+      ProviderKeys.resolve(tree, env, problems);
       return readAndValidate(tree, problems);
     } catch (RuntimeException e) {
       return internalError(e);

@@ -27,6 +27,7 @@ final class ConfigValidator {
     v.storage();
     v.storageAsBuilt();
     v.backends(config.backends(), "backends");
+    v.providers();
     v.discovery();
     v.admin();
     v.auth();
@@ -161,6 +162,56 @@ final class ConfigValidator {
         positive(b.connectTimeout(), at + ".connect_timeout");
       }
       atLeast(b.maxIdleConns(), 0, at + ".max_idle_conns");
+      oneOf(b.provider(), at + ".provider", BackendConfig.DIALECTS.toArray(String[]::new));
+      atLeast(b.maxConnections(), 0, at + ".max_connections");
+    }
+  }
+
+  /** {@code providers[]}: each a backend of the router; names unique among backends and providers. */
+  private void providers() {
+    List<ProviderConfig> providers = c.providers();
+    Set<String> names = new HashSet<>();
+    c.backends().forEach(b -> names.add(b.name()));
+    for (int i = 0; i < providers.size(); i++) {
+      if (!names.add(providers.get(i).name())) {
+        problems.error("providers[" + i + "].name", "duplicate name \"" + providers.get(i).name() + "\"");
+      }
+    }
+    for (int i = 0; i < providers.size(); i++) {
+      ProviderConfig p = providers.get(i);
+      String at = "providers[" + i + "]";
+      required(p.name(), at + ".name", "");
+      if (!ProviderConfig.TYPES.contains(p.type())) {
+        problems.error(at + ".type", "unknown provider type '" + p.type() + "'; must be one of "
+            + String.join(", ", ProviderConfig.TYPES));
+        continue;
+      }
+      if (p.baseUrl().isEmpty()) {
+        problems.error(at + ".base_url", "required for type " + p.type());
+      } else {
+        httpUrl(p.baseUrl(), at + ".base_url");
+      }
+      if (p.apiKeyEnv() == null && p.apiKey() == null && !p.type().equals("openai_compatible")) {
+        problems.error(at + ".api_key_env", "required for type " + p.type() + " (the variable that holds its key)");
+      }
+      if (p.timeout() != null) {
+        positive(p.timeout(), at + ".timeout");
+      }
+      if (p.connectTimeout() != null) {
+        positive(p.connectTimeout(), at + ".connect_timeout");
+      }
+      atLeast(p.maxConnections(), 0, at + ".max_connections");
+      if (p.fallbackProvider() != null && (!names.contains(p.fallbackProvider())
+          || p.fallbackProvider().equals(p.name()))) {
+        problems.error(at + ".fallback_provider", "'" + p.fallbackProvider()
+            + "' is not another provider or backend");
+      }
+      if (p.retryAttempts() >= 0) {
+        problems.warn(at + ".retry_attempts", "not supported per provider; routing.retry applies to every backend");
+      }
+      if (p.type().equals("azure_openai") && p.apiVersion() == null) {
+        problems.error(at + ".api_version", "required for type azure_openai");
+      }
     }
   }
 

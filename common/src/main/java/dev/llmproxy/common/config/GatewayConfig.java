@@ -8,10 +8,26 @@ public record GatewayConfig(ServerConfig server, LogConfig log, StorageConfig st
     DiscoveryConfig discovery, AdminConfig admin, AuthConfig auth, LoggingConfig logging, RateLimitConfig rateLimit,
     RoutingConfig routing, HealthCheckConfig healthCheck, MetricsConfig metrics, UsageConfig usage,
     HooksConfig hooks, ClusterConfig cluster, ModelOverrides modelOverrides, CachingConfig caching,
-    CondensationConfig condensation, ReloadConfig reload) {
+    CondensationConfig condensation, ReloadConfig reload,
+    List<ProviderConfig> providers) {
 
   public GatewayConfig {
     backends = Immutables.list(backends);
+    providers = Immutables.list(providers);
+  }
+
+  /** What the router chooses from: {@code backends}, then every enabled provider as a backend. */
+  public List<BackendConfig> routedBackends() {
+    if (providers.isEmpty()) {
+      return backends;
+    }
+    List<BackendConfig> all = new java.util.ArrayList<>(backends);
+    for (ProviderConfig provider : providers) {
+      if (provider.enabled()) {
+        all.add(provider.asBackend());
+      }
+    }
+    return List.copyOf(all);
   }
 
   /** Everything at its default, no backends. */
@@ -53,7 +69,8 @@ public record GatewayConfig(ServerConfig server, LogConfig log, StorageConfig st
         ModelOverrides.read(r, "model_overrides"),
         r.section("caching", CachingConfig::read),
         r.section("condensation", CondensationConfig::read),
-        r.section("reload", ReloadConfig::read));
+        r.section("reload", ReloadConfig::read),
+        r.list("providers", ProviderConfig::read, List.of()));
   }
 
   /** Canonical form: the reference's snake_case keys, every field present, durations as "30s"/"100ms". */
@@ -77,6 +94,7 @@ public record GatewayConfig(ServerConfig server, LogConfig log, StorageConfig st
         .put("model_overrides", modelOverrides.toJson())
         .put("caching", caching.toJson())
         .put("condensation", condensation.toJson())
-        .put("reload", reload.toJson());
+        .put("reload", reload.toJson())
+        .put("providers", JsonOut.array(providers, ProviderConfig::toJson));
   }
 }

@@ -48,6 +48,38 @@ public enum Dialect {
     };
   }
 
+  /**
+   * A backend's error answer, translated from another dialect, in this one: the backend's status is kept (the
+   * gateway chose nothing), its message too.
+   */
+  public Buffer upstreamErrorBody(int status, String message, String requestId) {
+    if (this == ANTHROPIC) {
+      return anthropicError(status, message).put("request_id", requestId).toBuffer();
+    }
+    return openAiError(status, message).toBuffer();
+  }
+
+  /** A backend's error event in a stream translated from another dialect, as this dialect's error frame. */
+  public Buffer upstreamStreamError(String message) {
+    return switch (this) {
+      case OPENAI -> Buffer.buffer("data: " + openAiError(502, message).encode() + "\n\n");
+      case OPENAI_RESPONSES -> Buffer.buffer("event: error\ndata: " + new JsonObject().put("type", "error")
+          .put("code", "upstream_error").put("message", message).putNull("param").encode() + "\n\n");
+      case ANTHROPIC -> Buffer.buffer("event: error\ndata: " + anthropicError(502, message).encode() + "\n\n");
+    };
+  }
+
+  private static JsonObject openAiError(int status, String message) {
+    String type = status == 429 ? "rate_limit_exceeded" : status >= 500 ? "server_error" : "invalid_request_error";
+    return new JsonObject().put("error", new JsonObject().put("message", message).put("type", type)
+        .putNull("param").putNull("code"));
+  }
+
+  private static JsonObject anthropicError(int status, String message) {
+    return new JsonObject().put("type", "error").put("error", new JsonObject()
+        .put("type", anthropicType(status)).put("message", message));
+  }
+
   private static JsonObject anthropicError(GatewayError error) {
     return new JsonObject().put("type", "error").put("error", new JsonObject()
         .put("type", anthropicType(error.status()))

@@ -73,8 +73,7 @@ public final class DatabaseSource extends PollingSource {
     String health = text(row, "health_status");
     boolean healthy = health == null || !List.of("unhealthy", "down", "offline").contains(health.trim().toLowerCase(Locale.ROOT));
     Backend backend = entries.fromJson(entry, null);
-    return healthy ? backend : new Backend(backend.name(), backend.url(), backend.weight(), backend.timeoutMs(),
-        backend.connectTimeoutMs(), backend.maxIdleConns(), backend.headers(), backend.models(), false);
+    return healthy ? backend : backend.withHealthy(false);
   }
 
   private static JsonArray models(String text) {

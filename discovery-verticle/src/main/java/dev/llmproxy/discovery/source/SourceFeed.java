@@ -135,9 +135,7 @@ public final class SourceFeed {
       if (backend.url() == null || backend.url().isEmpty()) {
         throw new IllegalStateException(script.name() + ": a backend has no url");
       }
-      out.add(new Backend(backend.name() == null ? backend.url() : backend.name(), backend.url(), backend.weight(),
-          backend.timeoutMs(), backend.connectTimeoutMs(), backend.maxIdleConns(), backend.headers(),
-          backend.models(), backend.healthy()));
+      out.add(backend.name() == null ? backend.withName(backend.url()) : backend);
     }
     return List.copyOf(out);
   }

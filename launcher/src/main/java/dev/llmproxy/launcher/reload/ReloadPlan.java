@@ -1,6 +1,7 @@
 package dev.llmproxy.launcher.reload;
 
 import dev.llmproxy.common.config.GatewayConfig;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.util.ArrayList;
@@ -56,8 +57,8 @@ public record ReloadPlan(List<String> changedSections, List<String> restartRequi
     return new ReloadPlan(List.copyOf(changed), List.copyOf(restart), effective,
         differs(proxyView(before), proxyView(after)),
         differs(view(before, "auth", "storage"), view(after, "auth", "storage")),
-        differs(view(before, "backends", "discovery", "health_check", "routing", "storage"),
-            view(after, "backends", "discovery", "health_check", "routing", "storage")),
+        differs(view(before, "backends", "providers", "discovery", "health_check", "routing", "storage"),
+            view(after, "backends", "providers", "discovery", "health_check", "routing", "storage")),
         differs(view(before, "log", "logging"), view(after, "log", "logging")));
   }
 
@@ -76,6 +77,18 @@ public record ReloadPlan(List<String> changedSections, List<String> restartRequi
    */
   private static JsonObject proxyView(JsonObject config) {
     JsonObject view = config.copy();
+    // Backends reach a proxy as snapshots, but their upstream keys and Azure settings stay in its config.
+    JsonArray access = new JsonArray();
+    if (config.getValue("backends") instanceof JsonArray backends) {
+      for (Object backend : backends) {
+        if (backend instanceof JsonObject b) {
+          access.add(new JsonObject().put("name", b.getValue("name")).put("url", b.getValue("url"))
+              .put("api_key", b.getValue("api_key")).put("deployments", b.getValue("deployments"))
+              .put("api_version", b.getValue("api_version")));
+        }
+      }
+    }
+    view.put("backends_access", access);
     for (String other : List.of("backends", "discovery", "health_check", "usage", "log", "admin")) {
       view.remove(other);
     }

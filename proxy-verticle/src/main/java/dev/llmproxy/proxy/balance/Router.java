@@ -74,7 +74,11 @@ public final class Router {
     if (chained != null) {
       return chained;
     }
-    List<Backend> eligible = eligible(serving, tried, now);
+    Backend named = namedFallback(serving, tried, now);
+    if (named != null) {
+      return named;
+    }
+    List<Backend> eligible = lowestPriority(eligible(serving, tried, now));
     if (script != null) {
       Backend picked = script.pick(eligible, requestForScript.get(), stats);
       if (picked != null) {
@@ -125,6 +129,44 @@ public final class Router {
       }
     }
     return untried.isEmpty() ? serving : untried;
+  }
+
+  /** A provider's {@code fallback_provider}: tried next after it failed, if it serves the model and is not ejected. */
+  private Backend namedFallback(List<Backend> serving, List<Backend> tried, long now) {
+    if (tried.isEmpty()) {
+      return null;
+    }
+    String name = tried.get(tried.size() - 1).fallback();
+    if (name == null) {
+      return null;
+    }
+    for (Backend backend : serving) {
+      if (backend.name().equals(name) && !tried.contains(backend) && !stats.of(backend).ejectedAt(now)) {
+        return backend;
+      }
+    }
+    return null;
+  }
+
+  /** Only the backends of the lowest {@code priority} among the eligible: lower is tried first. */
+  private static List<Backend> lowestPriority(List<Backend> eligible) {
+    int lowest = Integer.MAX_VALUE;
+    boolean mixed = false;
+    for (int i = 0; i < eligible.size(); i++) {
+      int priority = eligible.get(i).priority();
+      mixed |= i > 0 && priority != lowest;
+      lowest = Math.min(lowest, priority);
+    }
+    if (!mixed) {
+      return eligible;
+    }
+    List<Backend> first = new ArrayList<>();
+    for (Backend backend : eligible) {
+      if (backend.priority() == lowest) {
+        first.add(backend);
+      }
+    }
+    return first;
   }
 
   private Backend fromFallbackChain(String model, List<Backend> serving, List<Backend> tried, long now) {

@@ -151,7 +151,7 @@ public final class BackendClients {
         .setMaxHeaderSize(64 * 1024)
         .setName(backend.name());
     PoolOptions pool = new PoolOptions()
-        .setHttp1MaxSize(MAX_CONNECTIONS_PER_BACKEND)
+        .setHttp1MaxSize(backend.maxConnections() > 0 ? backend.maxConnections() : MAX_CONNECTIONS_PER_BACKEND)
         .setMaxWaitQueueSize(-1);
     LOG.debug("connection pool for backend {} ({}:{})", backend.name(), uri.getHost(), port);
     return vertx.httpClientBuilder().with(options).with(pool).withConnectHandler(upstream::opened).build();
