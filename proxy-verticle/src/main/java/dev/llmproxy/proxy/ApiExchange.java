@@ -95,6 +95,12 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
   /** A non-streaming answer read whole for {@code on_response}, and what the client gets of it. */
   Buffer bufferedAnswer;
   Buffer answerBody;
+  /** {@code fault_injection}: the faults this request's path and model selected; null when none. */
+  List<dev.llmproxy.common.config.FaultConfig> faults;
+  /** A fault cuts the current attempt's stream after this many relayed chunks (0: never), naming itself by cutBy. */
+  int cutAfter;
+  String cutBy;
+  int relayedChunks;
 
   ApiExchange(ExchangeContext context, HttpServerRequest request, Endpoint endpoint) {
     this.context = context;

@@ -16,14 +16,14 @@ import java.util.List;
  * last step: the backend's answer turns the walk around). Response walk, back: the answer's head, then the relay
  * (the first step). The lifecycle hooks sit in their slots: {@code on_request} after inspection, {@code on_auth}
  * after auth, {@code on_route} after routing, {@code on_response} just before the relay; {@code on_complete} is an
- * outcome sink. A step that is off for a config is not in the chain at all.
+ * outcome sink. {@code fault_injection}'s step sits just before the forward step. A step that is off for a config is not in the chain at all.
  */
 final class ExchangeChain {
 
   private final ExchangeInterceptor[] steps;
   private final OutcomeSink[] outcomeSinks;
 
-  ExchangeChain(Vertx vertx, ProxyMetrics metrics, ExchangeLogs logs, LifecycleHooks hooks) {
+  ExchangeChain(Vertx vertx, ProxyMetrics metrics, ExchangeLogs logs, LifecycleHooks hooks, FaultInjector faults) {
     List<ExchangeInterceptor> chain = new ArrayList<>();
     chain.add(new Relay());
     if (hooks.has(Hook.ON_RESPONSE)) {
@@ -43,6 +43,9 @@ final class ExchangeChain {
     chain.add(new RouteStep());
     if (hooks.has(Hook.ON_ROUTE)) {
       chain.add(new HookSteps.OnRoute(hooks));
+    }
+    if (faults != null) {
+      chain.add(new FaultStep(faults));
     }
     chain.add(new ForwardStep());
     this.steps = chain.toArray(ExchangeInterceptor[]::new);

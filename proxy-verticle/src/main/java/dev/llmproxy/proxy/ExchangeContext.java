@@ -48,6 +48,8 @@ final class ExchangeContext {
   final ClientAddress clientAddress;
   /** The access and request logs of {@code logging}. */
   final ExchangeLogs logs;
+  /** {@code fault_injection}: null when nothing is injected. */
+  final FaultInjector faults;
   /** The steps of every API exchange, and where their outcomes go; rebuilt once the hooks are loaded. */
   ExchangeChain chain;
   /** {@code hooks}: none until {@link #loadHooks} has compiled them. */
@@ -77,7 +79,8 @@ final class ExchangeContext {
     this.auth = new AuthGate(vertx, config.auth(), environment.authCheckAddress());
     this.clientAddress = new ClientAddress(IpRanges.parse(config.server().trustedProxies()));
     this.logs = new ExchangeLogs(vertx, config, clientAddress);
-    this.chain = new ExchangeChain(vertx, metrics, logs, hooks);
+    this.faults = FaultInjector.of(config.faultInjection());
+    this.chain = new ExchangeChain(vertx, metrics, logs, hooks, faults);
     this.maxBodySize = config.server().maxBodySize();
     Set<String> skipped = new HashSet<>(Set.of("host", "content-length", "x-request-id", "x-forwarded-for",
         "x-forwarded-proto"));
@@ -95,7 +98,7 @@ final class ExchangeContext {
   Future<Void> loadHooks() {
     return LifecycleHooks.load(vertx, config, metrics).map(loaded -> {
       hooks = loaded;
-      chain = new ExchangeChain(vertx, metrics, logs, loaded);
+      chain = new ExchangeChain(vertx, metrics, logs, loaded, faults);
       return null;
     });
   }

@@ -77,7 +77,55 @@ final class ForwardStep implements ExchangeInterceptor {
     exchange.attempt = exchange.context.stats.of(chosen);
     exchange.attempt.started();
     exchange.attemptStartNanos = System.nanoTime();
+    exchange.cutAfter = 0;
+    if (exchange.faults != null) {
+      injectFaults(exchange, FaultInjector.roll(exchange.faults, chosen));
+      return;
+    }
     forward(exchange, 0);
+  }
+
+  /**
+   * {@code fault_injection} on this attempt: a delay before it, then either the fault's status as if the backend had
+   * answered it (health, retry and fallback react as they would to the backend's own) or the real attempt, whose
+   * stream the relay may cut.
+   */
+  private static void injectFaults(ApiExchange exchange, FaultInjector.Roll roll) {
+    ExchangeContext context = exchange.context;
+    if (roll.delayMs() > 0) {
+      context.metrics.faultInjected(roll.delayedBy(), "delay");
+      Backend backend = exchange.backend;
+      context.vertx.setTimer(roll.delayMs(), t -> {
+        if (!exchange.finished && exchange.backend == backend) {
+          injectFaults(exchange, new FaultInjector.Roll(0, null, roll.abortStatus(), roll.abortedBy(), roll.cutAfter(),
+              roll.cutBy()));
+        }
+      });
+      return;
+    }
+    if (roll.abortedBy() != null) {
+      context.metrics.faultInjected(roll.abortedBy(), "abort");
+      injectedAnswer(exchange, roll.abortStatus(), roll.abortedBy());
+      return;
+    }
+    exchange.cutAfter = roll.cutAfter();
+    exchange.cutBy = roll.cutBy();
+    exchange.relayedChunks = 0;
+    forward(exchange, 0);
+  }
+
+  /** An injected abort stands for the backend's own answer: retried under the same policy as a real one. */
+  private static void injectedAnswer(ApiExchange exchange, int status, String fault) {
+    exchange.recordHealth(status < 500);
+    exchange.releaseAttempt();
+    if ((status >= 500 || status == 429) && retry(exchange, Reason.STATUS, status, -1)) {
+      return;
+    }
+    GatewayError error = new GatewayError(ErrorKind.FAULT_INJECTED, status,
+        "fault injected by fault_injection (" + fault + ")", null);
+    if (!exchange.answered.tryFail(error)) {
+      exchange.fail(error);
+    }
   }
 
   private static void forward(ApiExchange exchange, int staleRetries) {

@@ -23,7 +23,9 @@ public enum ErrorKind {
   NO_BACKEND(503, "server_error", "no_backend_available"),
   NOT_READY(503, "server_error", "not_ready"),
   SHUTTING_DOWN(503, "server_error", "shutting_down"),
-  UPSTREAM_TIMEOUT(504, "server_error", "upstream_timeout");
+  UPSTREAM_TIMEOUT(504, "server_error", "upstream_timeout"),
+  /** {@code fault_injection}'s abort: the status is the fault's own. */
+  FAULT_INJECTED(503, "server_error", "fault_injected");
 
   private final int status;
   private final String type;
