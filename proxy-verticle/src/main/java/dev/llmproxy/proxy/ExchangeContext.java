@@ -48,6 +48,8 @@ final class ExchangeContext {
   final ClientAddress clientAddress;
   /** The access and request logs of {@code logging}. */
   final ExchangeLogs logs;
+  /** {@code /ready}'s check of this instance's backends. */
+  final ReadyCheck readyCheck = new ReadyCheck(this);
   /** {@code fault_injection}: null when nothing is injected. */
   final FaultInjector faults;
   /** The steps of every API exchange, and where their outcomes go; rebuilt once the hooks are loaded. */
@@ -145,6 +147,7 @@ final class ExchangeContext {
     }
     closed = true;
     hooks.close();
+    readyCheck.close();
     auth.close();
     clients.closeAll();
     pools.close();
