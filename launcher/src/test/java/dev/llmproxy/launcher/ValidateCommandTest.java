@@ -239,6 +239,26 @@ class ValidateCommandTest {
     }
   }
 
+  /** Issue 17: a port in use stops start-up with one line naming the field and the address, without a stack trace. */
+  @Test
+  void aPortInUseIsNamedInOneLine(@TempDir Path dir) throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      String address = "127.0.0.1:" + taken.getLocalPort();
+      Path config = dir.resolve("config.yaml");
+      Files.writeString(config, "server:\n  listen: \"" + address + "\"\nbackends:\n  - url: \"http://127.0.0.1:9\"\n");
+      Path log = dir.resolve("run.log");
+      Process run = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+          "-cp", System.getProperty("java.class.path"), Main.class.getName(), "--config", config.toString())
+          .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+      assertTrue(run.waitFor(120, TimeUnit.SECONDS), "start-up did not stop");
+      String said = Files.readString(log);
+      assertEquals(1, run.exitValue(), said);
+      assertTrue(said.contains("server.listen: cannot listen on " + address
+          + " (the port is already in use by another process)"), said);
+      assertFalse(said.contains("Exception") || said.contains("\tat ") || said.contains("at io.") , said);
+    }
+  }
+
   @Test
   void aMissingFileIsAnError() {
     assertEquals(1, validate("does/not/exist.yaml"));

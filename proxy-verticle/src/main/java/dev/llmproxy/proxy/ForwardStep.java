@@ -32,7 +32,8 @@ final class ForwardStep implements ExchangeInterceptor {
 
   /** A pooled connection the backend had closed without saying so is retried this often on a fresh one. */
   static final int STALE_CONNECTION_RETRIES = 2;
-  private static final Set<String> NOT_RELAYED_BACK = HopByHop.names("content-length", "x-request-id");
+  /** {@code server}: what software a backend runs is not the client's business (nor an attacker's). */
+  private static final Set<String> NOT_RELAYED_BACK = HopByHop.names("content-length", "x-request-id", "server");
 
   @Override
   public Future<Void> handleRequest(ApiExchange exchange) {
@@ -59,7 +60,7 @@ final class ForwardStep implements ExchangeInterceptor {
     if (message != null) {
       response.setStatusMessage(message);
     }
-    HopByHop.copy(upstream.headers(), response.headers(), NOT_RELAYED_BACK);
+    HopByHop.copy(upstream.headers(), response.headers(), gatewayBudgets(response, NOT_RELAYED_BACK));
     response.putHeader("X-Request-ID", exchange.requestId);
     String length = upstream.getHeader("Content-Length");
     boolean bodyUnchanged = !(inspected.usageInjected() && eventStream);
@@ -69,6 +70,24 @@ final class ForwardStep implements ExchangeInterceptor {
       response.setChunked(true);
     }
     return exchange.sendResponse();
+  }
+
+  /**
+   * The gateway's own {@code x-ratelimit-*} headers (set when it admitted the request) win over a backend's of the
+   * same name: a client must not get two values, one of them about a limit it is not under.
+   */
+  private static Set<String> gatewayBudgets(HttpServerResponse response, Set<String> skipped) {
+    Set<String> set = null;
+    for (String name : response.headers().names()) {
+      if (name.regionMatches(true, 0, "x-ratelimit-", 0, 12)) {
+        if (set == null) {
+          set = new java.util.TreeSet<>(String.CASE_INSENSITIVE_ORDER);
+          set.addAll(skipped);
+        }
+        set.add(name);
+      }
+    }
+    return set == null ? skipped : set;
   }
 
   private static void beginAttempt(ApiExchange exchange, Backend chosen) {
