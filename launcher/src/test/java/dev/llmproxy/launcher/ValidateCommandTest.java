@@ -141,13 +141,7 @@ class ValidateCommandTest {
     List<String> errorLines = err.toString().lines().filter(l -> l.startsWith("  ")).toList();
     assertEquals(2, errorLines.size(), err.toString());
 
-    Path log = dir.resolve("run.log");
-    Process run = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), Main.class.getName(), "--config", config.toString())
-        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    assertTrue(run.waitFor(120, TimeUnit.SECONDS), "start-up did not stop");
-    String said = Files.readString(log);
-    assertEquals(1, run.exitValue(), said);
+    String said = failedStartUp(config);
     assertTrue(said.contains(config + ": 2 error(s); nothing started"), said);
     errorLines.forEach(line -> assertTrue(said.contains(line), line + " not in: " + said));
     assertTrue(said.contains("config: rate_limit.enabled: not set; rate limiting is on"), said);
@@ -246,17 +240,23 @@ class ValidateCommandTest {
       String address = "127.0.0.1:" + taken.getLocalPort();
       Path config = dir.resolve("config.yaml");
       Files.writeString(config, "server:\n  listen: \"" + address + "\"\nbackends:\n  - url: \"http://127.0.0.1:9\"\n");
-      Path log = dir.resolve("run.log");
-      Process run = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "-cp", System.getProperty("java.class.path"), Main.class.getName(), "--config", config.toString())
-          .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-      assertTrue(run.waitFor(120, TimeUnit.SECONDS), "start-up did not stop");
-      String said = Files.readString(log);
-      assertEquals(1, run.exitValue(), said);
+      String said = failedStartUp(config);
       assertTrue(said.contains("server.listen: cannot listen on " + address
           + " (the port is already in use by another process)"), said);
       assertFalse(said.contains("Exception") || said.contains("\tat ") || said.contains("at io.") , said);
     }
+  }
+
+  /** Runs the gateway on {@code config} in its own JVM, which must stop with exit code 1; what it said. */
+  private static String failedStartUp(Path config) throws Exception {
+    Path log = config.resolveSibling("run.log");
+    Process run = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), Main.class.getName(), "--config", config.toString())
+        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    assertTrue(run.waitFor(120, TimeUnit.SECONDS), "start-up did not stop");
+    String said = Files.readString(log);
+    assertEquals(1, run.exitValue(), said);
+    return said;
   }
 
   @Test

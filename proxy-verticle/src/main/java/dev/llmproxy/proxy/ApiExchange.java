@@ -83,6 +83,11 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
   long lastByteNanos;
   long idleTimer = -1;
   boolean finished;
+  /**
+   * The client went away: the upstream request is reset by us, and what that reset makes the backend's side report
+   * (synchronously, before the exchange has finished) is neither the backend's failure nor a reason to retry.
+   */
+  boolean clientLeft;
   /** The status of a request that ended without an answer: nginx's 499 for a client that left, 408 for a read timeout. */
   private int abortStatus = 499;
   BodyCapture responseCopy;
@@ -169,6 +174,9 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
   }
 
   void recordHealth(boolean ok) {
+    if (clientLeft) {
+      return;
+    }
     if (ok) {
       if (attempt.succeeded()) {
         context.metrics.backendRecovered(backend.name());
@@ -224,6 +232,7 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
     if (ConnectionGuard.readTimedOut(request.connection())) {
       abortStatus = ErrorKind.REQUEST_TIMEOUT.status();
     }
+    clientLeft = true;
     if (upstreamRequest != null) {
       upstreamRequest.reset();
     }

@@ -206,7 +206,7 @@ final class ForwardStep implements ExchangeInterceptor {
 
   /** The backend failed before its answer's head came (or, with staleRetries spent, before its body's first byte). */
   static void failed(ApiExchange exchange, Throwable cause, int staleRetries) {
-    if (exchange.finished) {
+    if (exchange.finished || exchange.clientLeft) {
       return;
     }
     if (cause instanceof HttpClosedException && staleRetries < STALE_CONNECTION_RETRIES) {

@@ -115,7 +115,7 @@ final class Relay implements ExchangeInterceptor {
   }
 
   private static void broke(ApiExchange exchange, Throwable cause) {
-    if (exchange.finished) {
+    if (exchange.finished || exchange.clientLeft) {
       return;
     }
     HttpServerResponse response = exchange.response;

@@ -7,11 +7,10 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -28,22 +27,8 @@ class FaultInjectionTest {
 
   private static final String CHAT = "{\"model\":\"mock\",\"max_tokens\":2,\"messages\":[]}";
 
-  private final List<MockLlmBackend> backends = new ArrayList<>();
-
-  @AfterEach
-  void stop() {
-    backends.forEach(MockLlmBackend::close);
-  }
-
-  private MockLlmBackend backend(Vertx vertx) {
-    MockLlmBackend backend = Http.await(MockLlmBackend.start(vertx, 0));
-    backends.add(backend);
-    return backend;
-  }
-
-  private static JsonObject entry(String name, MockLlmBackend backend) {
-    return new JsonObject().put("name", name).put("url", backend.baseUrl());
-  }
+  @RegisterExtension
+  final MockBackends backends = new MockBackends();
 
   private static ProxyHarness proxy(Vertx vertx, JsonArray backends, JsonObject routing, JsonObject... faults) {
     JsonArray list = new JsonArray();
@@ -61,9 +46,9 @@ class FaultInjectionTest {
 
   @Test
   void anAbortOnOneBackendIsRetriedOnTheOtherAndEjectsIt(Vertx vertx) {
-    MockLlmBackend a = backend(vertx);
-    MockLlmBackend b = backend(vertx);
-    ProxyHarness proxy = proxy(vertx, new JsonArray().add(entry("a", a)).add(entry("b", b)),
+    MockLlmBackend a = backends.start(vertx);
+    MockLlmBackend b = backends.start(vertx);
+    ProxyHarness proxy = proxy(vertx, new JsonArray().add(MockBackends.entry("a", a)).add(MockBackends.entry("b", b)),
         new JsonObject().put("retry", new JsonObject().put("initial_wait", "10ms")),
         new JsonObject().put("name", "a-down").put("backends", new JsonArray().add("a"))
             .put("abort", new JsonObject().put("status", 503).put("percentage", 100)));
@@ -81,8 +66,8 @@ class FaultInjectionTest {
 
   @Test
   void withNothingLeftToTryTheClientGetsTheFaultsStatusInItsDialect(Vertx vertx) {
-    MockLlmBackend only = backend(vertx);
-    ProxyHarness proxy = proxy(vertx, new JsonArray().add(entry("only", only)),
+    MockLlmBackend only = backends.start(vertx);
+    ProxyHarness proxy = proxy(vertx, new JsonArray().add(MockBackends.entry("only", only)),
         new JsonObject().put("retry", new JsonObject().put("enabled", false)),
         new JsonObject().put("abort", new JsonObject().put("status", 429)));
     Http.Answer answer = Http.post(proxy.client, "/v1/chat/completions", CHAT);
@@ -97,11 +82,11 @@ class FaultInjectionTest {
 
   @Test
   void aFallbackChainIsFollowedPastAnAbortedPrimary(Vertx vertx) {
-    MockLlmBackend primary = backend(vertx);
-    MockLlmBackend second = backend(vertx);
+    MockLlmBackend primary = backends.start(vertx);
+    MockLlmBackend second = backends.start(vertx);
     JsonObject chain = new JsonObject().put("models", new JsonArray().add("chained"))
         .put("primary", primary.baseUrl()).put("fallback", new JsonArray().add(second.baseUrl()));
-    ProxyHarness proxy = proxy(vertx, new JsonArray().add(entry("primary", primary)).add(entry("second", second)),
+    ProxyHarness proxy = proxy(vertx, new JsonArray().add(MockBackends.entry("primary", primary)).add(MockBackends.entry("second", second)),
         new JsonObject().put("fallback", new JsonArray().add(chain)).put("retry", new JsonObject().put("initial_wait", "10ms")),
         new JsonObject().put("models", new JsonArray().add("chained")).put("backends", new JsonArray().add("primary"))
             .put("abort", new JsonObject().put("status", 502)));
@@ -113,8 +98,8 @@ class FaultInjectionTest {
 
   @Test
   void aCutStreamEndsOnAnErrorFrameAndItsUsageIsEstimated(Vertx vertx) throws Exception {
-    MockLlmBackend backend = backend(vertx);
-    ProxyHarness proxy = proxy(vertx, new JsonArray().add(entry("b", backend)), new JsonObject(),
+    MockLlmBackend backend = backends.start(vertx);
+    ProxyHarness proxy = proxy(vertx, new JsonArray().add(MockBackends.entry("b", backend)), new JsonObject(),
         new JsonObject().put("name", "cut").put("paths", new JsonArray().add("/v1/chat/completions"))
             .put("stream_cut_after", 3));
     String text = Http.joined(Http.streamArrivals(proxy.client, "/v1/chat/completions",
@@ -131,8 +116,8 @@ class FaultInjectionTest {
 
   @Test
   void aDelayHoldsOnlyTheMatchingRequestsAndNeverTheGatewaysOwnEndpoints(Vertx vertx) {
-    MockLlmBackend backend = backend(vertx);
-    ProxyHarness proxy = proxy(vertx, new JsonArray().add(entry("b", backend)), new JsonObject(),
+    MockLlmBackend backend = backends.start(vertx);
+    ProxyHarness proxy = proxy(vertx, new JsonArray().add(MockBackends.entry("b", backend)), new JsonObject(),
         new JsonObject().put("name", "slow").put("models", new JsonArray().add("slow-model"))
             .put("delay", new JsonObject().put("fixed", "400ms").put("percentage", 100)),
         new JsonObject().put("name", "everything").put("abort", new JsonObject().put("status", 500).put("percentage", 0)));
@@ -149,8 +134,8 @@ class FaultInjectionTest {
 
   @Test
   void anAbortOnEveryPathLeavesHealthReadyAndMetricsAlone(Vertx vertx) {
-    MockLlmBackend backend = backend(vertx);
-    ProxyHarness proxy = proxy(vertx, new JsonArray().add(entry("b", backend)),
+    MockLlmBackend backend = backends.start(vertx);
+    ProxyHarness proxy = proxy(vertx, new JsonArray().add(MockBackends.entry("b", backend)),
         new JsonObject().put("retry", new JsonObject().put("enabled", false)),
         new JsonObject().put("abort", new JsonObject().put("status", 500)));
     assertEquals(500, Http.post(proxy.client, "/v1/chat/completions", CHAT).status());

@@ -9,12 +9,11 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -28,18 +27,8 @@ class ReadinessTest {
 
   private static final String CHAT = "{\"model\":\"mock\",\"max_tokens\":2,\"messages\":[]}";
 
-  private final List<MockLlmBackend> backends = new ArrayList<>();
-
-  @AfterEach
-  void stop() {
-    backends.forEach(MockLlmBackend::close);
-  }
-
-  private MockLlmBackend backend(Vertx vertx, int port) {
-    MockLlmBackend backend = Http.await(MockLlmBackend.start(vertx, port));
-    backends.add(backend);
-    return backend;
-  }
+  @RegisterExtension
+  final MockBackends backends = new MockBackends();
 
   private static Http.Answer get(ProxyHarness proxy, String path) {
     return Http.call(proxy.client, HttpMethod.GET, path, Map.of(), null);
@@ -47,7 +36,7 @@ class ReadinessTest {
 
   @Test
   void withoutHealthChecksTheOnlyBackendDownMeansNotReady(Vertx vertx) {
-    MockLlmBackend backend = backend(vertx, 0);
+    MockLlmBackend backend = backends.start(vertx, 0);
     int port = backend.port();
     ProxyHarness proxy = Http.await(ProxyHarness.start(vertx, List.of(backend.baseUrl()),
         new JsonObject().put("routing", new JsonObject().put("retry", new JsonObject().put("enabled", false)))));
@@ -72,14 +61,31 @@ class ReadinessTest {
     assertEquals("every backend is ejected or failing (passive health)", ejected.json().getString("status"));
     assertTrue(ejected.json().getJsonArray("backends").getJsonObject(0).getBoolean("ejected"), ejected.text());
 
-    backend(vertx, port);
+    backends.start(vertx, port);
     assertTrue(Poll.until(Duration.ofSeconds(30), () -> get(proxy, "/ready").status() == 200),
         "once its cooldown is over and it accepts connections again, the gateway is ready again");
   }
 
+  /** Found by bench/soak.sh: clients that leave in the middle of streams are not the backend's failures. */
+  @Test
+  void clientsLeavingStreamsNeverEjectTheBackend(Vertx vertx) throws Exception {
+    MockLlmBackend backend = backends.start(vertx, 0);
+    ProxyHarness proxy = Http.await(ProxyHarness.start(vertx, List.of(backend.baseUrl()), new JsonObject()));
+    for (int i = 0; i < 4; i++) {
+      Http.OpenStream stream = Http.openStream(proxy.client,
+          "{\"model\":\"mock\",\"stream\":true,\"max_tokens\":200,\"messages\":[]}", 50);
+      stream.abort();
+      proxy.nextUsage();
+    }
+    String metrics = get(proxy, "/metrics").text();
+    assertFalse(metrics.contains("llmproxy_backend_ejections_total{backend=\"b0\"} 1.0"), metrics);
+    assertEquals(200, get(proxy, "/ready").status());
+    assertEquals(200, Http.post(proxy.client, "/v1/chat/completions", CHAT).status());
+  }
+
   @Test
   void withActiveHealthChecksAnAnsweringBackendIsNotProbed(Vertx vertx) {
-    MockLlmBackend backend = backend(vertx, 0);
+    MockLlmBackend backend = backends.start(vertx, 0);
     ProxyHarness proxy = Http.await(ProxyHarness.start(vertx, List.of(backend.baseUrl()),
         new JsonObject().put("health_check", new JsonObject().put("interval", "1h"))));
     Http.Answer ready = get(proxy, "/health/ready");
@@ -96,7 +102,7 @@ class ReadinessTest {
 
   @Test
   void aModelWhoseEveryBackendIsUnhealthyIs503NotModelNotFound(Vertx vertx) {
-    MockLlmBackend backend = backend(vertx, 0);
+    MockLlmBackend backend = backends.start(vertx, 0);
     ProxyHarness proxy = Http.await(ProxyHarness.start(vertx, List.of(), new JsonObject().put("backends",
         new JsonArray().add(new JsonObject().put("name", "llama").put("url", backend.baseUrl())
             .put("models", new JsonArray().add("llama-3"))))));
