@@ -21,9 +21,11 @@ const target = new URL(url);
 const rate = Number(rateArg);
 const durationS = Number(durArg);
 const connections = Number(connArg || 64);
-const body = '{"model":"mock","messages":[{"role":"user","content":"hi"}],"max_tokens":3}';
+// FR_BODY replaces the request body (bench/soak.sh sends streams); FR_HEADER adds one "Name: value" header.
+const body = process.env.FR_BODY || '{"model":"mock","messages":[{"role":"user","content":"hi"}],"max_tokens":3}';
+const extraHeader = process.env.FR_HEADER ? `${process.env.FR_HEADER}\r\n` : '';
 const request = Buffer.from(
-  `POST ${target.pathname} HTTP/1.1\r\nHost: ${target.host}\r\nContent-Type: application/json\r\nAuthorization: Bearer sk-bench-0123456789abcdef\r\n` +
+  `POST ${target.pathname} HTTP/1.1\r\nHost: ${target.host}\r\nContent-Type: application/json\r\nAuthorization: Bearer sk-bench-0123456789abcdef\r\n${extraHeader}` +
   `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, 'latin1');
 
 const total = Math.round(rate * durationS);

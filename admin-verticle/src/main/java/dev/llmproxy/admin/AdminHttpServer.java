@@ -1,5 +1,6 @@
 package dev.llmproxy.admin;
 
+import dev.llmproxy.common.util.ListenErrors;
 import dev.llmproxy.admin.api.AdminApi;
 import dev.llmproxy.admin.api.Replies;
 import dev.llmproxy.common.bus.AdminCall;
@@ -35,7 +36,8 @@ final class AdminHttpServer {
       host = host.substring(1, host.length() - 1);
     }
     int port = Integer.parseInt(address.substring(colon + 1));
-    return vertx.createHttpServer().requestHandler(this::serve).listen(port, host.isEmpty() ? "0.0.0.0" : host);
+    return vertx.createHttpServer().requestHandler(this::serve).listen(port, host.isEmpty() ? "0.0.0.0" : host)
+        .recover(e -> Future.failedFuture(ListenErrors.of("admin.listen", address, e)));
   }
 
   private void serve(HttpServerRequest request) {

@@ -113,6 +113,49 @@ class KeyApiOverHttpTest {
         })));
   }
 
+  /** Issue 17: every number the admin API accepts is range-checked before it is narrowed; a 400 names the field. */
+  @Test
+  void numbersOutOfRangeAreRefusedByFieldAndNeverWrapped(Vertx vertx, VertxTestContext ctx) throws Exception {
+    int port = freePort();
+    String base = "http://127.0.0.1:" + port;
+    String key = "sk-range-000000000000001";
+    deploy(vertx, adminSection(dir).put("listen", "127.0.0.1:" + port))
+        .compose(id -> vertx.executeBlocking(() -> {
+          assertEquals(200, post(base + "/admin/keys/create", AdminTesting.TOKEN,
+              "{\"key\":\"" + key + "\",\"rpm\":60}").statusCode());
+          String[][] refused = {
+              {"\"status\":4294967297", "status"}, {"\"status\":-4294967295", "status"}, {"\"status\":1.5", "status"},
+              {"\"rpm\":-1", "rpm"}, {"\"rpm\":1e300", "rpm"}, {"\"tpm\":9223372036854775808", "tpm"},
+              {"\"total_quota\":18446744073709551617", "total_quota"}, {"\"used_quota\":9007199254740992", "used_quota"},
+              {"\"max_concurrent\":2147483648", "max_concurrent"}, {"\"rpm\":\"60\"", "rpm"}};
+          for (String[] field : refused) {
+            HttpResponse<String> update = post(base + "/admin/keys/update", AdminTesting.TOKEN,
+                "{\"key\":\"" + key + "\"," + field[0] + "}");
+            assertEquals(400, update.statusCode(), field[0] + ": " + update.body());
+            assertTrue(update.body().contains(field[1] + " must be"), field[0] + ": " + update.body());
+            HttpResponse<String> sync = post(base + "/admin/keys/sync", AdminTesting.TOKEN,
+                "{\"mode\":\"incremental\",\"keys\":[{\"key\":\"" + key + "\"," + field[0] + "}]}");
+            assertEquals(400, sync.statusCode(), field[0] + ": " + sync.body());
+          }
+          for (String list : new String[] {"{\"offset\":4294967297}", "{\"limit\":-4294967297}", "{\"limit\":2.5}"}) {
+            HttpResponse<String> listed = post(base + "/admin/keys/list", AdminTesting.TOKEN, list);
+            assertEquals(400, listed.statusCode(), list + ": " + listed.body());
+          }
+          JsonObject stored = new JsonObject(post(base + "/admin/keys/get", AdminTesting.TOKEN,
+              "{\"key\":\"" + key + "\"}").body()).getJsonObject("data");
+          assertEquals(0, stored.getInteger("status"), "nothing was stored: " + stored);
+          assertEquals(60, stored.getLong("rpm"), stored.encode());
+          HttpResponse<String> largest = post(base + "/admin/keys/update", AdminTesting.TOKEN,
+              "{\"key\":\"" + key + "\",\"total_quota\":9007199254740991,\"status\":3.0,\"max_concurrent\":2147483647}");
+          assertEquals(200, largest.statusCode(), largest.body());
+          JsonObject data = new JsonObject(largest.body()).getJsonObject("data");
+          assertEquals(9007199254740991L, data.getLong("total_quota"));
+          assertEquals(3, data.getInteger("status"));
+          return null;
+        }))
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
   private HttpResponse<String> post(String url, String token, String body) throws Exception {
     HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5))
         .POST(HttpRequest.BodyPublishers.ofString(body));

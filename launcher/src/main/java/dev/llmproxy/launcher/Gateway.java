@@ -655,6 +655,11 @@ public final class Gateway {
               new JsonObject().put("version", now).put("config", effective.toJson()), LOCAL);
           LOG.info("config reload applied: version {}, changed {}, applied by {}{}", now, plan.changedSections(),
               tx.applied, plan.restartRequired().isEmpty() ? "" : ", waiting for a restart: " + plan.restartRequired());
+          if (effective.faultInjection().active()) {
+            // As loud as at start: a reload must never switch chaos on quietly.
+            LOG.warn("fault_injection is ON after reload (version {}): faults are injected into live traffic: {}", now,
+                effective.faultInjection().describe());
+          }
           return outcome(true, plan.changedSections(), plan.restartRequired(), tx.applied);
         });
   }

@@ -175,6 +175,39 @@ class GatewayReloadTest {
     }
   }
 
+  /** Issue 17: fault_injection is switched on and off by a reload, on every proxy instance, and says so. */
+  @Test
+  void faultInjectionIsSwitchedOnAndOffByAReload(@TempDir Path dir) throws Exception {
+    try (RunningGateway gateway = RunningGateway.start(dir, config(dir, "{backend}", ""))) {
+      String good = Files.readString(gateway.configFile);
+      assertEquals(200, gateway.chat(null, CHAT).statusCode());
+      Files.writeString(gateway.configFile, good + """
+          fault_injection:
+            enabled: true
+            faults:
+              - name: all-down
+                abort: {status: 503}
+          routing:
+            retry: {enabled: false}
+          """);
+      HttpResponse<String> on = admin(gateway, "/admin/config/reload");
+      assertEquals(200, on.statusCode(), on.body());
+      assertTrue(on.body().contains("fault_injection.enabled: ON: faults are injected into live traffic: all-down"),
+          "the reply carries the warning: " + on.body());
+      for (int i = 0; i < 8; i++) { // every proxy instance (one per event loop) injects it
+        HttpResponse<String> aborted = gateway.chat(null, CHAT);
+        assertEquals(503, aborted.statusCode());
+        assertTrue(aborted.body().contains("fault_injected"), aborted.body());
+      }
+      assertEquals(200, gateway.get("/health").statusCode(), "never the gateway's own endpoints");
+      Files.writeString(gateway.configFile, good);
+      assertEquals(200, admin(gateway, "/admin/config/reload").statusCode());
+      for (int i = 0; i < 8; i++) {
+        assertEquals(200, gateway.chat(null, CHAT).statusCode());
+      }
+    }
+  }
+
   @Test
   void aBrokenFileChangesNothingAndRestartOnlyFieldsAreNamed(@TempDir Path dir) throws Exception {
     try (RunningGateway gateway = RunningGateway.start(dir, config(dir, "{backend}", ""))) {

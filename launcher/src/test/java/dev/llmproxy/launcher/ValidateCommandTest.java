@@ -183,17 +183,122 @@ class ValidateCommandTest {
     List<String> errorLines = err.toString().lines().filter(l -> l.startsWith("  ")).toList();
     assertEquals(2, errorLines.size(), err.toString());
 
-    Path log = dir.resolve("run.log");
+    String said = failedStartUp(config);
+    assertTrue(said.contains(config + ": 2 error(s); nothing started"), said);
+    errorLines.forEach(line -> assertTrue(said.contains(line), line + " not in: " + said));
+    assertTrue(said.contains("config: rate_limit.enabled: not set; rate limiting is on"), said);
+    assertFalse(said.contains("Exception") || said.contains("at dev."), said);
+  }
+
+  /**
+   * Issue 17: a corpus of broken files. Each exits 1, names the file, says what is wrong in words (the fragment given)
+   * and never shows Java's text (an exception, a stack frame, {@code null}).
+   */
+  @Test
+  void aCorpusOfBrokenFilesIsRefusedInWordsByPath(@TempDir Path dir) throws Exception {
+    String ok = "backends:\n  - url: \"http://127.0.0.1:8001\"\n";
+    byte[] garbage = new byte[4096];
+    new java.util.Random(17).nextBytes(garbage);
+    Map<String, Object[]> corpus = new LinkedHashMap<>();
+    corpus.put("empty", new Object[] {"", "empty config"});
+    corpus.put("blank", new Object[] {"\n\n   \n", "empty config"});
+    corpus.put("comments", new Object[] {"# server:\n#   listen: \":1\"\n", "empty config"});
+    corpus.put("document-marker", new Object[] {"---\n...\n", "empty config"});
+    corpus.put("garbage", new Object[] {garbage, "not"});
+    corpus.put("nul-bytes", new Object[] {"server:\u0000\u0000\n", "not a YAML text file"});
+    corpus.put("indentation", new Object[] {"server:\n  listen: \":1\"\n bad: 1\n", "line 3 column 2"});
+    corpus.put("unclosed-list", new Object[] {"backends: [\n", "line 2"});
+    corpus.put("unclosed-quote", new Object[] {"server:\n  listen: \":1\n", "line"});
+    corpus.put("tab-indent", new Object[] {"server:\n\tlisten: \":1\"\n", "line 2"});
+    corpus.put("duplicate-key", new Object[] {ok + "server:\n  listen: \":1\"\nserver:\n  listen: \":2\"\n", "line"});
+    corpus.put("top-level-list", new Object[] {"- server\n- backends\n", "must be a mapping"});
+    corpus.put("top-level-scalar", new Object[] {"hello", "must be a mapping"});
+    corpus.put("deep-nesting", new Object[] {"a: " + "[".repeat(5000) + "]".repeat(5000) + "\n", "not valid YAML"});
+    corpus.put("section-not-mapping", new Object[] {ok + "server: 12\n", "server: must be a mapping"});
+    corpus.put("backends-not-list", new Object[] {"backends: {url: 3}\n", "backends: must be a list"});
+    corpus.put("port-not-number", new Object[] {ok + "server:\n  listen: \"127.0.0.1:http\"\n", "server.listen"});
+    corpus.put("bool-wrong", new Object[] {ok + "auth:\n  enabled: maybe\n", "auth.enabled: not a boolean"});
+    corpus.put("int-wrong", new Object[] {ok + "routing:\n  retry:\n    max_retries: lots\n",
+        "routing.retry.max_retries: not an integer"});
+    corpus.put("int-overflow", new Object[] {ok + "routing:\n  retry:\n    max_retries: 4294967297\n",
+        "routing.retry.max_retries: out of range"});
+    corpus.put("negative", new Object[] {ok + "routing:\n  retry:\n    max_retries: -1\n", "must be >= 0"});
+    corpus.put("duration-words", new Object[] {ok + "server:\n  read_timeout: soon\n", "server.read_timeout: not a duration"});
+    corpus.put("duration-negative", new Object[] {ok + "server:\n  read_timeout: -5s\n", "server.read_timeout: not a duration"});
+    corpus.put("duration-unit", new Object[] {ok + "server:\n  read_timeout: 5d\n", "server.read_timeout: not a duration"});
+    corpus.put("duration-overflow-hours", new Object[] {ok + "server:\n  read_timeout: 9999999999999999999999h\n",
+        "server.read_timeout: too long a duration"});
+    corpus.put("duration-overflow-ns", new Object[] {ok + "server:\n  read_timeout: 18446744073709551616ns\n",
+        "server.read_timeout: too long a duration"});
+    corpus.put("duration-overflow-seconds", new Object[] {ok + "server:\n  read_timeout: 1e300\n",
+        "server.read_timeout: too long a duration"});
+    corpus.put("url-scheme", new Object[] {"backends:\n  - url: \"ftp://example.com\"\n", "backends[0].url: not an http(s) URL"});
+    corpus.put("url-garbage", new Object[] {"backends:\n  - url: \"http://exa mple.com:99999\"\n", "backends[0].url"});
+    corpus.put("url-missing", new Object[] {"backends:\n  - name: a\n", "backends[0].url"});
+    corpus.put("enum", new Object[] {ok + "routing:\n  load_balance: fastest\n", "routing.load_balance"});
+    corpus.put("tls-missing-files", new Object[] {ok + "server:\n  tls:\n    enabled: true\n    cert_file: "
+        + dir.resolve("nope.crt") + "\n    key_file: " + dir.resolve("nope.key") + "\n",
+        "server.tls.cert_file: cannot read " + dir.resolve("nope.crt") + " (no such file)"});
+    corpus.put("tls-no-key", new Object[] {ok + "server:\n  tls:\n    enabled: true\n    cert_file: a.crt\n",
+        "server.tls.key_file: required"});
+    corpus.put("unset-variable", new Object[] {"backends:\n  - url: \"${LLMPROXY_TEST_SURELY_UNSET}\"\n", "LLMPROXY_TEST_SURELY_UNSET"});
+    corpus.put("lua-missing", new Object[] {ok + "routing:\n  script:\n    enabled: true\n    path: " + dir.resolve("none.lua")
+        + "\n", "routing.script"});
+    corpus.put("fault-injection-admin", new Object[] {ok + "fault_injection:\n  enabled: true\n  faults:\n"
+        + "    - paths: [/admin/keys]\n      abort: {status: 503}\n", "fault_injection.faults[0].paths[0]"});
+    corpus.put("ten-megabytes-one-line", new Object[] {"server:\n  listen: \"" + "x".repeat(10 * 1024 * 1024) + "\"\n",
+        "too large"});
+    corpus.put("two-megabytes-one-line", new Object[] {ok + "server:\n  read_timeout: \"" + "9".repeat(2 * 1024 * 1024)
+        + "\"\n", "line 4 is 20971"});
+    corpus.put("long-but-fine-line", new Object[] {ok + "server:\n  read_timeout: \"" + "9".repeat(60_000) + "\"\n",
+        "server.read_timeout: not a duration (\"999999"});
+    assertTrue(corpus.size() >= 30, corpus.size() + " files");
+    for (Map.Entry<String, Object[]> entry : corpus.entrySet()) {
+      out.reset();
+      err.reset();
+      Path path = dir.resolve(entry.getKey() + ".yaml");
+      Object content = entry.getValue()[0];
+      Files.write(path, content instanceof byte[] bytes ? bytes : ((String) content).getBytes(StandardCharsets.UTF_8));
+      long start = System.nanoTime();
+      int exit = validate(path.toString());
+      long tookMs = (System.nanoTime() - start) / 1_000_000;
+      String said = err.toString() + out.toString();
+      assertEquals(1, exit, entry.getKey() + ": " + said);
+      assertTrue(said.contains(path.toString()), entry.getKey() + " does not name its file: " + said);
+      assertTrue(said.contains((String) entry.getValue()[1]), entry.getKey() + ": \"" + entry.getValue()[1] + "\" not in: "
+          + said);
+      for (String javaText : List.of("Exception", "java.", "at dev.", "internal error", "null")) {
+        assertFalse(said.contains(javaText), entry.getKey() + ": " + javaText + " in: " + said);
+      }
+      assertTrue(said.length() < 10_000, entry.getKey() + " echoes its input: " + said.length() + " characters");
+      System.out.printf("validate %-28s exit %d in %5d ms%n", entry.getKey(), exit, tookMs);
+    }
+  }
+
+  /** Issue 17: a port in use stops start-up with one line naming the field and the address, without a stack trace. */
+  @Test
+  void aPortInUseIsNamedInOneLine(@TempDir Path dir) throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      String address = "127.0.0.1:" + taken.getLocalPort();
+      Path config = dir.resolve("config.yaml");
+      Files.writeString(config, "server:\n  listen: \"" + address + "\"\nbackends:\n  - url: \"http://127.0.0.1:9\"\n");
+      String said = failedStartUp(config);
+      assertTrue(said.contains("server.listen: cannot listen on " + address
+          + " (the port is already in use by another process)"), said);
+      assertFalse(said.contains("Exception") || said.contains("\tat ") || said.contains("at io.") , said);
+    }
+  }
+
+  /** Runs the gateway on {@code config} in its own JVM, which must stop with exit code 1; what it said. */
+  private static String failedStartUp(Path config) throws Exception {
+    Path log = config.resolveSibling("run.log");
     Process run = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", System.getProperty("java.class.path"), Main.class.getName(), "--config", config.toString())
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
     assertTrue(run.waitFor(120, TimeUnit.SECONDS), "start-up did not stop");
     String said = Files.readString(log);
     assertEquals(1, run.exitValue(), said);
-    assertTrue(said.contains(config + ": 2 error(s); nothing started"), said);
-    errorLines.forEach(line -> assertTrue(said.contains(line), line + " not in: " + said));
-    assertTrue(said.contains("config: rate_limit.enabled: not set; rate limiting is on"), said);
-    assertFalse(said.contains("Exception") || said.contains("at dev."), said);
+    return said;
   }
 
   @Test

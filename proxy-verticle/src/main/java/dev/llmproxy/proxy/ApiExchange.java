@@ -89,6 +89,11 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
   long lastByteNanos;
   long idleTimer = -1;
   boolean finished;
+  /**
+   * The client went away: the upstream request is reset by us, and what that reset makes the backend's side report
+   * (synchronously, before the exchange has finished) is neither the backend's failure nor a reason to retry.
+   */
+  boolean clientLeft;
   /** The status of a request that ended without an answer: nginx's 499 for a client that left, 408 for a read timeout. */
   private int abortStatus = 499;
   BodyCapture responseCopy;
@@ -109,6 +114,12 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
   boolean servedFromCache;
   /** The request was retried once with its oldest messages dropped ({@code condensation}). */
   boolean condensed;
+  /** {@code fault_injection}: the faults this request's path and model selected; null when none. */
+  List<dev.llmproxy.common.config.FaultConfig> faults;
+  /** A fault cuts the current attempt's stream after this many relayed chunks (0: never), naming itself by cutBy. */
+  int cutAfter;
+  String cutBy;
+  int relayedChunks;
 
   ApiExchange(ExchangeContext context, HttpServerRequest request, Endpoint endpoint) {
     this.context = context;
@@ -216,6 +227,9 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
   }
 
   void recordHealth(boolean ok) {
+    if (clientLeft) {
+      return;
+    }
     if (ok) {
       if (attempt.succeeded()) {
         context.metrics.backendRecovered(backend.name());
@@ -274,6 +288,7 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
     if (ConnectionGuard.readTimedOut(request.connection())) {
       abortStatus = ErrorKind.REQUEST_TIMEOUT.status();
     }
+    clientLeft = true;
     if (upstreamRequest != null) {
       upstreamRequest.reset();
     }

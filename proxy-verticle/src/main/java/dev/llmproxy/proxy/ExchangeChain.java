@@ -12,12 +12,13 @@ import java.util.List;
 
 /**
  * The steps every API exchange of one proxy verticle instance walks, built once per config, and the sinks its
- * outcome goes to. Request walk, in order: request id, body read, inspection, auth, model overrides, limits, the response cache, routing, forward (the
- * last step: the backend's answer turns the walk around). Response walk, back: the answer's head, then the relay
+ * outcome goes to. Request walk, in order: request id, body read, inspection, auth, model overrides, limits, the
+ * response cache, flow control, routing, forward (the last step: the backend's answer turns the walk around). Response walk, back: the answer's head, then the relay
  * (the first step). The lifecycle hooks sit in their slots: {@code on_request} after inspection, {@code on_auth}
  * after auth, {@code on_route} after routing, {@code on_response} just before the relay, {@code on_error} for a
  * backend's error answer first on the way back (and for the gateway's own errors where they are rendered);
- * {@code on_complete} is an outcome sink. A step that is off for a config is not in the chain at all.
+ * {@code on_complete} is an outcome sink. {@code fault_injection}'s step sits just before the forward step. A step
+ * that is off for a config is not in the chain at all.
  */
 final class ExchangeChain {
 
@@ -26,7 +27,7 @@ final class ExchangeChain {
 
   ExchangeChain(Vertx vertx, ProxyMetrics metrics, ExchangeLogs logs, LifecycleHooks hooks, UsageRoute usageRoute,
       ModelOverrides overrides,
-      CacheStep cache) {
+      CacheStep cache, FaultInjector faults) {
     List<ExchangeInterceptor> chain = new ArrayList<>();
     chain.add(new Relay());
     if (hooks.has(Hook.ON_RESPONSE)) {
@@ -55,6 +56,9 @@ final class ExchangeChain {
     }
     if (hooks.has(Hook.ON_ERROR)) {
       chain.add(new HookSteps.OnBackendError(hooks));
+    }
+    if (faults != null) {
+      chain.add(new FaultStep(faults));
     }
     chain.add(new ForwardStep());
     this.steps = chain.toArray(ExchangeInterceptor[]::new);

@@ -52,6 +52,10 @@ final class ExchangeContext {
   final ClientAddress clientAddress;
   /** The access and request logs of {@code logging}. */
   final ExchangeLogs logs;
+  /** {@code /ready}'s check of this instance's backends. */
+  final ReadyCheck readyCheck = new ReadyCheck(this);
+  /** {@code fault_injection}: null when nothing is injected. */
+  final FaultInjector faults;
   /** The steps of every API exchange, and where their outcomes go; rebuilt once the hooks are loaded. */
   ExchangeChain chain;
   /** {@code caching.response_cache}'s step, or null when the cache is off. */
@@ -87,13 +91,14 @@ final class ExchangeContext {
     this.auth = new AuthGate(vertx, config.auth(), environment.authCheckAddress());
     this.clientAddress = new ClientAddress(IpRanges.parse(config.server().trustedProxies()));
     this.logs = new ExchangeLogs(vertx, config, clientAddress);
+    this.faults = FaultInjector.of(config.faultInjection());
     this.cacheStep = config.caching().responseCacheOn()
         ? new CacheStep(environment.responseCache(config.caching().responseCache(), pools), config.caching().responseCache())
         : null;
     if (!config.caching().responseCacheOn() || !config.caching().responseCache().inMemory()) {
       environment.noMemoryResponseCache();
     }
-    this.chain = new ExchangeChain(vertx, metrics, logs, hooks, environment.usageRoute(), config.modelOverrides(), cacheStep);
+    this.chain = new ExchangeChain(vertx, metrics, logs, hooks, environment.usageRoute(), config.modelOverrides(), cacheStep, faults);
     this.maxBodySize = config.server().maxBodySize();
     for (BackendConfig backend : config.routedBackends()) {
       access.put(backend.name() + '\n' + backend.url(), backend);
@@ -119,7 +124,7 @@ final class ExchangeContext {
   Future<Void> loadHooks() {
     return LifecycleHooks.load(vertx, config, metrics).map(loaded -> {
       hooks = loaded;
-      chain = new ExchangeChain(vertx, metrics, logs, loaded, environment.usageRoute(), config.modelOverrides(), cacheStep);
+      chain = new ExchangeChain(vertx, metrics, logs, loaded, environment.usageRoute(), config.modelOverrides(), cacheStep, faults);
       return null;
     });
   }
@@ -166,6 +171,7 @@ final class ExchangeContext {
     }
     closed = true;
     hooks.close();
+    readyCheck.close();
     auth.close();
     clients.closeAll();
     pools.close();

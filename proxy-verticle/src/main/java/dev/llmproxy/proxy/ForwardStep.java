@@ -33,7 +33,8 @@ final class ForwardStep implements ExchangeInterceptor {
 
   /** A pooled connection the backend had closed without saying so is retried this often on a fresh one. */
   static final int STALE_CONNECTION_RETRIES = 2;
-  private static final Set<String> NOT_RELAYED_BACK = HopByHop.names("content-length", "x-request-id");
+  /** {@code server}: what software a backend runs is not the client's business (nor an attacker's). */
+  private static final Set<String> NOT_RELAYED_BACK = HopByHop.names("content-length", "x-request-id", "server");
 
   @Override
   public Future<Void> handleRequest(ApiExchange exchange) {
@@ -66,7 +67,7 @@ final class ForwardStep implements ExchangeInterceptor {
     if (message != null) {
       response.setStatusMessage(message);
     }
-    HopByHop.copy(upstream.headers(), response.headers(), NOT_RELAYED_BACK);
+    HopByHop.copy(upstream.headers(), response.headers(), gatewayBudgets(response, NOT_RELAYED_BACK));
     response.putHeader("X-Request-ID", exchange.requestId);
     String length = upstream.getHeader("Content-Length");
     boolean bodyUnchanged = !(inspected.usageInjected() && eventStream) && !translated;
@@ -92,13 +93,79 @@ final class ForwardStep implements ExchangeInterceptor {
     return exchange.sendResponse();
   }
 
+  /**
+   * The gateway's own {@code x-ratelimit-*} headers (set when it admitted the request) win over a backend's of the
+   * same name: a client must not get two values, one of them about a limit it is not under.
+   */
+  private static Set<String> gatewayBudgets(HttpServerResponse response, Set<String> skipped) {
+    Set<String> set = null;
+    for (String name : response.headers().names()) {
+      if (name.regionMatches(true, 0, "x-ratelimit-", 0, 12)) {
+        if (set == null) {
+          set = new java.util.TreeSet<>(String.CASE_INSENSITIVE_ORDER);
+          set.addAll(skipped);
+        }
+        set.add(name);
+      }
+    }
+    return set == null ? skipped : set;
+  }
+
   private static void beginAttempt(ApiExchange exchange, Backend chosen) {
     exchange.backend = chosen;
     exchange.tried.add(chosen);
     exchange.attempt = exchange.context.stats.of(chosen);
     exchange.attempt.started();
     exchange.attemptStartNanos = System.nanoTime();
+    exchange.cutAfter = 0;
+    if (exchange.faults != null) {
+      injectFaults(exchange, FaultInjector.roll(exchange.faults, chosen));
+      return;
+    }
     forward(exchange, 0);
+  }
+
+  /**
+   * {@code fault_injection} on this attempt: a delay before it, then either the fault's status as if the backend had
+   * answered it (health, retry and fallback react as they would to the backend's own) or the real attempt, whose
+   * stream the relay may cut.
+   */
+  private static void injectFaults(ApiExchange exchange, FaultInjector.Roll roll) {
+    ExchangeContext context = exchange.context;
+    if (roll.delayMs() > 0) {
+      context.metrics.faultInjected(roll.delayedBy(), "delay");
+      Backend backend = exchange.backend;
+      context.vertx.setTimer(roll.delayMs(), t -> {
+        if (!exchange.finished && exchange.backend == backend) {
+          injectFaults(exchange, new FaultInjector.Roll(0, null, roll.abortStatus(), roll.abortedBy(), roll.cutAfter(),
+              roll.cutBy()));
+        }
+      });
+      return;
+    }
+    if (roll.abortedBy() != null) {
+      context.metrics.faultInjected(roll.abortedBy(), "abort");
+      injectedAnswer(exchange, roll.abortStatus(), roll.abortedBy());
+      return;
+    }
+    exchange.cutAfter = roll.cutAfter();
+    exchange.cutBy = roll.cutBy();
+    exchange.relayedChunks = 0;
+    forward(exchange, 0);
+  }
+
+  /** An injected abort stands for the backend's own answer: retried under the same policy as a real one. */
+  private static void injectedAnswer(ApiExchange exchange, int status, String fault) {
+    exchange.recordHealth(status < 500);
+    exchange.releaseAttempt();
+    if ((status >= 500 || status == 429) && retry(exchange, Reason.STATUS, status, -1)) {
+      return;
+    }
+    GatewayError error = new GatewayError(ErrorKind.FAULT_INJECTED, status,
+        "fault injected by fault_injection (" + fault + ")", null);
+    if (!exchange.answered.tryFail(error)) {
+      exchange.fail(error);
+    }
   }
 
   private static void forward(ApiExchange exchange, int staleRetries) {
@@ -177,7 +244,7 @@ final class ForwardStep implements ExchangeInterceptor {
 
   /** The backend failed before its answer's head came (or, with staleRetries spent, before its body's first byte). */
   static void failed(ApiExchange exchange, Throwable cause, int staleRetries) {
-    if (exchange.finished) {
+    if (exchange.finished || exchange.clientLeft) {
       return;
     }
     if (exchange.idleTimer >= 0) {

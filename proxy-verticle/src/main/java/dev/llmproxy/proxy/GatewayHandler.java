@@ -56,7 +56,7 @@ final class GatewayHandler implements Handler<HttpServerRequest> {
     if (path.startsWith("/v1/")) {
       // The API reads the body first: the auth question carries the request's model.
       new ApiExchange(context, request, Endpoint.of(path)).start();
-    } else if (!context.auth.guards(path)) {
+    } else if (!context.auth.guards(probeCanonical(path))) {
       serveOwn(request, path);
     } else {
       authorizeThenServeOwn(request, path);
@@ -83,10 +83,25 @@ final class GatewayHandler implements Handler<HttpServerRequest> {
     });
   }
 
+  /**
+   * Seed 002's probe paths are aliases: {@code /health/live} of {@code /health}, {@code /health/ready} of
+   * {@code /ready}; each is open exactly when its original is (in {@code auth.skip_paths}).
+   */
+  private static String probeCanonical(String path) {
+    return switch (path) {
+      case "/health/live" -> "/health";
+      case "/health/ready" -> "/ready";
+      default -> path;
+    };
+  }
+
   private void serveOwn(HttpServerRequest request, String path) {
     if (path.equals("/health")) {
       json(request.response(), 200, "{\"status\":\"ok\"}");
-    } else if (path.equals("/ready")) {
+    } else if (path.equals("/health/live")) {
+      json(request.response(), 200, "{\"status\":\"ok\",\"live\":true,\"accepting\":"
+          + context.environment.accepting() + "}");
+    } else if (path.equals("/ready") || path.equals("/health/ready")) {
       ready(request.response());
     } else if (admin != null && path.startsWith("/admin/")) {
       admin.relay(request);
@@ -118,13 +133,13 @@ final class GatewayHandler implements Handler<HttpServerRequest> {
   }
 
   private void ready(HttpServerResponse response) {
-    if (!context.environment.accepting()) {
-      json(response, 503, "{\"status\":\"starting or stopping\",\"ready\":false}");
-    } else if (!context.snapshot().hasUsable()) {
-      json(response, 503, "{\"status\":\"no usable backend\",\"ready\":false}");
-    } else {
-      json(response, 200, "{\"status\":\"ready\",\"ready\":true}");
-    }
+    context.readyCheck.check().onComplete(checked -> {
+      if (checked.succeeded()) {
+        json(response, checked.result().status(), checked.result().body().encode());
+      } else {
+        json(response, 503, "{\"status\":\"not ready\",\"ready\":false}");
+      }
+    });
   }
 
   private void metrics(HttpServerRequest request) {

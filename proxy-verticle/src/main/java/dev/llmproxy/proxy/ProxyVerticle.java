@@ -5,6 +5,7 @@ import dev.llmproxy.common.bus.UsageRecordCodec;
 import dev.llmproxy.common.config.GatewayConfig;
 import dev.llmproxy.common.config.ScriptConfig;
 import dev.llmproxy.common.lua.ScriptLoader;
+import dev.llmproxy.common.util.ListenErrors;
 import dev.llmproxy.proxy.balance.RoutingScript;
 import dev.llmproxy.proxy.limit.RateLimitScript;
 import dev.llmproxy.common.tokens.TokenCounter;
@@ -78,7 +79,8 @@ public final class ProxyVerticle extends GatewayVerticle {
             .connectionHandler(connection -> ConnectionGuard.install(connection, connectionLimits))
             .requestHandler(request -> handler.handle(request))
             .invalidRequestHandler(GatewayHandler::invalidRequest)
-            .listen())
+            .listen()
+            .recover(e -> Future.failedFuture(ListenErrors.of("server.listen", gatewayConfig().server().listen(), e))))
         .onSuccess(s -> server = s);
   }
 

@@ -109,6 +109,12 @@ final class Relay implements ExchangeInterceptor {
         response.drainHandler(v -> upstream.resume());
       }
     }
+    if (exchange.cutAfter > 0 && ++exchange.relayedChunks >= exchange.cutAfter && !exchange.finished) {
+      // fault_injection's stream_cut_after: the backend's connection is reset as if it had died mid-answer.
+      exchange.context.metrics.faultInjected(exchange.cutBy, "stream_cut");
+      exchange.upstreamRequest.reset();
+      broke(exchange, new IllegalStateException("stream cut by fault_injection (" + exchange.cutBy + ")"));
+    }
   }
 
   private static void ended(ApiExchange exchange) {
@@ -145,7 +151,7 @@ final class Relay implements ExchangeInterceptor {
   }
 
   private static void broke(ApiExchange exchange, Throwable cause) {
-    if (exchange.finished) {
+    if (exchange.finished || exchange.clientLeft) {
       return;
     }
     HttpServerResponse response = exchange.response;

@@ -97,11 +97,16 @@ class OpenPathsTest {
         new Case("POST", "/v1/chat/completions", 401),
         new Case("GET", "/metrics", 401),
         new Case("GET", "/ready", 401),
+        // The probe aliases are open exactly when their originals are.
+        new Case("GET", "/health/ready", 401),
+        new Case("GET", "/health/ready/", 401),
+        new Case("GET", "/health/livex", 401),
         new Case("POST", "/admin/keys/list", 401),
         new Case("GET", "/no/such/path", 401),
         new Case("GET", "/v1/models", 200),
         new Case("GET", "/v1/models/", 200),
-        new Case("GET", "/health", 200));
+        new Case("GET", "/health", 200),
+        new Case("GET", "/health/live", 200));
     List<String> wrong = new ArrayList<>();
     for (Case c : cases) {
       RawAnswer answer = raw(c.method(), c.path(), null);

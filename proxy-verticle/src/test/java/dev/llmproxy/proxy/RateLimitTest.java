@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -56,6 +57,24 @@ class RateLimitTest {
     assertEquals("1", refused.headers().get("Retry-After"));
     assertEquals("0", refused.headers().get("x-ratelimit-remaining-requests"));
     assertEquals(2, backend.completions());
+  }
+
+  /** Issue 17: the gateway's budget is the one a client reads, once, and a backend's Server header stays behind. */
+  @Test
+  void theGatewaysBudgetWinsOverTheBackendsAndServerIsNotPassedOn(Vertx vertx) {
+    ProxyHarness limited = proxy(vertx, new JsonObject().put("global", new JsonObject().put("requests_per_minute", 3)),
+        new JsonObject());
+    Http.Answer ok = Http.post(limited.client, "/v1/chat/completions", Map.of("Content-Type", "application/json",
+        "X-Mock-Provider-Headers", "1"), CHAT);
+    assertEquals(200, ok.status());
+    assertEquals(List.of("3"), ok.headers().getAll("x-ratelimit-limit-requests"));
+    assertEquals(List.of("2"), ok.headers().getAll("x-ratelimit-remaining-requests"));
+    assertEquals(null, ok.headers().get("Server"));
+    String stream = "{\"model\":\"mock\",\"stream\":true,\"max_tokens\":2,\"messages\":[]}";
+    Http.Answer streamed = Http.post(limited.client, "/v1/chat/completions", Map.of("Content-Type", "application/json",
+        "X-Mock-Provider-Headers", "1"), stream);
+    assertEquals(List.of("1"), streamed.headers().getAll("x-ratelimit-remaining-requests"));
+    assertEquals(null, streamed.headers().get("Server"));
   }
 
   @Test

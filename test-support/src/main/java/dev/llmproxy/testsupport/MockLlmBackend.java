@@ -24,6 +24,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@code X-Mock-Status}: answer with this status and an OpenAI error body</li>
  *   <li>{@code X-Mock-Fail-After}: close the connection after this many chunks (a backend dying mid-stream)</li>
  *   <li>{@code X-Mock-No-Usage}: never report usage (a backend that ignores {@code include_usage})</li>
+ *   <li>{@code X-Mock-Provider-Headers}: answer with a {@code Server} header and the provider's own
+ *   {@code x-ratelimit-*-requests}</li>
  * </ul>
  * Streams report usage in a final {@code "choices":[]} chunk only when the request asked with
  * {@code stream_options.include_usage}, as vLLM and OpenAI do.
@@ -161,6 +163,12 @@ public final class MockLlmBackend implements AutoCloseable {
 
   private void route(HttpServerRequest request, Buffer body) {
     HttpServerResponse response = request.response();
+    if (request.getHeader("X-Mock-Provider-Headers") != null) {
+      // What a hosted provider sends besides its answer: its software and its own rate-limit budget.
+      response.putHeader("Server", "mock-llm/1.0 (Ubuntu)")
+          .putHeader("x-ratelimit-limit-requests", "10000")
+          .putHeader("x-ratelimit-remaining-requests", "9999");
+    }
     String forcedStatus = request.getHeader("X-Mock-Status");
     boolean completion = request.path().equals("/v1/chat/completions") || request.path().equals("/v1/completions")
         || request.path().equals("/v1/messages") || request.path().equals("/v1/responses");

@@ -156,11 +156,7 @@ public final class KeyEndpoints {
     if (value == null) {
       return fallback;
     }
-    if (value instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue())
-        && Math.abs(n.doubleValue()) <= Integer.MAX_VALUE) {
-      return n.intValue();
-    }
-    throw AdminError.badRequest(field + " must be an integer");
+    return (int) WholeNumber.of(value, field, Integer.MIN_VALUE, Integer.MAX_VALUE);
   }
 
   /** Tells the auth verticle to forget what it cached about this key. */

@@ -18,6 +18,11 @@ import java.util.Map;
 public final class KeyInput {
 
   private static final int MAX_KEY_LENGTH = 512;
+  /**
+   * The largest quota, rpm or tpm: JSON's largest exact integer (2^53 - 1), which every client can send back as it
+   * received it, and far from where adding a request's tokens could overflow a long.
+   */
+  static final long MAX_COUNT = 9_007_199_254_740_991L;
   private static final List<String> PERIODS = List.of("never", "daily", "weekly", "monthly");
 
   private KeyInput() {
@@ -61,7 +66,7 @@ public final class KeyInput {
     ips(body, "denied_ips", columns);
     count(body, "rpm", columns);
     count(body, "tpm", columns);
-    count(body, "max_concurrent", columns);
+    count(body, "max_concurrent", columns, Integer.MAX_VALUE);
     if (body.containsKey("metadata")) {
       Object value = body.getValue("metadata");
       if (value != null && !(value instanceof JsonObject)) {
@@ -74,9 +79,8 @@ public final class KeyInput {
 
   /** The original's integers (0 active, 1 disabled, 2 quota exceeded, 3 expired) or their names. */
   static int status(Object value) {
-    if (value instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue()) && n.intValue() >= 0
-        && n.intValue() <= 3) {
-      return n.intValue();
+    if (value instanceof Number) {
+      return (int) WholeNumber.of(value, "status", 0, 3);
     }
     if (value instanceof String s) {
       switch (s.trim().toLowerCase(Locale.ROOT)) {
@@ -137,6 +141,10 @@ public final class KeyInput {
   }
 
   private static void count(JsonObject body, String field, Map<String, Object> columns) {
+    count(body, field, columns, MAX_COUNT);
+  }
+
+  private static void count(JsonObject body, String field, Map<String, Object> columns, long max) {
     if (!body.containsKey(field)) {
       return;
     }
@@ -145,12 +153,7 @@ public final class KeyInput {
       columns.put(field, null);
       return;
     }
-    if (value instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue()) && n.doubleValue() >= 0
-        && n.doubleValue() <= Long.MAX_VALUE) {
-      columns.put(field, n.longValue());
-      return;
-    }
-    throw AdminError.badRequest(field + " must be a non-negative integer");
+    columns.put(field, WholeNumber.of(value, field, 0, max));
   }
 
   private static void ips(JsonObject body, String field, Map<String, Object> columns) {

@@ -22,6 +22,30 @@ final class ConfigFileProblem {
   static final String TOO_LARGE = "the file is too large to be a config (YAML reading stops at 3 MB of text)";
 
 
+  /**
+   * The longest line a config may have. YAML reads a long scalar at about a second per megabyte (twice: vertx-config
+   * and this class), so a megabyte value on one line costs seconds for a value that is never a setting; a PEM or a
+   * flow list of keys stays far below.
+   */
+  static final int MAX_LINE_BYTES = 64 * 1024;
+
+  /** Null, or why {@code bytes} has a line too long to be read as a config, naming the line. */
+  static String longLine(byte[] bytes) {
+    int line = 1;
+    int start = 0;
+    for (int i = 0; i <= bytes.length; i++) {
+      if (i == bytes.length || bytes[i] == '\n') {
+        if (i - start > MAX_LINE_BYTES) {
+          return "line " + line + " is " + (i - start) + " bytes long; a config line is at most " + MAX_LINE_BYTES
+              + " bytes (no setting needs a longer value)";
+        }
+        line++;
+        start = i + 1;
+      }
+    }
+    return null;
+  }
+
   static final String EMPTY = "empty config: the file has no settings (only comments or blank lines)";
 
   private ConfigFileProblem() {
@@ -34,7 +58,9 @@ final class ConfigFileProblem {
   static String of(String text) {
     Object document;
     try {
-      document = new Yaml(new SafeConstructor(new LoaderOptions())).load(text);
+      LoaderOptions options = new LoaderOptions();
+      options.setAllowDuplicateKeys(false);
+      document = new Yaml(new SafeConstructor(options)).load(text);
     } catch (MarkedYAMLException e) {
       return at(e.getProblemMark()) + (e.getProblem() == null ? "not valid YAML" : e.getProblem());
     } catch (ReaderException e) {

@@ -66,6 +66,15 @@ public final class ConfigLoader {
   }
 
   private static Future<LoadedConfig> readFile(Vertx vertx, String path, Map<String, String> env) {
+    return vertx.fileSystem().readFile(path)
+        .transform(read -> read.succeeded()
+            ? vertx.executeBlocking(() -> ConfigFileProblem.longLine(read.result().getBytes()))
+            : Future.succeededFuture("cannot read config (" + FileErrors.describe(read.cause()) + ")"))
+        .compose(problem -> problem == null ? parseFile(vertx, path, env)
+            : Future.succeededFuture(new LoadedConfig(null, List.of(), List.of(path + ": " + problem))));
+  }
+
+  private static Future<LoadedConfig> parseFile(Vertx vertx, String path, Map<String, String> env) {
     ConfigStoreOptions store = new ConfigStoreOptions()
         .setType("file")
         .setFormat("yaml")
@@ -76,7 +85,9 @@ public final class ConfigLoader {
         .transform(read -> orFileProblem(vertx, path, read))
         .andThen(done -> retriever.close())
         .compose(raw -> withScripts(vertx, read(raw, env)))
-        .recover(e -> Future.succeededFuture(new LoadedConfig(null, List.of(), List.of(path + ": " + e.getMessage()))));
+        .compose(loaded -> withTlsFiles(vertx, loaded))
+        .recover(e -> Future.succeededFuture(new LoadedConfig(null, List.of(), List.of(path + ": "
+            + (e.getMessage() == null ? "cannot read config (" + FileErrors.describe(e) + ")" : e.getMessage())))));
   }
 
   /** Pure: the raw document as YAML gave it, and the environment to substitute and override from. No script is read. */
@@ -148,12 +159,11 @@ public final class ConfigLoader {
 
   /**
    * vertx-config's failure (or an empty result) explained from the file itself: empty, not YAML with its line, not a
-   * mapping. vertx-config reports a file of comments as a NullPointerException, so its message is never shown.
+   * mapping, a key repeated. vertx-config reports a file of comments as a NullPointerException, so its message is never shown.
    */
   private static Future<JsonObject> orFileProblem(Vertx vertx, String path, AsyncResult<JsonObject> read) {
-    if (read.succeeded() && read.result() != null && !read.result().isEmpty()) {
-      return Future.succeededFuture(read.result());
-    }
+    // Read again even when vertx-config succeeded: it lets a repeated key silently replace the first (a second
+    // "server:" drops the whole first section), which the original's YAML reader refuses.
     return vertx.fileSystem().readFile(path)
         .recover(e -> Future.failedFuture("cannot read config (" + FileErrors.describe(e) + ")"))
         .compose(text -> vertx.executeBlocking(() -> ConfigFileProblem.of(text.toString())))
@@ -166,6 +176,33 @@ public final class ConfigLoader {
           }
           return Future.failedFuture("cannot read config (" + FileErrors.describe(read.cause()) + ")");
         });
+  }
+
+  /**
+   * The TLS files start-up would open, each read as start-up would: a missing or unreadable one is an error by its
+   * path, not a failure to listen later.
+   */
+  private static Future<LoadedConfig> withTlsFiles(Vertx vertx, LoadedConfig loaded) {
+    if (loaded.config() == null || !loaded.config().server().tls().enabled()) {
+      return Future.succeededFuture(loaded);
+    }
+    TlsConfig tls = loaded.config().server().tls();
+    Map<String, String> files = new java.util.LinkedHashMap<>();
+    files.put("server.tls.cert_file", tls.certFile());
+    files.put("server.tls.key_file", tls.keyFile());
+    if (!"none".equals(tls.clientAuth())) {
+      files.put("server.tls.client_ca_file", tls.clientCaFile());
+    }
+    List<Future<String>> checks = new ArrayList<>();
+    files.forEach((at, file) -> checks.add(vertx.fileSystem().readFile(file)
+        .map(read -> (String) null)
+        .otherwise(e -> at + ": cannot read " + file + " (" + FileErrors.describe(e) + ")")));
+    return Future.join(checks).transform(all -> {
+      List<String> errors = new ArrayList<>(loaded.errors());
+      checks.stream().map(Future::result).filter(java.util.Objects::nonNull).forEach(errors::add);
+      return Future.succeededFuture(errors.size() == loaded.errors().size() ? loaded
+          : new LoadedConfig(null, loaded.warnings(), errors));
+    });
   }
 
   /** Compiles every script the config makes the gateway load, as start-up would; each failure an error by its path. */

@@ -72,9 +72,49 @@ final class ConfigReader {
   void warnUnknown() {
     for (String key : json.fieldNames()) {
       if (!consumed.contains(key)) {
-        problems.warn(path(key), "unknown field");
+        String nearest = nearestKnown(key);
+        String shown = key.length() > QUOTED_MAX ? quote(key) : key;
+        problems.warn(path(shown), nearest == null ? "unknown field" : "unknown field; did you mean `" + nearest + "`?");
       }
     }
+  }
+
+  /** The field this section knows that {@code key} is most likely a typo of: at most two edits away, else null. */
+  private String nearestKnown(String key) {
+    String best = null;
+    int bestDistance = 3;
+    for (String known : consumed) {
+      if (Math.abs(known.length() - key.length()) >= bestDistance) {
+        continue;
+      }
+      int distance = editDistance(key.toLowerCase(java.util.Locale.ROOT), known);
+      // A short key two edits away is another word, not a typo.
+      if (distance < bestDistance && distance * 2 < known.length()) {
+        best = known;
+        bestDistance = distance;
+      }
+    }
+    return best;
+  }
+
+  /** Levenshtein distance (insertions, deletions, substitutions). */
+  static int editDistance(String a, String b) {
+    int[] previous = new int[b.length() + 1];
+    int[] current = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      previous[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      current[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int substitution = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+        current[j] = Math.min(substitution, Math.min(previous[j] + 1, current[j - 1] + 1));
+      }
+      int[] swap = previous;
+      previous = current;
+      current = swap;
+    }
+    return previous[b.length()];
   }
 
   // ---- scalars -------------------------------------------------------------------------------
@@ -157,14 +197,20 @@ final class ConfigReader {
       return fallback;
     }
     if (v instanceof Number n) {
-      if (n.doubleValue() < 0) {
-        problems.error(path(key), "not a duration (" + quote(v) + ")");
+      Optional<Duration> seconds = Durations.ofSeconds(n.doubleValue());
+      if (seconds.isEmpty()) {
+        problems.error(path(key), n.doubleValue() < 0 ? "not a duration (" + quote(v) + ")"
+            : "too long a duration (" + quote(v) + "); the longest is about 292 years");
         return fallback;
       }
-      return Duration.ofNanos(Math.round(n.doubleValue() * 1_000_000_000d));
+      return seconds.get();
     }
     Optional<Duration> d = v instanceof JsonObject || v instanceof JsonArray ? Optional.empty()
         : Durations.parse(scalarText(v));
+    if (d.isEmpty() && !(v instanceof JsonObject || v instanceof JsonArray) && Durations.tooLong(scalarText(v))) {
+      problems.error(path(key), "too long a duration (" + quote(v) + "); the longest is about 292 years");
+      return fallback;
+    }
     if (d.isEmpty()) {
       problems.error(path(key), "not a duration (" + quote(v) + ")");
       return fallback;
@@ -379,7 +425,14 @@ final class ConfigReader {
     return String.valueOf(v);
   }
 
-  private static String quote(Object v) {
-    return "\"" + v + "\"";
+  /** A value as an error quotes it: a long one cut, so that a megabyte of text is never echoed back. */
+  static String quote(Object v) {
+    String text = String.valueOf(v);
+    if (text.length() > QUOTED_MAX) {
+      text = text.substring(0, QUOTED_MAX) + "... (" + text.length() + " characters)";
+    }
+    return "\"" + text + "\"";
   }
+
+  private static final int QUOTED_MAX = 60;
 }

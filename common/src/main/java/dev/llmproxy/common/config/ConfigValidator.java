@@ -46,6 +46,46 @@ final class ConfigValidator {
     v.caching();
     v.condensation();
     v.reload();
+    v.faultInjection();
+  }
+
+  /** Statuses, shares and counts in range; never a gateway path of its own; loud whenever it is on. */
+  private void faultInjection() {
+    FaultInjectionConfig f = c.faultInjection();
+    for (int i = 0; i < f.faults().size(); i++) {
+      FaultConfig fault = f.faults().get(i);
+      String at = "fault_injection.faults[" + i + "]";
+      for (int j = 0; j < fault.paths().size(); j++) {
+        String path = fault.paths().get(j);
+        if (!path.startsWith("/")) {
+          problems.error(at + ".paths[" + j + "]", "must start with / (\"" + path + "\")");
+        } else if (path.startsWith("/admin") || path.startsWith("/health") || path.equals("/ready")
+            || path.equals("/metrics")) {
+          problems.error(at + ".paths[" + j + "]", "faults are never injected into the gateway's own endpoints ("
+              + path + ")");
+        }
+      }
+      percentage(fault.delay().percentage(), at + ".delay.percentage");
+      percentage(fault.abort().percentage(), at + ".abort.percentage");
+      if (fault.abort().status() != 0 && (fault.abort().status() < 200 || fault.abort().status() > 599)) {
+        problems.error(at + ".abort.status", "must be an HTTP status from 200 to 599 (" + fault.abort().status() + ")");
+      }
+      atLeast(fault.streamCutAfter(), 0, at + ".stream_cut_after");
+      if (!fault.delay().on() && !fault.abort().on() && fault.streamCutAfter() == 0) {
+        problems.warn(at, "injects nothing (no delay.fixed, abort.status or stream_cut_after)");
+      }
+    }
+    if (f.active()) {
+      problems.warn("fault_injection.enabled", "ON: faults are injected into live traffic: " + f.describe());
+    } else if (f.enabled()) {
+      problems.warn("fault_injection.enabled", "on, but no fault is listed in fault_injection.faults");
+    }
+  }
+
+  private void percentage(double value, String path) {
+    if (!(value >= 0 && value <= 100)) {
+      problems.error(path, "must be from 0 to 100 (" + value + ")");
+    }
   }
 
 

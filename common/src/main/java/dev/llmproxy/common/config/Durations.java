@@ -15,8 +15,28 @@ public final class Durations {
   private Durations() {
   }
 
-  /** Empty when the text is not a non-negative duration. */
+  /** The longest duration there is (Java's and Go's limit, about 292 years), in nanoseconds. */
+  private static final BigDecimal MAX_NANOS = BigDecimal.valueOf(Long.MAX_VALUE);
+
+  /** Empty when the text is not a non-negative duration, or one too long to be held (it never wraps). */
   public static Optional<Duration> parse(String text) {
+    return inNanos(text).filter(nanos -> nanos.compareTo(MAX_NANOS) <= 0).map(nanos -> Duration.ofNanos(nanos.longValue()));
+  }
+
+  /** Whether {@code text} is a duration, but longer than any that can be held. */
+  public static boolean tooLong(String text) {
+    return inNanos(text).filter(nanos -> nanos.compareTo(MAX_NANOS) > 0).isPresent();
+  }
+
+  /** A number of seconds as a duration; empty when negative or too long. */
+  public static Optional<Duration> ofSeconds(double seconds) {
+    if (!(seconds >= 0) || seconds * 1e9 > Long.MAX_VALUE) {
+      return Optional.empty();
+    }
+    return Optional.of(Duration.ofNanos(Math.round(seconds * 1_000_000_000d)));
+  }
+
+  private static Optional<BigDecimal> inNanos(String text) {
     if (text == null) {
       return Optional.empty();
     }
@@ -24,8 +44,12 @@ public final class Durations {
     if (s.isEmpty()) {
       return Optional.empty();
     }
+    if (s.length() > 200) {
+      // Nobody writes a duration this long; the digits would only cost time.
+      return Optional.empty();
+    }
     if (NUMBER.matcher(s).matches()) {
-      return Optional.of(nanos(new BigDecimal(s), 1_000_000_000L));
+      return Optional.of(new BigDecimal(s).multiply(BigDecimal.valueOf(1_000_000_000L)));
     }
     Matcher m = PART.matcher(s);
     BigDecimal total = BigDecimal.ZERO;
@@ -37,11 +61,7 @@ public final class Durations {
       total = total.add(new BigDecimal(m.group(1)).multiply(BigDecimal.valueOf(unitNanos(m.group(2)))));
       at = m.end();
     }
-    return Optional.of(nanos(total, 1));
-  }
-
-  private static Duration nanos(BigDecimal amount, long unit) {
-    return Duration.ofNanos(amount.multiply(BigDecimal.valueOf(unit)).longValue());
+    return Optional.of(total);
   }
 
   private static long unitNanos(String unit) {

@@ -9,7 +9,8 @@ public record GatewayConfig(ServerConfig server, LogConfig log, StorageConfig st
     RoutingConfig routing, HealthCheckConfig healthCheck, MetricsConfig metrics, UsageConfig usage,
     HooksConfig hooks, ClusterConfig cluster, ModelOverrides modelOverrides, CachingConfig caching,
     CondensationConfig condensation, ReloadConfig reload,
-    List<ProviderConfig> providers) {
+    List<ProviderConfig> providers,
+    FaultInjectionConfig faultInjection) {
 
   public GatewayConfig {
     backends = Immutables.list(backends);
@@ -70,7 +71,8 @@ public record GatewayConfig(ServerConfig server, LogConfig log, StorageConfig st
         r.section("caching", CachingConfig::read),
         r.section("condensation", CondensationConfig::read),
         r.section("reload", ReloadConfig::read),
-        r.list("providers", ProviderConfig::read, List.of()));
+        r.list("providers", ProviderConfig::read, List.of()),
+        r.section("fault_injection", FaultInjectionConfig::read));
   }
 
   /** Canonical form: the reference's snake_case keys, every field present, durations as "30s"/"100ms". */
@@ -95,6 +97,7 @@ public record GatewayConfig(ServerConfig server, LogConfig log, StorageConfig st
         .put("caching", caching.toJson())
         .put("condensation", condensation.toJson())
         .put("reload", reload.toJson())
-        .put("providers", JsonOut.array(providers, ProviderConfig::toJson));
+        .put("providers", JsonOut.array(providers, ProviderConfig::toJson))
+        .put("fault_injection", faultInjection.toJson());
   }
 }

@@ -24,7 +24,9 @@ public enum ErrorKind {
   NOT_READY(503, "server_error", "not_ready"),
   SHUTTING_DOWN(503, "server_error", "shutting_down"),
   UPSTREAM_TIMEOUT(504, "server_error", "upstream_timeout"),
-  HTTP_VERSION_NOT_SUPPORTED(505, "invalid_request_error", "http_version_not_supported");
+  HTTP_VERSION_NOT_SUPPORTED(505, "invalid_request_error", "http_version_not_supported"),
+  /** {@code fault_injection}'s abort: the status is the fault's own. */
+  FAULT_INJECTED(503, "server_error", "fault_injected");
 
   private final int status;
   private final String type;

@@ -134,8 +134,26 @@ class ConfigLoaderTest {
         colour: blue
         """);
     assertTrue(loaded.ok());
-    assertEquals(List.of("server.lisen: unknown field", "backends[0].wieght: unknown field", "colour: unknown field"),
-        loaded.warnings());
+    assertEquals(List.of("server.lisen: unknown field; did you mean `listen`?",
+        "backends[0].wieght: unknown field; did you mean `weight`?", "colour: unknown field"), loaded.warnings());
+  }
+
+  /** Issue 19: the nearest known field of the same section, at most two edits away, and none for another word. */
+  @Test
+  void anUnknownFieldNamesTheKnownOneItIsATypoOf() {
+    LoadedConfig loaded = TestConfigs.loadYaml("""
+        server:
+          read_timout: 5s
+          Read_Timeout: 5s
+          idle: 5s
+        routing:
+          retry:
+            max_retires: 2
+        """);
+    assertTrue(loaded.ok(), loaded.errors().toString());
+    assertEquals(List.of("server.read_timout: unknown field; did you mean `read_timeout`?",
+        "server.Read_Timeout: unknown field; did you mean `read_timeout`?", "server.idle: unknown field",
+        "routing.retry.max_retires: unknown field; did you mean `max_retries`?"), loaded.warnings());
   }
 
   @Test

@@ -55,4 +55,20 @@ class DurationsTest {
         .put("routing", new io.vertx.core.json.JsonObject().put("timeout", "abc")), java.util.Map.of());
     assertEquals(java.util.List.of("routing.timeout: not a duration (\"abc\")"), loaded.errors());
   }
+
+  /** Issue 17: a duration too long to hold is refused, never wrapped (negative) or turned into 0 ("no limit"). */
+  @Test
+  void durationsTooLongToHoldAreRefusedNotWrapped() {
+    for (String text : new String[] {"9999999999999999999999h", "18446744073709551616ns", "9223372036854775808ns",
+        "300000000000s", "1e300"}) {
+      LoadedConfig loaded = ConfigLoader.parse(new io.vertx.core.json.JsonObject()
+          .put("routing", new io.vertx.core.json.JsonObject().put("timeout", text.equals("1e300") ? (Object) 1e300 : text)),
+          java.util.Map.of());
+      assertEquals(1, loaded.errors().size(), text + ": " + loaded.errors());
+      org.junit.jupiter.api.Assertions.assertTrue(loaded.errors().get(0).startsWith("routing.timeout: too long a duration"),
+          loaded.errors().get(0));
+    }
+    assertEquals(Duration.ofNanos(Long.MAX_VALUE), Durations.parse("9223372036854775807ns").orElseThrow());
+    org.junit.jupiter.api.Assertions.assertFalse(Durations.tooLong("2562047h"));
+  }
 }

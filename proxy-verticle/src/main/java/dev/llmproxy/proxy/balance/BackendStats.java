@@ -21,6 +21,7 @@ public final class BackendStats {
   private volatile double ttfbEwmaMs = -1;
   private volatile long lastTtfbNanos;
   private volatile int consecutiveFailures;
+  private volatile long lastFailureNanos;
   private long ejectedUntilNanos;
   private long cooldownNanos = FIRST_COOLDOWN_NANOS;
   private volatile boolean ejected;
@@ -70,6 +71,7 @@ public final class BackendStats {
   /** @return true when this failure ejected the backend */
   public synchronized boolean failed(long nowNanos) {
     consecutiveFailures++;
+    lastFailureNanos = nowNanos;
     if (consecutiveFailures < FAILURES_TO_EJECT || ejected && nowNanos < ejectedUntilNanos) {
       return false;
     }
@@ -106,6 +108,20 @@ public final class BackendStats {
     synchronized (this) {
       return ejected && nowNanos < ejectedUntilNanos;
     }
+  }
+
+  /**
+   * What passive health says for {@code /ready}: ejected and cooling down, or its last attempt failed within the
+   * first cooldown. Either clears by itself, so a gateway taken out of a load balancer comes back to be tried.
+   */
+  public boolean passivelyDown(long nowNanos) {
+    return ejectedAt(nowNanos) || consecutiveFailures > 0 && nowNanos - lastFailureNanos < FIRST_COOLDOWN_NANOS;
+  }
+
+  /** It answered (any status) within {@code windowNanos} and has not failed since. */
+  public boolean answeredWithin(long nowNanos, long windowNanos) {
+    long last = lastTtfbNanos;
+    return consecutiveFailures == 0 && last != 0 && nowNanos - last < windowNanos;
   }
 
   public boolean up(long nowNanos) {

@@ -24,6 +24,8 @@ public final class Router {
   private final BackendStatsRegistry stats;
   private final List<FallbackConfig> fallbacks;
   private List<Backend> usable = List.of();
+  /** Every backend of the snapshot, usable or not: to tell a model nobody serves from one whose servers are down. */
+  private List<Backend> all = List.of();
   private boolean anyModelLists;
   private RoutingScript script;
 
@@ -44,6 +46,7 @@ public final class Router {
       lists |= !backend.models().isEmpty();
     }
     usable = List.copyOf(next);
+    all = snapshot.backends();
     anyModelLists = lists;
   }
 
@@ -65,8 +68,11 @@ public final class Router {
     long now = System.nanoTime();
     List<Backend> serving = serving(model);
     if (serving.isEmpty()) {
-      if (model != null && anyModelLists) {
+      if (model != null && anyModelLists && !servedByAny(model)) {
         throw new GatewayError(ErrorKind.MODEL_NOT_FOUND, "The model '" + model + "' does not exist or no backend serves it");
+      }
+      if (model != null && anyModelLists) {
+        throw new GatewayError(ErrorKind.NO_BACKEND, "every backend serving the model '" + model + "' is unhealthy");
       }
       throw new GatewayError(ErrorKind.NO_BACKEND, "no backend is available to serve this request");
     }
@@ -89,6 +95,15 @@ public final class Router {
       return Rendezvous.pick(eligible, affinityKey);
     }
     return strategy.pick(eligible, now);
+  }
+
+  private boolean servedByAny(String model) {
+    for (Backend backend : all) {
+      if (backend.models().isEmpty() || backend.models().contains(model)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private List<Backend> serving(String model) {

@@ -206,6 +206,12 @@ public final class ProxyMetrics {
         .tag("backend", backend).tag("reason", reason).register(registry).increment();
   }
 
+  /** {@code fault_injection} did something to an attempt ({@code kind}: delay, abort, stream_cut). */
+  public void faultInjected(String fault, String kind) {
+    Counter.builder("llmproxy_faults_injected").description("Faults injected on purpose by fault_injection")
+        .tag("fault", fault).tag("kind", kind).register(registry).increment();
+  }
+
   /** A lifecycle hook failed or was cut ({@code reason}: error, timeout, memory, answer). */
   public void hookFailed(String hook, String reason) {
     Counter.builder("llmproxy_hook_errors").description("Lifecycle hooks that failed or were cut; the request went on")
