@@ -42,6 +42,7 @@ final class ConfigValidator {
     v.hooks();
     v.staticQuotaWithoutAdmin();
     v.cluster();
+    v.tracing();
   }
 
 
@@ -417,6 +418,20 @@ final class ConfigValidator {
       if (!(buckets.get(i) > 0) || (i > 0 && buckets.get(i) <= buckets.get(i - 1))) {
         problems.error("metrics.latency_buckets[" + i + "]", "buckets must be positive and increasing");
       }
+    }
+  }
+
+  private void tracing() {
+    TracingConfig t = c.tracing();
+    oneOf(t.exporter(), "tracing.exporter", TracingConfig.OTLP);
+    if (!(t.sampleRate() >= 0 && t.sampleRate() <= 1)) {
+      problems.error("tracing.sample_rate", "must be between 0 and 1");
+    }
+    if (t.serviceName().isBlank()) {
+      problems.error("tracing.service_name", "must not be empty");
+    }
+    if (!t.endpoint().matches("https?://[^/\\s]+(/\\S*)?")) {
+      problems.error("tracing.endpoint", "not an http(s) URL");
     }
   }
 

@@ -7,7 +7,7 @@ import java.util.List;
 public record GatewayConfig(ServerConfig server, LogConfig log, StorageConfig storage, List<BackendConfig> backends,
     DiscoveryConfig discovery, AdminConfig admin, AuthConfig auth, LoggingConfig logging, RateLimitConfig rateLimit,
     RoutingConfig routing, HealthCheckConfig healthCheck, MetricsConfig metrics, UsageConfig usage,
-    HooksConfig hooks, ClusterConfig cluster) {
+    HooksConfig hooks, ClusterConfig cluster, TracingConfig tracing) {
 
   public GatewayConfig {
     backends = Immutables.list(backends);
@@ -48,7 +48,8 @@ public record GatewayConfig(ServerConfig server, LogConfig log, StorageConfig st
         r.section("metrics", MetricsConfig::read),
         r.section("usage", UsageConfig::read),
         r.section("hooks", HooksConfig::read),
-        r.section("cluster", ClusterConfig::read));
+        r.section("cluster", ClusterConfig::read),
+        r.section("tracing", TracingConfig::read));
   }
 
   /** Canonical form: the reference's snake_case keys, every field present, durations as "30s"/"100ms". */
@@ -68,6 +69,7 @@ public record GatewayConfig(ServerConfig server, LogConfig log, StorageConfig st
         .put("metrics", metrics.toJson())
         .put("usage", usage.toJson())
         .put("hooks", hooks.toJson())
-        .put("cluster", cluster.toJson());
+        .put("cluster", cluster.toJson())
+        .put("tracing", tracing.toJson());
   }
 }
