@@ -94,6 +94,8 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
   Map<String, String> hookHeaders;
   /** A non-streaming answer read whole for {@code on_response}, and what the client gets of it. */
   Buffer bufferedAnswer;
+  /** The server span ({@link ExchangeTracing}), when tracing is on; null otherwise. */
+  io.opentelemetry.api.trace.Span span;
   Buffer answerBody;
 
   ApiExchange(ExchangeContext context, HttpServerRequest request, Endpoint endpoint) {
@@ -269,7 +271,7 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
         : hookRequest;
     ExchangeOutcome outcome = new ExchangeOutcome(request, endpoint, requestId, clientIp, apiKey, decision, inspected,
         backend, status, Instant.now().minusMillis(latencyMs), latencyMs, ttftMs, aborted, usage, usageEstimated,
-        caller, body, responseCopy, hookView);
+        caller, body, responseCopy, hookView, retries, span);
     for (OutcomeSink sink : context.chain.outcomeSinks()) {
       sink.ended(outcome);
     }

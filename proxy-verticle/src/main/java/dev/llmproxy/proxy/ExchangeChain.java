@@ -16,18 +16,22 @@ import java.util.List;
  * last step: the backend's answer turns the walk around). Response walk, back: the answer's head, then the relay
  * (the first step). The lifecycle hooks sit in their slots: {@code on_request} after inspection, {@code on_auth}
  * after auth, {@code on_route} after routing, {@code on_response} just before the relay; {@code on_complete} is an
- * outcome sink. A step that is off for a config is not in the chain at all.
+ * outcome sink. With {@code tracing} on, {@link ExchangeTracing} starts the server span before the request id
+ * and ends it as the last outcome sink. A step that is off for a config is not in the chain at all.
  */
 final class ExchangeChain {
 
   private final ExchangeInterceptor[] steps;
   private final OutcomeSink[] outcomeSinks;
 
-  ExchangeChain(Vertx vertx, ProxyMetrics metrics, ExchangeLogs logs, LifecycleHooks hooks) {
+  ExchangeChain(Vertx vertx, ProxyMetrics metrics, ExchangeLogs logs, LifecycleHooks hooks, ExchangeTracing tracing) {
     List<ExchangeInterceptor> chain = new ArrayList<>();
     chain.add(new Relay());
     if (hooks.has(Hook.ON_RESPONSE)) {
       chain.add(new HookSteps.OnResponse(hooks));
+    }
+    if (tracing != null) {
+      chain.add(tracing);
     }
     chain.add(new RequestIdStep());
     chain.add(new BodyReadStep());
@@ -35,11 +39,20 @@ final class ExchangeChain {
     if (hooks.has(Hook.ON_REQUEST)) {
       chain.add(new HookSteps.OnRequest(hooks));
     }
+    if (tracing != null) {
+      chain.add(new ExchangeTracing.Event("auth.check"));
+    }
     chain.add(new AuthStep());
+    if (tracing != null) {
+      chain.add(new ExchangeTracing.Event("auth.answered"));
+    }
     if (hooks.has(Hook.ON_AUTH)) {
       chain.add(new HookSteps.OnAuth(hooks));
     }
     chain.add(new LimitStep());
+    if (tracing != null) {
+      chain.add(new ExchangeTracing.Event("rate_limit.admitted"));
+    }
     chain.add(new RouteStep());
     if (hooks.has(Hook.ON_ROUTE)) {
       chain.add(new HookSteps.OnRoute(hooks));
@@ -56,6 +69,9 @@ final class ExchangeChain {
     sinks.add(outcome -> usageRecord(vertx, metrics, outcome));
     if (hooks.has(Hook.ON_COMPLETE)) {
       sinks.add(new HookSteps.OnComplete(hooks));
+    }
+    if (tracing != null) {
+      sinks.add(tracing); // last: the span ends with what the other sinks saw
     }
     this.outcomeSinks = sinks.toArray(OutcomeSink[]::new);
   }

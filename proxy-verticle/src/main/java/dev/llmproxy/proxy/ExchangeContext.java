@@ -42,6 +42,8 @@ final class ExchangeContext {
   final Pools pools;
   /** Headers not copied to the backend on inference routes (the gateway reads their answers). */
   final Set<String> inferenceSkippedHeaders;
+  /** The server spans, when {@code tracing} is on; null otherwise. */
+  private final ExchangeTracing tracing;
   /** Headers not copied to the backend on passthrough routes. */
   final Set<String> passthroughSkippedHeaders;
   final AuthGate auth;
@@ -77,13 +79,17 @@ final class ExchangeContext {
     this.auth = new AuthGate(vertx, config.auth(), environment.authCheckAddress());
     this.clientAddress = new ClientAddress(IpRanges.parse(config.server().trustedProxies()));
     this.logs = new ExchangeLogs(vertx, config, clientAddress);
-    this.chain = new ExchangeChain(vertx, metrics, logs, hooks);
+    this.tracing = environment.openTelemetry() == null ? null : new ExchangeTracing(environment.openTelemetry());
+    this.chain = new ExchangeChain(vertx, metrics, logs, hooks, tracing);
     this.maxBodySize = config.server().maxBodySize();
     Set<String> skipped = new HashSet<>(Set.of("host", "content-length", "x-request-id", "x-forwarded-for",
         "x-forwarded-proto"));
     if (config.auth().enabled() && !config.auth().forwardKey()) {
       // The client's key is for the gateway; backend credentials come from backends[].headers.
       skipped.addAll(config.auth().headerNames());
+    }
+    if (tracing != null) {
+      skipped.addAll(ExchangeTracing.PROPAGATION_HEADERS); // the backend gets the gateway's span as its parent
     }
     this.passthroughSkippedHeaders = HopByHop.names(skipped);
     // Compressed answers could not be read for usage.
@@ -95,7 +101,7 @@ final class ExchangeContext {
   Future<Void> loadHooks() {
     return LifecycleHooks.load(vertx, config, metrics).map(loaded -> {
       hooks = loaded;
-      chain = new ExchangeChain(vertx, metrics, logs, loaded);
+      chain = new ExchangeChain(vertx, metrics, logs, loaded, tracing);
       return null;
     });
   }

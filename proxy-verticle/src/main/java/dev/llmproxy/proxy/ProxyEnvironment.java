@@ -46,6 +46,7 @@ public final class ProxyEnvironment {
   private volatile long slotLifetimeMs = RedisRateLimiter.SLOT_LIFETIME_MS;
   private final AtomicBoolean draining = new AtomicBoolean();
   private volatile String authCheckAddress = Addresses.AUTH_CHECK;
+  private volatile io.opentelemetry.api.OpenTelemetry openTelemetry;
 
   public ProxyEnvironment(PrometheusMeterRegistry registry, MetricsConfig config) {
     this.registry = registry;
@@ -150,5 +151,14 @@ public final class ProxyEnvironment {
 
   boolean accepting() {
     return started.get() && !draining.get();
+  }
+
+  /** The tracing SDK the gateway's Vert.x was built with ({@code tracing.enabled}); null when tracing is off. */
+  public io.opentelemetry.api.OpenTelemetry openTelemetry() {
+    return openTelemetry;
+  }
+
+  public void openTelemetry(io.opentelemetry.api.OpenTelemetry openTelemetry) {
+    this.openTelemetry = openTelemetry;
   }
 }
