@@ -15,6 +15,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.internal.VertxInternal;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -37,6 +38,7 @@ import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -157,6 +159,23 @@ class GatewayTracingTest {
   }
 
   @Test
+  void everyBackendAttemptHasItsSpanAndTheRetriesAreCounted(@TempDir Path dir) throws Exception {
+    startGateway(dir, "http://127.0.0.1:" + collector.actualPort());
+    backend.failNext(1, 503, null);
+    HttpResponse<String> answer = chat();
+    assertEquals(200, answer.statusCode(), answer.body());
+
+    assertTrue(Poll.until(Duration.ofSeconds(30), () -> server().isPresent() && attempts().size() == 2),
+        spans::toString);
+    Span server = server().orElseThrow();
+    assertEquals(1, attributes(server).get("llmproxy.retries").getIntValue());
+    List<String> statuses = attempts().stream()
+        .peek(attempt -> assertEquals(hex(server.getSpanId().toByteArray()), hex(attempt.getParentSpanId().toByteArray())))
+        .map(attempt -> attributes(attempt).get("http.response.status_code").getStringValue()).sorted().toList();
+    assertEquals(List.of("200", "503"), statuses); // Vert.x tags are strings
+  }
+
+  @Test
   void withoutATraceparentANewTraceStarts(@TempDir Path dir) throws Exception {
     startGateway(dir, "http://127.0.0.1:" + collector.actualPort());
     HttpResponse<String> answer = chat();
@@ -185,6 +204,30 @@ class GatewayTracingTest {
     assertTrue(spans.isEmpty());
   }
 
+  @Test
+  void offMeansNoTracerAndTheClientsHeaderPassesUntouched(@TempDir Path dir) throws Exception {
+    PrometheusMeterRegistry registry = Gateway.newRegistry();
+    traced = Gateway.createVertx(registry, GatewayConfig.defaults().metrics(), GatewayConfig.defaults().tracing());
+    assertNull(((VertxInternal) traced).tracer(), "tracing is off by default: no tracer");
+    port = RunningGateway.freePort();
+    GatewayConfig config = await(ConfigLoader.load(plain, write(dir, """
+        server:
+          listen: "127.0.0.1:%d"
+        backends:
+          - url: "%s"
+        """.formatted(port, backend.baseUrl())), Map.of())).config();
+    gateway = await(Gateway.start(traced, config, registry), 30);
+    String traceparent = "00-" + CLIENT_TRACE + "-" + CLIENT_SPAN + "-01";
+    assertEquals(200, chat("traceparent", traceparent).statusCode());
+    assertEquals(List.of(traceparent), backend.received().get(0).headers().getAll("traceparent"));
+  }
+
+  private static String write(Path dir, String yaml) throws Exception {
+    Path file = dir.resolve("config.yaml");
+    Files.writeString(file, yaml);
+    return file.toString();
+  }
+
   private String gatewayBackendName() {
     return gateway.config().backends().get(0).name();
   }
@@ -195,11 +238,14 @@ class GatewayTracingTest {
         .filter(s -> s.getName().equals("POST /v1/chat/completions")).findFirst();
   }
 
-  /** The backend attempt's: Vert.x's HTTP client names it by its URL's path or the method. */
+  /** The (first) backend attempt's span: Vert.x's HTTP client's. */
   private Optional<Span> client() {
+    return attempts().stream().findFirst();
+  }
+
+  private List<Span> attempts() {
     return spans.stream().filter(s -> s.getKind() == Span.SpanKind.SPAN_KIND_CLIENT)
-        .filter(s -> attributes(s).containsKey("http.request.method") || attributes(s).containsKey("http.method"))
-        .findFirst();
+        .filter(s -> attributes(s).containsKey("http.request.method")).toList();
   }
 
   private static Map<String, AnyValue> attributes(Span span) {
