@@ -99,7 +99,7 @@ final class RunningGateway implements AutoCloseable {
     return await(future, 10);
   }
 
-  private static <T> T await(Future<T> future, int seconds) throws Exception {
+  static <T> T await(Future<T> future, int seconds) throws Exception {
     return future.toCompletionStage().toCompletableFuture().get(seconds, TimeUnit.SECONDS);
   }
 
