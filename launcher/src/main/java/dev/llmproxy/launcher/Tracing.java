@@ -17,6 +17,7 @@ import io.vertx.core.VertxOptions;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.tracing.opentelemetry.OpenTelemetryOptions;
 import io.vertx.tracing.opentelemetry.OpenTelemetryTracingFactory;
+import org.slf4j.bridge.SLF4JBridgeHandler;
 
 import java.time.Duration;
 import java.util.Collections;
@@ -32,6 +33,12 @@ final class Tracing {
 
   /** The SDK of each Vert.x built with tracing on, for the proxy's server spans; weak, as the Vert.x may be dropped. */
   private static final Map<Vertx, OpenTelemetrySdk> SDKS = Collections.synchronizedMap(new WeakHashMap<>());
+
+  /**
+   * The SDK's own logger (java.util.logging), held so its handler stays: a failed export is a line of the gateway's
+   * log, in its format, instead of a stack trace on stderr.
+   */
+  private static final java.util.logging.Logger SDK_LOG = java.util.logging.Logger.getLogger("io.opentelemetry");
 
   private Tracing() {
   }
@@ -49,6 +56,12 @@ final class Tracing {
   static OpenTelemetrySdk sdk(TracingConfig config) {
     if (config == null || !config.enabled()) {
       return null;
+    }
+    synchronized (SDK_LOG) {
+      if (SDK_LOG.getUseParentHandlers()) {
+        SDK_LOG.setUseParentHandlers(false);
+        SDK_LOG.addHandler(new SLF4JBridgeHandler());
+      }
     }
     OtlpHttpSpanExporter exporter = OtlpHttpSpanExporter.builder()
         .setEndpoint(config.tracesUrl())
