@@ -34,6 +34,8 @@ import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
+import dev.llmproxy.common.config.TracingConfig;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.VertxInternal;
@@ -123,6 +125,7 @@ public final class Gateway {
     this.deployContext = ((VertxInternal) vertx).createEventLoopContext();
     this.environment = new ProxyEnvironment(registry, config.metrics());
     this.coordinator = new ClusterReload(vertx, this::memberIds);
+    environment.openTelemetry(Tracing.of(vertx));
     if (runsHere(Role.AUTH)) {
       environment.authCheckAddress(Addresses.AUTH_CHECK_LOCAL);
     }
@@ -145,7 +148,14 @@ public final class Gateway {
 
   /** A Vert.x instance sized for the gateway: one event loop per core, metrics into {@code registry}. */
   public static Vertx createVertx(PrometheusMeterRegistry registry, MetricsConfig metrics) {
-    return builder(new VertxOptions(), registry, metrics).build();
+    return createVertx(registry, metrics, null);
+  }
+
+  /** The same, with the OpenTelemetry tracer {@code tracing} asks for (none when it is off or null). */
+  public static Vertx createVertx(PrometheusMeterRegistry registry, MetricsConfig metrics, TracingConfig tracing) {
+    OpenTelemetrySdk sdk = Tracing.sdk(tracing);
+    VertxOptions options = new VertxOptions();
+    return Tracing.attach(Tracing.install(builder(options, registry, metrics), options, sdk).build(), sdk);
   }
 
   /**
@@ -154,9 +164,17 @@ public final class Gateway {
    */
   public static Future<Vertx> createClusteredVertx(PrometheusMeterRegistry registry, MetricsConfig metrics,
       ClusterConfig cluster) {
-    return builder(ClusterSetup.withEventBus(new VertxOptions(), cluster), registry, metrics)
+    return createClusteredVertx(registry, metrics, cluster, null);
+  }
+
+  public static Future<Vertx> createClusteredVertx(PrometheusMeterRegistry registry, MetricsConfig metrics,
+      ClusterConfig cluster, TracingConfig tracing) {
+    OpenTelemetrySdk sdk = Tracing.sdk(tracing);
+    VertxOptions options = ClusterSetup.withEventBus(new VertxOptions(), cluster);
+    return Tracing.install(builder(options, registry, metrics), options, sdk)
         .withClusterManager(ClusterSetup.clusterManager(cluster))
-        .buildClustered();
+        .buildClustered()
+        .map(vertx -> Tracing.attach(vertx, sdk));
   }
 
   private static VertxBuilder builder(VertxOptions options, PrometheusMeterRegistry registry, MetricsConfig metrics) {

@@ -106,7 +106,7 @@ public final class Main {
     Vertx vertx;
     if (config.cluster().enabled()) {
       try {
-        vertx = Gateway.createClusteredVertx(registry, config.metrics(), config.cluster())
+        vertx = Gateway.createClusteredVertx(registry, config.metrics(), config.cluster(), config.tracing())
             .await(CLUSTER_JOIN_SECONDS, TimeUnit.SECONDS);
       } catch (Exception e) {
         log.error("joining the cluster \"{}\" as {}:{} failed: {}", config.cluster().name(), config.cluster().host(),
@@ -116,7 +116,7 @@ public final class Main {
         return;
       }
     } else {
-      vertx = Gateway.createVertx(registry, config.metrics());
+      vertx = Gateway.createVertx(registry, config.metrics(), config.tracing());
     }
     Gateway gateway;
     try {

@@ -107,6 +107,8 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
   boolean errorShaped;
   /** A non-streaming answer read whole for {@code on_response}, and what the client gets of it. */
   Buffer bufferedAnswer;
+  /** The server span ({@link ExchangeTracing}), when tracing is on; null otherwise. */
+  io.opentelemetry.api.trace.Span span;
   Buffer answerBody;
   /** The response cache's key of this request when it missed (its answer may be stored); null otherwise. */
   String cacheKey;
@@ -342,7 +344,7 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
         : hookRequest;
     ExchangeOutcome outcome = new ExchangeOutcome(request, endpoint, requestId, clientIp, apiKey, decision, inspected,
         backend, status, Instant.now().minusMillis(latencyMs), latencyMs, ttftMs, aborted, usage, usageEstimated,
-        caller, body, responseCopy, hookView, servedFromCache);
+        caller, body, responseCopy, hookView, servedFromCache, retries, span);
     for (OutcomeSink sink : context.chain.outcomeSinks()) {
       sink.ended(outcome);
     }

@@ -17,7 +17,8 @@ import java.util.List;
  * (the first step). The lifecycle hooks sit in their slots: {@code on_request} after inspection, {@code on_auth}
  * after auth, {@code on_route} after routing, {@code on_response} just before the relay, {@code on_error} for a
  * backend's error answer first on the way back (and for the gateway's own errors where they are rendered);
- * {@code on_complete} is an outcome sink. {@code fault_injection}'s step sits just before the forward step. A step
+ * {@code on_complete} is an outcome sink. {@code fault_injection}'s step sits just before the forward step. With
+ * {@code tracing} on, {@link ExchangeTracing} starts the server span before the request id and ends it as the last outcome sink. A step
  * that is off for a config is not in the chain at all.
  */
 final class ExchangeChain {
@@ -27,11 +28,15 @@ final class ExchangeChain {
 
   ExchangeChain(Vertx vertx, ProxyMetrics metrics, ExchangeLogs logs, LifecycleHooks hooks, UsageRoute usageRoute,
       ModelOverrides overrides,
-      CacheStep cache, FaultInjector faults) {
+      CacheStep cache, FaultInjector faults,
+      ExchangeTracing tracing) {
     List<ExchangeInterceptor> chain = new ArrayList<>();
     chain.add(new Relay());
     if (hooks.has(Hook.ON_RESPONSE)) {
       chain.add(new HookSteps.OnResponse(hooks));
+    }
+    if (tracing != null) {
+      chain.add(tracing);
     }
     chain.add(new RequestIdStep());
     chain.add(new BodyReadStep());
@@ -39,7 +44,13 @@ final class ExchangeChain {
     if (hooks.has(Hook.ON_REQUEST)) {
       chain.add(new HookSteps.OnRequest(hooks));
     }
+    if (tracing != null) {
+      chain.add(new ExchangeTracing.Event("auth.check"));
+    }
     chain.add(new AuthStep());
+    if (tracing != null) {
+      chain.add(new ExchangeTracing.Event("auth.answered"));
+    }
     if (hooks.has(Hook.ON_AUTH)) {
       chain.add(new HookSteps.OnAuth(hooks));
     }
@@ -47,6 +58,9 @@ final class ExchangeChain {
       chain.add(new ModelOverridesStep(overrides));
     }
     chain.add(new LimitStep());
+    if (tracing != null) {
+      chain.add(new ExchangeTracing.Event("rate_limit.admitted"));
+    }
     if (cache != null) {
       chain.add(cache);
     }
@@ -72,6 +86,9 @@ final class ExchangeChain {
     sinks.add(outcome -> usageRecord(vertx, metrics, outcome, usageRoute));
     if (hooks.has(Hook.ON_COMPLETE)) {
       sinks.add(new HookSteps.OnComplete(hooks));
+    }
+    if (tracing != null) {
+      sinks.add(tracing); // last: the span ends with what the other sinks saw
     }
     this.outcomeSinks = sinks.toArray(OutcomeSink[]::new);
   }

@@ -46,6 +46,8 @@ final class ExchangeContext {
   final Pools pools;
   /** Headers not copied to the backend on inference routes (the gateway reads their answers). */
   final Set<String> inferenceSkippedHeaders;
+  /** The server spans, when {@code tracing} is on; null otherwise. */
+  private final ExchangeTracing tracing;
   /** Headers not copied to the backend on passthrough routes. */
   final Set<String> passthroughSkippedHeaders;
   final AuthGate auth;
@@ -91,6 +93,7 @@ final class ExchangeContext {
     this.auth = new AuthGate(vertx, config.auth(), environment.authCheckAddress());
     this.clientAddress = new ClientAddress(IpRanges.parse(config.server().trustedProxies()));
     this.logs = new ExchangeLogs(vertx, config, clientAddress);
+    this.tracing = environment.openTelemetry() == null ? null : new ExchangeTracing(environment.openTelemetry());
     this.faults = FaultInjector.of(config.faultInjection());
     this.cacheStep = config.caching().responseCacheOn()
         ? new CacheStep(environment.responseCache(config.caching().responseCache(), pools), config.caching().responseCache())
@@ -98,7 +101,8 @@ final class ExchangeContext {
     if (!config.caching().responseCacheOn() || !config.caching().responseCache().inMemory()) {
       environment.noMemoryResponseCache();
     }
-    this.chain = new ExchangeChain(vertx, metrics, logs, hooks, environment.usageRoute(), config.modelOverrides(), cacheStep, faults);
+    this.chain = new ExchangeChain(vertx, metrics, logs, hooks, environment.usageRoute(), config.modelOverrides(), cacheStep, faults,
+        tracing);
     this.maxBodySize = config.server().maxBodySize();
     for (BackendConfig backend : config.routedBackends()) {
       access.put(backend.name() + '\n' + backend.url(), backend);
@@ -108,6 +112,9 @@ final class ExchangeContext {
     if (config.auth().enabled() && !config.auth().forwardKey()) {
       // The client's key is for the gateway; backend credentials come from backends[].headers.
       skipped.addAll(config.auth().headerNames());
+    }
+    if (tracing != null) {
+      skipped.addAll(ExchangeTracing.PROPAGATION_HEADERS); // the backend gets the gateway's span as its parent
     }
     this.passthroughSkippedHeaders = HopByHop.names(skipped);
     // Compressed answers could not be read for usage.
@@ -124,7 +131,8 @@ final class ExchangeContext {
   Future<Void> loadHooks() {
     return LifecycleHooks.load(vertx, config, metrics).map(loaded -> {
       hooks = loaded;
-      chain = new ExchangeChain(vertx, metrics, logs, loaded, environment.usageRoute(), config.modelOverrides(), cacheStep, faults);
+      chain = new ExchangeChain(vertx, metrics, logs, loaded, environment.usageRoute(), config.modelOverrides(), cacheStep, faults,
+          tracing);
       return null;
     });
   }

@@ -27,11 +27,14 @@ import java.time.Instant;
  * @param responseBody the copy of the answer the request log keeps, or null
  * @param hookRequest  the {@code request} table of the lifecycle hooks (with their metadata), or null when none ran
  * @param cached       the answer came from the response cache (no backend asked)
+ * @param retries      the attempts after the first (other backends, or the same one again)
+ * @param span         the exchange's server span, when tracing is on ({@link ExchangeTracing}); null otherwise
  */
 record ExchangeOutcome(HttpServerRequest request, Endpoint endpoint, String requestId, String clientIp, String apiKey,
     AuthDecision decision, InspectedRequest inspected, Backend backend, int status, Instant received, long latencyMs,
     long ttftMs, boolean aborted, Usage usage, boolean usageEstimated, ProxyMetrics.Caller caller, Buffer requestBody,
-    BodyCapture responseBody, java.util.Map<String, Object> hookRequest, boolean cached) {
+    BodyCapture responseBody, java.util.Map<String, Object> hookRequest, boolean cached, int retries,
+    io.opentelemetry.api.trace.Span span) {
 
   String model() {
     return inspected == null ? null : inspected.model();

@@ -52,6 +52,7 @@ public final class ProxyEnvironment {
   private final AtomicBoolean draining = new AtomicBoolean();
   private volatile String authCheckAddress = Addresses.AUTH_CHECK;
   private volatile UsageRoute usageRoute = UsageRoute.USAGE_VERTICLE;
+  private volatile io.opentelemetry.api.OpenTelemetry openTelemetry;
 
   public ProxyEnvironment(PrometheusMeterRegistry registry, MetricsConfig config) {
     this.registry = registry;
@@ -185,5 +186,14 @@ public final class ProxyEnvironment {
 
   boolean accepting() {
     return started.get() && !draining.get();
+  }
+
+  /** The tracing SDK the gateway's Vert.x was built with ({@code tracing.enabled}); null when tracing is off. */
+  public io.opentelemetry.api.OpenTelemetry openTelemetry() {
+    return openTelemetry;
+  }
+
+  public void openTelemetry(io.opentelemetry.api.OpenTelemetry openTelemetry) {
+    this.openTelemetry = openTelemetry;
   }
 }

@@ -47,6 +47,7 @@ final class ConfigValidator {
     v.condensation();
     v.reload();
     v.faultInjection();
+    v.tracing();
   }
 
   /** Statuses, shares and counts in range; never a gateway path of its own; loud whenever it is on. */
@@ -511,6 +512,20 @@ final class ConfigValidator {
       if (!(buckets.get(i) > 0) || (i > 0 && buckets.get(i) <= buckets.get(i - 1))) {
         problems.error("metrics.latency_buckets[" + i + "]", "buckets must be positive and increasing");
       }
+    }
+  }
+
+  private void tracing() {
+    TracingConfig t = c.tracing();
+    oneOf(t.exporter(), "tracing.exporter", TracingConfig.OTLP);
+    if (!(t.sampleRate() >= 0 && t.sampleRate() <= 1)) {
+      problems.error("tracing.sample_rate", "must be between 0 and 1");
+    }
+    if (t.serviceName().isBlank()) {
+      problems.error("tracing.service_name", "must not be empty");
+    }
+    if (!t.endpoint().matches("https?://[^/\\s]+(/\\S*)?")) {
+      problems.error("tracing.endpoint", "not an http(s) URL");
     }
   }
 

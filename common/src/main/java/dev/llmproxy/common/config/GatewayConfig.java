@@ -10,7 +10,8 @@ public record GatewayConfig(ServerConfig server, LogConfig log, StorageConfig st
     HooksConfig hooks, ClusterConfig cluster, ModelOverrides modelOverrides, CachingConfig caching,
     CondensationConfig condensation, ReloadConfig reload,
     List<ProviderConfig> providers,
-    FaultInjectionConfig faultInjection) {
+    FaultInjectionConfig faultInjection,
+    TracingConfig tracing) {
 
   public GatewayConfig {
     backends = Immutables.list(backends);
@@ -72,7 +73,8 @@ public record GatewayConfig(ServerConfig server, LogConfig log, StorageConfig st
         r.section("condensation", CondensationConfig::read),
         r.section("reload", ReloadConfig::read),
         r.list("providers", ProviderConfig::read, List.of()),
-        r.section("fault_injection", FaultInjectionConfig::read));
+        r.section("fault_injection", FaultInjectionConfig::read),
+        r.section("tracing", TracingConfig::read));
   }
 
   /** Canonical form: the reference's snake_case keys, every field present, durations as "30s"/"100ms". */
@@ -98,6 +100,7 @@ public record GatewayConfig(ServerConfig server, LogConfig log, StorageConfig st
         .put("condensation", condensation.toJson())
         .put("reload", reload.toJson())
         .put("providers", JsonOut.array(providers, ProviderConfig::toJson))
-        .put("fault_injection", faultInjection.toJson());
+        .put("fault_injection", faultInjection.toJson())
+        .put("tracing", tracing.toJson());
   }
 }

@@ -18,12 +18,14 @@ public record ReloadPlan(List<String> changedSections, List<String> restartRequi
 
   /**
    * Fields fixed for the life of the process: the listening sockets and their options, the admin API (its own
-   * server and store), the metrics registry, the cluster membership and the roles this member deploys, the file watcher. A reload that changes one reports it and
+   * server and store), the metrics registry, the cluster membership and the roles this member deploys, the file watcher, the tracer (built into the Vert.x
+   * instance). A reload that changes one reports it and
    * applies the rest.
    */
   static final List<String> RESTART_ONLY = List.of("server.listen", "server.read_timeout", "server.write_timeout",
       "server.idle_timeout",
-      "server.max_header_bytes", "server.tls", "admin", "metrics", "usage", "logging.request", "cluster", "reload");
+      "server.max_header_bytes", "server.tls", "admin", "metrics", "usage", "logging.request", "cluster", "reload",
+      "tracing");
 
   /**
    * The usage verticle and the request log are not replaced while running: a record sent at the moment their
