@@ -40,6 +40,7 @@ function logout(reason) {
   form.hidden = false;
   message(loginMessage, reason, 'error');
   input.focus();
+  input.select();
 }
 
 /** An API failure in a view: a rejected token sends back to the login form, the rest is shown in place. */
