@@ -35,6 +35,7 @@ import org.openqa.selenium.NoAlertPresentException;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.TimeoutException;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -321,17 +322,32 @@ class ConsoleBrowserTest {
       try {
         Files.createDirectories(out);
         shots.add(shoot(test.driver, out.resolve(step + "-failed.png")));
+        String shown = test.driver.getCurrentUrl().replaceAll(".*#", "");
         for (String view : List.of("keys", "usage", "backends", "config")) {
-          List<WebElement> button = test.driver.findElements(By.cssSelector("nav button[data-view='" + view + "']"));
-          if (!button.isEmpty() && button.get(0).isDisplayed()) {
-            button.get(0).click();
+          if (open(test.driver, view)) {
             shots.add(shoot(test.driver, out.resolve(step + "-" + view + ".png")));
           }
         }
+        // back to the view of the failure: the next step starts where this one was
+        open(test.driver, shown);
       } catch (Exception e) {
         shots.add("screenshot failed: " + e);
       }
       System.err.println("ConsoleBrowserTest screenshots: " + shots);
+    }
+
+    private static boolean open(WebDriver driver, String view) {
+      List<WebElement> button = driver.findElements(By.cssSelector("nav button[data-view='" + view + "']"));
+      if (button.isEmpty() || !button.get(0).isDisplayed()) {
+        return false;
+      }
+      button.get(0).click();
+      try {
+        new WebDriverWait(driver, Duration.ofSeconds(5)).until(d -> !d.findElement(By.id("view")).getText().isBlank());
+      } catch (TimeoutException e) {
+        // a view that shows nothing is worth a screenshot too
+      }
+      return true;
     }
 
     private static String shoot(WebDriver driver, Path file) throws Exception {
