@@ -27,6 +27,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.TestWatcher;
+import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Dimension;
 import org.openqa.selenium.JavascriptExecutor;
@@ -63,15 +64,13 @@ class ConsoleBrowserTest {
   private static final String HOSTILE_NAME = "<img src=x onerror=alert(1)>";
   private static final Duration WAIT = Duration.ofSeconds(30);
 
-  private Path dir;
   private RunningGateway gateway;
   private WebDriver driver;
   private WebDriverWait wait;
   private String uiKey;
 
   @BeforeAll
-  void start() throws Exception {
-    dir = Files.createTempDirectory("console-test");
+  void start(@TempDir Path dir) throws Exception {
     gateway = RunningGateway.start(dir, GatewayQuotaTest.builtinKeysWithUsage(dir));
     driver = chromium(dir.resolve("chromium-profile"));
     wait = new WebDriverWait(driver, WAIT);
@@ -229,8 +228,7 @@ class ConsoleBrowserTest {
   /** On the main port with the default skip_paths, the files open without a key but the API does not. */
   @Test
   @Order(9)
-  void withoutAdminInSkipPathsTheFilesOpenAndTheLoginSaysWhy() throws Exception {
-    Path other = Files.createTempDirectory("console-guarded");
+  void withoutAdminInSkipPathsTheFilesOpenAndTheLoginSaysWhy(@TempDir Path other) throws Exception {
     try (RunningGateway guarded = RunningGateway.start(other, """
         server:
           listen: "{listen}"
