@@ -163,6 +163,32 @@ class ConsoleBrowserTest {
 
   @Test
   @Order(4)
+  void searchEditAndDeleteAfterConfirmation() throws Exception {
+    WebElement search = driver.findElement(By.cssSelector("input[type='search']"));
+    search.sendKeys("made-by");
+    wait.until(d -> rowOf("made-in-ui") == null && rowOf("made-by-api") != null);
+    search.sendKeys(Keys.chord(Keys.CONTROL, "a"), Keys.BACK_SPACE);
+    wait.until(d -> rowOf("made-in-ui") != null);
+
+    rowOf("made-by-api").findElement(By.xpath(".//button[text()='Edit']")).click();
+    WebElement dialog = wait.until(ExpectedConditions.visibilityOfElementLocated(By.cssSelector("dialog[open]")));
+    dialog.findElement(By.xpath(".//label[text()='Requests per minute']/following-sibling::input")).sendKeys("7");
+    dialog.findElement(By.xpath(".//button[text()='Save']")).click();
+    wait.until(d -> rowText("made-by-api").contains("7 / –"));
+    JsonObject stored = new JsonObject(admin("/admin/keys/list", new JsonObject().put("search", "made-by-api")).body())
+        .getJsonObject("data").getJsonArray("keys").getJsonObject(0);
+    assertEquals(7, stored.getInteger("rpm"), stored.encode());
+    assertEquals("ann", stored.getString("user_id"), "the fields not edited are kept");
+
+    rowOf(HOSTILE_NAME).findElement(By.xpath(".//button[text()='Delete']")).click();
+    wait.until(ExpectedConditions.alertIsPresent()).accept();
+    wait.until(d -> rowOf(HOSTILE_NAME) == null);
+    assertEquals(2, new JsonObject(admin("/admin/keys/list", new JsonObject()).body()).getJsonObject("data")
+        .getInteger("total"));
+  }
+
+  @Test
+  @Order(5)
   void theUsageChartShowsTheRequests() throws Exception {
     assertTrue(Poll.until(WAIT, () -> usageRequests() >= 2), "usage records did not reach the store");
     nav("usage");
@@ -176,7 +202,7 @@ class ConsoleBrowserTest {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
   void theBackendsTableListsTheBackend() {
     nav("backends");
     WebElement table = wait.until(ExpectedConditions.visibilityOfElementLocated(testId("backends-table")));
@@ -185,7 +211,7 @@ class ConsoleBrowserTest {
   }
 
   @Test
-  @Order(6)
+  @Order(7)
   void reloadFromTheConsoleShowsTheReply() {
     nav("config");
     wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("view"), "\"skip_paths\""));
@@ -197,7 +223,7 @@ class ConsoleBrowserTest {
   }
 
   @Test
-  @Order(7)
+  @Order(8)
   void fitsA375PixelScreenAndLoggedNoErrors() {
     driver.manage().window().setSize(new Dimension(375, 800));
     for (String view : List.of("keys", "usage", "backends", "config")) {
@@ -216,7 +242,7 @@ class ConsoleBrowserTest {
   }
 
   @Test
-  @Order(8)
+  @Order(9)
   void theFilesCarryAStrictPolicyAndTheApiStillWantsTheToken() throws Exception {
     HttpResponse<String> page = gateway.get("/admin/ui/");
     String csp = page.headers().firstValue("Content-Security-Policy").orElse("");
@@ -227,7 +253,7 @@ class ConsoleBrowserTest {
 
   /** On the main port with the default skip_paths, the files open without a key but the API does not. */
   @Test
-  @Order(9)
+  @Order(10)
   void withoutAdminInSkipPathsTheFilesOpenAndTheLoginSaysWhy(@TempDir Path other) throws Exception {
     try (RunningGateway guarded = RunningGateway.start(other, """
         server:
