@@ -24,6 +24,9 @@ command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
 # Debian's prometheus package brings promtool too; DeployFilesTest runs both, ComposeFilesTest docker-compose
 { command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; } || missing+=(prometheus)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+# ConsoleBrowserTest drives the admin console in headless Chromium through its driver
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

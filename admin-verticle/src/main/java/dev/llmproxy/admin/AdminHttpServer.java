@@ -63,10 +63,12 @@ final class AdminHttpServer {
       if (refused[0]) {
         return;
       }
-      api.handle(toCall(request, body.toString())).onSuccess(response -> request.response()
-          .setStatusCode(response.status())
-          .putHeader(HttpHeaders.CONTENT_TYPE, response.contentType())
-          .end(response.body()));
+      api.handle(toCall(request, body.toString())).onSuccess(response -> {
+        response.headers().forEach(request.response()::putHeader);
+        request.response().setStatusCode(response.status())
+            .putHeader(HttpHeaders.CONTENT_TYPE, response.contentType())
+            .end(response.body());
+      });
     });
   }
 

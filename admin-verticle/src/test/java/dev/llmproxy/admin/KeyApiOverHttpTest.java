@@ -70,6 +70,67 @@ class KeyApiOverHttpTest {
   }
 
   @Test
+  void theConsoleNeedsByHashAndSearch(Vertx vertx, VertxTestContext ctx) throws Exception {
+    int port = freePort();
+    String base = "http://127.0.0.1:" + port;
+    deploy(vertx, adminSection(dir).put("listen", "127.0.0.1:" + port))
+        .compose(id -> vertx.executeBlocking(() -> {
+          // the console's files: no token, security headers, only the files of the jar
+          HttpResponse<String> page = get(base + "/admin/ui/");
+          assertEquals(200, page.statusCode());
+          assertTrue(page.body().contains("data-testid=\"token\""), page.body());
+          assertTrue(page.headers().firstValue("content-type").orElse("").startsWith("text/html"));
+          String csp = page.headers().firstValue("content-security-policy").orElse("");
+          assertTrue(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), csp);
+          assertEquals("DENY", page.headers().firstValue("x-frame-options").orElse(""));
+          assertEquals(200, get(base + "/admin/ui/console.js").statusCode());
+          assertTrue(get(base + "/admin/ui/../keys.db").statusCode() >= 400);
+          assertEquals(404, get(base + "/admin/ui/%2e%2e/keys.db").statusCode());
+          assertEquals(404, get(base + "/admin/ui/AdminApi.class").statusCode());
+          assertEquals(301, get(base + "/admin/ui").statusCode());
+          assertEquals(405, post(base + "/admin/ui/", null, "{}").statusCode());
+          // the API behind it still needs the token
+          assertEquals(401, get(base + "/admin/status").statusCode());
+
+          String first = new JsonObject(post(base + "/admin/keys/create", AdminTesting.TOKEN,
+              new JsonObject().put("name", "alpha_1").put("user_id", "carol").encode()).body())
+              .getJsonObject("data").getString("key_hash");
+          post(base + "/admin/keys/create", AdminTesting.TOKEN, new JsonObject().put("name", "beta").encode());
+          JsonObject found = new JsonObject(post(base + "/admin/keys/list", AdminTesting.TOKEN,
+              new JsonObject().put("search", "ALPHA").encode()).body()).getJsonObject("data");
+          assertEquals(1, found.getInteger("total"));
+          assertEquals(first, found.getJsonArray("keys").getJsonObject(0).getString("key_hash"));
+          assertEquals(1, new JsonObject(post(base + "/admin/keys/list", AdminTesting.TOKEN,
+              new JsonObject().put("search", "carol").encode()).body()).getJsonObject("data").getInteger("total"));
+          // LIKE's wildcards are literal: "_" matches only the underscore of alpha_1
+          assertEquals(1, new JsonObject(post(base + "/admin/keys/list", AdminTesting.TOKEN,
+              new JsonObject().put("search", "_").encode()).body()).getJsonObject("data").getInteger("total"));
+          assertEquals(2, new JsonObject(post(base + "/admin/keys/list", AdminTesting.TOKEN,
+              new JsonObject().put("search", " ").encode()).body()).getJsonObject("data").getInteger("total"));
+
+          HttpResponse<String> disabled = post(base + "/admin/keys/update", AdminTesting.TOKEN,
+              new JsonObject().put("key_hash", first.toUpperCase()).put("status", "disabled").encode());
+          assertEquals(200, disabled.statusCode(), disabled.body());
+          assertEquals(1, new JsonObject(disabled.body()).getJsonObject("data").getInteger("status"));
+          assertEquals(200, post(base + "/admin/keys/reset_quota", AdminTesting.TOKEN,
+              new JsonObject().put("key_hash", first).encode()).statusCode());
+          assertEquals(400, post(base + "/admin/keys/get", AdminTesting.TOKEN,
+              new JsonObject().put("key_hash", "abc").encode()).statusCode());
+          assertEquals(200, post(base + "/admin/keys/delete", AdminTesting.TOKEN,
+              new JsonObject().put("key_hash", first).encode()).statusCode());
+          assertEquals(404, post(base + "/admin/keys/get", AdminTesting.TOKEN,
+              new JsonObject().put("key_hash", first).encode()).statusCode());
+          return null;
+        }))
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  private HttpResponse<String> get(String url) throws Exception {
+    return client.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).GET().build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
   void usageQueryAndStatusOnItsOwnPort(Vertx vertx, VertxTestContext ctx) throws Exception {
     int port = freePort();
     String base = "http://127.0.0.1:" + port;

@@ -57,6 +57,7 @@ final class AdminRelay {
           return;
         }
         AdminCall.Response answer = AdminCall.Response.fromJson(reply.result().body());
+        answer.headers().forEach(request.response()::putHeader);
         request.response().setStatusCode(answer.status())
             .putHeader("Content-Type", answer.contentType() == null ? "application/json" : answer.contentType())
             .end(answer.body() == null ? "" : answer.body());

@@ -1,5 +1,6 @@
 package dev.llmproxy.proxy;
 
+import dev.llmproxy.common.bus.AdminCall;
 import dev.llmproxy.common.bus.AuthCheck;
 import dev.llmproxy.common.error.Dialect;
 import dev.llmproxy.common.error.ErrorKind;
@@ -56,7 +57,9 @@ final class GatewayHandler implements Handler<HttpServerRequest> {
     if (path.startsWith("/v1/")) {
       // The API reads the body first: the auth question carries the request's model.
       new ApiExchange(context, request, Endpoint.of(path)).start();
-    } else if (!context.auth.guards(probeCanonical(path))) {
+    } else if (!context.auth.guards(probeCanonical(path)) || admin != null && AdminCall.isConsole(path)) {
+      // The console's files are the same for everyone and hold no data: a browser cannot send an API key when it
+      // opens a page. Every API call the console makes still goes through the key check and the admin token.
       serveOwn(request, path);
     } else {
       authorizeThenServeOwn(request, path);

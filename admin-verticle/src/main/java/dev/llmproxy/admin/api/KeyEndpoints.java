@@ -1,7 +1,6 @@
 package dev.llmproxy.admin.api;
 
 import dev.llmproxy.admin.api.AdminApi.Route;
-import dev.llmproxy.admin.keys.KeyDigest;
 import dev.llmproxy.admin.keys.KeyGenerator;
 import dev.llmproxy.admin.keys.KeyStore;
 import dev.llmproxy.common.bus.AdminCall;
@@ -63,7 +62,7 @@ public final class KeyEndpoints {
   }
 
   private Future<AdminCall.Response> update(JsonObject body) {
-    String hash = KeyDigest.sha256Hex(KeyInput.key(body, true));
+    String hash = KeyInput.hash(body);
     Map<String, Object> columns = KeyInput.columns(body);
     return store.update(hash, columns).map(found -> {
       JsonObject record = found.orElseThrow(() -> AdminError.notFound("key not found"));
@@ -73,7 +72,7 @@ public final class KeyEndpoints {
   }
 
   private Future<AdminCall.Response> delete(JsonObject body) {
-    String hash = KeyDigest.sha256Hex(KeyInput.key(body, true));
+    String hash = KeyInput.hash(body);
     return store.delete(hash).map(deleted -> {
       if (!deleted) {
         throw AdminError.notFound("key not found");
@@ -84,7 +83,7 @@ public final class KeyEndpoints {
   }
 
   private Future<AdminCall.Response> get(JsonObject body) {
-    String hash = KeyDigest.sha256Hex(KeyInput.key(body, true));
+    String hash = KeyInput.hash(body);
     return store.find(hash).map(found -> Replies.ok("ok",
         found.orElseThrow(() -> AdminError.notFound("key not found"))));
   }
@@ -94,12 +93,12 @@ public final class KeyEndpoints {
     int limit = whole(body, "limit", DEFAULT_LIMIT);
     // the original's convention: a missing, zero or negative limit is the default, a large one is capped
     int pageSize = limit <= 0 ? DEFAULT_LIMIT : Math.min(limit, MAX_LIMIT);
-    return store.list(Math.max(0, offset), pageSize).map(page -> Replies.ok("ok",
+    return store.list(Math.max(0, offset), pageSize, KeyInput.search(body)).map(page -> Replies.ok("ok",
         new JsonObject().put("keys", new JsonArray(page.keys())).put("total", page.total())));
   }
 
   private Future<AdminCall.Response> resetQuota(JsonObject body) {
-    String hash = KeyDigest.sha256Hex(KeyInput.key(body, true));
+    String hash = KeyInput.hash(body);
     return store.resetQuota(hash).map(found -> {
       JsonObject record = found.orElseThrow(() -> AdminError.notFound("key not found"));
       changed(hash);

@@ -1,5 +1,6 @@
 package dev.llmproxy.admin.api;
 
+import dev.llmproxy.admin.keys.KeyDigest;
 import dev.llmproxy.common.util.IpRanges;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -44,6 +45,36 @@ public final class KeyInput {
       throw AdminError.badRequest("key must be at most " + MAX_KEY_LENGTH + " characters");
     }
     return key;
+  }
+
+  /**
+   * The stored hash of the key a body names: {@code key_hash} (what {@code list} shows, so that a key can be managed
+   * without its plain value, as the console does) or the plain {@code key}.
+   */
+  public static String hash(JsonObject body) {
+    Object given = body.getValue("key_hash");
+    if (given == null) {
+      return KeyDigest.sha256Hex(key(body, true));
+    }
+    if (!(given instanceof String hash) || !hash.matches("[0-9a-fA-F]{64}")) {
+      throw AdminError.badRequest("key_hash must be 64 hexadecimal digits");
+    }
+    if (body.containsKey("key")) {
+      throw AdminError.badRequest("give key or key_hash, not both");
+    }
+    return hash.toLowerCase(Locale.ROOT);
+  }
+
+  /** {@code list}'s optional {@code search}: part of a name, user id or key prefix; null when absent or blank. */
+  public static String search(JsonObject body) {
+    Object value = body.getValue("search");
+    if (value == null) {
+      return null;
+    }
+    if (!(value instanceof String text) || text.length() > 200) {
+      throw AdminError.badRequest("search must be a string of at most 200 characters");
+    }
+    return text.isBlank() ? null : text.strip();
   }
 
   /** The columns the body sets, in a stable order; a field present with null clears it. */

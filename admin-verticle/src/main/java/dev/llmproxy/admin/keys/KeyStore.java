@@ -151,15 +151,25 @@ public final class KeyStore {
         .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(record(rows.iterator().next())));
   }
 
-  /** One page, newest first (insertion order breaks ties within one millisecond), and the total count. */
-  public Future<Page> list(int offset, int limit) {
-    Future<Long> total = pool.query("SELECT COUNT(*) AS n FROM api_keys").execute()
+  /**
+   * One page, newest first (insertion order breaks ties within one millisecond), and the total count of the keys
+   * that match; {@code search} (null for all) matches part of the name, user id or key prefix, case-insensitively.
+   */
+  public Future<Page> list(int offset, int limit, String search) {
+    String where = "";
+    Tuple parameters = Tuple.tuple();
+    if (search != null) {
+      where = " WHERE name LIKE ? ESCAPE '\\' OR user_id LIKE ? ESCAPE '\\' OR key_prefix LIKE ? ESCAPE '\\'";
+      String pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%";
+      parameters = Tuple.of(pattern, pattern, pattern);
+    }
+    Future<Long> total = pool.preparedQuery("SELECT COUNT(*) AS n FROM api_keys" + where).execute(parameters)
         .map(rows -> rows.iterator().next().getLong("n"));
     // inlined (they are ints): the JDBC client sends parameters SQLite declares untyped as text, and LIMIT '2'
     // is not a number to SQLite
-    Future<List<JsonObject>> keys = pool.query(
-            "SELECT * FROM api_keys ORDER BY created_at DESC, rowid DESC LIMIT " + limit + " OFFSET " + offset)
-        .execute()
+    Future<List<JsonObject>> keys = pool.preparedQuery("SELECT * FROM api_keys" + where
+            + " ORDER BY created_at DESC, rowid DESC LIMIT " + limit + " OFFSET " + offset)
+        .execute(parameters)
         .map(rows -> {
           List<JsonObject> out = new ArrayList<>();
           rows.forEach(row -> out.add(record(row)));

@@ -43,16 +43,40 @@ public final class AdminCall {
     }
   }
 
-  /** What the admin verticle answers. */
-  public record Response(int status, String contentType, String body) {
+  /** The admin console's static files (served without the admin token: they hold no data). */
+  public static final String CONSOLE_PATH = "/admin/ui";
+
+  /** Whether a path is the console's ({@code /admin/ui} or below it). */
+  public static boolean isConsole(String path) {
+    return path != null && (path.equals(CONSOLE_PATH) || path.startsWith(CONSOLE_PATH + "/"));
+  }
+
+  /** What the admin verticle answers; {@code headers} are extra response headers (the console's security ones). */
+  public record Response(int status, String contentType, String body, Map<String, String> headers) {
+
+    public Response {
+      headers = headers == null ? Map.of() : Map.copyOf(headers);
+    }
+
+    public Response(int status, String contentType, String body) {
+      this(status, contentType, body, Map.of());
+    }
 
     public JsonObject toJson() {
-      return new JsonObject().put("status", status).put("content_type", contentType).put("body", body);
+      JsonObject json = new JsonObject().put("status", status).put("content_type", contentType).put("body", body);
+      if (!headers.isEmpty()) {
+        JsonObject h = new JsonObject();
+        headers.forEach(h::put);
+        json.put("headers", h);
+      }
+      return json;
     }
 
     public static Response fromJson(JsonObject json) {
+      Map<String, String> headers = new LinkedHashMap<>();
+      json.getJsonObject("headers", new JsonObject()).forEach(e -> headers.put(e.getKey(), String.valueOf(e.getValue())));
       return new Response(json.getInteger("status", 500), json.getString("content_type", "application/json"),
-          json.getString("body", ""));
+          json.getString("body", ""), headers);
     }
   }
 }
