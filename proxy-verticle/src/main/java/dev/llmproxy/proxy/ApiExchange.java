@@ -101,6 +101,10 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
   boolean servedFromCache;
   /** The request was retried once with its oldest messages dropped ({@code condensation}). */
   boolean condensed;
+  /** Waiting in {@code routing.flow_control}'s queue, or null. */
+  FlowControlStep.Waiter flowWaiter;
+  /** The client left while the request waited in flow control's queue: nothing was used, nothing is metered. */
+  private boolean leftQueue;
 
   ApiExchange(ExchangeContext context, HttpServerRequest request, Endpoint endpoint) {
     this.context = context;
@@ -239,6 +243,10 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
     if (upstreamRequest != null) {
       upstreamRequest.reset();
     }
+    if (flowWaiter != null) {
+      leftQueue = true;
+      flowWaiter.clientLeft();
+    }
     finish(true);
   }
 
@@ -287,7 +295,7 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
         : hookRequest;
     ExchangeOutcome outcome = new ExchangeOutcome(request, endpoint, requestId, clientIp, apiKey, decision, inspected,
         backend, status, Instant.now().minusMillis(latencyMs), latencyMs, ttftMs, aborted, usage, usageEstimated,
-        caller, body, responseCopy, hookView, servedFromCache);
+        caller, body, responseCopy, hookView, servedFromCache, leftQueue);
     for (OutcomeSink sink : context.chain.outcomeSinks()) {
       sink.ended(outcome);
     }

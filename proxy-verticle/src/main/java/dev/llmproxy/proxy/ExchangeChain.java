@@ -12,7 +12,7 @@ import java.util.List;
 
 /**
  * The steps every API exchange of one proxy verticle instance walks, built once per config, and the sinks its
- * outcome goes to. Request walk, in order: request id, body read, inspection, auth, model overrides, limits, the response cache, routing, forward (the
+ * outcome goes to. Request walk, in order: request id, body read, inspection, auth, model overrides, limits, the response cache, flow control, routing, forward (the
  * last step: the backend's answer turns the walk around). Response walk, back: the answer's head, then the relay
  * (the first step). The lifecycle hooks sit in their slots: {@code on_request} after inspection, {@code on_auth}
  * after auth, {@code on_route} after routing, {@code on_response} just before the relay; {@code on_complete} is an
@@ -25,7 +25,7 @@ final class ExchangeChain {
 
   ExchangeChain(Vertx vertx, ProxyMetrics metrics, ExchangeLogs logs, LifecycleHooks hooks, UsageRoute usageRoute,
       ModelOverrides overrides,
-      CacheStep cache) {
+      CacheStep cache, FlowControlStep flow) {
     List<ExchangeInterceptor> chain = new ArrayList<>();
     chain.add(new Relay());
     if (hooks.has(Hook.ON_RESPONSE)) {
@@ -47,6 +47,9 @@ final class ExchangeChain {
     chain.add(new LimitStep());
     if (cache != null) {
       chain.add(cache);
+    }
+    if (flow != null) {
+      chain.add(flow);
     }
     chain.add(new RouteStep());
     if (hooks.has(Hook.ON_ROUTE)) {

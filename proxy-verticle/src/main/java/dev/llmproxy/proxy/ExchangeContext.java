@@ -52,6 +52,8 @@ final class ExchangeContext {
   ExchangeChain chain;
   /** {@code caching.response_cache}'s step, or null when the cache is off. */
   private final CacheStep cacheStep;
+  /** {@code routing.flow_control}'s step, or null when it is off. */
+  private final FlowControlStep flowControl;
   /** {@code hooks}: none until {@link #loadHooks} has compiled them. */
   LifecycleHooks hooks = LifecycleHooks.NONE;
   final long maxBodySize;
@@ -75,7 +77,10 @@ final class ExchangeContext {
     this.limitPlanner = new LimitPlanner(config.rateLimit());
     this.rateLimiter = !limitPlanner.limitsAnything() ? null
         : environment.rateLimiter(vertx, config.rateLimit(), pools, config.storage());
-    this.engineScraper = "queue_aware".equals(routing.loadBalance()) ? environment.engineScraper(vertx) : null;
+    this.engineScraper = "queue_aware".equals(routing.loadBalance()) || routing.flowControl().enabled()
+        ? environment.engineScraper(vertx) : null;
+    this.flowControl = routing.flowControl().enabled()
+        ? new FlowControlStep(vertx, routing.flowControl(), router, stats, environment.flowMetrics()) : null;
     this.auth = new AuthGate(vertx, config.auth(), environment.authCheckAddress());
     this.clientAddress = new ClientAddress(IpRanges.parse(config.server().trustedProxies()));
     this.logs = new ExchangeLogs(vertx, config, clientAddress);
@@ -85,7 +90,7 @@ final class ExchangeContext {
     if (!config.caching().responseCacheOn() || !config.caching().responseCache().inMemory()) {
       environment.noMemoryResponseCache();
     }
-    this.chain = new ExchangeChain(vertx, metrics, logs, hooks, environment.usageRoute(), config.modelOverrides(), cacheStep);
+    this.chain = new ExchangeChain(vertx, metrics, logs, hooks, environment.usageRoute(), config.modelOverrides(), cacheStep, flowControl);
     this.maxBodySize = config.server().maxBodySize();
     Set<String> skipped = new HashSet<>(Set.of("host", "content-length", "x-request-id", "x-forwarded-for",
         "x-forwarded-proto"));
@@ -103,7 +108,7 @@ final class ExchangeContext {
   Future<Void> loadHooks() {
     return LifecycleHooks.load(vertx, config, metrics).map(loaded -> {
       hooks = loaded;
-      chain = new ExchangeChain(vertx, metrics, logs, loaded, environment.usageRoute(), config.modelOverrides(), cacheStep);
+      chain = new ExchangeChain(vertx, metrics, logs, loaded, environment.usageRoute(), config.modelOverrides(), cacheStep, flowControl);
       return null;
     });
   }
@@ -120,6 +125,9 @@ final class ExchangeContext {
 
   void exchangeEnded() {
     active--;
+    if (flowControl != null) {
+      flowControl.exchangeEnded();
+    }
     if (retired && active <= 0) {
       close();
     }

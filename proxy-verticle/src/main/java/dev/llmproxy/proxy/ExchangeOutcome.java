@@ -27,11 +27,13 @@ import java.time.Instant;
  * @param responseBody the copy of the answer the request log keeps, or null
  * @param hookRequest  the {@code request} table of the lifecycle hooks (with their metadata), or null when none ran
  * @param cached       the answer came from the response cache (no backend asked)
+ * @param leftQueue    the client left while the request waited in flow control's queue (not metered)
  */
 record ExchangeOutcome(HttpServerRequest request, Endpoint endpoint, String requestId, String clientIp, String apiKey,
     AuthDecision decision, InspectedRequest inspected, Backend backend, int status, Instant received, long latencyMs,
     long ttftMs, boolean aborted, Usage usage, boolean usageEstimated, ProxyMetrics.Caller caller, Buffer requestBody,
-    BodyCapture responseBody, java.util.Map<String, Object> hookRequest, boolean cached) {
+    BodyCapture responseBody, java.util.Map<String, Object> hookRequest, boolean cached,
+    boolean leftQueue) {
 
   String model() {
     return inspected == null ? null : inspected.model();
@@ -45,8 +47,8 @@ record ExchangeOutcome(HttpServerRequest request, Endpoint endpoint, String requ
     return backend == null ? null : backend.name();
   }
 
-  /** Usage is metered for this exchange: an inference request whose body was read. */
+  /** Usage is metered for this exchange: an inference request whose body was read, not one whose client left the queue. */
   boolean metered() {
-    return inspected != null && endpoint.inference();
+    return inspected != null && endpoint.inference() && !leftQueue;
   }
 }

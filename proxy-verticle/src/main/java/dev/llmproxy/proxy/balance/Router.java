@@ -87,7 +87,8 @@ public final class Router {
     return strategy.pick(eligible, now);
   }
 
-  private List<Backend> serving(String model) {
+  /** The usable backends that serve {@code model} (every usable one when none lists its models). */
+  public List<Backend> serving(String model) {
     if (!anyModelLists || model == null) {
       return usable;
     }
