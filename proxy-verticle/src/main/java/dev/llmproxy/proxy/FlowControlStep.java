@@ -52,6 +52,7 @@ final class FlowControlStep implements ExchangeInterceptor {
     this.stats = stats;
     this.metrics = metrics;
     this.maxWaitNanos = config.maxWait().toNanos();
+    router.avoidSaturated(backend -> saturated(stats.of(backend), System.nanoTime()));
   }
 
   /** One queued request. */

@@ -178,7 +178,9 @@ class FlowControlTest {
     // The high request takes the place of the newest low one, which is refused at once.
     HttpResponse<String> displaced = answers.get(1).orTimeout(30, TimeUnit.SECONDS).join();
     assertEquals(429, displaced.statusCode(), displaced.body());
-    assertEquals(2, queued(proxy));
+    assertTrue(Poll.until(DEADLINE, () -> queued(proxy) == 2), () -> "queued " + queued(proxy) + " " + order() + " "
+        + proxy.environment.registry().find("llmproxy_flow_queue_length").gauges().stream()
+        .map(g -> g.getId().getTag("band") + "=" + g.value()).toList());
     backend.answerDelay(0);
     allOk(List.of(first, answers.get(0), high));
     assertEquals(List.of("first", "high", "low1"), order());
@@ -219,5 +221,34 @@ class FlowControlTest {
     records.add(proxy.nextUsage());
     assertEquals(List.of(200, 200), records.stream().map(UsageRecord::statusCode).toList());
     assertTrue(proxy.usage.poll(500, TimeUnit.MILLISECONDS) == null, "a usage record for the client that left");
+  }
+
+  @Test
+  void theStrategyChoosesAmongBackendsBelowTheirThresholdAndTheRestWait(Vertx vertx) {
+    MockLlmBackend light = Http.await(MockLlmBackend.start(vertx, 0));
+    try {
+      // Smooth weighted round robin would send the first requests to the heavy backend; the saturated one is skipped.
+      ProxyHarness proxy = Http.await(ProxyHarness.start(vertx, List.of(), new JsonObject()
+          .put("backends", new io.vertx.core.json.JsonArray()
+              .add(new JsonObject().put("name", "heavy").put("url", backend.baseUrl()).put("weight", 100))
+              .add(new JsonObject().put("name", "light").put("url", light.baseUrl()).put("weight", 1)))
+          .put("auth", new JsonObject().put("enabled", true))
+          .put("routing", new JsonObject().put("load_balance", "weighted")
+              .put("retry", new JsonObject().put("enabled", false))
+              .put("flow_control", new JsonObject().put("enabled", true).put("max_in_flight", 1)))));
+      light.answerDelay(3000);
+      List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>(List.of(occupy(proxy)));
+      answers.add(send(proxy, "second", "sk-b-0000000000", null));
+      assertTrue(Poll.until(DEADLINE, () -> light.completions() == 1),
+          "the second request did not go to the backend below its threshold");
+      queue(proxy, answers, "third", "sk-c-0000000000", null);
+      assertEquals(List.of("first"), order());
+      backend.answerDelay(0);
+      light.answerDelay(0);
+      allOk(answers);
+      assertEquals(0, queued(proxy));
+    } finally {
+      light.close();
+    }
   }
 }
