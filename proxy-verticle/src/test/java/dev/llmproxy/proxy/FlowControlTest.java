@@ -251,4 +251,30 @@ class FlowControlTest {
       light.close();
     }
   }
+
+  @Test
+  void anEngineReportingAFullQueueHoldsRequestsInTheGatewayUntilItDrains(Vertx vertx) {
+    // vLLM's own figures: 3 waiting is past max_waiting 2, though the gateway has nothing in flight there.
+    backend.engineMetrics("vllm:num_requests_waiting 3\nvllm:num_requests_running 4\nvllm:gpu_cache_usage_perc 0.5\n");
+    ProxyHarness proxy = Http.await(ProxyHarness.start(vertx, List.of(backend.baseUrl()), new JsonObject()
+        .put("routing", new JsonObject().put("retry", new JsonObject().put("enabled", false))
+            .put("flow_control", new JsonObject().put("enabled", true).put("max_waiting", 2)))));
+    assertTrue(Poll.until(DEADLINE, () -> proxy.environment.backendStats().all().values().stream()
+        .anyMatch(s -> s.engineLoad(System.nanoTime(), Long.MAX_VALUE) != null)), "the engine's figures were not scraped");
+    CompletableFuture<HttpResponse<String>> waiting = send(proxy, "held", "sk-a-0000000000", null);
+    assertTrue(Poll.until(DEADLINE, () -> queued(proxy) == 1), "the request was not held");
+    assertEquals(List.of(), order());
+    // The KV cache alone saturates too.
+    backend.engineMetrics("vllm:num_requests_waiting 0\nvllm:num_requests_running 4\nvllm:gpu_cache_usage_perc 0.95\n");
+    assertTrue(Poll.until(DEADLINE, () -> proxy.environment.backendStats().all().values().stream()
+        .anyMatch(s -> { var load = s.engineLoad(System.nanoTime(), Long.MAX_VALUE);
+          return load != null && load.kvCacheUsage() > 0.9; })), "the KV-cache figure was not scraped");
+    assertEquals(1, queued(proxy));
+    assertEquals(List.of(), order());
+    backend.engineMetrics("vllm:num_requests_waiting 0\nvllm:num_requests_running 4\nvllm:gpu_cache_usage_perc 0.2\n");
+    HttpResponse<String> answer = waiting.orTimeout(30, TimeUnit.SECONDS).join();
+    assertEquals(200, answer.statusCode(), answer.body());
+    assertEquals(List.of("held"), order());
+    assertEquals(0, queued(proxy));
+  }
 }
