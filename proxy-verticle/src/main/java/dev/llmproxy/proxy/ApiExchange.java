@@ -122,6 +122,10 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
   int cutAfter;
   String cutBy;
   int relayedChunks;
+  /** Waiting in {@code routing.flow_control}'s queue, or null. */
+  FlowControlStep.Waiter flowWaiter;
+  /** The client left while the request waited in flow control's queue: nothing was used, nothing is metered. */
+  private boolean leftQueue;
 
   ApiExchange(ExchangeContext context, HttpServerRequest request, Endpoint endpoint) {
     this.context = context;
@@ -294,6 +298,10 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
     if (upstreamRequest != null) {
       upstreamRequest.reset();
     }
+    if (flowWaiter != null) {
+      leftQueue = true;
+      flowWaiter.clientLeft();
+    }
     finish(true);
   }
 
@@ -344,7 +352,7 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
         : hookRequest;
     ExchangeOutcome outcome = new ExchangeOutcome(request, endpoint, requestId, clientIp, apiKey, decision, inspected,
         backend, status, Instant.now().minusMillis(latencyMs), latencyMs, ttftMs, aborted, usage, usageEstimated,
-        caller, body, responseCopy, hookView, servedFromCache, retries, span);
+        caller, body, responseCopy, hookView, servedFromCache, retries, span, leftQueue);
     for (OutcomeSink sink : context.chain.outcomeSinks()) {
       sink.ended(outcome);
     }

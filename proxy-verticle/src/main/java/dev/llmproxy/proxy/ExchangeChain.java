@@ -13,8 +13,8 @@ import java.util.List;
 /**
  * The steps every API exchange of one proxy verticle instance walks, built once per config, and the sinks its
  * outcome goes to. Request walk, in order: request id, body read, inspection, auth, model overrides, limits, the
- * response cache, flow control, routing, forward (the last step: the backend's answer turns the walk around). Response walk, back: the answer's head, then the relay
- * (the first step). The lifecycle hooks sit in their slots: {@code on_request} after inspection, {@code on_auth}
+ * response cache, flow control, routing, forward (the last step: the backend's answer turns the walk around).
+ * Response walk, back: the answer's head, then the relay (the first step). The lifecycle hooks sit in their slots: {@code on_request} after inspection, {@code on_auth}
  * after auth, {@code on_route} after routing, {@code on_response} just before the relay, {@code on_error} for a
  * backend's error answer first on the way back (and for the gateway's own errors where they are rendered);
  * {@code on_complete} is an outcome sink. {@code fault_injection}'s step sits just before the forward step. With
@@ -26,10 +26,20 @@ final class ExchangeChain {
   private final ExchangeInterceptor[] steps;
   private final OutcomeSink[] outcomeSinks;
 
-  ExchangeChain(Vertx vertx, ProxyMetrics metrics, ExchangeLogs logs, LifecycleHooks hooks, UsageRoute usageRoute,
-      ModelOverrides overrides,
-      CacheStep cache, FaultInjector faults,
-      ExchangeTracing tracing) {
+  /**
+   * The chain of one context's config: its optional steps are the context's own (null when off), so that a reload of
+   * the hooks alone rebuilds the chain around the same cache, faults, tracing and flow control.
+   */
+  ExchangeChain(ExchangeContext context, LifecycleHooks hooks) {
+    Vertx vertx = context.vertx;
+    ProxyMetrics metrics = context.metrics;
+    ExchangeLogs logs = context.logs;
+    UsageRoute usageRoute = context.environment.usageRoute();
+    ModelOverrides overrides = context.config.modelOverrides();
+    CacheStep cache = context.cacheStep;
+    FaultInjector faults = context.faults;
+    ExchangeTracing tracing = context.tracing;
+    FlowControlStep flow = context.flowControl;
     List<ExchangeInterceptor> chain = new ArrayList<>();
     chain.add(new Relay());
     if (hooks.has(Hook.ON_RESPONSE)) {
@@ -63,6 +73,9 @@ final class ExchangeChain {
     }
     if (cache != null) {
       chain.add(cache);
+    }
+    if (flow != null) {
+      chain.add(flow);
     }
     chain.add(new RouteStep());
     if (hooks.has(Hook.ON_ROUTE)) {

@@ -47,7 +47,7 @@ final class ExchangeContext {
   /** Headers not copied to the backend on inference routes (the gateway reads their answers). */
   final Set<String> inferenceSkippedHeaders;
   /** The server spans, when {@code tracing} is on; null otherwise. */
-  private final ExchangeTracing tracing;
+  final ExchangeTracing tracing;
   /** Headers not copied to the backend on passthrough routes. */
   final Set<String> passthroughSkippedHeaders;
   final AuthGate auth;
@@ -61,7 +61,9 @@ final class ExchangeContext {
   /** The steps of every API exchange, and where their outcomes go; rebuilt once the hooks are loaded. */
   ExchangeChain chain;
   /** {@code caching.response_cache}'s step, or null when the cache is off. */
-  private final CacheStep cacheStep;
+  final CacheStep cacheStep;
+  /** {@code routing.flow_control}'s step, or null when it is off. */
+  final FlowControlStep flowControl;
   /** {@code hooks}: none until {@link #loadHooks} has compiled them. */
   LifecycleHooks hooks = LifecycleHooks.NONE;
   final long maxBodySize;
@@ -89,7 +91,10 @@ final class ExchangeContext {
     this.limitPlanner = new LimitPlanner(config.rateLimit());
     this.rateLimiter = !limitPlanner.limitsAnything() ? null
         : environment.rateLimiter(vertx, config.rateLimit(), pools, config.storage());
-    this.engineScraper = "queue_aware".equals(routing.loadBalance()) ? environment.engineScraper(vertx) : null;
+    this.engineScraper = "queue_aware".equals(routing.loadBalance()) || routing.flowControl().enabled()
+        ? environment.engineScraper(vertx) : null;
+    this.flowControl = routing.flowControl().enabled()
+        ? new FlowControlStep(vertx, routing.flowControl(), router, stats, environment.flowMetrics()) : null;
     this.auth = new AuthGate(vertx, config.auth(), environment.authCheckAddress());
     this.clientAddress = new ClientAddress(IpRanges.parse(config.server().trustedProxies()));
     this.logs = new ExchangeLogs(vertx, config, clientAddress);
@@ -101,8 +106,7 @@ final class ExchangeContext {
     if (!config.caching().responseCacheOn() || !config.caching().responseCache().inMemory()) {
       environment.noMemoryResponseCache();
     }
-    this.chain = new ExchangeChain(vertx, metrics, logs, hooks, environment.usageRoute(), config.modelOverrides(), cacheStep, faults,
-        tracing);
+    this.chain = new ExchangeChain(this, hooks);
     this.maxBodySize = config.server().maxBodySize();
     for (BackendConfig backend : config.routedBackends()) {
       access.put(backend.name() + '\n' + backend.url(), backend);
@@ -131,8 +135,7 @@ final class ExchangeContext {
   Future<Void> loadHooks() {
     return LifecycleHooks.load(vertx, config, metrics).map(loaded -> {
       hooks = loaded;
-      chain = new ExchangeChain(vertx, metrics, logs, loaded, environment.usageRoute(), config.modelOverrides(), cacheStep, faults,
-          tracing);
+      chain = new ExchangeChain(this, loaded);
       return null;
     });
   }
@@ -149,6 +152,9 @@ final class ExchangeContext {
 
   void exchangeEnded() {
     active--;
+    if (flowControl != null) {
+      flowControl.exchangeEnded();
+    }
     if (retired && active <= 0) {
       close();
     }

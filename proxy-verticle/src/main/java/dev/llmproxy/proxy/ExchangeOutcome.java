@@ -29,12 +29,13 @@ import java.time.Instant;
  * @param cached       the answer came from the response cache (no backend asked)
  * @param retries      the attempts after the first (other backends, or the same one again)
  * @param span         the exchange's server span, when tracing is on ({@link ExchangeTracing}); null otherwise
+ * @param leftQueue    the client left while the request waited in flow control's queue (not metered)
  */
 record ExchangeOutcome(HttpServerRequest request, Endpoint endpoint, String requestId, String clientIp, String apiKey,
     AuthDecision decision, InspectedRequest inspected, Backend backend, int status, Instant received, long latencyMs,
     long ttftMs, boolean aborted, Usage usage, boolean usageEstimated, ProxyMetrics.Caller caller, Buffer requestBody,
     BodyCapture responseBody, java.util.Map<String, Object> hookRequest, boolean cached, int retries,
-    io.opentelemetry.api.trace.Span span) {
+    io.opentelemetry.api.trace.Span span, boolean leftQueue) {
 
   String model() {
     return inspected == null ? null : inspected.model();
@@ -48,8 +49,8 @@ record ExchangeOutcome(HttpServerRequest request, Endpoint endpoint, String requ
     return backend == null ? null : backend.name();
   }
 
-  /** Usage is metered for this exchange: an inference request whose body was read. */
+  /** Usage is metered for this exchange: an inference request whose body was read, not one whose client left the queue. */
   boolean metered() {
-    return inspected != null && endpoint.inference();
+    return inspected != null && endpoint.inference() && !leftQueue;
   }
 }

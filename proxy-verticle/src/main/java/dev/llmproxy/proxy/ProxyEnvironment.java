@@ -46,6 +46,7 @@ public final class ProxyEnvironment {
   private final AtomicReference<SharedLimiter> rateLimiter = new AtomicReference<>();
   private final AtomicReference<MemoryResponseCache> memoryResponseCache = new AtomicReference<>();
   private final RejectionCounter rejections;
+  private final dev.llmproxy.proxy.metrics.FlowMetrics flowMetrics;
   private final StoreErrors storeErrors;
   private volatile String rateLimitPrefix = "llmproxy:ratelimit:";
   private volatile long slotLifetimeMs = RedisRateLimiter.SLOT_LIFETIME_MS;
@@ -59,6 +60,7 @@ public final class ProxyEnvironment {
     this.metrics = new ProxyMetrics(registry, config);
     this.backendStats = new BackendStatsRegistry(registry);
     this.rejections = new RejectionCounter(registry);
+    this.flowMetrics = new dev.llmproxy.proxy.metrics.FlowMetrics(registry);
     this.storeErrors = new StoreErrors(registry);
   }
 
@@ -68,6 +70,10 @@ public final class ProxyEnvironment {
 
   public ProxyMetrics metrics() {
     return metrics;
+  }
+
+  dev.llmproxy.proxy.metrics.FlowMetrics flowMetrics() {
+    return flowMetrics;
   }
 
   public BackendStatsRegistry backendStats() {
@@ -87,6 +93,7 @@ public final class ProxyEnvironment {
       BackendStats stats = backendStats.ofUrl(url);
       if (stats != null) {
         stats.engineScore(load == null ? Double.NaN : load.score(), load == null ? 0 : load.scrapedAtNanos());
+        stats.engineLoad(load);
       }
     });
     if (engineScraper.compareAndSet(null, scraper)) {

@@ -51,6 +51,8 @@ public final class MockLlmBackend implements AutoCloseable {
   private final AtomicInteger streamsFinished = new AtomicInteger();
   private volatile boolean recording = true;
   private volatile int answerDelayMs;
+  /** What {@code GET /metrics} answers, as an inference server's Prometheus text; null: 404. */
+  private volatile String engineMetrics;
   private volatile int streamIntervalMs;
   private final AtomicInteger failuresLeft = new AtomicInteger();
   private volatile int failureStatus = 500;
@@ -96,6 +98,12 @@ public final class MockLlmBackend implements AutoCloseable {
   /** The benchmark turns recording off: it would grow without bound. */
   public MockLlmBackend recording(boolean on) {
     this.recording = on;
+    return this;
+  }
+
+  /** {@code GET /metrics} answers this Prometheus text (e.g. {@code vllm:num_requests_waiting 3}): an engine's own figures. */
+  public MockLlmBackend engineMetrics(String prometheusText) {
+    this.engineMetrics = prometheusText;
     return this;
   }
 
@@ -198,6 +206,14 @@ public final class MockLlmBackend implements AutoCloseable {
     String path = request.path();
     switch (path) {
       case "/health" -> response.end("{\"status\":\"ok\"}");
+      case "/metrics" -> {
+        String metrics = engineMetrics;
+        if (metrics == null) {
+          response.setStatusCode(404).end();
+        } else {
+          response.putHeader("Content-Type", "text/plain; version=0.0.4").end(metrics);
+        }
+      }
       case "/v1/models" -> response.putHeader("Content-Type", "application/json").end(new JsonObject()
           .put("object", "list")
           .put("data", new JsonArray().add(new JsonObject().put("id", "mock").put("object", "model"))).encode());

@@ -484,6 +484,21 @@ final class ConfigValidator {
     if (r.affinity().enabled() && r.affinity().header().isEmpty()) {
       oneOf(r.affinity().key(), "routing.affinity.key", "api_key", "user_id");
     }
+    flowControl(r.flowControl());
+  }
+
+  private void flowControl(FlowControlConfig f) {
+    String at = "routing.flow_control.";
+    atLeast(f.maxInFlight(), 0, at + "max_in_flight");
+    atLeast(f.maxWaiting(), 1, at + "max_waiting");
+    if (!(f.maxKvCache() > 0 && f.maxKvCache() <= 1)) {
+      problems.error(at + "max_kv_cache", "must be > 0 and <= 1");
+    }
+    if (f.priorityHeader().isBlank()) {
+      problems.error(at + "priority_header", "must name a header");
+    }
+    atLeast(f.maxQueue(), 1, at + "max_queue");
+    positive(f.maxWait(), at + "max_wait");
   }
 
   private void healthCheck() {

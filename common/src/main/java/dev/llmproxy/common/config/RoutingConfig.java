@@ -10,7 +10,8 @@ import java.util.Map;
  * is read as least_connections.
  */
 public record RoutingConfig(boolean enabled, String loadBalance, Duration timeout, Duration connectTimeout,
-    ScriptConfig script, RetryConfig retry, List<FallbackConfig> fallback, AffinityConfig affinity) {
+    ScriptConfig script, RetryConfig retry, List<FallbackConfig> fallback, AffinityConfig affinity,
+    FlowControlConfig flowControl) {
 
   public static final List<String> STRATEGIES =
       List.of("round_robin", "weighted", "least_connections", "random", "latency_based", "queue_aware");
@@ -31,7 +32,8 @@ public record RoutingConfig(boolean enabled, String loadBalance, Duration timeou
         r.section("script", s -> ScriptConfig.read(s, ScriptConfig.DEFAULT)),
         r.section("retry", RetryConfig::read),
         r.list("fallback", FallbackConfig::read, List.of()),
-        r.section("affinity", AffinityConfig::read));
+        r.section("affinity", AffinityConfig::read),
+        r.section("flow_control", FlowControlConfig::read));
   }
 
   /**
@@ -47,7 +49,7 @@ public record RoutingConfig(boolean enabled, String loadBalance, Duration timeou
     }
     return new RoutingConfig(false, "round_robin", timeout, connectTimeout, ScriptConfig.DEFAULT,
         new RetryConfig(false, 0, retry.initialWait(), retry.maxWait(), retry.multiplier(), List.of()), List.of(),
-        new AffinityConfig(false, "", affinity.key()));
+        new AffinityConfig(false, "", affinity.key()), flowControl);
   }
 
   public JsonObject toJson() {
@@ -59,6 +61,7 @@ public record RoutingConfig(boolean enabled, String loadBalance, Duration timeou
         .put("script", script.toJson())
         .put("retry", retry.toJson())
         .put("fallback", JsonOut.array(fallback, FallbackConfig::toJson))
-        .put("affinity", affinity.toJson());
+        .put("affinity", affinity.toJson())
+        .put("flow_control", flowControl.toJson());
   }
 }

@@ -17,6 +17,8 @@ public enum ErrorKind {
   URI_TOO_LONG(414, "invalid_request_error", "uri_too_long"),
   HEADERS_TOO_LARGE(431, "invalid_request_error", "request_header_fields_too_large"),
   RATE_LIMITED(429, "rate_limit_exceeded", "rate_limit_exceeded"),
+  /** {@code routing.flow_control}: every backend of the model is saturated and the gateway's queue shed the request. */
+  OVERLOADED(429, "rate_limit_exceeded", "overloaded"),
   INTERNAL(500, "server_error", "internal_error"),
   UPSTREAM_UNREACHABLE(502, "server_error", "upstream_unreachable"),
   UPSTREAM_FAILED(502, "server_error", "upstream_error"),

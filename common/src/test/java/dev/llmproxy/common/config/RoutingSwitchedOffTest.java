@@ -59,4 +59,23 @@ class RoutingSwitchedOffTest {
     assertEquals(routing, routing.inEffect());
     assertTrue(loaded.warnings().stream().noneMatch(w -> w.startsWith("routing.")), loaded.warnings()::toString);
   }
+
+  @Test
+  void flowControlIsReadAndItsBadValuesAreNamedByPath() {
+    LoadedConfig ok = load(new JsonObject().put("flow_control", new JsonObject().put("enabled", true)
+        .put("max_in_flight", 4).put("max_wait", "5s")));
+    assertTrue(ok.ok(), ok.errors()::toString);
+    FlowControlConfig flow = ok.config().routing().flowControl();
+    assertEquals(List.of(true, 4, 2, 0.9, "X-Priority", 1000, java.time.Duration.ofSeconds(5)), List.of(flow.enabled(),
+        flow.maxInFlight(), flow.maxWaiting(), flow.maxKvCache(), flow.priorityHeader(), flow.maxQueue(), flow.maxWait()));
+    LoadedConfig bad = load(new JsonObject().put("flow_control", new JsonObject().put("max_in_flight", -1)
+        .put("max_waiting", 0).put("max_kv_cache", 1.5).put("priority_header", "").put("max_queue", 0)
+        .put("max_wait", "0s").put("max_wiat", "1s")));
+    assertFalse(bad.ok());
+    for (String field : List.of("max_in_flight", "max_waiting", "max_kv_cache", "priority_header", "max_queue", "max_wait")) {
+      assertTrue(bad.errors().stream().anyMatch(e -> e.startsWith("routing.flow_control." + field + ":")), field + " " + bad.errors());
+    }
+    assertTrue(bad.warnings().stream().anyMatch(w -> w.contains("routing.flow_control.max_wiat")) 
+        || bad.errors().stream().anyMatch(e -> e.contains("routing.flow_control.max_wiat")), bad.warnings()::toString);
+  }
 }

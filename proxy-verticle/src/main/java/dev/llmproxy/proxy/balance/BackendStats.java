@@ -28,6 +28,7 @@ public final class BackendStats {
   private volatile boolean healthy = true;
   private volatile double engineScore = Double.NaN;
   private volatile long engineScoredAtNanos;
+  private volatile dev.llmproxy.proxy.balance.engine.EngineLoad engineLoad;
 
   BackendStats(String name) {
     this.name = name;
@@ -141,6 +142,17 @@ public final class BackendStats {
   public void engineScore(double score, long scoredAtNanos) {
     this.engineScoredAtNanos = scoredAtNanos;
     this.engineScore = score;
+  }
+
+  /** The engine's own figures as last scraped (flow control's saturation reads them), or null. */
+  public void engineLoad(dev.llmproxy.proxy.balance.engine.EngineLoad load) {
+    this.engineLoad = load;
+  }
+
+  /** The engine's figures when scraped within {@code maxAgeNanos}, else null. */
+  public dev.llmproxy.proxy.balance.engine.EngineLoad engineLoad(long nowNanos, long maxAgeNanos) {
+    var load = engineLoad;
+    return load != null && load.freshAt(nowNanos, maxAgeNanos) ? load : null;
   }
 
   /** The engine's score when read within {@code maxAgeNanos}, else NaN. */

@@ -28,6 +28,8 @@ public final class Router {
   private List<Backend> all = List.of();
   private boolean anyModelLists;
   private RoutingScript script;
+  /** {@code routing.flow_control}'s view of a saturated backend, or null when flow control is off. */
+  private java.util.function.Predicate<Backend> saturated;
 
   public Router(RoutingConfig routing, BackendStatsRegistry stats) {
     this.strategy = Strategy.named(routing.loadBalance(), stats);
@@ -52,6 +54,11 @@ public final class Router {
 
   public void script(RoutingScript script) {
     this.script = script;
+  }
+
+  /** Flow control is on: the strategy chooses among the backends below their threshold while there are any. */
+  public void avoidSaturated(java.util.function.Predicate<Backend> saturated) {
+    this.saturated = saturated;
   }
 
   public List<Backend> usable() {
@@ -84,7 +91,11 @@ public final class Router {
     if (named != null) {
       return named;
     }
-    List<Backend> eligible = lowestPriority(eligible(serving, tried, now));
+    List<Backend> eligible = eligible(serving, tried, now);
+    if (saturated != null) {
+      eligible = belowThreshold(eligible);
+    }
+    eligible = lowestPriority(eligible);
     if (script != null) {
       Backend picked = script.pick(eligible, requestForScript.get(), stats);
       if (picked != null) {
@@ -106,7 +117,8 @@ public final class Router {
     return false;
   }
 
-  private List<Backend> serving(String model) {
+  /** The usable backends that serve {@code model} (every usable one when none lists its models). */
+  public List<Backend> serving(String model) {
     if (!anyModelLists || model == null) {
       return usable;
     }
@@ -121,29 +133,32 @@ public final class Router {
 
   /** Healthy and untried first; then untried even if ejected; then anything that serves the model. */
   private List<Backend> eligible(List<Backend> serving, List<Backend> tried, long now) {
-    List<Backend> fresh = null;
-    for (int i = 0; i < serving.size(); i++) {
-      Backend backend = serving.get(i);
-      boolean skip = tried.contains(backend) || stats.of(backend).ejectedAt(now);
-      if (skip && fresh == null) {
-        fresh = new ArrayList<>(serving.subList(0, i));
-      } else if (!skip && fresh != null) {
-        fresh.add(backend);
-      }
-    }
-    if (fresh == null) {
-      return serving;
-    }
-    if (!fresh.isEmpty()) {
+    List<Backend> fresh = without(serving, backend -> tried.contains(backend) || stats.of(backend).ejectedAt(now));
+    if (fresh == serving || !fresh.isEmpty()) {
       return fresh;
     }
-    List<Backend> untried = new ArrayList<>();
-    for (Backend backend : serving) {
-      if (!tried.contains(backend)) {
-        untried.add(backend);
+    List<Backend> untried = without(serving, tried::contains);
+    return untried.isEmpty() ? serving : untried;
+  }
+
+  private List<Backend> belowThreshold(List<Backend> eligible) {
+    List<Backend> free = without(eligible, saturated);
+    return free.isEmpty() ? eligible : free;
+  }
+
+  /** The backends {@code skip} does not select; {@code backends} itself when it selects none (no copy on the common path). */
+  private static List<Backend> without(List<Backend> backends, java.util.function.Predicate<Backend> skip) {
+    List<Backend> kept = null;
+    for (int i = 0; i < backends.size(); i++) {
+      Backend backend = backends.get(i);
+      boolean skipped = skip.test(backend);
+      if (skipped && kept == null) {
+        kept = new ArrayList<>(backends.subList(0, i));
+      } else if (!skipped && kept != null) {
+        kept.add(backend);
       }
     }
-    return untried.isEmpty() ? serving : untried;
+    return kept == null ? backends : kept;
   }
 
   /** A provider's {@code fallback_provider}: tried next after it failed, if it serves the model and is not ejected. */

@@ -1,0 +1,66 @@
+package dev.llmproxy.proxy;
+
+import dev.llmproxy.common.config.ConfigLoader;
+import dev.llmproxy.common.config.GatewayConfig;
+import dev.llmproxy.common.model.Backend;
+import dev.llmproxy.common.model.BackendSnapshot;
+import dev.llmproxy.proxy.balance.BackendStatsRegistry;
+import dev.llmproxy.proxy.balance.Router;
+import dev.llmproxy.proxy.metrics.FlowMetrics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.junit5.VertxExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * What flow control costs a request when nothing is saturated: the look at each serving backend's figures (issue 20
+ * asks for at most 5 µs at p50). Measured here, printed, and held to a bound a loaded CI machine keeps.
+ */
+@ExtendWith(VertxExtension.class)
+class FlowControlCostTest {
+
+  @Test
+  void theCheckWhenNothingIsSaturatedIsCheap(Vertx vertx) {
+    JsonObject raw = new JsonObject().put("backends", new JsonArray()
+            .add(new JsonObject().put("name", "a").put("url", "http://127.0.0.1:9001"))
+            .add(new JsonObject().put("name", "b").put("url", "http://127.0.0.1:9002"))
+            .add(new JsonObject().put("name", "c").put("url", "http://127.0.0.1:9003")))
+        .put("routing", new JsonObject().put("flow_control", new JsonObject().put("enabled", true).put("max_in_flight", 8)));
+    GatewayConfig config = ConfigLoader.parse(raw, Map.of()).config();
+    List<Backend> backends = config.backends().stream().map(b -> Backend.of(b, config.routing(), true)).toList();
+    BackendStatsRegistry stats = new BackendStatsRegistry(new SimpleMeterRegistry());
+    Router router = new Router(config.routing(), stats);
+    router.update(new BackendSnapshot(1, backends));
+    FlowControlStep step = new FlowControlStep(vertx, config.routing().flowControl(), router, stats,
+        new FlowMetrics(new SimpleMeterRegistry()));
+    int batch = 1000;
+    int batches = 2000;
+    long[] perCallNanos = new long[batches];
+    boolean any = false;
+    for (int round = 0; round < 2; round++) { // the first round warms the JIT
+      for (int i = 0; i < batches; i++) {
+        long start = System.nanoTime();
+        for (int j = 0; j < batch; j++) {
+          any |= step.saturated("mock", start);
+        }
+        perCallNanos[i] = (System.nanoTime() - start) / batch;
+      }
+    }
+    assertFalse(any);
+    Arrays.sort(perCallNanos);
+    long p50 = perCallNanos[batches / 2];
+    long p99 = perCallNanos[batches * 99 / 100];
+    System.out.println("flow control check, 3 backends, nothing saturated: p50 " + p50 + " ns, p99 " + p99 + " ns per request");
+    assertTrue(p50 < 50_000, "p50 " + p50 + " ns");
+  }
+}
