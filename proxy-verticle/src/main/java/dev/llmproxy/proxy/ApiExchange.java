@@ -185,9 +185,13 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
    * while nothing has reached the client) and ends the walk.
    */
   Future<Buffer> readAnswerWhole() {
+    return readAnswerWhole(upstreamResponse);
+  }
+
+  /** {@code upstream}: an answer not yet accepted as the exchange's own (condensation reads a 400 before it is). */
+  Future<Buffer> readAnswerWhole(HttpClientResponse upstream) {
     Promise<Buffer> read = Promise.promise();
     Buffer whole = Buffer.buffer();
-    HttpClientResponse upstream = upstreamResponse;
     upstream.handler(chunk -> {
       lastByteNanos = System.nanoTime();
       whole.appendBuffer(chunk);

@@ -348,7 +348,7 @@ final class ForwardStep implements ExchangeInterceptor {
   private static void condenseOrAccept(ApiExchange exchange, HttpClientResponse upstream) {
     BackendClients.Upstream pool = exchange.pool;
     // Read under the backend's silence watch; a failure has already been answered (or the exchange had ended).
-    exchange.readAnswerWhole().onComplete(read -> {
+    exchange.readAnswerWhole(upstream).onComplete(read -> {
       if (read.failed()) {
         return;
       }
