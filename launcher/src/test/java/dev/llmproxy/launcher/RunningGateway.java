@@ -108,9 +108,20 @@ final class RunningGateway implements AutoCloseable {
     return future.toCompletionStage().toCompletableFuture().get(seconds, TimeUnit.SECONDS);
   }
 
+  /**
+   * A loopback port free now, below Linux's ephemeral range (32768-60999): a port from that range may be taken by
+   * an outgoing connection before its server binds it (a cluster member dialling the member not yet started).
+   */
   static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
+    java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+    for (int attempt = 0; attempt < 200; attempt++) {
+      int port = random.nextInt(20_000, 32_000);
+      try (ServerSocket socket = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
+        return socket.getLocalPort();
+      } catch (IOException taken) {
+        // another one
+      }
     }
+    throw new IOException("no free loopback port between 20000 and 32000");
   }
 }
