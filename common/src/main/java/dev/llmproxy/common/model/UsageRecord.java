@@ -44,39 +44,6 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
     }
   }
 
-  /** Not from the cache, with the hooks' metadata (null: none), the key's hash and masked form given. */
-  public UsageRecord(String requestId, String apiKey, String keySource, String keyName, String userId, String model,
-                     long promptTokens, long completionTokens, long totalTokens, boolean stream,
-                     String method, String endpoint, Instant timestamp, String backendUrl, int statusCode,
-                     long latencyMs, long ttftMs, boolean estimated, boolean aborted, String clientIp,
-                     String keyHash, String maskedKey, JsonObject metadata) {
-    this(requestId, apiKey, keySource, keyName, userId, model, promptTokens, completionTokens, totalTokens, stream,
-        method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted, clientIp, keyHash,
-        maskedKey, false, metadata);
-  }
-
-  /** Without metadata, the key's hash and masked form given. */
-  public UsageRecord(String requestId, String apiKey, String keySource, String keyName, String userId, String model,
-                     long promptTokens, long completionTokens, long totalTokens, boolean stream,
-                     String method, String endpoint, Instant timestamp, String backendUrl, int statusCode,
-                     long latencyMs, long ttftMs, boolean estimated, boolean aborted, String clientIp,
-                     String keyHash, String maskedKey, boolean cached) {
-    this(requestId, apiKey, keySource, keyName, userId, model, promptTokens, completionTokens, totalTokens, stream,
-        method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted, clientIp, keyHash,
-        maskedKey, cached, null);
-  }
-
-  /** A record not served from the cache, with its key's hash and masked form as given. */
-  public UsageRecord(String requestId, String apiKey, String keySource, String keyName, String userId, String model,
-                     long promptTokens, long completionTokens, long totalTokens, boolean stream,
-                     String method, String endpoint, Instant timestamp, String backendUrl, int statusCode,
-                     long latencyMs, long ttftMs, boolean estimated, boolean aborted, String clientIp,
-                     String keyHash, String maskedKey) {
-    this(requestId, apiKey, keySource, keyName, userId, model, promptTokens, completionTokens, totalTokens, stream,
-        method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted, clientIp, keyHash,
-        maskedKey, false, null);
-  }
-
   /** As the proxy makes it: the key's hash and masked form are derived from the key. */
   public UsageRecord(String requestId, String apiKey, String keySource, String keyName, String userId, String model,
                      long promptTokens, long completionTokens, long totalTokens, boolean stream,
