@@ -5,6 +5,7 @@ import dev.llmproxy.common.bus.UsageRecordCodec;
 import dev.llmproxy.common.config.GatewayConfig;
 import dev.llmproxy.common.config.UsageHandoverConfig;
 import dev.llmproxy.common.model.UsageRecord;
+import dev.llmproxy.common.verticle.GatewayVerticle;
 import dev.llmproxy.usage.journal.JournalKeys;
 import dev.llmproxy.usage.journal.UsageJournal;
 import dev.llmproxy.usage.reporter.UsageMemberReporter;
@@ -13,9 +14,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
-import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
-import io.vertx.core.eventbus.MessageConsumer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * of them: past that a record is refused, counted in {@code llmproxy_usage_handover_dropped_total{reason="full"}}
  * and logged (once a minute with the count), never dropped silently.
  */
-public final class UsageHandoverVerticle extends VerticleBase {
+public final class UsageHandoverVerticle extends GatewayVerticle {
 
   private static final Logger LOG = LoggerFactory.getLogger(UsageHandoverVerticle.class);
   private static final String CURSOR = "handover";
@@ -42,13 +41,11 @@ public final class UsageHandoverVerticle extends VerticleBase {
   private static final long STOP_WAIT_MS = 5_000;
   private static final long LOG_EVERY_NANOS = TimeUnit.MINUTES.toNanos(1);
 
-  private final GatewayConfig config;
   private final MeterRegistry registry;
   private final Map<String, String> environment;
   private final List<Meter> meters = new ArrayList<>();
   private UsageJournal journal;
   private DeliveryLoop loop;
-  private MessageConsumer<UsageRecord> records;
   private Counter droppedFull;
   private Counter droppedJournal;
   private long droppedSinceLog;
@@ -67,13 +64,14 @@ public final class UsageHandoverVerticle extends VerticleBase {
   }
 
   UsageHandoverVerticle(GatewayConfig config, MeterRegistry registry, Map<String, String> environment) {
-    this.config = config;
+    super(config);
     this.registry = registry;
     this.environment = environment;
   }
 
   @Override
-  public Future<?> start() {
+  protected Future<?> startService() {
+    GatewayConfig config = gatewayConfig();
     UsageRecordCodec.register(vertx.eventBus());
     UsageHandoverConfig handover = config.cluster().usageHandover();
     JournalKeys keys;
@@ -88,6 +86,7 @@ public final class UsageHandoverVerticle extends VerticleBase {
             () -> loop.wake(), keys)
         .compose(opened -> {
           journal = opened;
+          onRelease(journal::close);
           return journal.cursor(CURSOR);
         })
         .compose(cursor -> {
@@ -97,20 +96,17 @@ public final class UsageHandoverVerticle extends VerticleBase {
           long waiting = loop.backlog();
           LOG.info("usage hand-over journal {}: {} record(s) waiting for a usage member, at most {} kept",
               dir.toAbsolutePath(), waiting, handover.maxRecords());
-          records = vertx.eventBus().localConsumer(Addresses.USAGE_HANDOVER, this::record);
-          return records.completion();
+          this.<UsageRecord>localConsumer(Addresses.USAGE_HANDOVER, this::record);
+          return Future.succeededFuture();
         })
-        .onSuccess(v -> loop.wake())
-        .onFailure(e -> {
-          // A failed start is not stopped: let go of the journal's lock here.
-          meters.forEach(registry::remove);
-          if (journal != null) {
-            journal.close();
-          }
-        });
+        .onSuccess(v -> loop.wake());
   }
 
   private void registerMeters() {
+    onRelease(() -> {
+      meters.forEach(registry::remove);
+      return Future.succeededFuture();
+    });
     meters.add(Gauge.builder("llmproxy_usage_handover_backlog", this, UsageHandoverVerticle::waiting)
         .description("Usage records kept on this proxy member and not yet acknowledged by a usage member")
         .register(registry));
@@ -134,10 +130,10 @@ public final class UsageHandoverVerticle extends VerticleBase {
 
   private void record(Message<UsageRecord> message) {
     UsageRecord usage = message.body();
-    if (waiting() >= config.cluster().usageHandover().maxRecords()) {
+    if (waiting() >= gatewayConfig().cluster().usageHandover().maxRecords()) {
       droppedFull.increment();
       logDrop(usage, "the hand-over journal holds cluster.usage_handover.max_records ("
-          + config.cluster().usageHandover().maxRecords() + ") records no usage member has taken");
+          + gatewayConfig().cluster().usageHandover().maxRecords() + ") records no usage member has taken");
       return;
     }
     journal.append(usage).onFailure(e -> {
@@ -159,13 +155,9 @@ public final class UsageHandoverVerticle extends VerticleBase {
     lastDropLogNanos = now;
   }
 
+  /** After the consumer is gone: the delivery loop hands over what it can, then the journal is closed (a release). */
   @Override
-  public Future<?> stop() {
-    meters.forEach(registry::remove);
-    Future<Void> unregistered = records == null ? Future.succeededFuture() : records.unregister();
-    Future<Void> delivered = loop == null ? Future.succeededFuture() : loop.stop(STOP_WAIT_MS);
-    return unregistered
-        .eventually(() -> delivered)
-        .eventually(() -> journal == null ? Future.succeededFuture() : journal.close());
+  protected Future<?> stopService() {
+    return loop == null ? Future.succeededFuture() : loop.stop(STOP_WAIT_MS);
   }
 }
