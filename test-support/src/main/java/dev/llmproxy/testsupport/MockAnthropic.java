@@ -204,9 +204,10 @@ public final class MockAnthropic implements AutoCloseable {
   }
 
   @Override
+  /** Returns once the server and its connections are closed: a test that closes it expects connects to fail next. */
   public void close() {
     if (server != null) {
-      server.close();
+      server.close().await();
     }
   }
 }
