@@ -30,10 +30,10 @@ final class LimitStep implements ExchangeInterceptor {
     String model = exchange.inspected.model();
     LimitRequest limited = decision == null
         ? new LimitRequest(null, null, null, null, null, null, null, model, request.path(),
-            request.method().name(), exchange::promptTokens)
+            request.method().name(), exchange.clientIp, exchange::promptTokens)
         : new LimitRequest(decision.keyId(), decision.keyName(), decision.userId(), decision.metadata(), decision.rpm(),
             decision.tpm(), decision.maxConcurrent(), model, request.path(), request.method().name(),
-            exchange::promptTokens);
+            exchange.clientIp, exchange::promptTokens);
     return limiter.admit(exchange.context.limitPlanner.plan(limited)).transform(decided -> {
       Admission admitted = decided.succeeded() ? decided.result() : Admission.UNLIMITED;
       if (exchange.finished) {

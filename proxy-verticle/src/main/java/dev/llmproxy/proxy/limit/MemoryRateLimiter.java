@@ -15,7 +15,9 @@ import java.time.Duration;
  * <p>With {@code storage: memory} it tracks any number of keys and forgets one idle for three minutes. On a
  * {@code memory} cache of {@code storage.caches} it tracks at most the cache's {@code max_size} keys (0: no bound; beyond it
  * Caffeine drops the least used, whose counters then start afresh) and forgets a key idle for the cache's
- * {@code ttl}, never sooner than {@link CacheConsumer#RATE_LIMIT_MIN_TTL}.
+ * {@code ttl}, never sooner than {@link CacheConsumer#RATE_LIMIT_MIN_TTL}. The counters of route limits
+ * ({@code rate_limit.routes}, one per route and key or client address) are kept apart, with the same bound, and
+ * forgotten only once idle for two of their windows too.
  */
 public final class MemoryRateLimiter implements RateLimiter {
 
@@ -25,6 +27,7 @@ public final class MemoryRateLimiter implements RateLimiter {
   private final long idleNanos;
   private final ScopeState global = new ScopeState(System.nanoTime());
   private final Cache<String, ScopeState> perKey;
+  private final Cache<String, RouteState> perRoute;
 
   public MemoryRateLimiter(RejectionCounter rejections) {
     this(rejections, -1, DEFAULT_IDLE);
@@ -42,6 +45,8 @@ public final class MemoryRateLimiter implements RateLimiter {
         .toNanos();
     Caffeine<Object, Object> builder = Caffeine.newBuilder().executor(Runnable::run);
     this.perKey = (maxKeys <= 0 ? builder : builder.maximumSize(maxKeys)).build();
+    Caffeine<Object, Object> routes = Caffeine.newBuilder().executor(Runnable::run);
+    this.perRoute = (maxKeys <= 0 ? routes : routes.maximumSize(maxKeys)).build();
   }
 
   /** How many keys have counters now (after pending evictions). */
@@ -61,9 +66,21 @@ public final class MemoryRateLimiter implements RateLimiter {
     }
     long now = System.nanoTime();
     long reserved = plan.reservedTokens();
+    RouteScope routeScope = plan.route();
+    RouteState route = null;
+    if (routeScope != null) {
+      route = perRoute.get(routeScope.bucket(), id -> new RouteState(now, routeScope.limits().windowMillis()));
+      Denial denial = route.take(routeScope, now);
+      if (denial != null) {
+        return rejections.denied(denial);
+      }
+    }
     if (plan.global() != null) {
       Denial denial = global.take(plan.global(), reserved, now, true);
       if (denial != null) {
+        if (route != null) {
+          route.untake(now);
+        }
         return rejections.denied(denial);
       }
     }
@@ -75,10 +92,13 @@ public final class MemoryRateLimiter implements RateLimiter {
         if (plan.global() != null) {
           global.untake(plan.global(), reserved, now);
         }
+        if (route != null) {
+          route.untake(now);
+        }
         return rejections.denied(denial);
       }
     }
-    return held(plan, key, now);
+    return held(plan, key, route, now);
   }
 
   @Override
@@ -90,11 +110,21 @@ public final class MemoryRateLimiter implements RateLimiter {
   void forgetIdleKeys(long nowNanos) {
     long before = nowNanos - idleNanos;
     perKey.asMap().values().removeIf(state -> state.idleSince(before));
+    perRoute.asMap().values().removeIf(state -> state.idleSince(before, nowNanos));
   }
 
-  private Admission held(LimitPlan plan, ScopeState key, long now) {
+  /** How many route counters exist now (after pending evictions). */
+  long trackedRoutes() {
+    perRoute.cleanUp();
+    return perRoute.estimatedSize();
+  }
+
+  private Admission held(LimitPlan plan, ScopeState key, RouteState route, long now) {
     Budget keyRequests = key == null ? null : key.requestBudget(plan.key(), now);
     Budget requests = keyRequests != null || plan.global() == null ? keyRequests : global.requestBudget(plan.global(), now);
+    if (route != null) {
+      requests = Budget.tighter(requests, route.budget(plan.route(), now));
+    }
     Budget keyTokens = key == null ? null : key.tokenBudget(plan.key(), now);
     Budget tokens = keyTokens != null || plan.global() == null ? keyTokens : global.tokenBudget(plan.global(), now);
     return new Held(plan, key, now, requests, tokens);

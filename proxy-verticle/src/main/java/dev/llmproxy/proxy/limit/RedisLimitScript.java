@@ -9,7 +9,8 @@ import java.util.HexFormat;
  * The one Lua script Redis runs for {@code rate_limit.storage: redis}, atomically, with Redis's own clock
  * ({@code TIME}), so that the clocks of the gateway nodes do not matter.
  *
- * <p>Each scope (the gateway, a key's bucket) has four keys, passed as {@code KEYS} in this order:
+ * <p>Each scope (the gateway, a key's bucket, a route's counter for a key or client address) has five keys, passed as
+ * {@code KEYS} in this order:
  * <ul>
  *   <li>{@code <base>:bucket}: the token bucket, a hash with {@code tokens} and {@code last_update} (ms), as the
  *       original LLMProxy kept it</li>
@@ -18,13 +19,16 @@ import java.util.HexFormat;
  *       minutes</li>
  *   <li>{@code <base>:conc}: a sorted set of the concurrency slots held, scored by when each expires, so that
  *       the slots of a gateway that died come back; expired ones are dropped on every check</li>
+ *   <li>{@code <base>:win}: the prefix of a route limit's counters {@code <prefix>:<window>} (window = unix ms /
+ *       window length), read as a sliding window of this window and the last, expiring after two windows</li>
  * </ul>
  *
  * <p>{@code ARGV[1] = "admit"}: {@code ARGV[2]} scopes, {@code ARGV[3]} slot id, {@code ARGV[4]} slot lifetime
  * (ms), {@code ARGV[5]} tokens to reserve, then per scope: per second, burst, per minute, tokens per minute,
- * max concurrent (0 = none). Checks every limit of every scope, then counts the request in all or none.
- * Returns {@code {admitted, scope, limit (1 rps, 2 rpm, 3 tpm, 4 concurrent), retry ms, minute, ms into minute,
- * then per scope: requests used (-1 without a per-minute limit), tokens used}}.
+ * max concurrent, requests per window, window length (ms) (0 = none). Checks every limit of every scope, then counts
+ * the request in all or none. Returns {@code {admitted, scope, limit (1 rps, 2 rpm, 3 tpm, 4 concurrent, 5 window),
+ * retry ms, minute, ms into minute, then per scope: requests used (-1 without a per-minute limit), tokens used,
+ * requests used in the window (-1 without one), ms until the window ends}}.
  *
  * <p>{@code ARGV[1] = "refresh"}: {@code ARGV[2]} scopes, {@code ARGV[3]} slot id, {@code ARGV[4]} slot lifetime
  * (ms): a holder that is still alive moves its slot's expiry on, so that a stream longer than the lifetime keeps it.
@@ -43,9 +47,9 @@ final class RedisLimitScript {
         local minute = ARGV[4]
         local correction = tonumber(ARGV[5])
         for i = 0, scopes - 1 do
-          redis.call('ZREM', KEYS[i * 4 + 4], slot)
+          redis.call('ZREM', KEYS[i * 5 + 4], slot)
           if correction ~= 0 and ARGV[6 + i] == '1' then
-            local key = KEYS[i * 4 + 3] .. ':' .. minute
+            local key = KEYS[i * 5 + 3] .. ':' .. minute
             if redis.call('EXISTS', key) == 1 then
               redis.call('INCRBY', key, correction)
             end
@@ -58,7 +62,7 @@ final class RedisLimitScript {
       if mode == 'refresh' then
         local lifetime = tonumber(ARGV[4])
         for i = 0, scopes - 1 do
-          local key = KEYS[i * 4 + 4]
+          local key = KEYS[i * 5 + 4]
           if redis.call('ZSCORE', key, ARGV[3]) then
             redis.call('ZADD', key, 'XX', now + lifetime, ARGV[3])
             redis.call('PEXPIRE', key, lifetime)
@@ -73,12 +77,14 @@ final class RedisLimitScript {
       local slotTtl = tonumber(ARGV[4])
       local reserve = tonumber(ARGV[5])
       local buckets = {}
+      local windows = {}
       local used = {}
       for i = 0, scopes - 1 do
-        local a = 6 + i * 5
+        local a = 6 + i * 7
         local rps, burst, rpm, tpm, conc = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]),
             tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
-        local k = i * 4
+        local win, winMs = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
+        local k = i * 5
         if rps > 0 then
           local capacity = burst > 0 and burst or 2 * rps
           local state = redis.call('HMGET', KEYS[k + 1], 'tokens', 'last_update')
@@ -112,14 +118,39 @@ final class RedisLimitScript {
             return {0, i, 4, 1000, minute, into}
           end
         end
-        used[i * 2 + 1] = math.ceil(rpmUsed + 1)
-        used[i * 2 + 2] = math.ceil(tpmUsed + reserve)
+        local winUsed = -1
+        local winLeft = 0
+        if win > 0 then
+          local w = math.floor(now / winMs)
+          local winInto = now - w * winMs
+          local cur = tonumber(redis.call('GET', KEYS[k + 5] .. ':' .. w)) or 0
+          local prev = tonumber(redis.call('GET', KEYS[k + 5] .. ':' .. (w - 1))) or 0
+          winUsed = cur + prev * (1 - winInto / winMs)
+          if winUsed + 1 > win then
+            local wait
+            if cur + 1 <= win and prev > 0 then
+              wait = winMs * (cur + prev + 1 - win) / prev - winInto
+            else
+              local share = 0
+              if cur > 0 then share = math.max(0, (cur + 1 - win) / cur) end
+              wait = winMs - winInto + share * winMs
+            end
+            return {0, i, 5, math.max(0, math.ceil(wait)), minute, into}
+          end
+          windows[i] = w
+          winLeft = winMs - winInto
+        end
+        used[i * 4 + 1] = math.ceil(rpmUsed + 1)
+        used[i * 4 + 2] = math.ceil(tpmUsed + reserve)
+        used[i * 4 + 3] = win > 0 and math.ceil(winUsed + 1) or -1
+        used[i * 4 + 4] = winLeft
       end
       for i = 0, scopes - 1 do
-        local a = 6 + i * 5
+        local a = 6 + i * 7
         local rps, burst, rpm, tpm, conc = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]),
             tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
-        local k = i * 4
+        local win, winMs = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
+        local k = i * 5
         if rps > 0 then
           local capacity = burst > 0 and burst or 2 * rps
           redis.call('HSET', KEYS[k + 1], 'tokens', tostring(buckets[i] - 1), 'last_update', now)
@@ -139,9 +170,14 @@ final class RedisLimitScript {
           redis.call('ZADD', KEYS[k + 4], now + slotTtl, slot)
           redis.call('PEXPIRE', KEYS[k + 4], slotTtl)
         end
+        if win > 0 then
+          local winKey = KEYS[k + 5] .. ':' .. windows[i]
+          redis.call('INCR', winKey)
+          redis.call('PEXPIRE', winKey, 2 * winMs)
+        end
       end
       local answer = {1, -1, 0, 0, minute, into}
-      for i = 1, scopes * 2 do
+      for i = 1, scopes * 4 do
         answer[6 + i] = used[i]
       end
       return answer

@@ -8,6 +8,8 @@ import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -63,28 +65,29 @@ public final class RedisRateLimiter implements RateLimiter {
       health.skipped();
       return Future.succeededFuture(storeFailed());
     }
-    String global = prefix + "global";
-    String key = plan.key() == null ? null : prefix + "key:" + plan.keyBucket();
-    Limits[] limits;
-    String[] bases;
-    if (plan.global() != null && key != null) {
-      limits = new Limits[] {plan.global(), plan.key()};
-      bases = new String[] {global, key};
-    } else if (key != null) {
-      limits = new Limits[] {plan.key()};
-      bases = new String[] {key};
-    } else {
-      limits = new Limits[] {plan.global()};
-      bases = new String[] {global};
+    List<Limits> scopeLimits = new ArrayList<>(3);
+    List<String> scopeBases = new ArrayList<>(3);
+    if (plan.global() != null) {
+      scopeLimits.add(plan.global());
+      scopeBases.add(prefix + "global");
     }
+    if (plan.key() != null) {
+      scopeLimits.add(plan.key());
+      scopeBases.add(prefix + "key:" + plan.keyBucket());
+    }
+    // The route's scope is last: decide() finds it there.
+    if (plan.route() != null) {
+      scopeLimits.add(plan.route().limits());
+      scopeBases.add(prefix + plan.route().bucket());
+    }
+    Limits[] limits = scopeLimits.toArray(Limits[]::new);
+    String[] bases = scopeBases.toArray(String[]::new);
     String slot = NODE + ":" + SLOTS.incrementAndGet();
-    Request request = Request.cmd(Command.EVALSHA).arg(RedisLimitScript.SHA).arg(limits.length * 4);
-    for (String base : bases) {
-      request.arg(base + ":bucket").arg(base + ":rpm").arg(base + ":tpm").arg(base + ":conc");
-    }
+    Request request = keys(bases);
     request.arg("admit").arg(limits.length).arg(slot).arg(slotLifetimeMs).arg(plan.reservedTokens());
     for (Limits l : limits) {
-      request.arg(l.perSecond()).arg(l.burst()).arg(l.perMinute()).arg(l.tokensPerMinute()).arg(l.maxConcurrent());
+      request.arg(l.perSecond()).arg(l.burst()).arg(l.perMinute()).arg(l.tokensPerMinute()).arg(l.maxConcurrent())
+          .arg(l.perWindow()).arg(l.windowMillis());
     }
     Future<Response> call = evalsha(request);
     return withTimeout(call).transform(answer -> {
@@ -110,6 +113,7 @@ public final class RedisRateLimiter implements RateLimiter {
       boolean global = bases[scope].equals(prefix + "global");
       long retrySeconds = (answer.get(3).toLong() + 999) / 1000;
       Denial denial = switch (answer.get(2).toInteger()) {
+        case 5 -> Denial.ofRoute(plan.route(), retrySeconds);
         case 1 -> Denial.of(Denial.Kind.RPS, global, hit.perSecond(), 0, retrySeconds);
         case 2 -> Denial.of(Denial.Kind.RPM, global, hit.perMinute(), 0, retrySeconds);
         case 3 -> Denial.of(Denial.Kind.TPM, global, hit.tokensPerMinute(),
@@ -120,18 +124,32 @@ public final class RedisRateLimiter implements RateLimiter {
     }
     Budget requests = null;
     Budget tokens = null;
-    // The key's numbers are the tightest that matter to its client: it is last, so it wins.
+    // The key's numbers are the tightest that matter to its client: it comes after the gateway's, so it wins; a
+    // route's limit wins when less of it is left.
     for (int i = 0; i < limits.length; i++) {
       Limits l = limits[i];
       if (l.perMinute() > 0) {
-        requests = new Budget(l.perMinute(), Math.max(0, l.perMinute() - answer.get(6 + i * 2).toLong()), resetSeconds);
+        requests = new Budget(l.perMinute(), Math.max(0, l.perMinute() - answer.get(6 + i * 4).toLong()), resetSeconds);
       }
       if (l.tokensPerMinute() > 0) {
-        tokens = new Budget(l.tokensPerMinute(), Math.max(0, l.tokensPerMinute() - answer.get(7 + i * 2).toLong()),
+        tokens = new Budget(l.tokensPerMinute(), Math.max(0, l.tokensPerMinute() - answer.get(7 + i * 4).toLong()),
             resetSeconds);
+      }
+      if (l.perWindow() > 0) {
+        requests = Budget.tighter(requests, new Budget(l.perWindow(),
+            Math.max(0, l.perWindow() - answer.get(8 + i * 4).toLong()), Math.max(1, (answer.get(9 + i * 4).toLong() + 999) / 1000)));
       }
     }
     return new Held(plan, limits, bases, slot, minute, requests, tokens);
+  }
+
+  /** EVALSHA of the script with the five keys of each scope ({@link RedisLimitScript}). */
+  private static Request keys(String[] bases) {
+    Request request = Request.cmd(Command.EVALSHA).arg(RedisLimitScript.SHA).arg(bases.length * 5);
+    for (String base : bases) {
+      request.arg(base + ":bucket").arg(base + ":rpm").arg(base + ":tpm").arg(base + ":conc").arg(base + ":win");
+    }
+    return request;
   }
 
   private Admission storeFailed() {
@@ -200,11 +218,7 @@ public final class RedisRateLimiter implements RateLimiter {
     }
 
     private Request keys() {
-      Request request = Request.cmd(Command.EVALSHA).arg(RedisLimitScript.SHA).arg(limits.length * 4);
-      for (String base : bases) {
-        request.arg(base + ":bucket").arg(base + ":rpm").arg(base + ":tpm").arg(base + ":conc");
-      }
-      return request;
+      return RedisRateLimiter.keys(bases);
     }
 
     @Override

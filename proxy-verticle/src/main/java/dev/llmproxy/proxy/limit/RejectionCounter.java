@@ -1,9 +1,14 @@
 package dev.llmproxy.proxy.limit;
 
+import dev.llmproxy.common.config.RouteLimitConfig;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 
-/** {@code llmproxy_ratelimit_rejections_total{scope,limit}}. */
+/**
+ * {@code llmproxy_ratelimit_rejections_total{scope,limit}}: scope {@code global}, {@code key} or {@code route}
+ * ({@code rate_limit.routes}, limit {@code requests_per_second|minute|hour|day}; the route itself is in the 429's
+ * message, not in a label).
+ */
 public final class RejectionCounter {
 
   private final MeterRegistry meters;
@@ -15,6 +20,9 @@ public final class RejectionCounter {
       for (Denial.Kind kind : Denial.Kind.values()) {
         counter(scope, kind.metric);
       }
+    }
+    for (RouteLimitConfig.Per per : RouteLimitConfig.Per.values()) {
+      counter("route", Denial.routeMetric(per.label()));
     }
   }
 
