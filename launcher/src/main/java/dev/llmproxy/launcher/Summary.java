@@ -37,6 +37,12 @@ final class Summary {
       out.append("auth:      ").append(config.auth().mode()).append(", ").append(config.auth().pipeline().size())
           .append(" provider(s)\n");
     }
+    if (config.rateLimit().enabled() && !config.rateLimit().routes().isEmpty()) {
+      out.append("routes:    ").append(config.rateLimit().routes().stream().map(r -> r.path() + " " + r.rate())
+          .collect(java.util.stream.Collectors.joining(", ")))
+          .append(config.auth().enabled() ? " (per key; per client address without one)" : " (per client address)")
+          .append('\n');
+    }
     if (!config.auth().enabled() && ListenAddress.of(config.server()).allInterfaces()) {
       out.append("warning:   ").append(Gateway.openWarning(config)).append('\n');
     }

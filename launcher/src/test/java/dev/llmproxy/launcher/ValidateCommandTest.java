@@ -246,6 +246,25 @@ class ValidateCommandTest {
         + "\n", "routing.script"});
     corpus.put("fault-injection-admin", new Object[] {ok + "fault_injection:\n  enabled: true\n  faults:\n"
         + "    - paths: [/admin/keys]\n      abort: {status: 503}\n", "fault_injection.faults[0].paths[0]"});
+    String routes = ok + "rate_limit:\n  enabled: true\n  routes:\n";
+    corpus.put("route-rate-words", new Object[] {routes + "    \"/v1/embeddings\": \"lots\"\n",
+        "rate_limit.routes./v1/embeddings: not a rate (\"lots\"); write N/second, N/minute, N/hour or N/day"});
+    corpus.put("route-rate-unit", new Object[] {routes + "    \"/v1/embeddings\": \"10/week\"\n",
+        "rate_limit.routes./v1/embeddings: not a rate"});
+    corpus.put("route-rate-zero", new Object[] {routes + "    \"/v1/embeddings\": \"0/minute\"\n",
+        "rate_limit.routes./v1/embeddings: must allow at least 1 request per minute"});
+    corpus.put("route-rate-negative", new Object[] {routes + "    \"/v1/embeddings\": \"-3/second\"\n",
+        "rate_limit.routes./v1/embeddings: must allow at least 1 request per second"});
+    corpus.put("route-rate-missing", new Object[] {routes + "    \"/v1/embeddings\":\n",
+        "rate_limit.routes./v1/embeddings: no rate given"});
+    corpus.put("route-own-endpoint", new Object[] {routes + "    \"/admin/keys\": \"5/second\"\n",
+        "rate_limit.routes./admin/keys: not an API route of the gateway"});
+    corpus.put("route-dot-segments", new Object[] {routes + "    \"/v1/x/../embeddings\": \"5/second\"\n",
+        "rate_limit.routes./v1/x/../embeddings: never matches"});
+    corpus.put("route-twice", new Object[] {routes + "    \"/v1/embeddings\": \"5/second\"\n"
+        + "    \"/v1/embeddings/\": \"6/second\"\n", "rate_limit.routes./v1/embeddings/: the same route"});
+    corpus.put("route-huge-path", new Object[] {routes + "    ? \"/v1/" + "a".repeat(20_000) + "\"\n    : \"x\"\n",
+        "rate_limit.routes.\"/v1/aaa"});
     corpus.put("ten-megabytes-one-line", new Object[] {"server:\n  listen: \"" + "x".repeat(10 * 1024 * 1024) + "\"\n",
         "too large"});
     corpus.put("two-megabytes-one-line", new Object[] {ok + "server:\n  read_timeout: \"" + "9".repeat(2 * 1024 * 1024)
@@ -273,6 +292,28 @@ class ValidateCommandTest {
       assertTrue(said.length() < 10_000, entry.getKey() + " echoes its input: " + said.length() + " characters");
       System.out.printf("validate %-28s exit %d in %5d ms%n", entry.getKey(), exit, tookMs);
     }
+  }
+
+  /** Issue 17: seed 002's per-route limits are summarised with whom they count. */
+  @Test
+  void routeLimitsAreSummarised(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("routes.yaml");
+    Files.writeString(file, """
+        server:
+          listen: "127.0.0.1:9000"
+        backends:
+          - url: "http://127.0.0.1:8001"
+        rate_limit:
+          enabled: true
+          routes:
+            "/v1/chat/completions": "500/minute"
+            "/v1/embeddings/": "1000 per hour"
+        """);
+    assertEquals(0, validate(file.toString()), err.toString());
+    String summary = out.toString();
+    assertTrue(summary.contains("routes:    /v1/chat/completions 500/minute, /v1/embeddings 1000/hour"
+        + " (per client address)"), summary);
+    assertFalse(summary.contains("unknown field"), summary);
   }
 
   /** Issue 17: a port in use stops start-up with one line naming the field and the address, without a stack trace. */

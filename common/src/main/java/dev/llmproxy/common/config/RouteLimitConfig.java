@@ -125,7 +125,11 @@ public record RouteLimitConfig(String path, long requests, Per per) {
   }
 
   private static RouteLimitConfig parse(String path, Object value, String at, Problems problems) {
-    if (value == null || value instanceof JsonObject || value instanceof JsonArray || value instanceof Boolean) {
+    if (value == null) {
+      problems.error(at, "no rate given; " + FORMS);
+      return null;
+    }
+    if (value instanceof JsonObject || value instanceof JsonArray || value instanceof Boolean) {
       problems.error(at, "not a rate (" + ConfigReader.quote(value) + "); " + FORMS);
       return null;
     }

@@ -70,4 +70,21 @@ class MemoryRateLimiterTest {
     assertEquals(1, limiter.trackedKeys());
     assertEquals("requests_per_minute", request(limiter, "k").metric());
   }
+
+  /** An hour's route count outlives the keys' idle time: it is forgotten only once two windows hold nothing of it. */
+  @Test
+  void aRoutesCountIsKeptForTwoOfItsWindowsWhateverTheTtl() {
+    MemoryRateLimiter limiter = limiter(memoryCache(100, Duration.ofMinutes(2)));
+    RouteScope hourly = new RouteScope("route:hour:/v1/embeddings|ip:203.0.113.1", "/v1/embeddings", "hour", false,
+        Limits.perWindow(1, Duration.ofHours(1).toMillis()));
+    LimitPlan plan = new LimitPlan(null, null, null, 0, hourly);
+    long start = System.nanoTime();
+    assertNull(limiter.admit(plan).result().denial());
+    assertEquals("requests_per_hour", limiter.admit(plan).result().denial().metric());
+    limiter.forgetIdleKeys(start + 3600 * SECOND);
+    assertEquals(1, limiter.trackedRoutes(), "idle past the ttl, but within two hours: kept");
+    assertEquals("requests_per_hour", limiter.admit(plan).result().denial().metric());
+    limiter.forgetIdleKeys(System.nanoTime() + 7201 * SECOND);
+    assertEquals(0, limiter.trackedRoutes(), "idle for two hours: nothing of it is read any more");
+  }
 }
