@@ -416,9 +416,6 @@ final class ConfigValidator {
     script(r.script(), "rate_limit.script");
     tier(r.global(), "rate_limit.global");
     tier(r.perKey(), "rate_limit.per_key");
-    if (!r.enabled() && !r.routes().isEmpty()) {
-      problems.warn("rate_limit.routes", "not applied, because rate_limit.enabled is false");
-    }
   }
 
   private void tier(RateLimitTierConfig t, String at) {

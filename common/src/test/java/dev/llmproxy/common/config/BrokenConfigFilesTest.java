@@ -146,17 +146,20 @@ class BrokenConfigFilesTest {
     assertTrue(checked > 1_500, "only " + checked + " variants");
   }
 
-  /** Every node's path, {@code a/b/0/c} (a slash between keys, as keys may hold dots). */
+  /** Between the keys of a node's path: keys may hold dots and slashes ({@code rate_limit.routes}), never this. */
+  private static final String STEP = "\u001f";
+
+  /** Every node's path, {@code a STEP b STEP 0 STEP c}. */
   private static void nodes(Object node, String path, Consumer<String> out) {
     if (node instanceof JsonObject o) {
       for (String key : o.fieldNames()) {
-        String child = path.isEmpty() ? key : path + "/" + key;
+        String child = path.isEmpty() ? key : path + STEP + key;
         out.accept(child);
         nodes(o.getValue(key), child, out);
       }
     } else if (node instanceof JsonArray a) {
       for (int i = 0; i < a.size(); i++) {
-        String child = path + "/" + i;
+        String child = path + STEP + i;
         out.accept(child);
         nodes(a.getValue(i), child, out);
       }
@@ -164,7 +167,7 @@ class BrokenConfigFilesTest {
   }
 
   private static void replace(JsonObject root, String path, Object value) {
-    String[] parts = path.split("/");
+    String[] parts = path.split(STEP);
     Object node = root;
     for (int i = 0; i < parts.length - 1; i++) {
       node = node instanceof JsonObject o ? o.getValue(parts[i]) : ((JsonArray) node).getValue(Integer.parseInt(parts[i]));

@@ -82,7 +82,7 @@ class RouteLimitConfigTest {
   }
 
   @Test
-  void routesAloneSwitchLimitingOnWithAWarningAndEnabledFalseIsNamed() {
+  void routesAloneSwitchLimitingOnWithAWarningAndEnabledFalseSwitchesThemOff() {
     LoadedConfig implicit = TestConfigs.loadYaml("""
         backends:
           - url: http://127.0.0.1:9
@@ -102,7 +102,7 @@ class RouteLimitConfigTest {
           routes: {"/v1/embeddings": "1000/minute"}
         """);
     assertTrue(off.ok(), off.errors()::toString);
-    assertEquals(List.of("rate_limit.routes: not applied, because rate_limit.enabled is false"), off.warnings());
+    assertFalse(off.config().rateLimit().enabled(), "an explicit enabled: false wins, as for global and per_key");
   }
 
   @Test
