@@ -16,12 +16,16 @@ import java.time.Duration;
  * {@code memory} cache of {@code storage.caches} it tracks at most the cache's {@code max_size} keys (0: no bound; beyond it
  * Caffeine drops the least used, whose counters then start afresh) and forgets a key idle for the cache's
  * {@code ttl}, never sooner than {@link CacheConsumer#RATE_LIMIT_MIN_TTL}. The counters of route limits
- * ({@code rate_limit.routes}, one per route and key or client address) are kept apart, with the same bound, and
- * forgotten only once idle for two of their windows too.
+ * ({@code rate_limit.routes}, one per route and key or client address) are kept apart, with the same bound
+ * ({@link #DEFAULT_MAX_ROUTE_COUNTERS} when there is none: without a key they are per client address, and an hour's
+ * or a day's counter is kept for two of its windows, so clients from many addresses must not grow the heap without
+ * end), and forgotten only once idle for two of their windows too.
  */
 public final class MemoryRateLimiter implements RateLimiter {
 
   static final Duration DEFAULT_IDLE = Duration.ofMinutes(3);
+  /** Route counters kept at most when no cache bounds them (a few hundred bytes each): beyond, the least used go. */
+  static final long DEFAULT_MAX_ROUTE_COUNTERS = 100_000;
 
   private final RejectionCounter rejections;
   private final long idleNanos;
@@ -46,7 +50,7 @@ public final class MemoryRateLimiter implements RateLimiter {
     Caffeine<Object, Object> builder = Caffeine.newBuilder().executor(Runnable::run);
     this.perKey = (maxKeys <= 0 ? builder : builder.maximumSize(maxKeys)).build();
     Caffeine<Object, Object> routes = Caffeine.newBuilder().executor(Runnable::run);
-    this.perRoute = (maxKeys <= 0 ? routes : routes.maximumSize(maxKeys)).build();
+    this.perRoute = routes.maximumSize(maxKeys <= 0 ? DEFAULT_MAX_ROUTE_COUNTERS : maxKeys).build();
   }
 
   /** How many keys have counters now (after pending evictions). */

@@ -87,4 +87,24 @@ class MemoryRateLimiterTest {
     limiter.forgetIdleKeys(System.nanoTime() + 7201 * SECOND);
     assertEquals(0, limiter.trackedRoutes(), "idle for two hours: nothing of it is read any more");
   }
+
+  /** Route counters per client address are bounded: by the cache's max_size, else by a default. */
+  @Test
+  void routeCountersAreBoundedWithOrWithoutACache() {
+    MemoryRateLimiter bounded = limiter(memoryCache(3, Duration.ofMinutes(5)));
+    MemoryRateLimiter unconfigured = new MemoryRateLimiter(new RejectionCounter(new SimpleMeterRegistry()));
+    long addresses = MemoryRateLimiter.DEFAULT_MAX_ROUTE_COUNTERS + 5_000;
+    for (long i = 0; i < addresses; i++) {
+      RouteScope daily = new RouteScope("route:day:/v1/embeddings|ip:" + i, "/v1/embeddings", "day", false,
+          Limits.perWindow(10, Duration.ofDays(1).toMillis()));
+      LimitPlan plan = new LimitPlan(null, null, null, 0, daily);
+      if (i < 50) {
+        assertNull(bounded.admit(plan).result().denial());
+      }
+      assertNull(unconfigured.admit(plan).result().denial());
+    }
+    assertTrue(bounded.trackedRoutes() <= 3, "tracked " + bounded.trackedRoutes());
+    assertTrue(unconfigured.trackedRoutes() <= MemoryRateLimiter.DEFAULT_MAX_ROUTE_COUNTERS,
+        "tracked " + unconfigured.trackedRoutes());
+  }
 }
