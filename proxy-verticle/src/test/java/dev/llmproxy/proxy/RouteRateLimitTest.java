@@ -221,4 +221,18 @@ class RouteRateLimitTest {
     anHourOnMessages(inRedis);
     counted(inRedis, "requests_per_hour", 1);
   }
+
+  /** A rate_limit.script's skip skips every limit, the route's too. */
+  @Test
+  void aScriptsSkipSkipsTheRoutesLimit(Vertx vertx) {
+    ProxyHarness proxy = memory(vertx, routes("/v1/chat/completions", "1/minute")
+        .put("script", new JsonObject().put("enabled", true)
+            .put("script", "if request.model == 'free' then return {skip = true} end")), new JsonObject());
+    assertEquals(200, Http.post(proxy.client, "/v1/chat/completions", CHAT).status());
+    assertEquals(429, Http.post(proxy.client, "/v1/chat/completions", CHAT).status());
+    String free = "{\"model\":\"free\",\"max_tokens\":2,\"messages\":[]}";
+    for (int i = 0; i < 3; i++) {
+      assertEquals(200, Http.post(proxy.client, "/v1/chat/completions", free).status());
+    }
+  }
 }
