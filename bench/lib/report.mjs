@@ -73,7 +73,7 @@ function errorsOf(leg) {
 }
 
 const header = ['', ...legs, ...pairs.map(([g, base]) => `${g} / ${base}`)];
-const table = [
+const allRows = [
   throughputRow(`JSON req/s, wrk -c${c}`, `json_c${c}`, 'rps'),
   latencyRow('JSON p50, wrk -c1', 'json_c1', 'p50_us'),
   latencyRow('JSON p99, wrk -c1', 'json_c1', 'p99_us'),
@@ -136,6 +136,8 @@ const table = [
   latencyRow(`first ${meta.start_duration} after /ready: JSON p99, -c1`, 'start_json_c1', 'p99_us'),
   plainRow('errors (all tests)', (l) => String(errorsOf(l))),
 ];
+// A row no leg of this run has a figure for (a test not run: STREAMS=0, no start leg, no usage leg) is left out.
+const table = allRows.filter((r) => r.slice(1, 1 + legs.length).some((v) => v !== '–' && v !== '' && v !== null));
 
 function textTable(rowsIn) {
   const all = [header, ...rowsIn];
@@ -189,10 +191,12 @@ const notes = [
   `date ${meta.date}, commit ${meta.commit}, ${meta.host_cpus} cores / ${meta.mem_gb} GB, ${meta.java}, nginx ${meta.nginx}`,
   `upstream: MockLlmBackend ×${meta.upstream_instances}; wrk -t2 -c${c} -d${meta.duration} after warm-up (rounds of ${meta.warmup} until req/s is stable within 5%, ${meta.warmup_max} at most); ` +
     `-c1 for ${meta.lat_duration}; fixed rate ${meta.rate}/s for ${meta.rate_duration}s on 64 connections; ` +
-    `TTFT over ${meta.ttft_n} sequential streams; ${meta.streams} open streams of ${meta.stream_chunks} chunks ${meta.stream_interval_ms} ms apart`,
+    `TTFT over ${meta.ttft_n} sequential streams; ` +
+    (meta.stream_levels?.length ? `open-streams ramp of ${meta.stream_levels.join(', ')} streams of ${meta.stream_chunks} chunks ${meta.stream_interval_ms} ms apart, memory read at ${meta.streams}`
+      : 'no open-streams test'),
   ...jvm,
   ...issue18(),
-  ...(meta.stream_levels ? [`a stream stalls when a gap between its chunks exceeds 2 × ${meta.stream_interval_ms} ms + 50 ms or it does not complete; ` +
+  ...(meta.stream_levels?.length ? [`a stream stalls when a gap between its chunks exceeds 2 × ${meta.stream_interval_ms} ms + 50 ms or it does not complete; ` +
     `the ramp stops past ${fmtInt(meta.streams)} streams at the first level where one stalls; levels are capped at ${fmtInt(meta.stream_fd_cap)} by ulimit -n`] : []),
   ...(othersMax > 25 ? [`WARNING: other work on the machine used up to ${othersMax}% CPU during a measurement (100% = one core): figures are low and noisy`] : []),
   ...(meta.busy_before_pct > 15 ? [`WARNING: the machine was ${meta.busy_before_pct}% busy before the run (other work on it): figures are low and noisy`] : []),
