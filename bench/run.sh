@@ -541,10 +541,6 @@ usage_caught_up() { # leg test-name
   record "$leg" "$test" "{\"after_load\":\"$backlog\",\"pending\":\"$pending\",\"drained_s\":$drained}"
 }
 
-# The open-streams ramp: LEVELS concurrent streams of STREAM_CHUNKS chunks STREAM_INTERVAL_MS apart, one level after
-# the other. A stream stalls (lib/sse-client.mjs) when a gap between two of its chunks exceeds 2 x interval + 50 ms or
-# it does not complete; the leg "holds" the highest level below the first one where any stream stalled. Past STREAMS
-# the ramp stops at the first stalling level; up to it, it goes on, so that the memory figures are always taken.
 # llmproxy-all: the records the receiver got against the requests the load tools saw answered on this leg (ANSWERED)
 # and against the gateway's own count (llmproxy_requests_total, summed). Waits (up to 60 s) until the receiver has
 # a record of every request the gateway counted. Lost = answered requests without a record; records beyond the
@@ -567,24 +563,30 @@ metering_check() { # leg
     || { log "$leg/metering: FAILED: usage records lost"; FAILED=1; }
 }
 
+# The open-streams ramp: LEVELS concurrent streams of STREAM_CHUNKS chunks STREAM_INTERVAL_MS apart, one level after
+# the other. A stream stalls (lib/sse-client.mjs) when a gap between two of its chunks exceeds 2 x interval + 50 ms or
+# it does not complete. The leg "holds" the most streams that were open at once (each with its first chunk, none
+# ended) on a level below the first one where any stream stalled: a client too slow to open a level's streams within
+# their length (a loaded machine) has not tested that level, and the figure says so. Past STREAMS the ramp stops at
+# the first stalling level; up to it, it goes on, so that the memory figures are always taken.
 open_streams() { # leg
-  local leg="$1" held=0 first_stall=null level ran=()
+  local leg="$1" held=0 held_level=0 first_stall=null level ran=()
   for level in "${LEVELS[@]}"; do
     open_level "$leg" "$level" || { FAILED=1; break; }
     ran+=("$level")
     if ((LEVEL_STALLED > 0)); then
       [[ "$first_stall" == null ]] && first_stall=$level
       ((level >= STREAMS)) && break
-    elif [[ "$first_stall" == null ]]; then
-      held=$level
+    elif [[ "$first_stall" == null ]] && ((LEVEL_MAX_OPEN > held)); then
+      held=$LEVEL_MAX_OPEN held_level=$level
     fi
   done
-  record "$leg" stream_ramp "{\"levels\":[$(IFS=,; echo "${ran[*]}")],\"held\":$held,\"first_stall\":$first_stall,\"interval_ms\":$STREAM_INTERVAL_MS,\"chunks\":$STREAM_CHUNKS,\"cap\":$STREAM_CAP}"
-  log "$leg: concurrent streams held without a stall: $held of levels ${ran[*]}$([[ "$first_stall" != null ]] && echo "; streams stalled at $first_stall")"
+  record "$leg" stream_ramp "{\"levels\":[$(IFS=,; echo "${ran[*]}")],\"held\":$held,\"held_level\":$held_level,\"first_stall\":$first_stall,\"interval_ms\":$STREAM_INTERVAL_MS,\"chunks\":$STREAM_CHUNKS,\"cap\":$STREAM_CAP}"
+  log "$leg: concurrent streams held without a stall: $held (level $held_level) of levels ${ran[*]}$([[ "$first_stall" != null ]] && echo "; streams stalled at $first_stall")"
 }
 
 # One level of the ramp: N concurrent streams; at N = STREAMS, the proxy's memory while they are all open.
-LEVEL_STALLED=0
+LEVEL_STALLED=0 LEVEL_MAX_OPEN=0
 open_level() { # leg N
   local leg="$1" n="$2" chat; chat="$(leg_url "$leg")/v1/chat/completions"
   local marker="$OUT/open-streams.$leg.$n.marker" outf="$OUT/open-streams.$leg.$n.out" pids; pids="$(leg_pids "$leg")"
@@ -619,7 +621,7 @@ open_level() { # leg N
   record "$leg" "streams_$n" "$line"
   [[ "$n" == "$STREAMS" ]] && record "$leg" open_streams "$line"
   count_answered "$line"
-  LEVEL_STALLED=$(node -e 'console.log(JSON.parse(process.argv[1]).stalled ?? 1)' "$line")
+  read -r LEVEL_STALLED LEVEL_MAX_OPEN < <(node -e 'const r=JSON.parse(process.argv[1]); console.log(r.stalled ?? 1, r.max_open_with_data ?? 0)' "$line")
   log "$leg/open_streams $n: $(node -e 'const r=JSON.parse(process.argv[1]); const ms=(us)=>us===null?"-":(us/1000).toFixed(1)+"ms"; const mb=(kb)=>kb===null?"-":Math.round(kb/1024)+"MB";
     console.log(`ok=${r.ok}/${r.n} stalled=${r.stalled} (by gap ${r.stalled_by_gap}) gap p50/p99/max=${ms(r.gap_p50_us)}/${ms(r.gap_p99_us)}/${ms(r.gap_max_us)} ttft p99=${ms(r.ttft_p99_us)} max_open=${r.max_open_with_data} rss=${mb(r.rss_kb)} heap=${mb(r.heap_used_kb)} heap_after_gc=${mb(r.heap_after_gc_kb)} errors=${JSON.stringify(r.errors)}`)' "$line")"
 }

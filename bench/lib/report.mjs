@@ -100,7 +100,8 @@ const allRows = [
     const r = byLeg.get(l)?.stream_ramp;
     if (!r) return null;
     const s = r.first_stall === null ? null : byLeg.get(l)?.[`streams_${r.first_stall}`];
-    return `${fmtInt(r.held)}${s ? ` (${fmtInt(s.stalled)} of ${fmtInt(s.n)} stalled at ${fmtInt(r.first_stall)})` : ''}`;
+    const partial = r.held_level !== undefined && r.held < r.held_level ? ` of ${fmtInt(r.held_level)} (not all open at once)` : '';
+    return `${fmtInt(r.held)}${partial}${s ? `; ${fmtInt(s.stalled)} of ${fmtInt(s.n)} stalled at ${fmtInt(r.first_stall)}` : ''}`;
   }, (g, base) => {
     const a = byLeg.get(g)?.stream_ramp?.held;
     const b = byLeg.get(base)?.stream_ramp?.held;
@@ -199,7 +200,8 @@ const notes = [
       : 'no open-streams test'),
   ...jvm,
   ...issue18(),
-  ...(meta.stream_levels?.length ? [`a stream stalls when a gap between its chunks exceeds 2 × ${meta.stream_interval_ms} ms + 50 ms or it does not complete; ` +
+  ...(meta.stream_levels?.length ? [`streams held: the most open at once (first chunk in, not ended) on a level below the first where a stream stalled; ` +
+    `a stream stalls when a gap between its chunks exceeds 2 × ${meta.stream_interval_ms} ms + 50 ms or it does not complete; ` +
     `the ramp stops past ${fmtInt(meta.streams)} streams at the first level where one stalls; levels are capped at ${fmtInt(meta.stream_fd_cap)} by ulimit -n`] : []),
   ...(othersMax > 25 ? [`WARNING: other work on the machine used up to ${othersMax}% CPU during a measurement (100% = one core): figures are low and noisy`] : []),
   ...(meta.busy_before_pct > 15 ? [`WARNING: the machine was ${meta.busy_before_pct}% busy before the run (other work on it): figures are low and noisy`] : []),
