@@ -12,8 +12,10 @@ OUT="${OUT:-$BENCH_DIR/out}"
 QUICK="${QUICK:-0}"
 if [[ "$QUICK" == 1 ]]; then
   d_dur=3s d_warm=3s d_warmmax=6s d_lat=3s d_ttft=30 d_rate=2000 d_rdur=3 d_streams=500 d_schunks=5 d_sint=500
+  d_levels="200 500"
 else
-  d_dur=10s d_warm=5s d_warmmax=30s d_lat=5s d_ttft=150 d_rate=5000 d_rdur=8 d_streams=5000 d_schunks=20 d_sint=1000
+  d_dur=10s d_warm=5s d_warmmax=30s d_lat=5s d_ttft=150 d_rate=5000 d_rdur=8 d_streams=5000 d_schunks=10 d_sint=1000
+  d_levels="1000 2000 5000 10000"
 fi
 DURATION="${DURATION:-$d_dur}"            # each wrk throughput run (JSON c=CONNECTIONS, SSE)
 WARMUP="${WARMUP:-$d_warm}"               # one wrk warm-up round; rounds repeat until req/s is stable ...
@@ -23,11 +25,13 @@ CONNECTIONS="${CONNECTIONS:-32}"
 TTFT_N="${TTFT_N:-$d_ttft}"               # sequential streaming requests for TTFT
 RATE="${RATE:-$d_rate}"                   # fixed-rate run: requests/s ...
 RATE_DURATION="${RATE_DURATION:-$d_rdur}" # ... for this many seconds
-STREAMS="${STREAMS:-$d_streams}"          # concurrent open streams (0 = skip)
+STREAMS="${STREAMS:-$d_streams}"          # the open-streams level whose memory is sampled (0 = no open-streams test)
+STREAM_LEVELS="${STREAM_LEVELS:-$d_levels}" # open-streams ramp: concurrent streams per level, until one stalls
 STREAM_CHUNKS="${STREAM_CHUNKS:-$d_schunks}"
 STREAM_INTERVAL_MS="${STREAM_INTERVAL_MS:-$d_sint}"
-LEGS="${LEGS:-direct nginx vertx-bare llmproxy llmproxy-auth}"  # also: llmproxy-hooks, llmproxy-limits, llmproxy-limits-redis, llmproxy-usage, llmproxy-usage-db, llmproxy-base (GATEWAY_JAR_BASE), llmproxy-g1, llmproxy-jdk25, llmproxy-coldstart, llmproxy-warmstart
-OPEN_LEGS="${OPEN_LEGS-nginx llmproxy}"  # legs that also get the open-streams test (any of LEGS)
+LEGS="${LEGS:-direct nginx vertx-bare llmproxy llmproxy-auth llmproxy-all}"  # also: llmproxy-hooks, llmproxy-limits, llmproxy-limits-redis, llmproxy-usage, llmproxy-usage-db, llmproxy-base (GATEWAY_JAR_BASE), llmproxy-g1, llmproxy-jdk25, llmproxy-coldstart, llmproxy-warmstart
+OPEN_LEGS="${OPEN_LEGS-direct nginx llmproxy llmproxy-all}"  # legs that also get the open-streams ramp (any of LEGS)
+WEBHOOK_BATCH_SIZE="${WEBHOOK_BATCH_SIZE:-}"  # llmproxy-all: webhook.batch_size, when the gateway has it (empty: not set)
 UPSTREAM_INSTANCES="${UPSTREAM_INSTANCES:-$(nproc)}"
 JAVA="${JAVA:-java}"
 JAVA25="${JAVA25:-$(ls -d /usr/lib/jvm/temurin-25*/bin/java 2>/dev/null | head -1 || true)}"
@@ -93,10 +97,26 @@ ensure_tools() {
   JAVA_BIN_DIR="$(dirname "$(readlink -f "$(command -v "$JAVA")")")"
   # Many sockets: 5000 streams are 5000 fds in the client, 10000 in a proxy, 5000 upstream.
   ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-  local need=$((STREAMS * 2 + 1000))
-  if (( $(ulimit -n) < need )); then
-    log "warning: ulimit -n is $(ulimit -n), $STREAMS open streams need about $need"
-  fi
+  stream_levels
+}
+
+# The ramp's levels within what the file limit allows a proxy (two sockets a stream, 1000 spare): a level above it
+# is replaced by the highest that fits (rounded down to 500), so the ramp measures the proxy, not the limit.
+LEVELS=() STREAM_CAP=0
+stream_levels() {
+  local cap=$(( ($(ulimit -n) - 1000) / 2 / 500 * 500 )) want=() l
+  STREAM_CAP=$cap
+  ((STREAMS > 0)) || { LEVELS=(); return; }
+  for l in $STREAM_LEVELS $STREAMS; do
+    if ((l > cap)); then
+      log "warning: ulimit -n is $(ulimit -n) (hard limit $(ulimit -Hn)): $l open streams need about $((l * 2 + 1000)); measuring $cap instead"
+      l=$cap
+    fi
+    ((l > 0)) && want+=("$l")
+  done
+  mapfile -t LEVELS < <(printf '%s\n' "${want[@]}" | sort -n | uniq)
+  ((STREAMS > cap)) && STREAMS=$cap
+  return 0
 }
 
 # ---- build --------------------------------------------------------------------------------
@@ -181,7 +201,7 @@ heap_used_kb() { # heap used by a JVM, from jcmd GC.heap_info (any collector)
 }
 
 # Which processes make up each leg (for CPU% and RSS)
-UPSTREAM_PID="" NGINX_PID="" GATEWAY_PID=""
+UPSTREAM_PID="" NGINX_PID="" GATEWAY_PID="" RECEIVER_PID=""
 leg_pids() { # leg -> pids of the proxy (not the upstream)
   case "$1" in
     direct) echo "" ;;
@@ -211,30 +231,46 @@ check_alive() { # leg
   done
 }
 
+# Requests the load tools saw answered (2xx, complete) on the current leg, warm-up included: what the llmproxy-all
+# leg's usage receiver must have a record of at the end. wrk: requests - non-2xx; fixed-rate: requests - non2xx;
+# sse-client: complete streams (its warm-up streams too).
+ANSWERED=0
+count_answered() { # result-json
+  local n
+  n=$(node -e 'const r=JSON.parse(process.argv[1]);
+    const n = r.mode ? (r.ok || 0) + (r.warmup_ok || 0) : (r.requests || 0) - (r.non2xx ?? r.err_status ?? 0);
+    console.log(Math.max(0, Math.round(n)))' "$1" 2>/dev/null || echo 0)
+  ANSWERED=$((ANSWERED + n))
+}
+
 # Runs a load command; records its result line plus the CPU each party used meanwhile.
 measure() { # leg test marker cmd...
   local leg="$1" test="$2" marker="$3"; shift 3
   check_alive "$leg"
   local proxy_pids; proxy_pids="$(leg_pids "$leg")"
-  local up0 px0 t0 out line m0 c0
-  up0=$(cpu_ticks $UPSTREAM_PID); px0=$(cpu_ticks $proxy_pids); m0=$(machine_busy_ticks); children_cpu_ms; c0=$CHILD_MS; t0=$(date +%s%N)
+  local up0 px0 rc0 t0 out line m0 c0
+  up0=$(cpu_ticks $UPSTREAM_PID); px0=$(cpu_ticks $proxy_pids); rc0=$(cpu_ticks $RECEIVER_PID); m0=$(machine_busy_ticks)
+  children_cpu_ms; c0=$CHILD_MS; t0=$(date +%s%N)
   out="$("$@" 2>&1)" || { check_alive "$leg"; log "$leg/$test: load tool failed:"; echo "$out" | tail -5 >&2; return 1; }
   check_alive "$leg"
   local dt_ms=$((($(date +%s%N) - t0) / 1000000))
   ((dt_ms > 0)) || dt_ms=1
-  local up_pct px_pct tool_pct machine_pct others_pct
+  local up_pct px_pct rc_pct tool_pct machine_pct others_pct
   up_pct=$(( ($(cpu_ticks $UPSTREAM_PID) - up0) * 100000 / CLK_TCK / dt_ms ))
   px_pct=$(( ($(cpu_ticks $proxy_pids) - px0) * 100000 / CLK_TCK / dt_ms ))
+  rc_pct=$(( ($(cpu_ticks $RECEIVER_PID) - rc0) * 100000 / CLK_TCK / dt_ms ))
   machine_pct=$(( ($(machine_busy_ticks) - m0) * 100000 / CLK_TCK / dt_ms ))
   children_cpu_ms; tool_pct=$(( (CHILD_MS - c0) * 100 / dt_ms ))
-  others_pct=$(( machine_pct - up_pct - px_pct - tool_pct ))
+  others_pct=$(( machine_pct - up_pct - px_pct - rc_pct - tool_pct ))
   ((others_pct > 0)) || others_pct=0
   line="$(grep -m1 "^$marker " <<<"$out" | sed "s/^$marker //")"
   [[ -n "$line" ]] || { log "$leg/$test: no result from the load tool:"; echo "$out" | tail -5 >&2; return 1; }
   line="${line%\}},\"cpu_upstream_pct\":$up_pct,\"cpu_proxy_pct\":$px_pct,\"cpu_tool_pct\":$tool_pct,\"cpu_others_pct\":$others_pct}"
+  [[ -n "$RECEIVER_PID" ]] && line="${line%\}},\"cpu_receiver_pct\":$rc_pct}"
   record "$leg" "$test" "$line"
+  count_answered "$line"
   ((others_pct > 25)) && log "$leg/$test: warning: other work on the machine used ${others_pct}% CPU meanwhile (100% = one core)"
-  log "$leg/$test: $(node -e 'const r=JSON.parse(process.argv[1]); const k=["rps","achieved_rps","p50_us","p99_us","ttft_p50_us","ttft_p99_us","ok","errors","err_status","cpu_upstream_pct","cpu_proxy_pct","cpu_tool_pct","cpu_others_pct"]; console.log(k.filter(x=>r[x]!==undefined).map(x=>x+"="+JSON.stringify(r[x])).join(" "))' "$line")"
+  log "$leg/$test: $(node -e 'const r=JSON.parse(process.argv[1]); const k=["rps","achieved_rps","p50_us","p99_us","ttft_p50_us","ttft_p99_us","gap_p99_us","ok","errors","err_status","cpu_upstream_pct","cpu_proxy_pct","cpu_receiver_pct","cpu_tool_pct","cpu_others_pct"]; console.log(k.filter(x=>r[x]!==undefined).map(x=>x+"="+JSON.stringify(r[x])).join(" "))' "$line")"
 }
 
 # ---- the parties --------------------------------------------------------------------------
@@ -290,6 +326,19 @@ EOF
   log "nginx $("$NGINX" -v 2>&1 | sed 's/.*\///') on 127.0.0.1:$NGINX_PORT (master pid $NGINX_PID, $(pgrep -P "$NGINX_PID" | wc -l) workers)"
 }
 
+# llmproxy-all's webhook receiver: a separate node process answering 200 at once and counting records (lib/usage-receiver.mjs)
+start_receiver() {
+  local logf="$OUT/usage-receiver.log"
+  node "$LIB/usage-receiver.mjs" "$RECEIVER_PORT" >"$logf" 2>&1 &
+  RECEIVER_PID=$!; PIDS+=("$RECEIVER_PID")
+  wait_http "http://127.0.0.1:$RECEIVER_PORT/ready" "$RECEIVER_PID" "usage receiver" "$logf" || return 1
+  log "usage receiver (lib/usage-receiver.mjs) on 127.0.0.1:$RECEIVER_PORT, pid $RECEIVER_PID"
+}
+stop_receiver() {
+  [[ -n "$RECEIVER_PID" ]] || return 0
+  stop_pid "$RECEIVER_PID"; RECEIVER_PID=""
+}
+
 GATEWAY_SKIP_REASON=""
 start_gateway() { # leg -> starts it or sets GATEWAY_SKIP_REASON
   check_alive direct
@@ -335,15 +384,21 @@ backends:
 metrics:
   enabled: true
 EOF
-  if [[ "$leg" == llmproxy-auth ]]; then
+  if [[ "$leg" == llmproxy-auth || "$leg" == llmproxy-all ]]; then
     # the auth pipeline on: a static key whose decision is cached (issue 4's same-run comparison)
     printf '%s\n' 'auth:' '  enabled: true' '  pipeline:' '    - name: bench' '      type: static' '      static:' \
       '        keys:' '          - key: "sk-bench-0123456789abcdef"' '            name: "bench"' >>"$conf"
   fi
-  if [[ "$leg" == llmproxy-limits || "$leg" == llmproxy-limits-redis ]]; then
+  if [[ "$leg" == llmproxy-limits || "$leg" == llmproxy-limits-redis || "$leg" == llmproxy-all ]]; then
     # memory rate limits on, high enough never to refuse: what checking them costs (issue 5's comparison)
     printf '%s\n' 'rate_limit:' '  enabled: true' '  global:' '    requests_per_second: 10000000' \
       '    requests_per_minute: 600000000' '    max_concurrent: 1000000' >>"$conf"
+  fi
+  if [[ "$leg" == llmproxy-all ]]; then
+    # every feature on (issue 18): also the key's own limits and tokens per minute (a reservation per request,
+    # settled to the usage reported), all high enough never to refuse
+    printf '%s\n' '    tokens_per_minute: 1000000000' '  per_key:' '    enabled: true' '    requests_per_second: 10000000' \
+      '    requests_per_minute: 600000000' '    tokens_per_minute: 1000000000' '    max_concurrent: 1000000' >>"$conf"
   fi
   if [[ "$leg" == llmproxy-limits-redis ]]; then
     # the same limits kept in Redis: one EVALSHA per request and one more when it ends (issue 5's cluster mode);
@@ -356,13 +411,20 @@ EOF
     printf '%s\n' '  storage: redis' '  redis: bench_limits' 'storage:' '  caches:' '    - name: bench_limits' \
       '      driver: redis' "      addr: \"$redis_addr\"" >>"$conf"
   fi
-  if [[ "$leg" == llmproxy-usage ]]; then
+  if [[ "$leg" == llmproxy-usage || "$leg" == llmproxy-all ]]; then
     # usage metering on (issue 6's comparison): every record journaled (fsync batched), then delivered by a webhook
-    # reporter to the mock upstream, which answers any other path with 200
+    # reporter: llmproxy-usage's to the mock upstream, which answers any other path with 200; llmproxy-all's to
+    # lib/usage-receiver.mjs, a process of its own that counts what it gets
+    local hook_url="http://127.0.0.1:$UPSTREAM_PORT/usage-webhook"
+    if [[ "$leg" == llmproxy-all ]]; then
+      start_receiver || { GATEWAY_SKIP_REASON="the usage receiver did not start (see $OUT/usage-receiver.log)"; FAILED=1; return 1; }
+      hook_url="http://127.0.0.1:$RECEIVER_PORT/usage"
+    fi
     rm -rf "$OUT/usage-journal"
     printf '%s\n' 'usage:' '  enabled: true' "  journal_path: \"$OUT/usage-journal\"" '  reporters:' '    - name: hook' \
-      '      type: webhook' '      enabled: true' '      webhook:' "        url: \"http://127.0.0.1:$UPSTREAM_PORT/usage-webhook\"" \
+      '      type: webhook' '      enabled: true' '      webhook:' "        url: \"$hook_url\"" \
       '        timeout: 5s' >>"$conf"
+    [[ "$leg" == llmproxy-all && -n "$WEBHOOK_BATCH_SIZE" ]] && echo "        batch_size: $WEBHOOK_BATCH_SIZE" >>"$conf"
   fi
   if [[ "$leg" == llmproxy-usage-db ]]; then
     # the journal with a reporter that costs little per record (SQLite, 100 rows a statement): what journaling costs
@@ -399,6 +461,7 @@ EOF
     GATEWAY_FAILED=1
     return 1
   fi
+  ANSWERED=$((ANSWERED + 1)) # the probe
   record "$leg" ready "{\"seconds\":$((SECONDS - t0))}"
   log "$leg: $(basename "$(dirname "$(dirname "$(readlink -f "$(command -v "$java")")")")") $opts, ready in $((SECONDS - t0))s, pid $GATEWAY_PID"
 }
@@ -415,15 +478,17 @@ leg_url() {
 # A JVM is measured warm: rounds of one second of streams and WARMUP of JSON until JSON req/s moves by
 # under 5% between two rounds (JIT done), WARMUP_MAX at most. nginx gets one short round.
 warm_up() { # leg url
-  local leg="$1" chat="$2" round="$WARMUP" max_s prev=0 rps rounds=() started=$SECONDS
+  local leg="$1" chat="$2" round="$WARMUP" max_s prev=0 rps rounds=() started=$SECONDS out
   max_s=$(( $(secs "$WARMUP_MAX") ))
   [[ "$leg" == nginx ]] && { round=2s; max_s=0; }
   while :; do
     # Streams first in every round: a JVM that meets its first stream only after the JSON rounds
     # recompiles the shared request path and re-warms for ~10 s, which the JSON measurement would then see.
-    wrk -t2 -c"$CONNECTIONS" -d1s -s "$LIB/sse.lua" "$chat" >/dev/null 2>&1 || true
-    rps=$(wrk -t2 -c"$CONNECTIONS" -d"$round" -s "$LIB/json.lua" "$chat" 2>/dev/null \
-      | sed -n 's/^WRKRESULT .*"rps":\([0-9]*\).*/\1/p' || true)
+    out=$(wrk -t2 -c"$CONNECTIONS" -d1s -s "$LIB/sse.lua" "$chat" 2>/dev/null || true)
+    count_answered "$(sed -n 's/^WRKRESULT //p' <<<"$out")"
+    out=$(wrk -t2 -c"$CONNECTIONS" -d"$round" -s "$LIB/json.lua" "$chat" 2>/dev/null || true)
+    count_answered "$(sed -n 's/^WRKRESULT //p' <<<"$out")"
+    rps=$(sed -n 's/^WRKRESULT .*"rps":\([0-9]*\).*/\1/p' <<<"$out")
     check_alive "$leg"
     rps=${rps:-0}; rounds+=("$rps")
     if (( prev > 0 && rps > 0 )) && (( (rps > prev ? rps - prev : prev - rps) * 100 < 5 * rps )); then break; fi
@@ -440,13 +505,14 @@ run_leg() {
   local chat="$base/v1/chat/completions"
   warm_up "$leg" "$chat"
   measure "$leg" json_c"$CONNECTIONS" WRKRESULT wrk -t2 -c"$CONNECTIONS" -d"$DURATION" -s "$LIB/json.lua" "$chat" || FAILED=1
-  [[ "$leg" == llmproxy-usage* ]] && usage_caught_up "$leg" usage_backlog_json
+  has_usage "$leg" && usage_caught_up "$leg" usage_backlog_json
   measure "$leg" json_c1 WRKRESULT wrk -t1 -c1 -d"$LAT_DURATION" -s "$LIB/json.lua" "$chat" || FAILED=1
   measure "$leg" json_rate RATERESULT node "$LIB/fixed-rate.mjs" "$chat" "$RATE" "$RATE_DURATION" 64 || FAILED=1
   measure "$leg" sse_c"$CONNECTIONS" WRKRESULT wrk -t2 -c"$CONNECTIONS" -d"$DURATION" -s "$LIB/sse.lua" "$chat" || FAILED=1
-  [[ "$leg" == llmproxy-usage* ]] && usage_caught_up "$leg" usage_backlog_sse
+  has_usage "$leg" && usage_caught_up "$leg" usage_backlog_sse
   measure "$leg" sse_ttft SSERESULT node "$LIB/sse-client.mjs" ttft "$chat" "$TTFT_N" 20 5 20 || FAILED=1
 }
+has_usage() { [[ "$1" == llmproxy-usage* || "$1" == llmproxy-all ]]; }
 
 # The first seconds after /ready, with no warm-up by the bench: what a client meets right after a (re)start.
 # llmproxy-coldstart starts with server.warmup 0s, llmproxy-warmstart with WARMSTART.
@@ -475,36 +541,89 @@ usage_caught_up() { # leg test-name
   record "$leg" "$test" "{\"after_load\":\"$backlog\",\"pending\":\"$pending\",\"drained_s\":$drained}"
 }
 
-open_streams() { # leg: STREAMS concurrent streams; sample the proxy's memory while they are open
-  local leg="$1" chat; chat="$(leg_url "$leg")/v1/chat/completions"
-  local marker="$OUT/open-streams.$leg.marker" pids; pids="$(leg_pids "$leg")"
+# llmproxy-all: the records the receiver got against the requests the load tools saw answered on this leg (ANSWERED)
+# and against the gateway's own count (llmproxy_requests_total, summed). Waits (up to 60 s) until the receiver has
+# a record of every request the gateway counted. Lost = answered requests without a record; records beyond the
+# answered count are requests the load tools cut at the end of a timed run, which the gateway meters too.
+metering_check() { # leg
+  local leg="$1" stats gw start=$SECONDS
+  gw=$(curl -s "http://127.0.0.1:$GATEWAY_PORT/metrics" | awk '/^llmproxy_requests_total[{ ]/ { s += $NF } END { printf "%d\n", s }')
+  while :; do
+    stats=$(curl -s "http://127.0.0.1:$RECEIVER_PORT/stats" || echo '{}')
+    local unique; unique=$(node -e 'console.log(JSON.parse(process.argv[1]).unique ?? 0)' "$stats")
+    ((unique >= gw || SECONDS - start >= 60)) && break
+    sleep 0.5
+  done
+  local line; line=$(node -e 'const s=JSON.parse(process.argv[1]); const answered=+process.argv[2], gw=+process.argv[3];
+    console.log(JSON.stringify({answered, gateway_requests: gw, ...s, lost: Math.max(0, answered - (s.unique||0)),
+      lost_vs_gateway: Math.max(0, gw - (s.unique||0)), waited_s: +process.argv[4]}))' "$stats" "$ANSWERED" "$gw" "$((SECONDS - start))")
+  record "$leg" metering "$line"
+  log "$leg/metering: $(node -e 'const r=JSON.parse(process.argv[1]); console.log(`${r.unique} distinct records received (${r.records} in ${r.posts} POSTs, ${r.duplicates} repeated, ${r.aborted} aborted) for ${r.answered} requests answered to the load tools; the gateway counted ${r.gateway_requests}; lost: ${r.lost} (${r.lost_vs_gateway} against the gateway count)`)' "$line")"
+  node -e 'process.exit(JSON.parse(process.argv[1]).lost > 0 ? 1 : 0)' "$line" \
+    || { log "$leg/metering: FAILED: usage records lost"; FAILED=1; }
+}
+
+# The open-streams ramp: LEVELS concurrent streams of STREAM_CHUNKS chunks STREAM_INTERVAL_MS apart, one level after
+# the other. A stream stalls (lib/sse-client.mjs) when a gap between two of its chunks exceeds 2 x interval + 50 ms or
+# it does not complete. The leg "holds" the most streams that were open at once (each with its first chunk, none
+# ended) on a level below the first one where any stream stalled: a client too slow to open a level's streams within
+# their length (a loaded machine) has not tested that level, and the figure says so. Past STREAMS the ramp stops at
+# the first stalling level; up to it, it goes on, so that the memory figures are always taken.
+open_streams() { # leg
+  local leg="$1" held=0 held_level=0 first_stall=null level ran=()
+  for level in "${LEVELS[@]}"; do
+    open_level "$leg" "$level" || { FAILED=1; break; }
+    ran+=("$level")
+    if ((LEVEL_STALLED > 0)); then
+      [[ "$first_stall" == null ]] && first_stall=$level
+      ((level >= STREAMS)) && break
+    elif [[ "$first_stall" == null ]] && ((LEVEL_MAX_OPEN > held)); then
+      held=$LEVEL_MAX_OPEN held_level=$level
+    fi
+  done
+  record "$leg" stream_ramp "{\"levels\":[$(IFS=,; echo "${ran[*]}")],\"held\":$held,\"held_level\":$held_level,\"first_stall\":$first_stall,\"interval_ms\":$STREAM_INTERVAL_MS,\"chunks\":$STREAM_CHUNKS,\"cap\":$STREAM_CAP}"
+  log "$leg: concurrent streams held without a stall: $held (level $held_level) of levels ${ran[*]}$([[ "$first_stall" != null ]] && echo "; streams stalled at $first_stall")"
+}
+
+# One level of the ramp: N concurrent streams; at N = STREAMS, the proxy's memory while they are all open.
+LEVEL_STALLED=0 LEVEL_MAX_OPEN=0
+open_level() { # leg N
+  local leg="$1" n="$2" chat; chat="$(leg_url "$leg")/v1/chat/completions"
+  local marker="$OUT/open-streams.$leg.$n.marker" outf="$OUT/open-streams.$leg.$n.out" pids; pids="$(leg_pids "$leg")"
+  check_alive "$leg"
   rm -f "$marker"
-  log "$leg: opening $STREAMS streams ($STREAM_CHUNKS chunks, ${STREAM_INTERVAL_MS} ms apart)"
+  log "$leg: opening $n streams ($STREAM_CHUNKS chunks, ${STREAM_INTERVAL_MS} ms apart)"
   local up0 px0 t0; up0=$(cpu_ticks $UPSTREAM_PID); px0=$(cpu_ticks $pids); t0=$(date +%s%N)
   local deadline_s=$(( STREAM_CHUNKS * STREAM_INTERVAL_MS / 2000 + 5 ))
-  node "$LIB/sse-client.mjs" open "$chat" "$STREAMS" "$STREAM_CHUNKS" "$STREAM_INTERVAL_MS" "$marker" "$deadline_s" \
-    >"$OUT/open-streams.$leg.out" 2>&1 &
+  node "$LIB/sse-client.mjs" open "$chat" "$n" "$STREAM_CHUNKS" "$STREAM_INTERVAL_MS" "$marker" "$deadline_s" >"$outf" 2>&1 &
   local cpid=$!; PIDS+=("$cpid")
-  while [[ ! -f "$marker" ]] && kill -0 "$cpid" 2>/dev/null; do sleep 0.2; done
-  sleep 1 # let the last streams' first chunks settle
-  local rss heap="null" heap_gc="null" opened
-  opened="$(cat "$marker" 2>/dev/null || echo '{}')"
-  rss=$(rss_kb $pids)
-  if is_jvm_proxy "$leg"; then
-    heap=$(heap_used_kb "$GATEWAY_PID")
-    "$JCMD" "$GATEWAY_PID" GC.run >/dev/null 2>&1 || true
-    heap_gc=$(heap_used_kb "$GATEWAY_PID")
+  local rss=null heap="null" heap_gc="null" opened="{}" up_rss=null
+  if [[ "$n" == "$STREAMS" ]]; then
+    while [[ ! -f "$marker" ]] && kill -0 "$cpid" 2>/dev/null; do sleep 0.2; done
+    sleep 1 # let the last streams' first chunks settle
+    opened="$(cat "$marker" 2>/dev/null || echo '{}')"
+    [[ -n "${pids// /}" ]] && rss=$(rss_kb $pids)
+    if is_jvm_proxy "$leg"; then
+      heap=$(heap_used_kb "$GATEWAY_PID")
+      "$JCMD" "$GATEWAY_PID" GC.run >/dev/null 2>&1 || true
+      heap_gc=$(heap_used_kb "$GATEWAY_PID")
+    fi
+    up_rss=$(rss_kb "$UPSTREAM_PID")
   fi
-  local up_rss; up_rss=$(rss_kb "$UPSTREAM_PID")
   wait "$cpid" || true; forget_pid "$cpid"
+  check_alive "$leg"
   local dt_ms=$((($(date +%s%N) - t0) / 1000000))
-  local line; line="$(grep -m1 '^SSERESULT ' "$OUT/open-streams.$leg.out" | sed 's/^SSERESULT //')"
-  [[ -n "$line" ]] || { log "$leg/open_streams: no result:"; tail -5 "$OUT/open-streams.$leg.out" >&2; FAILED=1; return; }
+  local line; line="$(grep -m1 '^SSERESULT ' "$outf" | sed 's/^SSERESULT //')"
+  [[ -n "$line" ]] || { log "$leg/open_streams $n: no result:"; tail -5 "$outf" >&2; return 1; }
   local up_pct=$(( ($(cpu_ticks $UPSTREAM_PID) - up0) * 100000 / CLK_TCK / dt_ms ))
   local px_pct=$(( ($(cpu_ticks $pids) - px0) * 100000 / CLK_TCK / dt_ms ))
   line="${line%\}},\"marker\":$opened,\"rss_kb\":$rss,\"heap_used_kb\":$heap,\"heap_after_gc_kb\":$heap_gc,\"upstream_rss_kb\":$up_rss,\"cpu_upstream_pct\":$up_pct,\"cpu_proxy_pct\":$px_pct}"
-  record "$leg" open_streams "$line"
-  log "$leg/open_streams: $(node -e 'const r=JSON.parse(process.argv[1]); console.log(`ok=${r.ok}/${r.n} max_open=${r.max_open_with_data} rss=${Math.round(r.rss_kb/1024)}MB heap=${r.heap_used_kb===null?"-":Math.round(r.heap_used_kb/1024)+"MB"} heap_after_gc=${r.heap_after_gc_kb===null?"-":Math.round(r.heap_after_gc_kb/1024)+"MB"} errors=${JSON.stringify(r.errors)}`)' "$line")"
+  record "$leg" "streams_$n" "$line"
+  [[ "$n" == "$STREAMS" ]] && record "$leg" open_streams "$line"
+  count_answered "$line"
+  read -r LEVEL_STALLED LEVEL_MAX_OPEN < <(node -e 'const r=JSON.parse(process.argv[1]); console.log(r.stalled ?? 1, r.max_open_with_data ?? 0)' "$line")
+  log "$leg/open_streams $n: $(node -e 'const r=JSON.parse(process.argv[1]); const ms=(us)=>us===null?"-":(us/1000).toFixed(1)+"ms"; const mb=(kb)=>kb===null?"-":Math.round(kb/1024)+"MB";
+    console.log(`ok=${r.ok}/${r.n} stalled=${r.stalled} (by gap ${r.stalled_by_gap}) gap p50/p99/max=${ms(r.gap_p50_us)}/${ms(r.gap_p99_us)}/${ms(r.gap_max_us)} ttft p99=${ms(r.ttft_p99_us)} max_open=${r.max_open_with_data} rss=${mb(r.rss_kb)} heap=${mb(r.heap_used_kb)} heap_after_gc=${mb(r.heap_after_gc_kb)} errors=${JSON.stringify(r.errors)}`)' "$line")"
 }
 
 memory_sample() { # leg phase
@@ -533,7 +652,7 @@ CLK_TCK=$(getconf CLK_TCK)
 FAILED=0 GATEWAY_FAILED=0
 ensure_tools
 ensure_build
-read -r UPSTREAM_PORT NGINX_PORT GATEWAY_PORT <<<"$(free_ports 3)"
+read -r UPSTREAM_PORT NGINX_PORT GATEWAY_PORT RECEIVER_PORT <<<"$(free_ports 4)"
 BUSY=$(background_cpu)
 if (( BUSY > 15 && ${WAIT_IDLE:-0} > 0 )); then
   log "the machine is ${BUSY}% busy; waiting up to ${WAIT_IDLE}s for it to calm down (WAIT_IDLE)"
@@ -547,21 +666,25 @@ cat >"$OUT/meta.json" <<EOF
  "nginx":"$("$NGINX" -v 2>&1 | sed 's/.*\///')","gateway_jvm_opts":"$GATEWAY_JVM_OPTS","upstream_instances":$UPSTREAM_INSTANCES,
  "busy_before_pct":$BUSY,"duration":"$DURATION","warmup":"$WARMUP","warmup_max":"$WARMUP_MAX","lat_duration":"$LAT_DURATION","connections":$CONNECTIONS,
  "rate":$RATE,"rate_duration":$RATE_DURATION,"ttft_n":$TTFT_N,"streams":$STREAMS,"stream_chunks":$STREAM_CHUNKS,
- "stream_interval_ms":$STREAM_INTERVAL_MS,"start_duration":"$START_DURATION","quick":$QUICK,"skipped":{}}
+ "stream_interval_ms":$STREAM_INTERVAL_MS,"stream_levels":[$(IFS=,; echo "${LEVELS[*]}")],"stream_fd_cap":$STREAM_CAP,"start_duration":"$START_DURATION","quick":$QUICK,"skipped":{}}
 EOF
-log "legs: $LEGS; knobs: DURATION=$DURATION WARMUP=$WARMUP CONNECTIONS=$CONNECTIONS RATE=$RATE TTFT_N=$TTFT_N STREAMS=$STREAMS"
+log "legs: $LEGS; knobs: DURATION=$DURATION WARMUP=$WARMUP CONNECTIONS=$CONNECTIONS RATE=$RATE TTFT_N=$TTFT_N STREAMS=$STREAMS STREAM_LEVELS=${LEVELS[*]}"
 
 start_upstream
 SKIPPED=()
+wants_streams() { [[ " $OPEN_LEGS " == *" $1 "* ]] && ((${#LEVELS[@]} > 0)); }
 for leg in $LEGS; do
+  ANSWERED=0
   case "$leg" in
-    direct) run_leg direct ;;
+    direct)
+      run_leg direct
+      if wants_streams direct; then open_streams direct; fi ;;
     nginx)
       start_nginx
       memory_sample nginx idle
       run_leg nginx
       memory_sample nginx after_load
-      [[ " $OPEN_LEGS " == *" nginx "* && "$STREAMS" -gt 0 ]] && open_streams nginx
+      if wants_streams nginx; then open_streams nginx; fi
       stop_pid "$NGINX_PID"; NGINX_PID="" ;;
     llmproxy-coldstart|llmproxy-warmstart)
       if ! start_gateway "$leg"; then
@@ -581,13 +704,15 @@ for leg in $LEGS; do
       memory_sample "$leg" idle
       run_leg "$leg"
       memory_sample "$leg" after_load
-      [[ "$leg" == llmproxy-usage* ]] && usage_caught_up "$leg" usage_backlog
-      if [[ ( " $OPEN_LEGS " == *" $leg "* || " $OPEN_LEGS " == *" ${leg%%-*} "* ) && "$STREAMS" -gt 0 ]]; then
+      if wants_streams "$leg"; then
         open_streams "$leg"
         memory_sample "$leg" after_streams
       fi
-      stop_pid "$GATEWAY_PID"; GATEWAY_PID="" ;;
-    *) die "unknown leg $leg (direct, nginx, vertx-bare, llmproxy, llmproxy-auth, llmproxy-hooks, llmproxy-limits, llmproxy-base, llmproxy-g1, llmproxy-jdk25, llmproxy-coldstart, llmproxy-warmstart, llmproxy-usage, llmproxy-usage-db, llmproxy-limits-redis)" ;;
+      if has_usage "$leg"; then usage_caught_up "$leg" usage_backlog; fi
+      if [[ "$leg" == llmproxy-all ]]; then metering_check "$leg"; fi
+      stop_pid "$GATEWAY_PID"; GATEWAY_PID=""
+      stop_receiver ;;
+    *) die "unknown leg $leg (direct, nginx, vertx-bare, llmproxy, llmproxy-auth, llmproxy-all, llmproxy-hooks, llmproxy-limits, llmproxy-base, llmproxy-g1, llmproxy-jdk25, llmproxy-coldstart, llmproxy-warmstart, llmproxy-usage, llmproxy-usage-db, llmproxy-limits-redis)" ;;
   esac
 done
 record upstream mem_end "{\"rss_kb\":$(rss_kb "$UPSTREAM_PID")}"

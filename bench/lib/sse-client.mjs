@@ -5,7 +5,17 @@
 //     request sent to the first `data:` byte (TTFT) and to the end of the stream.
 //   node sse-client.mjs open URL N CHUNKS INTERVAL_MS MARKER_FILE [OPEN_DEADLINE_S]
 //     N concurrent streams; once every one has its first `data:` byte, writes MARKER_FILE
-//     (run.sh samples the gateway's memory then), and waits for all of them to end.
+//     (run.sh samples the gateway's memory then), and waits for all of them to end, or until
+//     CHUNKS x INTERVAL_MS + 60 s have passed (the streams still open then count as not completed).
+//
+// Both modes measure the gap between chunks: for each stream, the time between two reads that
+// brought new `data:` frames (the first gap starts at the first frame), at the client. The mock
+// upstream writes a chunk every INTERVAL_MS, so a gap is INTERVAL_MS plus what delayed the chunk;
+// a proxy that holds chunks back and sends them together shows one long gap instead of two.
+// A stream *stalls* when one of its gaps exceeds 2 x INTERVAL_MS + 50 ms (SSE_STALL_MS overrides),
+// or when it does not complete (error, status other than 200, no [DONE], fewer frames than chunks,
+// still open at the deadline). The time to the first byte is reported, not counted as a stall:
+// with thousands of streams opened at once it includes queueing for the accept backlog.
 //
 // Prints one line `SSERESULT {json}`; times are microseconds.
 import http from 'node:http';
@@ -16,6 +26,9 @@ const n = Number(nArg);
 const chunks = Number(chunksArg);
 const intervalMs = Number(intervalArg);
 const target = new URL(url);
+const stallUs = Number(process.env.SSE_STALL_MS || 2 * intervalMs + 50) * 1000;
+/** Every gap between chunks of every stream of this run (µs); a Float64Array grows too slowly to matter here. */
+const gaps = [];
 const body = JSON.stringify({
   model: 'mock', messages: [{ role: 'user', content: 'hi' }], max_tokens: 3, stream: true,
 });
@@ -30,12 +43,14 @@ function nowUs() {
   return Number(process.hrtime.bigint() / 1000n);
 }
 
-/** One streaming request; resolves {ttft, total, frames, done, status} or {error}. */
+/** One streaming request; resolves {ttft, total, frames, done, status, maxGap} or {error, ...}; hooks.cancel(r) cuts it. */
 function stream(agent, hooks = {}) {
   return new Promise((resolve) => {
     const t0 = nowUs();
     let ttft = null;
     let frames = 0;
+    let lastArrival = null;
+    let maxGap = 0;
     let tail = '';
     let sawDone = false;
     let finished = false;
@@ -43,7 +58,7 @@ function stream(agent, hooks = {}) {
       if (finished) return;
       finished = true;
       if (ttft !== null && hooks.onEnd) hooks.onEnd();
-      resolve(r);
+      resolve({ ...r, ttft: r.ttft ?? ttft, frames: r.frames ?? frames, maxGap });
     };
     const req = http.request({
       host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent,
@@ -58,7 +73,17 @@ function stream(agent, hooks = {}) {
         const text = tail + d;
         let idx = 0;
         let last = -1;
+        const before = frames;
         while ((idx = text.indexOf('data:', idx)) !== -1) { frames++; last = idx; idx += 5; }
+        if (frames > before) {
+          const t = nowUs();
+          if (lastArrival !== null) {
+            const gap = t - lastArrival;
+            gaps.push(gap);
+            if (gap > maxGap) maxGap = gap;
+          }
+          lastArrival = t;
+        }
         if (ttft === null && frames > 0) {
           ttft = nowUs() - t0;
           if (hooks.onFirst) hooks.onFirst();
@@ -71,35 +96,56 @@ function stream(agent, hooks = {}) {
       res.on('aborted', () => finish({ error: 'aborted' }));
     });
     req.on('error', (e) => finish({ error: String(e.code || e.message) }));
+    if (hooks.register) hooks.register(() => { finish({ error: 'not_completed_by_deadline' }); req.destroy(); });
     req.end(body);
   });
 }
 
+/** Why a stream did not complete, or null when it did. */
+function failure(r) {
+  if (r.error) return r.error;
+  if (r.status !== 200) return `status_${r.status}`;
+  if (!r.done) return 'no_done';
+  if (r.frames < chunks) return 'frames_missing';
+  return null;
+}
+
 function summary(results) {
-  const ok = results.filter((r) => !r.error && r.status === 200 && r.done);
+  const ok = results.filter((r) => failure(r) === null);
   const errors = {};
+  let stalled = 0;
+  let gapStalled = 0;
   for (const r of results) {
-    const key = r.error || (r.status !== 200 ? `status_${r.status}` : (!r.done ? 'no_done' : null));
+    const key = failure(r);
     if (key) errors[key] = (errors[key] || 0) + 1;
+    if (key || r.maxGap > stallUs) stalled++;
+    if (r.maxGap > stallUs) gapStalled++;
   }
+  const sortedGaps = Float64Array.from(gaps).sort();
   const ttft = ok.map((r) => r.ttft).sort((a, b) => a - b);
   const total = ok.map((r) => r.total).sort((a, b) => a - b);
   return {
     n: results.length, ok: ok.length, errors,
     ttft_p50_us: pct(ttft, 50), ttft_p90_us: pct(ttft, 90), ttft_p99_us: pct(ttft, 99), ttft_max_us: pct(ttft, 100),
     total_p50_us: pct(total, 50), total_p99_us: pct(total, 99),
-    frames_expected: chunks + 1, frames_min: ok.length ? Math.min(...ok.map((r) => r.frames)) : null,
+    frames_expected: chunks + 1, frames_min: ok.length ? ok.reduce((m, r) => Math.min(m, r.frames), Infinity) : null,
+    interval_us: intervalMs * 1000, gaps: sortedGaps.length,
+    gap_p50_us: pct(sortedGaps, 50), gap_p99_us: pct(sortedGaps, 99), gap_p999_us: pct(sortedGaps, 99.9),
+    gap_max_us: pct(sortedGaps, 100),
+    stall_threshold_us: stallUs, stalled, stalled_by_gap: gapStalled,
   };
 }
 
 async function ttftMode() {
   const warmup = Number(extra || 0);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  for (let i = 0; i < warmup; i++) await stream(agent);
+  let warmupOk = 0;
+  for (let i = 0; i < warmup; i++) if (failure(await stream(agent)) === null) warmupOk++;
+  gaps.length = 0;
   const results = [];
   for (let i = 0; i < n; i++) results.push(await stream(agent));
   agent.destroy();
-  console.log('SSERESULT ' + JSON.stringify({ mode: 'ttft', ...summary(results) }));
+  console.log('SSERESULT ' + JSON.stringify({ mode: 'ttft', warmup, warmup_ok: warmupOk, ...summary(results) }));
 }
 
 async function openMode() {
@@ -126,8 +172,12 @@ async function openMode() {
       }
     },
     onEnd: () => { open--; },
+    register: (cancel) => cancels.push(cancel),
   };
+  const cancels = [];
   const deadline = setTimeout(() => writeMarker({ opened_in_us: null, deadline_passed: true }), deadlineS * 1000);
+  // A proxy that stops relaying must not hang the bench: what is still open then did not complete.
+  const hardDeadline = setTimeout(() => cancels.forEach((c) => c()), chunks * intervalMs + 60_000);
   const pending = [];
   // Open in batches so that the accept queues of the gateway and the upstream are not flooded.
   const batch = 250;
@@ -137,10 +187,13 @@ async function openMode() {
   }
   const results = await Promise.all(pending);
   clearTimeout(deadline);
+  clearTimeout(hardDeadline);
   writeMarker({ opened_in_us: null });
   console.log('SSERESULT ' + JSON.stringify({
     mode: 'open', max_open_with_data: maxOpen, opened_in_us: openedInUs, ...summary(results),
   }));
+  agent.destroy();
+  process.exit(0);
 }
 
 if (mode === 'ttft') {
