@@ -176,6 +176,19 @@ class GatewayStrictQuotaTest {
           "charged in full: " + GatewayQuotaTest.usedQuota(gateway, key));
       assertTrue(used > QUOTA);
       assertTrue(Poll.until(Duration.ofSeconds(10), () -> status(gateway, key) == 429), "then refused");
+
+      // Reloadable: switched to strict, the next key's stream is cut.
+      java.nio.file.Files.writeString(gateway.configFile, java.nio.file.Files.readString(gateway.configFile)
+          .replace("quota_enforcement: settle", "quota_enforcement: strict"));
+      HttpResponse<String> reloaded = gateway.post("/admin/config/reload", "", "X-Admin-Token", GatewayQuotaTest.TOKEN);
+      assertEquals(200, reloaded.statusCode(), reloaded.body());
+      JsonObject outcome = new JsonObject(reloaded.body()).getJsonObject("data");
+      assertTrue(outcome.getJsonArray("applied").contains("proxy"), reloaded.body());
+      assertTrue(outcome.getJsonArray("restart_required", new io.vertx.core.json.JsonArray()).isEmpty(), reloaded.body());
+      String next = createKey(gateway, QUOTA);
+      HttpResponse<String> cut = gateway.post("/v1/chat/completions", CHAT_STREAM, "Authorization", "Bearer " + next,
+          "X-Mock-Chunks", Integer.toString(CHUNKS), "X-Mock-Interval-Ms", "5");
+      assertTrue(cut.body().contains("\"code\":\"quota_exceeded\""), cut.body());
     }
   }
 
