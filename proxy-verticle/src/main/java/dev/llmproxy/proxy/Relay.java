@@ -73,6 +73,11 @@ final class Relay implements ExchangeInterceptor {
   /** An answer read whole for {@code on_response}: the backend's bytes feed the usage tap, the client gets the hook's. */
   private static void relayWhole(ApiExchange exchange) {
     exchange.firstByteNanos = exchange.lastByteNanos = System.nanoTime();
+    if (exchange.tap instanceof QuotaCutTap strict) {
+      // Read whole before the client got a byte (on_response, HTTP/1.0): nothing can be cut any more, so the
+      // answer the client gets is metered in full, as under settle.
+      exchange.tap = strict.inner();
+    }
     if (exchange.bridge != DialectBridge.SAME && exchange.tap != ResponseTap.NONE) {
       // The hook saw the backend's dialect; the client gets its own, translated from what the hook left.
       Buffer translated = Buffer.buffer();

@@ -66,6 +66,11 @@ public final class QuotaCutTap implements ResponseTap, SseScanner.Listener {
     this.meter = meter;
   }
 
+  /** The tap it counts for: what meters an answer read whole, which cannot be cut. */
+  public ResponseTap inner() {
+    return inner;
+  }
+
   @Override
   public Buffer onChunk(Buffer chunk) {
     Buffer out = inner.onChunk(chunk);
