@@ -163,7 +163,7 @@ final class AuthPipeline {
       LOG.debug("key {} denied: {}", Secrets.mask(check.apiKey()), verdict.denial().get().code());
       return new Checked(decisions.deny(verdict.denial().get(), null, proxyTtl), ownTtl);
     }
-    return new Checked(decisions.allow(keyHash, record, outcome.provider(), proxyTtl), ownTtl);
+    return new Checked(decisions.allow(keyHash, record, outcome.provider(), proxyTtl, now), ownTtl);
   }
 
   private Checked notFound(AuthCheck check) {

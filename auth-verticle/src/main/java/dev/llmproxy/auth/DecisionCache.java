@@ -43,7 +43,12 @@ final class DecisionCache {
     return keyHash + '|' + (clientIp == null ? "" : clientIp);
   }
 
-  /** The cached decision, its {@code cacheTtlMs} lowered to what is left of the entry's time; null if none. */
+  /**
+   * The cached decision, its {@code cacheTtlMs} lowered to what is left of the entry's time; null if none. Its
+   * {@code remainingQuota} is given as read: it is exactly as stale as the store, since every charge to the store is
+   * followed by {@code llmproxy.keys.changed} for the key, which drops the entry. What is relayed but not yet charged
+   * is the proxy's to subtract (it alone knows it).
+   */
   AuthDecision get(String key) {
     Entry entry = cache.getIfPresent(key);
     if (entry == null) {
@@ -57,8 +62,7 @@ final class DecisionCache {
     if (d.cacheTtlMs() <= leftMs) {
       return d;
     }
-    return new AuthDecision(d.allow(), d.status(), d.code(), d.message(), d.keyId(), d.keySource(), d.keyName(), d.userId(),
-        d.metadata(), d.rpm(), d.tpm(), d.maxConcurrent(), leftMs);
+    return d.reused(leftMs, d.remainingQuota());
   }
 
   void put(String key, AuthDecision decision, long ttlMs) {

@@ -3,6 +3,7 @@ package dev.llmproxy.auth;
 import dev.llmproxy.common.bus.KeyHash;
 
 import dev.llmproxy.auth.rules.KeyRecord;
+import dev.llmproxy.auth.rules.KeyRules;
 import dev.llmproxy.common.bus.AuthDecision;
 import dev.llmproxy.common.config.AuthConfig;
 import dev.llmproxy.common.config.StatusCodeConfig;
@@ -34,7 +35,8 @@ final class Decisions {
         Math.max(0, cacheTtlMs));
   }
 
-  AuthDecision allow(String keyHash, JsonObject fields, String provider, long cacheTtlMs) {
+  /** {@code now}: the time the record's quota period is judged at (as the rules judged it). */
+  AuthDecision allow(String keyHash, JsonObject fields, String provider, long cacheTtlMs, java.time.Instant now) {
     KeyRecord key = new KeyRecord(fields);
     return new AuthDecision(true, 200, null, null, KeyHash.keyId(keyHash), provider,
         key.string("name").orElse(null),
@@ -43,6 +45,7 @@ final class Decisions {
         key.whole("rpm").orElse(null),
         key.whole("tpm").orElse(null),
         key.whole("max_concurrent").map(Long::intValue).orElse(null),
-        Math.max(0, cacheTtlMs));
+        Math.max(0, cacheTtlMs),
+        KeyRules.remainingQuota(key, now));
   }
 }

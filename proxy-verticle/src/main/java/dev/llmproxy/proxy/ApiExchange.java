@@ -122,6 +122,12 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
   int cutAfter;
   String cutBy;
   int relayedChunks;
+  /** The key's {@code QuotaTally} count when auth's decision (and its quota left) was had. */
+  long quotaMark;
+  /** {@code auth.quota_enforcement: strict}: this request's allowance; null when nothing is enforced. */
+  QuotaMeter quotaMeter;
+  /** Why the gateway itself ended the answer early ({@code quota_exceeded}), or null. */
+  String cutOff;
   /** Waiting in {@code routing.flow_control}'s queue, or null. */
   FlowControlStep.Waiter flowWaiter;
   /** The client left while the request waited in flow control's queue: nothing was used, nothing is metered. */
@@ -352,11 +358,14 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
     ProxyMetrics.Caller caller = decision == null ? context.metrics.caller(null, null, null)
         : context.metrics.caller(apiKey, decision.keyName(), decision.userId());
     Usage usage = finalUsage(aborted);
+    if (quotaMeter != null) {
+      quotaMeter.settle(usage.totalTokens());
+    }
     Map<String, Object> hookView = context.hooks.has(LifecycleHooks.Hook.ON_COMPLETE) ? context.hooks.requestView(this)
         : hookRequest;
     ExchangeOutcome outcome = new ExchangeOutcome(request, endpoint, requestId, clientIp, apiKey, decision, inspected,
         backend, status, Instant.now().minusMillis(latencyMs), latencyMs, ttftMs, aborted, usage, usageEstimated,
-        caller, body, responseCopy, hookView, servedFromCache, retries, span, leftQueue);
+        caller, body, responseCopy, hookView, servedFromCache, retries, span, leftQueue, cutOff);
     for (OutcomeSink sink : context.chain.outcomeSinks()) {
       sink.ended(outcome);
     }

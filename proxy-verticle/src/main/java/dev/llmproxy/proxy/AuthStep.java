@@ -22,6 +22,10 @@ final class AuthStep implements ExchangeInterceptor {
         exchange.inspected.model(), AuthGate.firstValues(request.headers()))).compose(decision -> {
           exchange.apiKey = key;
           exchange.decision = decision;
+          if (decision.remainingQuota() != null) {
+            // The quota left is as of now: what the key's tally grows by from here is taken off it.
+            exchange.quotaMark = exchange.context.environment.quotaTally().relayed(decision.keyId());
+          }
           return exchange.sendRequest();
         }, failure -> {
           if (failure instanceof GatewayError error && "auth_unavailable".equals(error.code())) {

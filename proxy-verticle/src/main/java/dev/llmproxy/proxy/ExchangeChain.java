@@ -136,6 +136,9 @@ final class ExchangeChain {
       // A copy: on_complete still reads the hooks' table while the record travels.
       record = record.withMetadata(returned.copy());
     }
+    if (outcome.cutOff() != null) {
+      record = record.withCutOff(outcome.cutOff());
+    }
     route.send(vertx.eventBus(), outcome.cached() ? record.asCached() : record);
   }
 }

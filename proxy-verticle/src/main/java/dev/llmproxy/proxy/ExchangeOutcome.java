@@ -30,12 +30,13 @@ import java.time.Instant;
  * @param retries      the attempts after the first (other backends, or the same one again)
  * @param span         the exchange's server span, when tracing is on ({@link ExchangeTracing}); null otherwise
  * @param leftQueue    the client left while the request waited in flow control's queue (not metered)
+ * @param cutOff       why the gateway ended the answer early ({@code quota_exceeded}), or null
  */
 record ExchangeOutcome(HttpServerRequest request, Endpoint endpoint, String requestId, String clientIp, String apiKey,
     AuthDecision decision, InspectedRequest inspected, Backend backend, int status, Instant received, long latencyMs,
     long ttftMs, boolean aborted, Usage usage, boolean usageEstimated, ProxyMetrics.Caller caller, Buffer requestBody,
     BodyCapture responseBody, java.util.Map<String, Object> hookRequest, boolean cached, int retries,
-    io.opentelemetry.api.trace.Span span, boolean leftQueue) {
+    io.opentelemetry.api.trace.Span span, boolean leftQueue, String cutOff) {
 
   String model() {
     return inspected == null ? null : inspected.model();

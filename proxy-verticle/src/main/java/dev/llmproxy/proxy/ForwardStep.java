@@ -6,6 +6,7 @@ import dev.llmproxy.common.model.Backend;
 import dev.llmproxy.proxy.balance.RetryPolicy.Reason;
 import dev.llmproxy.proxy.upstream.BackendClients;
 import dev.llmproxy.proxy.upstream.HopByHop;
+import dev.llmproxy.proxy.upstream.QuotaCutTap;
 import dev.llmproxy.proxy.upstream.ResponseTap;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
@@ -61,6 +62,11 @@ final class ForwardStep implements ExchangeInterceptor {
       exchange.tap = exchange.bridge.tap(exchange, status, eventStream, exchange.access);
     } else if (exchange.endpoint.inference() && status / 100 == 2) {
       exchange.tap = ResponseTap.forResponse(eventStream, inspected.usageInjected() && eventStream);
+    }
+    if (exchange.quotaMeter != null && eventStream && status / 100 == 2 && exchange.tap != ResponseTap.NONE) {
+      // auth.quota_enforcement: strict: the stream is counted as it passes, and cut when the allowance is spent.
+      exchange.quotaMeter.promptRelayed(exchange.promptTokens().promptTokens());
+      exchange.tap = new QuotaCutTap(exchange.tap, exchange.endpoint.dialect(), exchange.quotaMeter);
     }
     response.setStatusCode(status);
     String message = upstream.statusMessage();

@@ -6,6 +6,7 @@ import dev.llmproxy.common.error.GatewayError;
 import dev.llmproxy.proxy.limit.Admission;
 import dev.llmproxy.proxy.limit.Budget;
 import dev.llmproxy.proxy.limit.Denial;
+import dev.llmproxy.proxy.limit.LimitPlan;
 import dev.llmproxy.proxy.limit.LimitRequest;
 import dev.llmproxy.proxy.limit.RateLimiter;
 import io.vertx.core.Future;
@@ -23,7 +24,7 @@ final class LimitStep implements ExchangeInterceptor {
   public Future<Void> handleRequest(ApiExchange exchange) {
     RateLimiter limiter = exchange.context.rateLimiter;
     if (limiter == null) {
-      return exchange.sendRequest();
+      return strictQuota(exchange, null, 0);
     }
     HttpServerRequest request = exchange.request;
     AuthDecision decision = exchange.decision;
@@ -34,7 +35,8 @@ final class LimitStep implements ExchangeInterceptor {
         : new LimitRequest(decision.keyId(), decision.keyName(), decision.userId(), decision.metadata(), decision.rpm(),
             decision.tpm(), decision.maxConcurrent(), model, request.path(), request.method().name(),
             exchange.clientIp, exchange::promptTokens);
-    return limiter.admit(exchange.context.limitPlanner.plan(limited)).transform(decided -> {
+    LimitPlan plan = exchange.context.limitPlanner.plan(limited);
+    return limiter.admit(plan).transform(decided -> {
       Admission admitted = decided.succeeded() ? decided.result() : Admission.UNLIMITED;
       if (exchange.finished) {
         admitted.complete(0);
@@ -46,8 +48,18 @@ final class LimitStep implements ExchangeInterceptor {
       exchange.admission = admitted;
       budgetHeaders(exchange.response, "requests", admitted.requests());
       budgetHeaders(exchange.response, "tokens", admitted.tokens());
-      return exchange.sendRequest();
+      return strictQuota(exchange, admitted.tokens(), plan.reservedTokens());
     });
+  }
+
+  /** {@code auth.quota_enforcement: strict}: the request's allowance, or its refusal. */
+  private static Future<Void> strictQuota(ApiExchange exchange, Budget tokens, long reserved) {
+    try {
+      QuotaEnforcement.admit(exchange, tokens, reserved);
+    } catch (GatewayError refused) {
+      return Future.failedFuture(refused);
+    }
+    return exchange.sendRequest();
   }
 
   private static GatewayError refusal(HttpServerResponse response, Denial denial, boolean storeUnavailable) {

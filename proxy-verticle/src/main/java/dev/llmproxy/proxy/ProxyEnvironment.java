@@ -54,6 +54,7 @@ public final class ProxyEnvironment {
   private volatile String authCheckAddress = Addresses.AUTH_CHECK;
   private volatile UsageRoute usageRoute = UsageRoute.USAGE_VERTICLE;
   private volatile io.opentelemetry.api.OpenTelemetry openTelemetry;
+  private final dev.llmproxy.proxy.limit.QuotaTally quotaTally = new dev.llmproxy.proxy.limit.QuotaTally();
 
   public ProxyEnvironment(PrometheusMeterRegistry registry, MetricsConfig config) {
     this.registry = registry;
@@ -74,6 +75,11 @@ public final class ProxyEnvironment {
 
   dev.llmproxy.proxy.metrics.FlowMetrics flowMetrics() {
     return flowMetrics;
+  }
+
+  /** The tokens this JVM's proxies relayed per key, for {@code auth.quota_enforcement: strict}. */
+  public dev.llmproxy.proxy.limit.QuotaTally quotaTally() {
+    return quotaTally;
   }
 
   public BackendStatsRegistry backendStats() {

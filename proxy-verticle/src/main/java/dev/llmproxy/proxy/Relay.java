@@ -2,6 +2,7 @@ package dev.llmproxy.proxy;
 
 import dev.llmproxy.common.error.ErrorKind;
 import dev.llmproxy.common.error.GatewayError;
+import dev.llmproxy.proxy.upstream.QuotaCutTap;
 import dev.llmproxy.proxy.upstream.ResponseTap;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
@@ -72,6 +73,11 @@ final class Relay implements ExchangeInterceptor {
   /** An answer read whole for {@code on_response}: the backend's bytes feed the usage tap, the client gets the hook's. */
   private static void relayWhole(ApiExchange exchange) {
     exchange.firstByteNanos = exchange.lastByteNanos = System.nanoTime();
+    if (exchange.tap instanceof QuotaCutTap strict) {
+      // Read whole before the client got a byte (on_response, HTTP/1.0): nothing can be cut any more, so the
+      // answer the client gets is metered in full, as under settle.
+      exchange.tap = strict.inner();
+    }
     if (exchange.bridge != DialectBridge.SAME && exchange.tap != ResponseTap.NONE) {
       // The hook saw the backend's dialect; the client gets its own, translated from what the hook left.
       Buffer translated = Buffer.buffer();
@@ -109,12 +115,32 @@ final class Relay implements ExchangeInterceptor {
         response.drainHandler(v -> upstream.resume());
       }
     }
+    if (exchange.tap.cutShort() && !exchange.finished) {
+      cutForQuota(exchange);
+      return;
+    }
     if (exchange.cutAfter > 0 && ++exchange.relayedChunks >= exchange.cutAfter && !exchange.finished) {
       // fault_injection's stream_cut_after: the backend's connection is reset as if it had died mid-answer.
       exchange.context.metrics.faultInjected(exchange.cutBy, "stream_cut");
       exchange.upstreamRequest.reset();
       broke(exchange, new IllegalStateException("stream cut by fault_injection (" + exchange.cutBy + ")"));
     }
+  }
+
+  /**
+   * {@code auth.quota_enforcement: strict}: the tap has closed the client's stream (its last frames are written);
+   * the backend's request is reset so that it stops generating, and the exchange ends as answered, marked cut. The
+   * reset's own failure is not the backend's.
+   */
+  private static void cutForQuota(ApiExchange exchange) {
+    exchange.cutOff = QuotaCutTap.REASON;
+    exchange.upstreamResponse.handler(null);
+    exchange.upstreamResponse.exceptionHandler(ignored -> { });
+    exchange.upstreamResponse.endHandler(null);
+    exchange.upstreamRequest.reset();
+    exchange.settleLimits(false);
+    exchange.response.end();
+    exchange.finish(false);
   }
 
   private static void ended(ApiExchange exchange) {
@@ -124,6 +150,10 @@ final class Relay implements ExchangeInterceptor {
     Buffer rest = endTap(exchange);
     if (rest == UNTRANSLATABLE) {
       return;
+    }
+    if (exchange.tap.cutShort()) {
+      // The allowance ran out on the stream's last events: closed the same way, though nothing is left to cancel.
+      exchange.cutOff = QuotaCutTap.REASON;
     }
     exchange.pool.givenBack(exchange.upstreamRequest.connection());
     // Slots go back before the last byte leaves: a client's next request must never find its own slot taken.

@@ -52,28 +52,39 @@ public final class KeyRules {
         return new Verdict(Optional.of(Denial.IP_NOT_ALLOWED), until, true);
       }
     }
-    long total = key.whole("total_quota").orElse(0L);
-    if (total > 0) {
-      long used = key.whole("used_quota").orElse(0L);
+    Long remaining = remainingQuota(key, now);
+    if (remaining != null && remaining <= 0) {
       String period = key.string("quota_reset_period").orElse("never").toLowerCase();
-      Optional<Instant> periodStart = QuotaPeriods.start(period, now);
-      if (periodStart.isPresent()) {
-        Optional<Instant> lastReset = key.instant("last_reset_at");
-        // The usage store resets used_quota at the period's start; until it has, the old usage does not count.
-        if (lastReset.isPresent() && lastReset.get().isBefore(periodStart.get())) {
-          used = 0;
-        }
-      }
-      if (used >= total) {
-        Instant reset = QuotaPeriods.next(period, now).orElse(null);
-        return new Verdict(Optional.of(Denial.QUOTA_EXCEEDED), reset, dependsOnIp);
-      }
+      Instant reset = QuotaPeriods.next(period, now).orElse(null);
+      return new Verdict(Optional.of(Denial.QUOTA_EXCEEDED), reset, dependsOnIp);
     }
     Optional<Double> balance = key.number("balance");
     if (balance.isPresent() && balance.get() <= 0) {
       return new Verdict(Optional.of(Denial.INSUFFICIENT_BALANCE), until, dependsOnIp);
     }
     return new Verdict(Optional.empty(), until, dependsOnIp);
+  }
+
+  /**
+   * The key's quota left now in tokens ({@code total_quota - used_quota}, the usage of a past period not counted;
+   * 0 or less when spent), or null when the key has no quota ({@code total_quota} absent or 0).
+   */
+  public static Long remainingQuota(KeyRecord key, Instant now) {
+    long total = key.whole("total_quota").orElse(0L);
+    if (total <= 0) {
+      return null;
+    }
+    long used = key.whole("used_quota").orElse(0L);
+    String period = key.string("quota_reset_period").orElse("never").toLowerCase();
+    Optional<Instant> periodStart = QuotaPeriods.start(period, now);
+    if (periodStart.isPresent()) {
+      Optional<Instant> lastReset = key.instant("last_reset_at");
+      // The usage store resets used_quota at the period's start; until it has, the old usage does not count.
+      if (lastReset.isPresent() && lastReset.get().isBefore(periodStart.get())) {
+        used = 0;
+      }
+    }
+    return total - used;
   }
 
   /**

@@ -72,6 +72,19 @@ class KeyRulesTest {
   }
 
   @Test
+  void remainingQuotaInTokensWithTheResetPeriodApplied() {
+    assertEquals(null, KeyRules.remainingQuota(new KeyRecord(new JsonObject()), NOW), "no quota");
+    assertEquals(null, KeyRules.remainingQuota(new KeyRecord(new JsonObject().put("total_quota", 0)), NOW));
+    assertEquals(60L, KeyRules.remainingQuota(new KeyRecord(new JsonObject().put("total_quota", "100")
+        .put("used_quota", "40")), NOW));
+    assertEquals(-5L, KeyRules.remainingQuota(new KeyRecord(new JsonObject().put("total_quota", 100)
+        .put("used_quota", 105)), NOW), "an overdrawn key (settle) has less than nothing left");
+    assertEquals(100L, KeyRules.remainingQuota(new KeyRecord(new JsonObject().put("total_quota", 100)
+        .put("used_quota", 105).put("quota_reset_period", "daily").put("last_reset_at", "2025-03-11T23:00:00Z")), NOW),
+        "a new period: the old usage does not count");
+  }
+
+  @Test
   void balance() {
     assertEquals(Optional.of(Denial.INSUFFICIENT_BALANCE), verdict(new JsonObject().put("balance", "0")));
     assertEquals(Optional.of(Denial.INSUFFICIENT_BALANCE), verdict(new JsonObject().put("balance", -1.5)));

@@ -17,17 +17,36 @@ import io.vertx.core.json.JsonObject;
  * @param rpm        per-key overrides for rate limits, null when the key record has none
  * @param cacheTtlMs how long the proxy may reuse this decision for the same key; 0 = not at all. Never past the
  *                   key's expiry, and dropped at once on {@link Addresses#KEYS_CHANGED}.
+ * @param remainingQuota the key's quota left when its record was read, in the quota's unit (tokens: prompt plus
+ *                   completion, as the usage verticle charges them), its reset period applied; null when the key has
+ *                   no {@code total_quota}. It is as fresh as the store: what has been relayed but not yet charged
+ *                   there (charges follow the usage journal) is not in it, so whoever reuses a decision subtracts
+ *                   what it relayed since (see the proxy's quota tally).
  */
 public record AuthDecision(boolean allow, int status, String code, String message, String keyId, String keySource, String keyName,
                            String userId, JsonObject metadata, Long rpm, Long tpm, Integer maxConcurrent,
-                           long cacheTtlMs) {
+                           long cacheTtlMs, Long remainingQuota) {
+
+  /** A decision about a key without a quota (or whose quota nobody reads). */
+  public AuthDecision(boolean allow, int status, String code, String message, String keyId, String keySource,
+                      String keyName, String userId, JsonObject metadata, Long rpm, Long tpm, Integer maxConcurrent,
+                      long cacheTtlMs) {
+    this(allow, status, code, message, keyId, keySource, keyName, userId, metadata, rpm, tpm, maxConcurrent,
+        cacheTtlMs, null);
+  }
 
   public static AuthDecision allowAnonymous() {
-    return new AuthDecision(true, 200, null, null, null, null, null, null, null, null, null, null, 0);
+    return new AuthDecision(true, 200, null, null, null, null, null, null, null, null, null, null, 0, null);
   }
 
   public static AuthDecision deny(int status, String code, String message) {
-    return new AuthDecision(false, status, code, message, null, null, null, null, null, null, null, null, 0);
+    return new AuthDecision(false, status, code, message, null, null, null, null, null, null, null, null, 0, null);
+  }
+
+  /** The same decision with another reuse time and quota left (a cache's view of it). */
+  public AuthDecision reused(long cacheTtlMs, Long remainingQuota) {
+    return new AuthDecision(allow, status, code, message, keyId, keySource, keyName, userId, metadata, rpm, tpm,
+        maxConcurrent, cacheTtlMs, remainingQuota);
   }
 
   public JsonObject toJson() {
@@ -44,7 +63,8 @@ public record AuthDecision(boolean allow, int status, String code, String messag
         .put("rpm", rpm)
         .put("tpm", tpm)
         .put("max_concurrent", maxConcurrent)
-        .put("cache_ttl_ms", cacheTtlMs);
+        .put("cache_ttl_ms", cacheTtlMs)
+        .put("remaining_quota", remainingQuota);
   }
 
   public static AuthDecision fromJson(JsonObject json) {
@@ -61,6 +81,7 @@ public record AuthDecision(boolean allow, int status, String code, String messag
         json.getLong("rpm"),
         json.getLong("tpm"),
         json.getInteger("max_concurrent"),
-        json.getLong("cache_ttl_ms", 0L));
+        json.getLong("cache_ttl_ms", 0L),
+        json.getLong("remaining_quota"));
   }
 }

@@ -10,11 +10,17 @@ import java.util.Map;
  * {@code auth}. {@code mode} first_match or all. {@code statusCodes} always holds disabled, expired,
  * quota_exceeded and not_found. {@code forwardKey} passes the client's key on to the backend;
  * {@code cacheTtl}/{@code negativeCacheTtl} bound how long a positive/negative decision is cached.
- * {@code skipPaths} are the only paths that need no key; see {@link #skips}.
+ * {@code skipPaths} are the only paths that need no key; see {@link #skips}. {@code quotaEnforcement} (ours):
+ * {@code settle} (the original's: a request admitted while the key has quota runs to its end and is charged in full)
+ * or {@code strict} (the proxy ends a stream when the key's quota or TPM budget is spent, and caps a non-streaming
+ * request's completion budget to what is left).
  */
 public record AuthConfig(boolean enabled, String mode, List<String> skipPaths, List<String> headerNames,
     Map<String, StatusCodeConfig> statusCodes, List<AuthProviderConfig> pipeline, boolean forwardKey,
-    Duration cacheTtl, Duration negativeCacheTtl) {
+    Duration cacheTtl, Duration negativeCacheTtl, String quotaEnforcement) {
+
+  public static final String QUOTA_SETTLE = "settle";
+  public static final String QUOTA_STRICT = "strict";
 
   public static final Map<String, StatusCodeConfig> DEFAULT_STATUS_CODES = defaultStatusCodes();
 
@@ -23,6 +29,11 @@ public record AuthConfig(boolean enabled, String mode, List<String> skipPaths, L
     headerNames = Immutables.list(headerNames);
     statusCodes = Immutables.map(statusCodes);
     pipeline = Immutables.list(pipeline);
+  }
+
+  /** {@code quota_enforcement: strict}: the proxy enforces the quota while the answer flows. */
+  public boolean strictQuota() {
+    return QUOTA_STRICT.equals(quotaEnforcement);
   }
 
   /** The code and message for a key status; unknown statuses get not_found's. */
@@ -71,7 +82,8 @@ public record AuthConfig(boolean enabled, String mode, List<String> skipPaths, L
         r.list("pipeline", AuthProviderConfig::read, List.of()),
         r.bool("forward_key", false),
         r.duration("cache_ttl", Duration.ofSeconds(30)),
-        r.duration("negative_cache_ttl", Duration.ofSeconds(5)));
+        r.duration("negative_cache_ttl", Duration.ofSeconds(5)),
+        r.string("quota_enforcement", QUOTA_SETTLE));
   }
 
   private static String lastSegment(String path) {
@@ -90,6 +102,7 @@ public record AuthConfig(boolean enabled, String mode, List<String> skipPaths, L
         .put("pipeline", JsonOut.array(pipeline, AuthProviderConfig::toJson))
         .put("forward_key", forwardKey)
         .put("cache_ttl", JsonOut.duration(cacheTtl))
-        .put("negative_cache_ttl", JsonOut.duration(negativeCacheTtl));
+        .put("negative_cache_ttl", JsonOut.duration(negativeCacheTtl))
+        .put("quota_enforcement", quotaEnforcement);
   }
 }

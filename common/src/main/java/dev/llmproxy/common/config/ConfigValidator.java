@@ -307,6 +307,7 @@ final class ConfigValidator {
   private void auth() {
     AuthConfig a = c.auth();
     oneOf(a.mode(), "auth.mode", "first_match", "all");
+    oneOf(a.quotaEnforcement(), "auth.quota_enforcement", AuthConfig.QUOTA_SETTLE, AuthConfig.QUOTA_STRICT);
     if (a.headerNames().isEmpty()) {
       problems.error("auth.header_names", "must not be empty");
     }

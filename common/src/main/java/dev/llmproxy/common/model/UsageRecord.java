@@ -24,12 +24,25 @@ import java.time.Instant;
  *                   (absent, so false, in records written before the field existed)
  * @param metadata   what the lifecycle hooks returned as {@code metadata} ({@code on_request}, {@code on_auth}),
  *                   null when none did; a record written before it existed reads back with none
+ * @param cutOff     why the gateway itself ended the answer early, its counts being what was relayed until then
+ *                   ({@code quota_exceeded}: {@code auth.quota_enforcement: strict}); null when it did not
  */
 public record UsageRecord(String requestId, String apiKey, String keySource, String keyName, String userId, String model,
                           long promptTokens, long completionTokens, long totalTokens, boolean stream,
                           String method, String endpoint, Instant timestamp, String backendUrl, int statusCode,
                           long latencyMs, long ttftMs, boolean estimated, boolean aborted, String clientIp,
-                          String keyHash, String maskedKey, boolean cached, JsonObject metadata) {
+                          String keyHash, String maskedKey, boolean cached, JsonObject metadata, String cutOff) {
+
+  /** A record the gateway did not cut short. */
+  public UsageRecord(String requestId, String apiKey, String keySource, String keyName, String userId, String model,
+                     long promptTokens, long completionTokens, long totalTokens, boolean stream,
+                     String method, String endpoint, Instant timestamp, String backendUrl, int statusCode,
+                     long latencyMs, long ttftMs, boolean estimated, boolean aborted, String clientIp,
+                     String keyHash, String maskedKey, boolean cached, JsonObject metadata) {
+    this(requestId, apiKey, keySource, keyName, userId, model, promptTokens, completionTokens, totalTokens, stream,
+        method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted, clientIp, keyHash,
+        maskedKey, cached, metadata, null);
+  }
 
   public UsageRecord {
     boolean hasKey = apiKey != null && !apiKey.isEmpty();
@@ -58,14 +71,21 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
   public UsageRecord asCached() {
     return new UsageRecord(requestId, apiKey, keySource, keyName, userId, model, promptTokens, completionTokens,
         totalTokens, stream, method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted,
-        clientIp, keyHash, maskedKey, true, metadata);
+        clientIp, keyHash, maskedKey, true, metadata, cutOff);
   }
 
   /** The same record with the hooks' metadata (null or empty: none). */
   public UsageRecord withMetadata(JsonObject metadata) {
     return new UsageRecord(requestId, apiKey, keySource, keyName, userId, model, promptTokens, completionTokens,
         totalTokens, stream, method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted,
-        clientIp, keyHash, maskedKey, cached, metadata);
+        clientIp, keyHash, maskedKey, cached, metadata, cutOff);
+  }
+
+  /** The same record marked as ended early by the gateway ({@code reason}, e.g. {@code quota_exceeded}). */
+  public UsageRecord withCutOff(String reason) {
+    return new UsageRecord(requestId, apiKey, keySource, keyName, userId, model, promptTokens, completionTokens,
+        totalTokens, stream, method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted,
+        clientIp, keyHash, maskedKey, cached, metadata, reason);
   }
 
   /** The key's public id (the first 16 hex digits of its hash), null when the request had no key. */
@@ -87,7 +107,7 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
   public UsageRecord withRawKey(String rawKey) {
     return new UsageRecord(requestId, rawKey, keySource, keyName, userId, model, promptTokens, completionTokens,
         totalTokens, stream, method, endpoint, timestamp, backendUrl, statusCode, latencyMs, ttftMs, estimated, aborted,
-        clientIp, keyHash, maskedKey, cached, metadata);
+        clientIp, keyHash, maskedKey, cached, metadata, cutOff);
   }
 
   /**
@@ -123,6 +143,9 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
     if (metadata != null) {
       json.put("metadata", metadata.copy());
     }
+    if (cutOff != null) {
+      json.put("cut_off", cutOff);
+    }
     return json;
   }
 
@@ -152,6 +175,7 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
         json.getString("api_key_masked"),
         json.getBoolean("cached", false),
         // Absent from records written before hooks could add it; anything but an object is not metadata.
-        json.getValue("metadata") instanceof JsonObject metadata ? metadata : null);
+        json.getValue("metadata") instanceof JsonObject metadata ? metadata : null,
+        json.getString("cut_off"));
   }
 }

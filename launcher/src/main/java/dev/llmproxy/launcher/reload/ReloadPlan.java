@@ -46,7 +46,7 @@ public record ReloadPlan(List<String> changedSections, List<String> restartRequi
         put(after, path, was);
       }
     }
-    if (differs(view(before, "auth", "storage"), view(after, "auth", "storage"))) {
+    if (differs(chargingView(before), chargingView(after))) {
       restart.add(QUOTA_CHARGING);
     }
     GatewayConfig effective = GatewayConfig.fromJson(after);
@@ -99,6 +99,15 @@ public record ReloadPlan(List<String> changedSections, List<String> restartRequi
       for (String providerSide : List.of("pipeline", "mode", "cache_ttl", "negative_cache_ttl")) {
         auth.remove(providerSide);
       }
+    }
+    return view;
+  }
+
+  /** What quota charging reads: {@code auth} and {@code storage}, less the proxy's own {@code quota_enforcement}. */
+  private static JsonObject chargingView(JsonObject config) {
+    JsonObject view = view(config, "auth", "storage").copy();
+    if (view.getValue("auth") instanceof JsonObject auth) {
+      auth.remove("quota_enforcement");
     }
     return view;
   }

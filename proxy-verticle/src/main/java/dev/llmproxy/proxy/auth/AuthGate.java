@@ -8,6 +8,7 @@ import dev.llmproxy.common.bus.KeyLookup;
 import dev.llmproxy.common.config.AuthConfig;
 import dev.llmproxy.common.error.ErrorKind;
 import dev.llmproxy.common.error.GatewayError;
+import dev.llmproxy.proxy.limit.QuotaTally;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
@@ -58,12 +59,22 @@ public final class AuthGate {
   private final Map<String, String> keysByHash = new HashMap<>();
   private MessageConsumer<JsonObject> invalidations;
 
-  private record Cached(AuthDecision decision, long expiresAtNanos, String keyHash) {
+  /**
+   * @param mark the key's {@link QuotaTally} count when the decision came: a reuse takes what the count grew by since
+   *             off the decision's quota left
+   */
+  private record Cached(AuthDecision decision, long expiresAtNanos, String keyHash, long mark) {
   }
 
-  /** @param checkAddress {@link Addresses#AUTH_CHECK} or {@link Addresses#AUTH_CHECK_LOCAL} */
-  public AuthGate(Vertx vertx, AuthConfig config, String checkAddress) {
+  private final QuotaTally tally;
+
+  /**
+   * @param checkAddress {@link Addresses#AUTH_CHECK} or {@link Addresses#AUTH_CHECK_LOCAL}
+   * @param tally        the tokens this JVM relayed per key since ({@code auth.quota_enforcement: strict})
+   */
+  public AuthGate(Vertx vertx, AuthConfig config, String checkAddress, QuotaTally tally) {
     this.vertx = vertx;
+    this.tally = tally;
     this.config = config;
     this.checkAddress = checkAddress;
     this.headerNames = config.headerNames();
@@ -120,7 +131,7 @@ public final class AuthGate {
     Cached cached = cache.get(key);
     if (cached != null) {
       if (System.nanoTime() < cached.expiresAtNanos()) {
-        return outcome(cached.decision());
+        return outcome(reused(cached));
       }
       keysByHash.remove(cached.keyHash());
       cache.remove(key);
@@ -132,11 +143,26 @@ public final class AuthGate {
           AuthDecision decision = AuthDecision.fromJson(reply.body());
           if (decision.cacheTtlMs() > 0) {
             String keyHash = KeyHash.sha256Hex(key);
-            cache.put(key, new Cached(decision, System.nanoTime() + decision.cacheTtlMs() * 1_000_000, keyHash));
+            long mark = decision.remainingQuota() == null ? 0 : tally.relayed(decision.keyId());
+            cache.put(key, new Cached(decision, System.nanoTime() + decision.cacheTtlMs() * 1_000_000, keyHash, mark));
             keysByHash.put(keyHash, key);
           }
           return outcome(decision);
         });
+  }
+
+  /**
+   * A cached decision as it stands now. Its quota left is not trusted as it was read: the tokens this JVM relayed
+   * for the key since (not yet charged to the store, or charged after the read) are taken off it. A charge to the
+   * store drops the decision ({@code keys.changed}), so the next one is read afresh with the charge in it.
+   */
+  private AuthDecision reused(Cached cached) {
+    AuthDecision decision = cached.decision();
+    if (decision.remainingQuota() == null) {
+      return decision;
+    }
+    long since = tally.since(decision.keyId(), cached.mark());
+    return since == 0 ? decision : decision.reused(decision.cacheTtlMs(), decision.remainingQuota() - since);
   }
 
   private static Future<AuthDecision> outcome(AuthDecision decision) {

@@ -32,6 +32,14 @@ public interface ResponseTap {
     return false;
   }
 
+  /**
+   * True when the tap has ended the client's stream itself ({@code auth.quota_enforcement: strict}, see
+   * {@link QuotaCutTap}): the relay ends the response and cancels the backend's request.
+   */
+  default boolean cutShort() {
+    return false;
+  }
+
   /** True when the client has received only whole SSE frames, so that one more frame can follow cleanly. */
   boolean atFrameBoundary();
 

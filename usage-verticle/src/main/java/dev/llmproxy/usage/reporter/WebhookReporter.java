@@ -106,6 +106,9 @@ public final class WebhookReporter implements Reporter {
     if (record.metadata() != null) {
       payload.put("metadata", record.metadata().copy());
     }
+    if (record.cutOff() != null) {
+      payload.put("cut_off", record.cutOff()); // auth.quota_enforcement: strict ended the answer early
+    }
     return payload;
   }
 
