@@ -295,6 +295,9 @@ class Http2FrontTest {
       for (int delayMs : new int[] {1, 50, 150, 250, 300, 350, 450, 600}) {
         resetIds.add(client.resetAfter(GOOD.replace("\"mock\"", "\"reset-after-delay\""), delayMs));
       }
+      for (int delayMs : new int[] {1, 200}) {
+        client.resetDuringBody(delayMs); // the client leaves while the gateway still reads its body
+      }
       assertEquals(200, client.post("/v1/chat/completions", GOOD).status, "the connection still serves");
       for (String id : streamIds) {
         assertEquals(1, usageRecords(client, id), "one usage record for " + id);
@@ -491,6 +494,22 @@ class Http2FrontTest {
       });
       await(done.future());
       return requestId;
+    }
+
+    /** Half of a body, then a reset of the stream {@code delayMs} later. */
+    void resetDuringBody(int delayMs) throws Exception {
+      Promise<Void> done = Promise.promise();
+      request("/v1/chat/completions", "h2-" + transport + "-" + ids.incrementAndGet()).onFailure(done::tryFail)
+          .onSuccess(request -> {
+            request.setChunked(true);
+            request.response().onComplete(answered -> done.tryComplete());
+            request.write(Buffer.buffer(GOOD.substring(0, GOOD.length() / 2)));
+            gateway.vertx.setTimer(delayMs, id -> {
+              request.reset();
+              done.tryComplete();
+            });
+          });
+      await(done.future());
     }
 
     /** A request whose client resets its stream {@code delayMs} after sending it. */
