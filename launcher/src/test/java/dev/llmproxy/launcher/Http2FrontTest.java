@@ -219,7 +219,7 @@ class Http2FrontTest {
   void aSlowBodyGets408InTheDialect(Transport transport) throws Exception {
     try (Client client = new Client(transport)) {
       // A normal request first: by Upgrade, the connection is HTTP/2 from its second request (the slow body of the
-      // upgrade request itself is not covered here).
+      // upgrade request itself is theUpgradeRequestItselfWithASlowBodyGets408OnItsStream's).
       assertEquals(200, client.post("/v1/chat/completions", GOOD).status);
       Reply chat = client.slowBody("/v1/chat/completions");
       assertEquals(408, chat.status, chat.body);
@@ -356,6 +356,61 @@ class Http2FrontTest {
       } finally {
         http.close();
       }
+    }
+  }
+
+  /**
+   * The {@code Upgrade: h2c} request itself with a body that stops half way, over a raw socket (through Vert.x's
+   * upgrading client that 408 never reached the test; why, on the client's side, was not looked into): 101, then
+   * within the read timeout a 408 on stream 1 in the dialect, as HTTP/2 frames, never HTTP/1.1 bytes from
+   * ConnectionGuard.
+   */
+  @Test
+  void theUpgradeRequestItselfWithASlowBodyGets408OnItsStream() throws Exception {
+    byte[] good = GOOD.getBytes(StandardCharsets.UTF_8);
+    String head = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + KEY
+        + "\r\nContent-Type: application/json\r\nContent-Length: " + good.length
+        + "\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n";
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", cleartext.port)) {
+      socket.setSoTimeout(30_000);
+      java.io.OutputStream out = socket.getOutputStream();
+      out.write(head.getBytes(StandardCharsets.ISO_8859_1));
+      out.write(good, 0, good.length / 2);
+      out.flush();
+      java.io.InputStream in = socket.getInputStream();
+      ByteArrayOutputStream received = new ByteArrayOutputStream();
+      byte[] buffer = new byte[8192];
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      boolean prefaceSent = false;
+      while (System.nanoTime() < deadline) {
+        String text = received.toString(StandardCharsets.ISO_8859_1);
+        if (!prefaceSent && text.contains("\r\n\r\n")) {
+          assertTrue(text.startsWith("HTTP/1.1 101"), text);
+          // The client's connection preface and an empty SETTINGS frame, as an upgrading client sends them.
+          out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+          out.write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0});
+          out.flush();
+          prefaceSent = true;
+        }
+        if (text.contains("request_timeout")) {
+          break;
+        }
+        int n;
+        try {
+          n = in.read(buffer);
+        } catch (java.net.SocketTimeoutException e) {
+          break;
+        }
+        if (n < 0) {
+          break;
+        }
+        received.write(buffer, 0, n);
+      }
+      String text = received.toString(StandardCharsets.ISO_8859_1);
+      assertTrue(text.startsWith("HTTP/1.1 101"), text);
+      String afterUpgrade = text.substring(text.indexOf("\r\n\r\n") + 4);
+      assertTrue(afterUpgrade.contains("request_timeout"), "a 408 in the dialect on stream 1: " + afterUpgrade);
+      assertFalse(afterUpgrade.contains("HTTP/1.1"), "no HTTP/1.1 answer inside the HTTP/2 connection: " + afterUpgrade);
     }
   }
 
