@@ -68,6 +68,14 @@ final class HostileBackend implements AutoCloseable {
           write(out, chunkedHead("text/event-stream") + chunk(frame + "\n\n") + chunk(frame + "\n\n"));
           socket.setSoLinger(true, 0); // closing now sends a reset
         }
+        case "reset-after-delay" -> { // not in MODES: Http2FrontTest's backend that fails while its client leaves
+          try {
+            Thread.sleep(300);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          socket.setSoLinger(true, 0); // closing now sends a reset
+        }
         case "garbage-sse" -> write(out, chunkedHead("text/event-stream") + chunk("this is not SSE \u0001\u0002 {{{\n")
             + chunk("neither: is this\n\n") + "0\r\n\r\n");
         case "never-answers" -> in.readAllBytes(); // until the gateway gives up and closes

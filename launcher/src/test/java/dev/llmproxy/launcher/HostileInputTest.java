@@ -341,20 +341,7 @@ class HostileInputTest {
     cases.add(new Case("http Transfer-Encoding identity only", CHAT, raw("POST", CHAT, "HTTP/1.1",
         headers("Transfer-Encoding", "identity", "Content-Length", Integer.toString(good.length)), good), 0,
         notSmuggled()));
-    for (String type : new String[] {null, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data",
-        "application/json; charset=utf-8", "application/json; charset=utf-16"}) {
-      Map<String, String> h = headers("Content-Length", Integer.toString(good.length));
-      if (type != null) {
-        h.put("Content-Type", type);
-      }
-      cases.add(new Case("http content type " + type, CHAT, raw("POST", CHAT, "HTTP/1.1", h, good), 200, null));
-    }
-    ByteArrayOutputStream zipped = new ByteArrayOutputStream();
-    try (GZIPOutputStream gzip = new GZIPOutputStream(zipped)) {
-      gzip.write(good);
-    }
-    cases.add(new Case("http gzip body", CHAT, raw("POST", CHAT, "HTTP/1.1", headers("Content-Encoding", "gzip",
-        "Content-Length", Integer.toString(zipped.size())), zipped.toByteArray()), 400, null));
+    contentTypesAndEncodings(cases, good);
     cases.add(new Case("http Expect: 100-continue", CHAT, raw("POST", CHAT, "HTTP/1.1", headers("Expect",
         "100-continue", "Content-Length", Integer.toString(good.length)), good), 200, null));
     cases.add(new Case("http unknown Expect", CHAT, raw("POST", CHAT, "HTTP/1.1", headers("Expect", "200-ok",
@@ -407,6 +394,80 @@ class HostileInputTest {
         good), 400, null));
     cases.add(new Case("http control character in a header", CHAT, raw("POST", CHAT, "HTTP/1.1",
         headers("X-Bad", "a\u0001b"), good), 0, status(200, 400)));
+  }
+
+  /**
+   * Content-Type and Content-Encoding on the JSON routes: JSON types (and, for curl -d and fetch, form and text/plain
+   * with a JSON body, or none) pass; other types and charsets get 415; gzip and deflate are inflated (the backend gets
+   * the JSON: the mock answers 200 only to a body it can read), a bomb gets 413, corrupt data 400, other or stacked
+   * encodings 415.
+   */
+  private static void contentTypesAndEncodings(List<Case> cases, byte[] good) throws Exception {
+    for (String type : new String[] {null, "text/plain", "application/x-www-form-urlencoded", "application/json",
+        "application/json; charset=utf-8", "application/json;charset=UTF-8", "application/vnd.llm+json"}) {
+      Map<String, String> h = headers("Content-Length", Integer.toString(good.length));
+      if (type != null) {
+        h.put("Content-Type", type);
+      }
+      for (String path : new String[] {CHAT, MESSAGES}) {
+        cases.add(new Case("http content type " + type + " on " + path, path, raw("POST", path, "HTTP/1.1", h, good),
+            200, null));
+      }
+    }
+    for (String type : new String[] {"multipart/form-data; boundary=x", "text/xml", "application/xml",
+        "application/octet-stream", "application/json; charset=utf-16", "application/json; charset=iso-8859-1",
+        "text/plain; charset=latin1", "nonsense"}) {
+      for (String path : new String[] {CHAT, MESSAGES, "/v1/embeddings"}) {
+        cases.add(new Case("http content type " + type + " on " + path, path, raw("POST", path, "HTTP/1.1",
+            headers("Content-Type", type, "Content-Length", Integer.toString(good.length)), good), 415,
+            (reply, id) -> assertTrue(reply.text().contains("Content-Type"), reply.text())));
+      }
+    }
+    cases.add(new Case("http form body that is not JSON", CHAT, raw("POST", CHAT, "HTTP/1.1", headers("Content-Type",
+        "application/x-www-form-urlencoded", "Content-Length", "11"), utf8("model=mock&")), 400, null));
+    byte[] zipped = gzipped(good);
+    java.io.ByteArrayOutputStream deflated = new java.io.ByteArrayOutputStream();
+    try (java.util.zip.DeflaterOutputStream out = new java.util.zip.DeflaterOutputStream(deflated)) {
+      out.write(good);
+    }
+    // 64 MiB of zero bytes after the JSON, in about 64 KB: stopped at the cap of 2 MiB, without inflating it all.
+    byte[] bomb = gzipped(RawHttp.concat(good, new byte[64 << 20]));
+    for (String path : new String[] {CHAT, MESSAGES}) {
+      cases.add(new Case("http gzip body on " + path, path, encoded(path, "gzip", zipped), 200, null));
+      cases.add(new Case("http deflate body on " + path, path, encoded(path, "deflate", deflated.toByteArray()), 200,
+          null));
+      cases.add(new Case("http identity encoding on " + path, path, encoded(path, "identity", good), 200, null));
+      cases.add(new Case("http gzip body chunked on " + path, path, raw("POST", path, "HTTP/1.1", headers(
+          "Content-Type", "application/json", "Content-Encoding", "gzip", "Transfer-Encoding", "chunked"),
+          chunked(zipped)), 200, null));
+      cases.add(new Case("http gzip bomb on " + path, path, encoded(path, "gzip", bomb), 413, null));
+      byte[] corrupt = zipped.clone();
+      corrupt[corrupt.length - 6] ^= 1;
+      cases.add(new Case("http gzip with a bad CRC on " + path, path, encoded(path, "gzip", corrupt), 400, null));
+      cases.add(new Case("http gzip cut short on " + path, path, encoded(path, "gzip",
+          java.util.Arrays.copyOf(zipped, zipped.length / 2)), 400, null));
+      cases.add(new Case("http gzip declared, plain sent, on " + path, path, encoded(path, "gzip", good), 400, null));
+      for (String encoding : new String[] {"br", "zstd", "compress", "x-unknown", "gzip, gzip", "gzip, br"}) {
+        cases.add(new Case("http Content-Encoding " + encoding + " on " + path, path, encoded(path, encoding, zipped),
+            415, (reply, id) -> assertTrue(reply.text().contains("Content-Encoding"), reply.text())));
+      }
+    }
+    cases.add(new Case("http two Content-Encoding headers", CHAT, raw("POST", CHAT, "HTTP/1.1", headers(
+        "Content-Type", "application/json", "Content-Encoding", "gzip", "Content-Encoding", "gzip", "Content-Length",
+        Integer.toString(zipped.length)), zipped), 415, null));
+  }
+
+  private static byte[] encoded(String path, String encoding, byte[] body) {
+    return raw("POST", path, "HTTP/1.1", headers("Content-Type", "application/json", "Content-Encoding", encoding,
+        "Content-Length", Integer.toString(body.length)), body);
+  }
+
+  private static byte[] gzipped(byte[] body) throws Exception {
+    ByteArrayOutputStream zipped = new ByteArrayOutputStream();
+    try (GZIPOutputStream gzip = new GZIPOutputStream(zipped)) {
+      gzip.write(body);
+    }
+    return zipped.toByteArray();
   }
 
   // --------------------------------------------------------------------------------------------------------- paths

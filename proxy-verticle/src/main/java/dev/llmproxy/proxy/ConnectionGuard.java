@@ -18,6 +18,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.vertx.core.http.HttpConnection;
@@ -28,7 +29,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code server.read_timeout}, {@code write_timeout} and {@code idle_timeout} on one HTTP/1.x connection, as Go's
+ * {@code server.read_timeout}, {@code write_timeout} and {@code idle_timeout} on one HTTP/1.x connection (on HTTP/2:
+ * {@code idle_timeout} by {@link Http2Idle}, {@code read_timeout} per stream by {@link BodyReadStep}), as Go's
  * net/http (which the seed describes) means them:
  * <ul>
  *   <li>read: from a request's first byte (for the first request, from the connection's start) until its head and
@@ -66,6 +68,8 @@ final class ConnectionGuard {
   /** Where a reply of our own enters the pipeline: below the HTTP encoder, so its bytes go out as they are. */
   private ChannelHandlerContext rawContext;
   private final Runnable checkTask = this::check;
+  /** Vert.x's h2c upgrade handler was in the pipeline at the start ({@code server.h2c}): an upgrade is looked for. */
+  private boolean upgradable;
 
   private ScheduledFuture<?> timer;
   private long timerDeadline;
@@ -108,13 +112,18 @@ final class ConnectionGuard {
       return;
     }
     ChannelPipeline pipeline = internal.channelHandlerContext().pipeline();
-    if (pipeline.get("httpDecoder") == null) {
+    if (pipeline.get("handler") instanceof Http2ConnectionHandler) {
+      Http2Idle.install(pipeline, limits); // HTTP/2 by prior knowledge or ALPN
+      return;
+    }
+    if (pipeline.get("httpDecoder") == null || pipeline.get("llmproxyRawGuard") != null) {
       return;
     }
     ConnectionGuard guard = new ConnectionGuard(limits, pipeline.channel());
     pipeline.addBefore("httpDecoder", "llmproxyRawGuard", guard.new Raw());
     pipeline.addBefore("handler", "llmproxyHttpGuard", guard.new Decoded());
     guard.rawContext = pipeline.context("llmproxyRawGuard");
+    guard.upgradable = pipeline.get("h2c") != null;
     guard.channel.attr(KEY).set(guard);
     guard.startReading(System.nanoTime());
   }
@@ -215,7 +224,7 @@ final class ConnectionGuard {
 
   private void check() {
     timer = null;
-    if (!channel.isActive()) {
+    if (!channel.isActive() || leftForHttp2()) {
       return;
     }
     long now = System.nanoTime();
@@ -255,6 +264,101 @@ final class ConnectionGuard {
     }
     if (next != Long.MAX_VALUE) {
       arm(next);
+    }
+  }
+
+  /**
+   * True once the connection was upgraded to HTTP/2 ({@code Upgrade: h2c}, with {@code server.h2c}): Vert.x has put
+   * its HTTP/2 handler in place of the HTTP/1.x one. The guard then leaves the pipeline (a 408 written here would be
+   * HTTP/1.1 bytes in an HTTP/2 connection); the streams' read timeout is {@link BodyReadStep}'s.
+   */
+  private boolean leftForHttp2() {
+    if (!upgradable || !(channel.pipeline().get("handler") instanceof Http2ConnectionHandler)) {
+      return false;
+    }
+    if (timer != null) {
+      timer.cancel(false);
+      timer = null;
+    }
+    ChannelPipeline pipeline = channel.pipeline();
+    if (pipeline.get("llmproxyRawGuard") != null) {
+      pipeline.remove("llmproxyRawGuard");
+    }
+    if (pipeline.get("llmproxyHttpGuard") != null) {
+      pipeline.remove("llmproxyHttpGuard");
+    }
+    Http2Idle.install(pipeline, limits);
+    return true;
+  }
+
+  /**
+   * {@code server.idle_timeout} on an HTTP/2 connection: closed once it has had no open stream and no frame in for
+   * that long. A stream waiting for its backend is open, so it is never idle (Vert.x's own idle timeout would count
+   * it). {@code read_timeout} is per stream ({@link BodyReadStep}); {@code write_timeout} is not applied to HTTP/2.
+   */
+  private static final class Http2Idle extends io.netty.channel.ChannelInboundHandlerAdapter implements Runnable {
+    private final Channel channel;
+    private final Http2ConnectionHandler http2;
+    private final long idleNanos;
+    private long lastActive = System.nanoTime();
+    private ScheduledFuture<?> timer;
+
+    private Http2Idle(Channel channel, Http2ConnectionHandler http2, long idleNanos) {
+      this.channel = channel;
+      this.http2 = http2;
+      this.idleNanos = idleNanos;
+    }
+
+    static void install(ChannelPipeline pipeline, Limits limits) {
+      if (limits.idleNanos <= 0 || pipeline.get("llmproxyHttp2Idle") != null
+          || !(pipeline.get("handler") instanceof Http2ConnectionHandler http2)) {
+        return;
+      }
+      Http2Idle idle = new Http2Idle(pipeline.channel(), http2, limits.idleNanos);
+      pipeline.addBefore("handler", "llmproxyHttp2Idle", idle);
+      http2.connection().addListener(new io.netty.handler.codec.http2.Http2ConnectionAdapter() {
+        @Override
+        public void onStreamClosed(io.netty.handler.codec.http2.Http2Stream stream) {
+          idle.lastActive = System.nanoTime();
+        }
+      });
+      idle.schedule(limits.idleNanos);
+    }
+
+    private void schedule(long delayNanos) {
+      timer = channel.eventLoop().schedule(this, Math.max(1, delayNanos), TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      lastActive = System.nanoTime();
+      ctx.fireChannelRead(msg);
+    }
+
+    @Override
+    public void run() {
+      timer = null;
+      if (!channel.isActive()) {
+        return;
+      }
+      long now = System.nanoTime();
+      if (http2.connection().numActiveStreams() > 0) {
+        schedule(idleNanos); // not idle; the last stream's close starts the wait
+      } else if (now - lastActive >= idleNanos) {
+        LOG.debug("closing an HTTP/2 connection idle for {} ms", (now - lastActive) / 1_000_000);
+        channel.close();
+      } else {
+        schedule(lastActive + idleNanos - now);
+      }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      if (timer != null) {
+        timer.cancel(false);
+        timer = null;
+      }
+      ctx.fireChannelInactive();
     }
   }
 
@@ -317,6 +421,7 @@ final class ConnectionGuard {
         startReading(System.nanoTime());
       }
       ctx.fireChannelRead(msg);
+      leftForHttp2();
     }
 
     @Override

@@ -221,6 +221,10 @@ final class ForwardStep implements ExchangeInterceptor {
     Set<String> skipped = exchange.endpoint.inference() ? context.inferenceSkippedHeaders
         : context.passthroughSkippedHeaders;
     HopByHop.copy(request.headers(), headers, skipped);
+    if (exchange.endpoint.routedByModel()) {
+      // BodyReadStep inflated a gzip or deflate body: the backend gets it as read (its length is set by send).
+      headers.remove("Content-Encoding");
+    }
     headers.set("X-Request-ID", exchange.requestId);
     String forwardedFor = request.getHeader("X-Forwarded-For");
     String peer = request.remoteAddress() == null ? "unknown" : request.remoteAddress().hostAddress();

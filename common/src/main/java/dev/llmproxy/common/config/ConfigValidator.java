@@ -105,6 +105,11 @@ final class ConfigValidator {
       required(s.tls().certFile(), "server.tls.cert_file", "when tls is enabled");
       required(s.tls().keyFile(), "server.tls.key_file", "when tls is enabled");
     }
+    if (s.h2c() && !s.http2()) {
+      problems.error("server.h2c", "needs server.http2: true (h2c is HTTP/2 without TLS)");
+    } else if (s.h2c() && s.tls().enabled()) {
+      problems.warn("server.h2c", "not used: with server.tls enabled, HTTP/2 is offered by ALPN (server.http2)");
+    }
     if (!s.tls().clientAuth().equals("none")) {
       required(s.tls().clientCaFile(), "server.tls.client_ca_file", "when client_auth is not none");
     }

@@ -12,10 +12,12 @@ import java.util.regex.Pattern;
  * (the reference sets write to 0 for streaming). {@code trustedProxies} lists IPs or CIDRs whose
  * X-Forwarded-For is believed. {@code warmup} (ours, not the original's): how long the gateway drives its own request path
  * against an in-process backend before {@code /ready} turns true, so that the first clients meet compiled code.
+ * {@code http2} (ours): with TLS, ALPN offers h2 beside HTTP/1.1 (as Go's server does); {@code h2c} (ours, off by
+ * default as in the original): cleartext HTTP/2 on a port without TLS, by prior knowledge or {@code Upgrade: h2c}.
  */
 public record ServerConfig(String listen, Duration readTimeout, Duration writeTimeout, Duration idleTimeout,
     int maxHeaderBytes, long maxBodySize, Duration shutdownTimeout, Duration warmup, List<String> trustedProxies, CorsConfig cors,
-    TlsConfig tls) {
+    TlsConfig tls, boolean http2, boolean h2c) {
 
   private static final Pattern HOST_PORT = Pattern.compile("^(\\[[0-9A-Fa-f:.%a-zA-Z]+\\]|[^:\\[\\]]*):(\\d{1,5})$");
 
@@ -66,7 +68,9 @@ public record ServerConfig(String listen, Duration readTimeout, Duration writeTi
         r.duration("warmup", Duration.ZERO),
         r.strings("trusted_proxies", List.of()),
         r.section("cors", CorsConfig::read),
-        r.section("tls", TlsConfig::read));
+        r.section("tls", TlsConfig::read),
+        r.bool("http2", true),
+        r.bool("h2c", false));
   }
 
   public JsonObject toJson() {
@@ -81,6 +85,8 @@ public record ServerConfig(String listen, Duration readTimeout, Duration writeTi
         .put("warmup", JsonOut.duration(warmup))
         .put("trusted_proxies", JsonOut.array(trustedProxies))
         .put("cors", cors.toJson())
-        .put("tls", tls.toJson());
+        .put("tls", tls.toJson())
+        .put("http2", http2)
+        .put("h2c", h2c);
   }
 }

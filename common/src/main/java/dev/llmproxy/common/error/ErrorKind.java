@@ -15,6 +15,8 @@ public enum ErrorKind {
   REQUEST_TIMEOUT(408, "invalid_request_error", "request_timeout"),
   PAYLOAD_TOO_LARGE(413, "invalid_request_error", "request_too_large"),
   URI_TOO_LONG(414, "invalid_request_error", "uri_too_long"),
+  /** A request body in a Content-Type or Content-Encoding the gateway does not read. */
+  UNSUPPORTED_MEDIA_TYPE(415, "invalid_request_error", "unsupported_media_type"),
   HEADERS_TOO_LARGE(431, "invalid_request_error", "request_header_fields_too_large"),
   RATE_LIMITED(429, "rate_limit_exceeded", "rate_limit_exceeded"),
   /** {@code routing.flow_control}: every backend of the model is saturated and the gateway's queue shed the request. */

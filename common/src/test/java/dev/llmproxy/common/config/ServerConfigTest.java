@@ -32,4 +32,20 @@ class ServerConfigTest {
       assertEquals(java.util.List.of("server.listen: not host:port"), loaded.errors(), bad);
     }
   }
+
+  @Test
+  void http2AndH2c() {
+    ServerConfig defaults = withListen(":8000");
+    assertEquals(true, defaults.http2());
+    assertEquals(false, defaults.h2c());
+    LoadedConfig h2cWithoutHttp2 = ConfigLoader.parse(new JsonObject().put("server", new JsonObject()
+        .put("http2", false).put("h2c", true)), Map.of());
+    assertEquals(java.util.List.of("server.h2c: needs server.http2: true (h2c is HTTP/2 without TLS)"),
+        h2cWithoutHttp2.errors());
+    LoadedConfig wrongType = ConfigLoader.parse(new JsonObject().put("server", new JsonObject().put("h2c", "yes")),
+        Map.of());
+    assertEquals(1, wrongType.errors().size(), wrongType.errors().toString());
+    org.junit.jupiter.api.Assertions.assertTrue(wrongType.errors().get(0).startsWith("server.h2c"),
+        wrongType.errors().toString());
+  }
 }

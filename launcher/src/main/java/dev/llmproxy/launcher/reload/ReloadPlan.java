@@ -24,7 +24,7 @@ public record ReloadPlan(List<String> changedSections, List<String> restartRequi
    */
   static final List<String> RESTART_ONLY = List.of("server.listen", "server.read_timeout", "server.write_timeout",
       "server.idle_timeout",
-      "server.max_header_bytes", "server.tls", "admin", "metrics", "usage", "logging.request", "cluster", "reload",
+      "server.max_header_bytes", "server.tls", "server.http2", "server.h2c", "admin", "metrics", "usage", "logging.request", "cluster", "reload",
       "tracing");
 
   /**
