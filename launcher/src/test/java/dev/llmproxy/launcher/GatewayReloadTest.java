@@ -209,6 +209,44 @@ class GatewayReloadTest {
   }
 
   @Test
+  void prefixAwareRoutingIsSwitchedOnByAReload(@TempDir Path dir) throws Exception {
+    try (RunningGateway gateway = RunningGateway.start(dir, config(dir, "{backend}", ""))) {
+      MockLlmBackend second = RunningGateway.await(MockLlmBackend.start(gateway.vertx, 0));
+      String firstUrl = gateway.backend.baseUrl();
+      String good = Files.readString(gateway.configFile).replace("url: \"" + firstUrl + "\"\n",
+          "url: \"" + firstUrl + "\"\n  - name: second\n    url: \"" + second.baseUrl() + "\"\n");
+      Files.writeString(gateway.configFile, good);
+      assertEquals(200, admin(gateway, "/admin/config/reload").statusCode());
+      String sameSystemPrompt = "{\"model\":\"mock\",\"messages\":[{\"role\":\"system\",\"content\":\""
+          + "You help with invoices. ".repeat(40) + "\"},{\"role\":\"user\",\"content\":\"question %d\"}]}";
+      // round_robin: one system prompt is spread over both backends.
+      for (int i = 0; i < 8; i++) {
+        assertEquals(200, gateway.chat(null, sameSystemPrompt.formatted(i)).statusCode());
+      }
+      assertTrue(gateway.backend.completions() > 0 && second.completions() > 0, "round robin did not spread");
+      Files.writeString(gateway.configFile, good + """
+          routing:
+            load_balance: prefix_aware
+            prefix_aware: {prefix_chars: 512, load_factor: 1.5}
+          """);
+      HttpResponse<String> reloaded = admin(gateway, "/admin/config/reload");
+      assertEquals(200, reloaded.statusCode(), reloaded.body());
+      int firstBefore = gateway.backend.completions();
+      int secondBefore = second.completions();
+      // Every proxy instance (one per event loop) sends the prefix to the same backend.
+      for (int i = 0; i < 16; i++) {
+        assertEquals(200, gateway.chat(null, sameSystemPrompt.formatted(100 + i)).statusCode());
+      }
+      int toFirst = gateway.backend.completions() - firstBefore;
+      int toSecond = second.completions() - secondBefore;
+      assertTrue(toFirst == 16 && toSecond == 0 || toFirst == 0 && toSecond == 16,
+          "after the reload one prefix was spread: " + toFirst + " / " + toSecond);
+      HttpResponse<String> config = gateway.get("/admin/config", "X-Admin-Token", TOKEN);
+      assertTrue(config.body().contains("\"prefix_aware\":{\"prefix_chars\":512,\"load_factor\":1.5}"), config.body());
+    }
+  }
+
+  @Test
   void aBrokenFileChangesNothingAndRestartOnlyFieldsAreNamed(@TempDir Path dir) throws Exception {
     try (RunningGateway gateway = RunningGateway.start(dir, config(dir, "{backend}", ""))) {
       String good = Files.readString(gateway.configFile);

@@ -227,7 +227,7 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
    * @throws GatewayError when the new body is not a valid request
    */
   void replaceBody(Buffer replaced) {
-    inspected = RequestInspector.inspect(endpoint, replaced);
+    inspected = RequestInspector.inspect(endpoint, replaced, context.prefixChars);
     body = replaced;
     prompt = null;
   }

@@ -69,6 +69,8 @@ final class ExchangeContext {
   final long maxBodySize;
   /** {@code routing} as applied: with {@code enabled: false}, its features off. */
   final RoutingConfig routing;
+  /** {@code routing.prefix_aware.prefix_chars} when that is the strategy, else 0: how much of a prompt to hash. */
+  final int prefixChars;
   private final EngineMetricsScraper engineScraper;
   /** Configured backends and providers by name and URL: their upstream keys and Azure deployments. */
   private final Map<String, BackendConfig> access = new HashMap<>();
@@ -91,7 +93,8 @@ final class ExchangeContext {
     this.limitPlanner = new LimitPlanner(config.rateLimit());
     this.rateLimiter = !limitPlanner.limitsAnything() ? null
         : environment.rateLimiter(vertx, config.rateLimit(), pools, config.storage());
-    this.engineScraper = "queue_aware".equals(routing.loadBalance()) || routing.flowControl().enabled()
+    this.prefixChars = "prefix_aware".equals(routing.loadBalance()) ? routing.prefixAware().prefixChars() : 0;
+    this.engineScraper = "queue_aware".equals(routing.loadBalance()) || prefixChars > 0 || routing.flowControl().enabled()
         ? environment.engineScraper(vertx) : null;
     this.flowControl = routing.flowControl().enabled()
         ? new FlowControlStep(vertx, routing.flowControl(), router, stats, environment.flowMetrics()) : null;

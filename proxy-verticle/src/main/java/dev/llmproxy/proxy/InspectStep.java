@@ -12,7 +12,7 @@ final class InspectStep implements ExchangeInterceptor {
   public Future<Void> handleRequest(ApiExchange exchange) {
     try {
       // What is read of the body (model, stream; usage injection for OpenAI chat only) depends on the endpoint's dialect.
-      exchange.inspected = RequestInspector.inspect(exchange.endpoint, exchange.body);
+      exchange.inspected = RequestInspector.inspect(exchange.endpoint, exchange.body, exchange.context.prefixChars);
     } catch (GatewayError error) {
       return Future.failedFuture(error);
     }

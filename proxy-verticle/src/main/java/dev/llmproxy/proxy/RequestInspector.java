@@ -35,17 +35,26 @@ public final class RequestInspector {
 
   /** What the gateway reads of a request on {@code endpoint}: nothing on passthrough routes. */
   static InspectedRequest inspect(Endpoint endpoint, Buffer body) {
+    return inspect(endpoint, body, 0);
+  }
+
+  /**
+   * @param prefixChars with {@code load_balance: prefix_aware}, how much of an inference prompt's start to hash
+   *                    ({@link InspectedRequest#promptPrefix()}); 0: none
+   */
+  static InspectedRequest inspect(Endpoint endpoint, Buffer body, int prefixChars) {
     if (!endpoint.routedByModel()) {
       return InspectedRequest.passthrough(body);
     }
     if (body.length() == 0) {
       throw invalid("the request body must be a JSON object; it is empty");
     }
-    InspectedRequest read = inspect(body, endpoint.inference() && endpoint.dialect() == Dialect.OPENAI);
+    PromptPrefix prefix = endpoint.inference() && prefixChars > 0 ? new PromptPrefix(prefixChars) : null;
+    InspectedRequest read = inspect(body, endpoint.inference() && endpoint.dialect() == Dialect.OPENAI, prefix);
     return endpoint.inference() ? read : new InspectedRequest(read.model(), false, read.forwardBody(), false);
   }
 
-  private static InspectedRequest inspect(Buffer body, boolean mayInjectUsage) {
+  private static InspectedRequest inspect(Buffer body, boolean mayInjectUsage, PromptPrefix prefix) {
     byte[] bytes = body.getBytes();
     // Jackson would guess UTF-16 or UTF-32 from the first bytes and read them; the gateway's insertion and the
     // backends assume UTF-8 (RFC 8259: JSON exchanged between systems is UTF-8), so anything else is refused.
@@ -111,7 +120,26 @@ public final class RequestInspector {
             if (!ok) {
               throw wrongType(field, "input".equals(field) ? "a string or an array" : "an array");
             }
-            parser.skipChildren();
+            if (prefix != null) {
+              prefix.readConversation(parser, value);
+            } else {
+              parser.skipChildren();
+            }
+          }
+          // Read only for prefix_aware routing: the backend checks them.
+          case "prompt" -> {
+            if (prefix != null) {
+              prefix.readConversation(parser, value);
+            } else {
+              parser.skipChildren();
+            }
+          }
+          case "system", "instructions" -> {
+            if (prefix != null) {
+              prefix.readSystem(parser, value);
+            } else {
+              parser.skipChildren();
+            }
           }
           case "max_tokens", "max_completion_tokens", "max_output_tokens" -> count(parser, value, field, 0);
           case "n" -> count(parser, value, field, 1);
@@ -124,11 +152,12 @@ public final class RequestInspector {
     } catch (IOException e) {
       throw invalid("the request body is not valid JSON: " + firstLine(e.getMessage()));
     }
+    long promptPrefix = prefix == null ? PromptPrefix.NONE : prefix.hash();
     if (!stream || includeUsage || !mayInjectUsage) {
-      return new InspectedRequest(model, stream, body, false);
+      return new InspectedRequest(model, stream, body, false, promptPrefix);
     }
     Buffer forward = hasStreamOptions ? rewriteStreamOptions(body) : insertStreamOptions(bytes);
-    return new InspectedRequest(model, true, forward, true);
+    return new InspectedRequest(model, true, forward, true, promptPrefix);
   }
 
   /** A count the gateway reads (a token budget, {@code n}): an integer from {@code min}, or null. */

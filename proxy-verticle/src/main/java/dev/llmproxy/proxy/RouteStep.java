@@ -38,7 +38,7 @@ final class RouteStep implements ExchangeInterceptor {
   /** The next backend for this exchange, not one it has tried unless the strategy allows; throws when none is left. */
   static Backend choose(ApiExchange exchange) {
     return exchange.context.router.choose(exchange.inspected.model(), exchange.tried, affinityKey(exchange),
-        () -> scriptView(exchange));
+        exchange.inspected.promptPrefix(), () -> scriptView(exchange));
   }
 
   /** The request as a routing script sees it. */

@@ -80,6 +80,67 @@ class RequestInspectorTest {
     assertEquals(1, Utf8.firstInvalid(new byte[] {'a', (byte) 0xE2, (byte) 0x82}), "cut short");
   }
 
+  private static long prefix(Endpoint endpoint, int prefixChars, String body) {
+    return RequestInspector.inspect(endpoint, Buffer.buffer(body), prefixChars).promptPrefix();
+  }
+
+  @Test
+  void thePromptPrefixIsTheSystemPromptThenTheConversationUpToPrefixChars() {
+    String system = "{\"role\":\"system\",\"content\":\"" + "You are a careful assistant. ".repeat(10) + "\"}";
+    String one = "{\"model\":\"m\",\"messages\":[" + system + ",{\"role\":\"user\",\"content\":\"one\"}]}";
+    String two = "{\"model\":\"m\",\"messages\":[" + system + ",{\"role\":\"user\",\"content\":\"two\"}]}";
+    assertEquals(prefix(Endpoint.CHAT_COMPLETIONS, 100, one), prefix(Endpoint.CHAT_COMPLETIONS, 100, two),
+        "the window ends inside the system prompt");
+    assertTrue(prefix(Endpoint.CHAT_COMPLETIONS, 4096, one) != prefix(Endpoint.CHAT_COMPLETIONS, 4096, two),
+        "the window takes in the question");
+    assertTrue(prefix(Endpoint.CHAT_COMPLETIONS, 4096, one) != 0);
+    assertEquals(0, prefix(Endpoint.CHAT_COMPLETIONS, 0, one), "prefix_aware off: nothing hashed");
+    assertEquals(0, prefix(Endpoint.CHAT_COMPLETIONS, 4096, "{\"model\":\"m\"}"), "no prompt");
+    assertEquals(0, prefix(Endpoint.MESSAGES_COUNT_TOKENS, 4096, one), "not an inference");
+    // Where one string ends is part of the prefix.
+    assertTrue(prefix(Endpoint.COMPLETIONS, 4096, "{\"prompt\":[\"ab\",\"c\"]}")
+        != prefix(Endpoint.COMPLETIONS, 4096, "{\"prompt\":[\"a\",\"bc\"]}"));
+  }
+
+  @Test
+  void everyDialectsPromptIsHashed() {
+    String longText = "Shared instructions for the whole team. ".repeat(20);
+    // Anthropic: system first, wherever it stands in the body.
+    String before = "{\"model\":\"m\",\"system\":\"" + longText + "\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
+    String after = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"system\":\"" + longText + "\"}";
+    assertEquals(prefix(Endpoint.MESSAGES, 4096, before), prefix(Endpoint.MESSAGES, 4096, after));
+    String otherQuestion = before.replace("\"x\"", "\"y\"");
+    assertEquals(prefix(Endpoint.MESSAGES, 200, before), prefix(Endpoint.MESSAGES, 200, otherQuestion));
+    assertTrue(prefix(Endpoint.MESSAGES, 4096, before) != prefix(Endpoint.MESSAGES, 4096, otherQuestion));
+    // Anthropic system as content blocks.
+    assertTrue(prefix(Endpoint.MESSAGES, 200, "{\"system\":[{\"type\":\"text\",\"text\":\"" + longText + "\"}]}") != 0);
+    // Responses: instructions, then input as a string or items.
+    String responses = "{\"model\":\"m\",\"instructions\":\"" + longText + "\",\"input\":\"q1\"}";
+    assertEquals(prefix(Endpoint.RESPONSES, 200, responses),
+        prefix(Endpoint.RESPONSES, 200, responses.replace("q1", "q2")));
+    assertTrue(prefix(Endpoint.RESPONSES, 4096, responses) != prefix(Endpoint.RESPONSES, 4096, responses.replace("q1", "q2")));
+    assertTrue(prefix(Endpoint.RESPONSES, 4096, "{\"input\":[{\"role\":\"user\",\"content\":\"hi\"}]}") != 0);
+    // Completions: the prompt.
+    String completion = "{\"model\":\"m\",\"prompt\":\"" + longText + "\"}";
+    assertEquals(prefix(Endpoint.COMPLETIONS, 200, completion),
+        prefix(Endpoint.COMPLETIONS, 200, completion.replace("\"}", " and more\"}")));
+    assertTrue(prefix(Endpoint.COMPLETIONS, 200, completion) != prefix(Endpoint.MESSAGES, 200, before));
+  }
+
+  @Test
+  void hashingThePrefixChecksTheBodyAsBefore() {
+    GatewayError error = assertThrows(GatewayError.class,
+        () -> RequestInspector.inspect(Endpoint.CHAT_COMPLETIONS, Buffer.buffer("{\"messages\":\"hi\"}"), 100));
+    assertEquals("'messages' must be an array", error.getMessage());
+    error = assertThrows(GatewayError.class,
+        () -> RequestInspector.inspect(Endpoint.CHAT_COMPLETIONS, Buffer.buffer("{\"messages\":[{\"a\":1}"), 100));
+    assertEquals(400, error.status());
+    InspectedRequest read = RequestInspector.inspect(Endpoint.CHAT_COMPLETIONS,
+        Buffer.buffer("{\"model\":\"m\",\"stream\":true," + MESSAGES + "}"), 100);
+    assertTrue(read.usageInjected(), "usage is still asked for");
+    assertEquals("m", read.model());
+  }
+
   private static InspectedRequest inspect(String body) {
     return inspect(Buffer.buffer(body));
   }

@@ -491,6 +491,21 @@ final class ConfigValidator {
       oneOf(r.affinity().key(), "routing.affinity.key", "api_key", "user_id");
     }
     flowControl(r.flowControl());
+    prefixAware(r);
+  }
+
+  private void prefixAware(RoutingConfig r) {
+    PrefixAwareConfig p = r.prefixAware();
+    String at = "routing.prefix_aware.";
+    if (p.prefixChars() < 1 || p.prefixChars() > PrefixAwareConfig.MAX_PREFIX_CHARS) {
+      problems.error(at + "prefix_chars", "must be from 1 to " + PrefixAwareConfig.MAX_PREFIX_CHARS);
+    }
+    if (!(p.loadFactor() >= 1) || Double.isInfinite(p.loadFactor())) {
+      problems.error(at + "load_factor", "must be a number >= 1");
+    }
+    if (!"prefix_aware".equals(r.loadBalance()) && !p.equals(PrefixAwareConfig.DEFAULT)) {
+      problems.warn("routing.prefix_aware", "is not used unless routing.load_balance is prefix_aware");
+    }
   }
 
   private void flowControl(FlowControlConfig f) {

@@ -11,10 +11,11 @@ import java.util.Map;
  */
 public record RoutingConfig(boolean enabled, String loadBalance, Duration timeout, Duration connectTimeout,
     ScriptConfig script, RetryConfig retry, List<FallbackConfig> fallback, AffinityConfig affinity,
-    FlowControlConfig flowControl) {
+    FlowControlConfig flowControl, PrefixAwareConfig prefixAware) {
 
   public static final List<String> STRATEGIES =
-      List.of("round_robin", "weighted", "least_connections", "random", "latency_based", "queue_aware");
+      List.of("round_robin", "weighted", "least_connections", "random", "latency_based", "queue_aware",
+          "prefix_aware");
   private static final Map<String, String> ALIASES = Map.of("least_conn", "least_connections",
       "weighted_round_robin", "weighted", "latency", "latency_based");
 
@@ -33,7 +34,8 @@ public record RoutingConfig(boolean enabled, String loadBalance, Duration timeou
         r.section("retry", RetryConfig::read),
         r.list("fallback", FallbackConfig::read, List.of()),
         r.section("affinity", AffinityConfig::read),
-        r.section("flow_control", FlowControlConfig::read));
+        r.section("flow_control", FlowControlConfig::read),
+        r.section("prefix_aware", PrefixAwareConfig::read));
   }
 
   /**
@@ -49,7 +51,7 @@ public record RoutingConfig(boolean enabled, String loadBalance, Duration timeou
     }
     return new RoutingConfig(false, "round_robin", timeout, connectTimeout, ScriptConfig.DEFAULT,
         new RetryConfig(false, 0, retry.initialWait(), retry.maxWait(), retry.multiplier(), List.of()), List.of(),
-        new AffinityConfig(false, "", affinity.key()), flowControl);
+        new AffinityConfig(false, "", affinity.key()), flowControl, prefixAware);
   }
 
   public JsonObject toJson() {
@@ -62,6 +64,7 @@ public record RoutingConfig(boolean enabled, String loadBalance, Duration timeou
         .put("retry", retry.toJson())
         .put("fallback", JsonOut.array(fallback, FallbackConfig::toJson))
         .put("affinity", affinity.toJson())
-        .put("flow_control", flowControl.toJson());
+        .put("flow_control", flowControl.toJson())
+        .put("prefix_aware", prefixAware.toJson());
   }
 }

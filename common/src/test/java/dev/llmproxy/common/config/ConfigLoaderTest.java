@@ -196,7 +196,7 @@ class ConfigLoaderTest {
         "auth.pipeline[0].redis.storage: no cache named \"x\" in storage.caches",
         "rate_limit.on_store_error: must be one of allow, deny",
         "routing.load_balance: must be one of round_robin, weighted, least_connections, random, latency_based, "
-            + "queue_aware",
+            + "queue_aware, prefix_aware",
         "routing.timeout: must be > 0",
         "routing.retry.max_retries: must be >= 0",
         "routing.retry.multiplier: must be >= 1");

@@ -78,4 +78,31 @@ class RoutingSwitchedOffTest {
     assertTrue(bad.warnings().stream().anyMatch(w -> w.contains("routing.flow_control.max_wiat")) 
         || bad.errors().stream().anyMatch(e -> e.contains("routing.flow_control.max_wiat")), bad.warnings()::toString);
   }
+
+  @Test
+  void prefixAwareIsReadAndItsBadValuesAreNamedByPath() {
+    LoadedConfig ok = load(new JsonObject().put("load_balance", "prefix_aware")
+        .put("prefix_aware", new JsonObject().put("prefix_chars", 4000).put("load_factor", 2)));
+    assertTrue(ok.ok(), ok.errors()::toString);
+    assertEquals(new PrefixAwareConfig(4000, 2.0), ok.config().routing().prefixAware());
+    assertTrue(ok.warnings().stream().noneMatch(w -> w.startsWith("routing.")), ok.warnings()::toString);
+    assertEquals(PrefixAwareConfig.DEFAULT, load(new JsonObject().put("load_balance", "prefix_aware")).config().routing()
+        .prefixAware());
+    LoadedConfig bad = load(new JsonObject().put("load_balance", "prefix_aware")
+        .put("prefix_aware", new JsonObject().put("prefix_chars", 0).put("load_factor", 0.5).put("prefix_tokens", 10)));
+    assertFalse(bad.ok());
+    assertTrue(bad.errors().contains("routing.prefix_aware.prefix_chars: must be from 1 to 1048576"), bad.errors()::toString);
+    assertTrue(bad.errors().contains("routing.prefix_aware.load_factor: must be a number >= 1"), bad.errors()::toString);
+    assertTrue(bad.warnings().stream().anyMatch(w -> w.startsWith("routing.prefix_aware.prefix_tokens: unknown field")),
+        bad.warnings()::toString);
+    assertTrue(load(new JsonObject().put("load_balance", "prefix_aware").put("prefix_aware",
+        new JsonObject().put("load_factor", "much"))).errors().stream()
+        .anyMatch(e -> e.startsWith("routing.prefix_aware.load_factor: not a number")));
+    // Settings for a strategy that is not in use are named, not silently ignored.
+    LoadedConfig unused = load(new JsonObject().put("load_balance", "least_connections")
+        .put("prefix_aware", new JsonObject().put("load_factor", 2)));
+    assertTrue(unused.ok(), unused.errors()::toString);
+    assertTrue(unused.warnings().contains("routing.prefix_aware: is not used unless routing.load_balance is prefix_aware"),
+        unused.warnings()::toString);
+  }
 }

@@ -3,6 +3,7 @@ package dev.llmproxy.proxy.balance;
 import dev.llmproxy.common.model.Backend;
 
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
  * Weighted rendezvous hashing: a key always lands on the same backend while that backend is eligible, and
@@ -14,14 +15,21 @@ final class Rendezvous {
   }
 
   static Backend pick(List<Backend> eligible, String key) {
-    long keyHash = mix(key.hashCode() * 0x9E3779B97F4A7C15L);
+    return pick(eligible, mix(key.hashCode() * 0x9E3779B97F4A7C15L), backend -> true);
+  }
+
+  /**
+   * The first backend {@code acceptable} takes in the key's order of backends (the same order wherever it is
+   * computed), or null when it takes none.
+   */
+  static Backend pick(List<Backend> eligible, long keyHash, Predicate<Backend> acceptable) {
     Backend best = null;
     double bestScore = Double.NEGATIVE_INFINITY;
     for (Backend backend : eligible) {
       long hash = mix(keyHash ^ backend.url().hashCode() * 0xC2B2AE3D27D4EB4FL);
       double unit = ((hash >>> 11) + 1) * 0x1.0p-53;
       double score = backend.weight() / -Math.log(unit);
-      if (score > bestScore) {
+      if (score > bestScore && acceptable.test(backend)) {
         best = backend;
         bestScore = score;
       }

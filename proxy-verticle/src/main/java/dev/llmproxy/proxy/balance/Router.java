@@ -32,7 +32,7 @@ public final class Router {
   private java.util.function.Predicate<Backend> saturated;
 
   public Router(RoutingConfig routing, BackendStatsRegistry stats) {
-    this.strategy = Strategy.named(routing.loadBalance(), stats);
+    this.strategy = Strategy.named(routing, stats);
     this.stats = stats;
     this.fallbacks = routing.fallback();
   }
@@ -68,9 +68,10 @@ public final class Router {
   /**
    * @param tried backends of earlier attempts of this request, in order
    * @param affinityKey a session key for consistent hashing, or null
+   * @param promptPrefix a hash of the prompt's start for {@code prefix_aware}, or 0
    * @param requestForScript what a routing script sees of the request; asked only when there is a script
    */
-  public Backend choose(String model, List<Backend> tried, String affinityKey,
+  public Backend choose(String model, List<Backend> tried, String affinityKey, long promptPrefix,
                         Supplier<Map<String, Object>> requestForScript) {
     long now = System.nanoTime();
     List<Backend> serving = serving(model);
@@ -105,7 +106,7 @@ public final class Router {
     if (affinityKey != null) {
       return Rendezvous.pick(eligible, affinityKey);
     }
-    return strategy.pick(eligible, now);
+    return strategy.pick(eligible, now, promptPrefix);
   }
 
   private boolean servedByAny(String model) {
