@@ -11,6 +11,8 @@ import dev.llmproxy.common.config.GatewayConfig;
 import dev.llmproxy.common.config.LoadedConfig;
 import dev.llmproxy.common.config.MetricsConfig;
 import dev.llmproxy.common.verticle.GatewayVerticle;
+import dev.llmproxy.common.verticle.JvmResources;
+import io.micrometer.core.instrument.MeterRegistry;
 import dev.llmproxy.discovery.DiscoveryVerticle;
 import dev.llmproxy.launcher.reload.ClusterReload;
 import dev.llmproxy.launcher.reload.ConfigWatcher;
@@ -124,6 +126,9 @@ public final class Gateway {
     this.launchEnv = launchEnv;
     this.deployContext = ((VertxInternal) vertx).createEventLoopContext();
     this.environment = new ProxyEnvironment(registry, config.metrics());
+    // What the verticles of this JVM share, taken by each at its start: none is handed an object by its constructor.
+    JvmResources.of(vertx).put(MeterRegistry.class, registry).put(LaunchInfo.class, launch);
+    environment.register(vertx);
     this.coordinator = new ClusterReload(vertx, this::memberIds);
     environment.openTelemetry(Tracing.of(vertx));
     if (runsHere(Role.AUTH)) {
@@ -219,7 +224,7 @@ public final class Gateway {
         .compose(v -> gateway.deploy(Role.REQUEST_LOG, config))
         .compose(v -> gateway.deploy(Role.ADMIN, config))
         .compose(v -> gateway.deploy(Role.AUTH, config))
-        .compose(v -> gateway.deploy(Role.DISCOVERY, config, gateway.firstSnapshotVersion()))
+        .compose(v -> gateway.deploy(Role.DISCOVERY, config))
         .compose(v -> gateway.deploy(Role.PROXY, config))
         .compose(v -> proxy ? ProxyWarmup.run(vertx, config).mapEmpty() : Future.succeededFuture())
         .compose(v -> gateway.followApplyRequests())
@@ -255,14 +260,6 @@ public final class Gateway {
   /** Whether this JVM runs {@code role}'s verticle: every one when not clustered, else those of cluster.roles. */
   private boolean runsHere(Role role) {
     return config.cluster().runs(role.clusterRole);
-  }
-
-  /**
-   * Proxies ignore a snapshot older than the one they have. In a cluster a discovery member may restart while the
-   * proxies keep their last snapshot: its numbering starts from the clock, so that its snapshots are newer.
-   */
-  private long firstSnapshotVersion() {
-    return vertx.isClustered() ? System.currentTimeMillis() : 0;
   }
 
   private String nodeId() {
@@ -359,23 +356,18 @@ public final class Gateway {
   // ---- deployment ----------------------------------------------------------------------------
 
   private Future<Void> deploy(Role role, GatewayConfig with) {
-    return deploy(role, with, 0);
-  }
-
-  /** @param snapshotVersion for discovery replacing another: the last snapshot version the proxies have */
-  private Future<Void> deploy(Role role, GatewayConfig with, long snapshotVersion) {
     if (!runsHere(role)) {
       return Future.succeededFuture();
     }
     Supplier<Deployable> supplier;
     int instances = 1;
     switch (role) {
-      case USAGE -> supplier = () -> new UsageVerticle(with, registry);
+      case USAGE -> supplier = () -> new UsageVerticle(with);
       case USAGE_HANDOVER -> {
         if (!UsageHandoverVerticle.runsOn(with)) {
           return Future.succeededFuture();
         }
-        supplier = () -> new UsageHandoverVerticle(with, registry);
+        supplier = () -> new UsageHandoverVerticle(with);
       }
       case REQUEST_LOG -> {
         if (!(with.logging().enabled() && with.logging().request().enabled())) {
@@ -383,13 +375,13 @@ public final class Gateway {
         }
         supplier = () -> new RequestLogVerticle(with);
       }
-      case ADMIN -> supplier = () -> new AdminVerticle(with, launch);
+      case ADMIN -> supplier = () -> new AdminVerticle(with);
       case AUTH -> supplier = () -> new AuthVerticle(with);
-      case DISCOVERY -> supplier = () -> new DiscoveryVerticle(with, registry, snapshotVersion);
+      case DISCOVERY -> supplier = () -> new DiscoveryVerticle(with);
       case PROXY -> {
         instances = eventLoops();
         supplier = () -> {
-          ProxyVerticle proxy = new ProxyVerticle(with, environment);
+          ProxyVerticle proxy = new ProxyVerticle(with);
           proxies.add(proxy);
           return proxy;
         };
@@ -643,11 +635,9 @@ public final class Gateway {
     });
   }
 
+  /** The new discovery verticle continues the old one's snapshot numbering (kept in the JVM's resources). */
   private Future<Void> replaceDiscoveryWith(GatewayConfig with) {
-    return vertx.eventBus().<JsonObject>request(Addresses.BACKENDS_CURRENT, null)
-        .map(reply -> reply.body().getLong("version", 0L))
-        .otherwise(0L)
-        .compose(last -> undeploy(Role.DISCOVERY).compose(v -> deploy(Role.DISCOVERY, with, last)));
+    return undeploy(Role.DISCOVERY).compose(v -> deploy(Role.DISCOVERY, with));
   }
 
   private Future<JsonObject> commit(ReloadPlan plan, GatewayConfig effective, Transaction tx,

@@ -95,7 +95,7 @@ final class ExchangeContext {
         ? environment.engineScraper(vertx) : null;
     this.flowControl = routing.flowControl().enabled()
         ? new FlowControlStep(vertx, routing.flowControl(), router, stats, environment.flowMetrics()) : null;
-    this.auth = new AuthGate(vertx, config.auth(), environment.authCheckAddress());
+    this.auth = new AuthGate(vertx, config.auth(), environment.authCheckAddress(), environment.decisions());
     this.clientAddress = new ClientAddress(IpRanges.parse(config.server().trustedProxies()));
     this.logs = new ExchangeLogs(vertx, config, clientAddress);
     this.tracing = environment.openTelemetry() == null ? null : new ExchangeTracing(environment.openTelemetry());
