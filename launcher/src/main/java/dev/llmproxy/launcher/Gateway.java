@@ -39,6 +39,7 @@ import io.vertx.core.eventbus.Message;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
 import dev.llmproxy.common.config.TracingConfig;
 import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.shareddata.Lock;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonArray;
@@ -330,9 +331,19 @@ public final class Gateway {
     return applyRequests.completion();
   }
 
+  /** The lock that orders reloads over the whole cluster (Vert.x shared data; in one JVM a local lock). */
+  static final String RELOAD_LOCK = "llmproxy.config.reload";
+  /** The outcome's {@code error_code} of a reload refused because another one held the lock too long. */
+  public static final String RELOAD_IN_PROGRESS = "reload_in_progress";
+
   /**
    * Reads the file the gateway started from again (with the environment as it is now), validates it whole, and
    * applies it when it has no error. An invalid file changes nothing: the outcome lists its errors by path.
+   *
+   * <p>One reload at a time in the whole cluster: this member takes {@link #RELOAD_LOCK} before it reads the file and
+   * keeps it until every member has answered, so that a reload asked for on another member meanwhile runs after this
+   * one (and reads the file as it is then). It waits for the lock up to {@code reload.lock_timeout}, then gives up:
+   * the outcome says {@code reload_in_progress} and nothing changes.
    */
   public Future<JsonObject> reloadFile() {
     String path = launch.configPath();
@@ -340,6 +351,23 @@ public final class Gateway {
       return Future.succeededFuture(outcome(false, List.of(), List.of(), List.of())
           .put("error", "the gateway was not started from a config file; nothing to reload"));
     }
+    long waitMs = config.reload().lockTimeout().toMillis();
+    // Vert.x wants a positive wait; 0s means: do not queue behind a reload under way.
+    return vertx.sharedData().getLockWithTimeout(RELOAD_LOCK, Math.max(1, waitMs)).transform(locked -> {
+      if (locked.failed()) {
+        LOG.warn("config reload refused: another reload is under way and did not end within reload.lock_timeout"
+            + " ({} ms)", waitMs);
+        return Future.succeededFuture(outcome(false, List.of(), List.of(), List.of())
+            .put("error", "another config reload is under way (on this or another member) and did not end within "
+                + "reload.lock_timeout (" + waitMs + " ms); nothing changed, try again")
+            .put("error_code", RELOAD_IN_PROGRESS));
+      }
+      Lock lock = locked.result();
+      return readAndApply(path).onComplete(done -> lock.release());
+    });
+  }
+
+  private Future<JsonObject> readAndApply(String path) {
     return ConfigLoader.load(vertx, path, launchEnv).compose(loaded -> {
       JsonArray warnings = new JsonArray(loaded.warnings());
       if (!loaded.ok()) {

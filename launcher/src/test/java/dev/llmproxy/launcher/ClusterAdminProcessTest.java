@@ -1,0 +1,168 @@
+package dev.llmproxy.launcher;
+
+import dev.llmproxy.testsupport.MockLlmBackend;
+import dev.llmproxy.testsupport.Poll;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.junit5.VertxExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Two member JVMs on loopback, each running a proxy (on its own port): the first also runs auth, discovery, usage
+ * and admin. {@code /admin/backends} lists each proxy member's own view; two reloads asked for at once on the two
+ * members (a {@code POST} on the first, SIGHUP on the second) run one after the other, never interleaved; a member
+ * that stops answering is listed as unreachable, and the answer does not wait for it.
+ */
+@ExtendWith(VertxExtension.class)
+class ClusterAdminProcessTest {
+
+  private static final String TOKEN = "admin-token-9876543210";
+  private static final String KEY = "sk-admin-view-0123456789";
+
+  @Test
+  void everyProxyMemberIsListedConcurrentReloadsAreOrderedAndASilentMemberIsUnreachable(Vertx vertx,
+      @TempDir Path dir) throws Exception {
+    MockLlmBackend backend = MockLlmBackend.start(vertx, 0).toCompletionStage().toCompletableFuture()
+        .get(10, TimeUnit.SECONDS);
+    int firstPort = RunningGateway.freePort();
+    int secondPort = RunningGateway.freePort();
+    int adminPort = RunningGateway.freePort();
+    int firstCluster = RunningGateway.freePort();
+    int secondCluster = RunningGateway.freePort();
+    Path config = dir.resolve("config.yaml");
+    String base = """
+        server:
+          listen: "127.0.0.1:%d"
+        log:
+          level: info
+        backends:
+          - name: mock
+            url: "%s"
+        admin:
+          enabled: true
+          token: "%s"
+          listen: "127.0.0.1:%d"
+          db_path: "%s"
+        usage:
+          journal_path: "%s"
+        cluster:
+          name: "admin-view-test-%d"
+          members: ["127.0.0.1:%d", "127.0.0.1:%d"]
+        """.formatted(firstPort, backend.baseUrl(), TOKEN, adminPort, dir.resolve("keys.db"), dir.resolve("journal"),
+        firstPort, firstCluster, secondCluster);
+    Files.writeString(config, base);
+
+    List<Process> started = new ArrayList<>();
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    Path firstLog = dir.resolve("first.log");
+    Path secondLog = dir.resolve("second.log");
+    try {
+      // Each member's proxy listens on a port of its own: an override of each member's, kept across reloads (a
+      // member applies a reload read elsewhere with its own overrides).
+      started.add(ClusterProcessTest.member(config, "proxy,auth,discovery,usage,admin", firstCluster, firstLog,
+          Files.createDirectories(dir.resolve("first")), Map.of("LLMPROXY_SERVER_LISTEN", "127.0.0.1:" + firstPort)));
+      Process second = ClusterProcessTest.member(config, "proxy", secondCluster, secondLog,
+          Files.createDirectories(dir.resolve("second")),
+          Map.of("LLMPROXY_SERVER_LISTEN", "127.0.0.1:" + secondPort));
+      started.add(second);
+      for (int port : new int[] {firstPort, secondPort}) {
+        assertTrue(Poll.until(Duration.ofSeconds(120), () -> GatewayProcessTest.status(http, port, "/ready") == 200),
+            "member on " + port + " never ready: " + GatewayProcessTest.read(firstLog) + "\n--- second:\n"
+                + GatewayProcessTest.read(secondLog));
+        assertEquals(200, ClusterProcessTest.chat(http, port, KEY, "view-" + port).statusCode());
+      }
+
+      // Each proxy member's own view, by member.
+      JsonArray members = backends(http, adminPort).getJsonArray("members");
+      assertEquals(2, members.size(), members.encode());
+      assertNotEquals(members.getJsonObject(0).getString("node_id"), members.getJsonObject(1).getString("node_id"));
+      for (Object o : members) {
+        JsonObject member = (JsonObject) o;
+        assertEquals(Boolean.TRUE, member.getBoolean("reachable"), members.encode());
+        assertEquals(backend.baseUrl(), member.getJsonArray("backends").getJsonObject(0).getString("url"),
+            members.encode());
+      }
+
+      // Two reloads at once, one on each member: the cluster's reload lock runs them one after the other, so one
+      // applies the change on both members and the other finds nothing left to change on either.
+      Files.writeString(config, base + "routing:\n  timeout: 41s\n");
+      CompletableFuture<HttpResponse<String>> posted = http.sendAsync(
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/admin/config/reload"))
+              .timeout(Duration.ofSeconds(150)).header("X-Admin-Token", TOKEN)
+              .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+      new ProcessBuilder("kill", "-HUP", Long.toString(second.pid())).start().waitFor(10, TimeUnit.SECONDS);
+      HttpResponse<String> reply = posted.get(150, TimeUnit.SECONDS);
+      assertEquals(200, reply.statusCode(), reply.body());
+      JsonObject byPost = new JsonObject(reply.body()).getJsonObject("data");
+      assertTrue(Poll.until(Duration.ofSeconds(120), () -> GatewayProcessTest.read(secondLog).contains("SIGHUP reload")),
+          "no SIGHUP outcome: " + GatewayProcessTest.read(secondLog));
+      String line = GatewayProcessTest.read(secondLog).lines().filter(l -> l.contains("SIGHUP reload")).findFirst()
+          .orElseThrow();
+      assertTrue(line.contains("SIGHUP reload applied"), line);
+      String message = new JsonObject(line).getString("message");
+      JsonObject bySignal = new JsonObject(message.substring(message.indexOf("applied: ") + "applied: ".length()));
+      boolean postFirst = changedOnEveryMember(byPost);
+      assertTrue(postFirst || changedOnEveryMember(bySignal), "one reload applied the change on both members: "
+          + byPost.encode() + " / " + bySignal.encode());
+      JsonObject later = postFirst ? bySignal : byPost;
+      assertTrue(later.getJsonArray("members").stream().allMatch(m -> ((JsonObject) m).getJsonArray("changed")
+          .isEmpty()), "the other ran after it and found nothing to change on either member: " + later.encode());
+      assertEquals(2L, byPost.getLong("version"), byPost.encode());
+      assertEquals(2L, bySignal.getLong("version"), bySignal.encode());
+
+      // The second member stops answering (SIGSTOP: still a member until its heartbeats are missed): it is listed
+      // as unreachable, within the admin API's short wait.
+      new ProcessBuilder("kill", "-STOP", Long.toString(second.pid())).start().waitFor(10, TimeUnit.SECONDS);
+      long asked = System.nanoTime();
+      JsonArray frozen = backends(http, adminPort).getJsonArray("members");
+      long tookMs = (System.nanoTime() - asked) / 1_000_000;
+      assertTrue(tookMs < 20_000, "answered in " + tookMs + " ms");
+      assertEquals(2, frozen.size(), frozen.encode());
+      assertEquals(1, frozen.stream().filter(m -> ((JsonObject) m).getBoolean("reachable")).count(), frozen.encode());
+      JsonObject silent = frozen.stream().map(JsonObject.class::cast).filter(m -> !m.getBoolean("reachable"))
+          .findFirst().orElseThrow();
+      assertFalse(silent.getString("error", "").isEmpty(), frozen.encode());
+    } finally {
+      started.forEach(Process::destroyForcibly);
+      for (Process process : started) {
+        process.waitFor(30, TimeUnit.SECONDS);
+      }
+      backend.close();
+    }
+  }
+
+  private static boolean changedOnEveryMember(JsonObject outcome) {
+    JsonArray members = outcome.getJsonArray("members");
+    return members.size() == 2 && members.stream()
+        .allMatch(m -> ((JsonObject) m).getJsonArray("changed").contains("routing"));
+  }
+
+  private static JsonObject backends(HttpClient http, int adminPort) throws Exception {
+    HttpResponse<String> response = http.send(HttpRequest.newBuilder(
+            URI.create("http://127.0.0.1:" + adminPort + "/admin/backends"))
+        .timeout(Duration.ofSeconds(60)).header("X-Admin-Token", TOKEN).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, response.statusCode(), response.body());
+    return new JsonObject(response.body()).getJsonObject("data");
+  }
+}
