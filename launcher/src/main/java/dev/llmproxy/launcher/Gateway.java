@@ -363,6 +363,7 @@ public final class Gateway {
             .put("error_code", RELOAD_IN_PROGRESS));
       }
       Lock lock = locked.result();
+      LOG.info("config reload: this member holds the cluster's reload lock; reloads asked for elsewhere wait");
       return readAndApply(path).onComplete(done -> lock.release());
     });
   }

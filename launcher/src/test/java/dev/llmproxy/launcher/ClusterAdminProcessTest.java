@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -59,6 +60,7 @@ class ClusterAdminProcessTest {
         backends:
           - name: mock
             url: "%s"
+        {more_backends}
         admin:
           enabled: true
           token: "%s"
@@ -66,12 +68,15 @@ class ClusterAdminProcessTest {
           db_path: "%s"
         usage:
           journal_path: "%s"
+        reload:
+          lock_timeout: 8s
         cluster:
           name: "admin-view-test-%d"
           members: ["127.0.0.1:%d", "127.0.0.1:%d"]
         """.formatted(firstPort, backend.baseUrl(), TOKEN, adminPort, dir.resolve("keys.db"), dir.resolve("journal"),
         firstPort, firstCluster, secondCluster);
-    Files.writeString(config, base);
+    base = base.replace("{more_backends}\n", "{more_backends}");
+    Files.writeString(config, base.replace("{more_backends}", ""));
 
     List<Process> started = new ArrayList<>();
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -106,7 +111,7 @@ class ClusterAdminProcessTest {
 
       // Two reloads at once, one on each member: the cluster's reload lock runs them one after the other, so one
       // applies the change on both members and the other finds nothing left to change on either.
-      Files.writeString(config, base + "routing:\n  timeout: 41s\n");
+      Files.writeString(config, base.replace("{more_backends}", "") + "routing:\n  timeout: 41s\n");
       CompletableFuture<HttpResponse<String>> posted = http.sendAsync(
           HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/admin/config/reload"))
               .timeout(Duration.ofSeconds(150)).header("X-Admin-Token", TOKEN)
@@ -130,6 +135,37 @@ class ClusterAdminProcessTest {
           .isEmpty()), "the other ran after it and found nothing to change on either member: " + later.encode());
       assertEquals(2L, byPost.getLong("version"), byPost.encode());
       assertEquals(2L, bySignal.getLong("version"), bySignal.encode());
+
+      // The lock is the cluster's: a slow reload coordinated by the second member (discovery, on the first, waits
+      // for a new backend's first health check, which never answers within its 20 s) holds it, and a POST on the first
+      // member (reload.lock_timeout: 8s) is refused with 409 and changes nothing; the slow one then applies.
+      try (ServerSocket silent = new ServerSocket(RunningGateway.freePort(), 50,
+          java.net.InetAddress.getLoopbackAddress())) {
+        Files.writeString(config, base.replace("{more_backends}", "  - name: silent\n    url: \"http://127.0.0.1:"
+            + silent.getLocalPort() + "\"\n") + "routing:\n  timeout: 41s\nhealth_check:\n  enabled: true\n"
+            + "  timeout: 20s\n  interval: 60s\n");
+        new ProcessBuilder("kill", "-HUP", Long.toString(second.pid())).start().waitFor(10, TimeUnit.SECONDS);
+        assertTrue(Poll.until(Duration.ofSeconds(60), () -> GatewayProcessTest.read(secondLog).lines()
+                .filter(l -> l.contains("holds the cluster's reload lock")).count() == 2),
+            "the second member never took the lock again: " + GatewayProcessTest.read(secondLog));
+        HttpResponse<String> refused = http.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/admin/config/reload"))
+                .timeout(Duration.ofSeconds(150)).header("X-Admin-Token", TOKEN)
+                .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(409, refused.statusCode(), refused.body() + "\n--- first:\n" + GatewayProcessTest.read(firstLog)
+            .lines().filter(l -> l.contains("reload") || l.contains("health") || l.contains("discovery"))
+            .reduce("", (x, y) -> x + y + "\n") + "\n--- second:\n" + GatewayProcessTest.read(secondLog));
+        assertEquals("reload_in_progress", new JsonObject(refused.body()).getString("code"), refused.body());
+        assertTrue(Poll.until(Duration.ofSeconds(120), () -> GatewayProcessTest.read(secondLog).lines()
+                .filter(l -> l.contains("SIGHUP reload")).count() == 2),
+            "no outcome of the slow reload: " + GatewayProcessTest.read(secondLog));
+        String slow = GatewayProcessTest.read(secondLog).lines().filter(l -> l.contains("SIGHUP reload"))
+            .reduce((x, y) -> y).orElseThrow();
+        assertTrue(slow.contains("SIGHUP reload applied"), slow);
+        String slowMessage = new JsonObject(slow).getString("message");
+        assertEquals(3L, new JsonObject(slowMessage.substring(slowMessage.indexOf("applied: ") + "applied: ".length()))
+            .getLong("version"), slow);
+      }
 
     } finally {
       started.forEach(Process::destroyForcibly);
