@@ -52,29 +52,26 @@ public final class AdminVerticle extends GatewayVerticle {
    */
   private static final int POOL_SIZE = 1;
 
-  private final LaunchInfo launch;
   private Pool pool;
 
-  public AdminVerticle(GatewayConfig config) {
-    this(config, LaunchInfo.unknown());
-  }
-
   /**
-   * Deployed by class name or from another member: the config is the deployment's canonical JSON; no config file is
-   * known, so {@code POST /admin/config/reload} says it has nothing to reload.
+   * What the launcher knows of its start (the config file, the version) is the JVM's {@link LaunchInfo}, put there
+   * before it deploys; without one no config file is known, and {@code POST /admin/config/reload} says it has
+   * nothing to reload.
    */
-  public AdminVerticle() {
-    this(null, LaunchInfo.unknown());
+  public AdminVerticle(GatewayConfig config) {
+    super(config);
   }
 
-  public AdminVerticle(GatewayConfig config, LaunchInfo launch) {
-    super(config);
-    this.launch = launch;
+  /** Deployed by class name or from another member: the config is the deployment's canonical JSON. */
+  public AdminVerticle() {
+    this(null);
   }
 
   @Override
   protected Future<?> startService() {
     GatewayConfig config = gatewayConfig();
+    LaunchInfo launch = jvm().get(LaunchInfo.class).orElse(LaunchInfo.unknown());
     AdminConfig admin = config.admin();
     if (!admin.enabled()) {
       return Future.succeededFuture();

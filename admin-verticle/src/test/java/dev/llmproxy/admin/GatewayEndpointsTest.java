@@ -110,7 +110,8 @@ class GatewayEndpointsTest {
       if (!loaded.ok()) {
         return Future.failedFuture(String.join("; ", loaded.errors()));
       }
-      return vertx.deployVerticle(new AdminVerticle(loaded.config(), new LaunchInfo(file.toString(), "9.8.7")));
+      dev.llmproxy.common.verticle.JvmResources.of(vertx).put(LaunchInfo.class, new LaunchInfo(file.toString(), "9.8.7"));
+      return vertx.deployVerticle(new AdminVerticle(loaded.config()));
     });
   }
 

@@ -20,6 +20,8 @@ import dev.llmproxy.discovery.source.KubernetesSource;
 import dev.llmproxy.discovery.source.SourceFeed;
 import dev.llmproxy.discovery.source.Sources;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.concurrent.atomic.AtomicLong;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import dev.llmproxy.common.verticle.GatewayVerticle;
@@ -50,11 +52,12 @@ public final class DiscoveryVerticle extends GatewayVerticle {
   /** A source that takes longer than this to answer at start is followed on, but not waited for. */
   private static final long FIRST_ATTEMPT_WAIT_MS = 10_000;
 
-  private final MeterRegistry meters;
+  private MeterRegistry meters;
   private final String serviceAccount;
   private final List<SourceFeed> feeds = new ArrayList<>();
   private final Map<SourceFeed, DiscoverySource> sources = new LinkedHashMap<>();
   private BackendSnapshot current;
+  private SnapshotNumbering numbering;
   /** False until this instance has published its first snapshot (which it always does, even an empty one). */
   private boolean published;
   private BackendEntries entries;
@@ -66,33 +69,43 @@ public final class DiscoveryVerticle extends GatewayVerticle {
   private boolean updating;
   private boolean pending;
 
-  public DiscoveryVerticle(GatewayConfig config, MeterRegistry meters) {
-    this(config, meters, KubernetesSource.SERVICE_ACCOUNT);
+  /** Its metrics go to the JVM's meter registry ({@link #jvm()}), taken at start. */
+  public DiscoveryVerticle(GatewayConfig config) {
+    this(config, KubernetesSource.SERVICE_ACCOUNT);
+  }
+
+  /** Deployed by class name: the config is the deployment's canonical JSON. */
+  public DiscoveryVerticle() {
+    this(null);
   }
 
   /** @param serviceAccount where a pod's Kubernetes service account is mounted (tests point elsewhere) */
-  public DiscoveryVerticle(GatewayConfig config, MeterRegistry meters, String serviceAccount) {
-    this(config, meters, serviceAccount, 0);
+  public DiscoveryVerticle(GatewayConfig config, String serviceAccount) {
+    super(config);
+    this.serviceAccount = serviceAccount;
   }
 
   /**
-   * A discovery verticle that replaces another one (config reload): its snapshots continue the numbering after
-   * {@code previousVersion}, since proxies ignore a snapshot older than the one they have.
+   * The last snapshot version of the discovery verticles of one Vert.x instance. Proxies ignore a snapshot older than
+   * the one they have: a discovery verticle that replaces another (a config reload) continues its numbering; the
+   * first one of a cluster member starts from the clock, so that its snapshots are newer than those of a discovery
+   * member that ran before it (the proxies of other members keep theirs meanwhile).
    */
-  public DiscoveryVerticle(GatewayConfig config, MeterRegistry meters, long previousVersion) {
-    this(config, meters, KubernetesSource.SERVICE_ACCOUNT, previousVersion);
-  }
+  static final class SnapshotNumbering {
+    private final AtomicLong last;
 
-  private DiscoveryVerticle(GatewayConfig config, MeterRegistry meters, String serviceAccount, long previousVersion) {
-    super(config);
-    this.meters = meters;
-    this.serviceAccount = serviceAccount;
-    this.current = new BackendSnapshot(previousVersion, List.of());
+    SnapshotNumbering(long first) {
+      this.last = new AtomicLong(first);
+    }
   }
 
   @Override
   protected Future<?> startService() {
     GatewayConfig config = gatewayConfig();
+    meters = jvm().computeIfAbsent(MeterRegistry.class, SimpleMeterRegistry::new);
+    numbering = jvm().computeIfAbsent(SnapshotNumbering.class,
+        () -> new SnapshotNumbering(vertx.isClustered() ? System.currentTimeMillis() : 0));
+    current = new BackendSnapshot(numbering.last.get(), List.of());
     entries = new BackendEntries(config.routing());
     pools = new Pools(vertx, config.storage());
     onRelease(() -> pools.close());
@@ -239,6 +252,7 @@ public final class DiscoveryVerticle extends GatewayVerticle {
     }
     published = true;
     current = new BackendSnapshot(current.version() + 1, backends);
+    numbering.last.accumulateAndGet(current.version(), Math::max);
     vertx.eventBus().publish(Addresses.BACKENDS_SNAPSHOT, current.toJson());
     records.mirror(backends);
     long healthy = backends.stream().filter(Backend::usable).count();

@@ -34,7 +34,8 @@ final class DiscoveryTesting implements AutoCloseable {
     this.vertx = vertx;
     vertx.eventBus().<JsonObject>consumer(Addresses.BACKENDS_SNAPSHOT,
         m -> published.add(BackendSnapshot.fromJson(m.body()))).completion().await(5, TimeUnit.SECONDS);
-    this.deployment = vertx.deployVerticle(new DiscoveryVerticle(config, meters, serviceAccount))
+    dev.llmproxy.common.verticle.JvmResources.of(vertx).put(io.micrometer.core.instrument.MeterRegistry.class, meters);
+    this.deployment = vertx.deployVerticle(new DiscoveryVerticle(config, serviceAccount))
         .await(30, TimeUnit.SECONDS);
   }
 

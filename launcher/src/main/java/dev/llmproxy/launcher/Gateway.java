@@ -11,6 +11,8 @@ import dev.llmproxy.common.config.GatewayConfig;
 import dev.llmproxy.common.config.LoadedConfig;
 import dev.llmproxy.common.config.MetricsConfig;
 import dev.llmproxy.common.verticle.GatewayVerticle;
+import dev.llmproxy.common.verticle.JvmResources;
+import io.micrometer.core.instrument.MeterRegistry;
 import dev.llmproxy.discovery.DiscoveryVerticle;
 import dev.llmproxy.launcher.reload.ClusterReload;
 import dev.llmproxy.launcher.reload.ConfigWatcher;
@@ -37,6 +39,7 @@ import io.vertx.core.eventbus.Message;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
 import dev.llmproxy.common.config.TracingConfig;
 import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.shareddata.Lock;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonArray;
@@ -124,6 +127,9 @@ public final class Gateway {
     this.launchEnv = launchEnv;
     this.deployContext = ((VertxInternal) vertx).createEventLoopContext();
     this.environment = new ProxyEnvironment(registry, config.metrics());
+    // What the verticles of this JVM share, taken by each at its start: none is handed an object by its constructor.
+    JvmResources.of(vertx).put(MeterRegistry.class, registry).put(LaunchInfo.class, launch);
+    environment.register(vertx);
     this.coordinator = new ClusterReload(vertx, this::memberIds);
     environment.openTelemetry(Tracing.of(vertx));
     if (runsHere(Role.AUTH)) {
@@ -219,7 +225,7 @@ public final class Gateway {
         .compose(v -> gateway.deploy(Role.REQUEST_LOG, config))
         .compose(v -> gateway.deploy(Role.ADMIN, config))
         .compose(v -> gateway.deploy(Role.AUTH, config))
-        .compose(v -> gateway.deploy(Role.DISCOVERY, config, gateway.firstSnapshotVersion()))
+        .compose(v -> gateway.deploy(Role.DISCOVERY, config))
         .compose(v -> gateway.deploy(Role.PROXY, config))
         .compose(v -> proxy ? ProxyWarmup.run(vertx, config).mapEmpty() : Future.succeededFuture())
         .compose(v -> gateway.followApplyRequests())
@@ -255,14 +261,6 @@ public final class Gateway {
   /** Whether this JVM runs {@code role}'s verticle: every one when not clustered, else those of cluster.roles. */
   private boolean runsHere(Role role) {
     return config.cluster().runs(role.clusterRole);
-  }
-
-  /**
-   * Proxies ignore a snapshot older than the one they have. In a cluster a discovery member may restart while the
-   * proxies keep their last snapshot: its numbering starts from the clock, so that its snapshots are newer.
-   */
-  private long firstSnapshotVersion() {
-    return vertx.isClustered() ? System.currentTimeMillis() : 0;
   }
 
   private String nodeId() {
@@ -333,9 +331,19 @@ public final class Gateway {
     return applyRequests.completion();
   }
 
+  /** The lock that orders reloads over the whole cluster (Vert.x shared data; in one JVM a local lock). */
+  static final String RELOAD_LOCK = "llmproxy.config.reload";
+  /** The outcome's {@code error_code} of a reload refused because another one held the lock too long. */
+  public static final String RELOAD_IN_PROGRESS = "reload_in_progress";
+
   /**
    * Reads the file the gateway started from again (with the environment as it is now), validates it whole, and
    * applies it when it has no error. An invalid file changes nothing: the outcome lists its errors by path.
+   *
+   * <p>One reload at a time in the whole cluster: this member takes {@link #RELOAD_LOCK} before it reads the file and
+   * keeps it until every member has answered, so that a reload asked for on another member meanwhile runs after this
+   * one (and reads the file as it is then). It waits for the lock up to {@code reload.lock_timeout}, then gives up:
+   * the outcome says {@code reload_in_progress} and nothing changes.
    */
   public Future<JsonObject> reloadFile() {
     String path = launch.configPath();
@@ -343,6 +351,24 @@ public final class Gateway {
       return Future.succeededFuture(outcome(false, List.of(), List.of(), List.of())
           .put("error", "the gateway was not started from a config file; nothing to reload"));
     }
+    long waitMs = config.reload().lockTimeout().toMillis();
+    // Vert.x wants a positive wait; 0s means: do not queue behind a reload under way.
+    return vertx.sharedData().getLockWithTimeout(RELOAD_LOCK, Math.max(1, waitMs)).transform(locked -> {
+      if (locked.failed()) {
+        LOG.warn("config reload refused: another reload is under way and did not end within reload.lock_timeout"
+            + " ({} ms)", waitMs);
+        return Future.succeededFuture(outcome(false, List.of(), List.of(), List.of())
+            .put("error", "another config reload is under way (on this or another member) and did not end within "
+                + "reload.lock_timeout (" + waitMs + " ms); nothing changed, try again")
+            .put("error_code", RELOAD_IN_PROGRESS));
+      }
+      Lock lock = locked.result();
+      LOG.info("config reload: this member holds the cluster's reload lock; reloads asked for elsewhere wait");
+      return readAndApply(path).onComplete(done -> lock.release());
+    });
+  }
+
+  private Future<JsonObject> readAndApply(String path) {
     return ConfigLoader.load(vertx, path, launchEnv).compose(loaded -> {
       JsonArray warnings = new JsonArray(loaded.warnings());
       if (!loaded.ok()) {
@@ -359,23 +385,18 @@ public final class Gateway {
   // ---- deployment ----------------------------------------------------------------------------
 
   private Future<Void> deploy(Role role, GatewayConfig with) {
-    return deploy(role, with, 0);
-  }
-
-  /** @param snapshotVersion for discovery replacing another: the last snapshot version the proxies have */
-  private Future<Void> deploy(Role role, GatewayConfig with, long snapshotVersion) {
     if (!runsHere(role)) {
       return Future.succeededFuture();
     }
     Supplier<Deployable> supplier;
     int instances = 1;
     switch (role) {
-      case USAGE -> supplier = () -> new UsageVerticle(with, registry);
+      case USAGE -> supplier = () -> new UsageVerticle(with);
       case USAGE_HANDOVER -> {
         if (!UsageHandoverVerticle.runsOn(with)) {
           return Future.succeededFuture();
         }
-        supplier = () -> new UsageHandoverVerticle(with, registry);
+        supplier = () -> new UsageHandoverVerticle(with);
       }
       case REQUEST_LOG -> {
         if (!(with.logging().enabled() && with.logging().request().enabled())) {
@@ -383,13 +404,13 @@ public final class Gateway {
         }
         supplier = () -> new RequestLogVerticle(with);
       }
-      case ADMIN -> supplier = () -> new AdminVerticle(with, launch);
+      case ADMIN -> supplier = () -> new AdminVerticle(with);
       case AUTH -> supplier = () -> new AuthVerticle(with);
-      case DISCOVERY -> supplier = () -> new DiscoveryVerticle(with, registry, snapshotVersion);
+      case DISCOVERY -> supplier = () -> new DiscoveryVerticle(with);
       case PROXY -> {
         instances = eventLoops();
         supplier = () -> {
-          ProxyVerticle proxy = new ProxyVerticle(with, environment);
+          ProxyVerticle proxy = new ProxyVerticle(with);
           proxies.add(proxy);
           return proxy;
         };
@@ -643,11 +664,9 @@ public final class Gateway {
     });
   }
 
+  /** The new discovery verticle continues the old one's snapshot numbering (kept in the JVM's resources). */
   private Future<Void> replaceDiscoveryWith(GatewayConfig with) {
-    return vertx.eventBus().<JsonObject>request(Addresses.BACKENDS_CURRENT, null)
-        .map(reply -> reply.body().getLong("version", 0L))
-        .otherwise(0L)
-        .compose(last -> undeploy(Role.DISCOVERY).compose(v -> deploy(Role.DISCOVERY, with, last)));
+    return undeploy(Role.DISCOVERY).compose(v -> deploy(Role.DISCOVERY, with));
   }
 
   private Future<JsonObject> commit(ReloadPlan plan, GatewayConfig effective, Transaction tx,

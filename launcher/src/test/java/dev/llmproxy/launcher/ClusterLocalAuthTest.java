@@ -96,7 +96,7 @@ class ClusterLocalAuthTest {
     }
   }
 
-  private static GatewayConfig config(Path dir, String yaml) throws Exception {
+  static GatewayConfig config(Path dir, String yaml) throws Exception {
     Files.createDirectories(dir);
     Path file = dir.resolve("config.yaml");
     Files.writeString(file, yaml + "usage: {journal_path: \"" + dir.resolve("journal") + "\"}\n");
@@ -110,23 +110,23 @@ class ClusterLocalAuthTest {
     }
   }
 
-  private static Vertx join(GatewayConfig config) throws Exception {
+  static Vertx join(GatewayConfig config) throws Exception {
     PrometheusMeterRegistry registry = Gateway.newRegistry();
     return await(Gateway.createClusteredVertx(registry, config.metrics(), config.cluster()));
   }
 
-  private static int members(Vertx vertx) {
+  static int members(Vertx vertx) {
     return ((io.vertx.core.internal.VertxInternal) vertx).clusterManager().getNodes().size();
   }
 
-  private static int chat(HttpClient client, int port, String key) throws Exception {
+  static int chat(HttpClient client, int port, String key) throws Exception {
     return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
             .header("Authorization", "Bearer " + key)
             .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"mock\",\"messages\":[]}")).build(),
         HttpResponse.BodyHandlers.discarding()).statusCode();
   }
 
-  private static <T> T await(Future<T> future) throws Exception {
+  static <T> T await(Future<T> future) throws Exception {
     return future.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
   }
 }

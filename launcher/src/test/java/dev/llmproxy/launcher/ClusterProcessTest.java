@@ -149,6 +149,12 @@ class ClusterProcessTest {
 
   /** @param workDir the member's working directory (relative script paths resolve there); null: the test's */
   static Process member(Path config, String roles, int clusterPort, Path log, Path workDir) throws IOException {
+    return member(config, roles, clusterPort, log, workDir, Map.of());
+  }
+
+  /** @param env more of the member's environment ({@code LLMPROXY_*} overrides of its own, such as its listen address) */
+  static Process member(Path config, String roles, int clusterPort, Path log, Path workDir, Map<String, String> env)
+      throws IOException {
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", System.getProperty("java.class.path")));
     command.addAll(QUICK_HAZELCAST);
@@ -157,6 +163,7 @@ class ClusterProcessTest {
         .directory(workDir == null ? null : workDir.toFile());
     builder.environment().putAll(Map.of("LLMPROXY_CLUSTER_PORT", Integer.toString(clusterPort),
         "LLMPROXY_CLUSTER_HOST", "127.0.0.1"));
+    builder.environment().putAll(env);
     return builder.start();
   }
 

@@ -371,6 +371,33 @@ class GatewayReloadTest {
     }
   }
 
+  /**
+   * Reloads are ordered by one lock (cluster-wide in a cluster, local here): while another reload holds it past
+   * {@code reload.lock_timeout}, a reload is refused with 409 {@code reload_in_progress} and changes nothing; once it
+   * is free, the same reload runs.
+   */
+  @Test
+  void aReloadThatCannotGetTheReloadLockInTimeIsRefusedWith409AndChangesNothing(@TempDir Path dir) throws Exception {
+    try (RunningGateway gateway = RunningGateway.start(dir, config(dir, "{backend}", "reload:\n  lock_timeout: 1s\n"))) {
+      Files.writeString(gateway.configFile, Files.readString(gateway.configFile) + "routing:\n  timeout: 41s\n");
+      io.vertx.core.shareddata.Lock held = RunningGateway.await(
+          gateway.vertx.sharedData().getLockWithTimeout(Gateway.RELOAD_LOCK, 10_000));
+      try {
+        HttpResponse<String> refused = admin(gateway, "/admin/config/reload");
+        assertEquals(409, refused.statusCode(), refused.body());
+        JsonObject body = new JsonObject(refused.body());
+        assertEquals("reload_in_progress", body.getString("code"), refused.body());
+        assertTrue(body.getString("error").contains("reload.lock_timeout"), refused.body());
+        assertEquals(1, gateway.gateway.version(), "nothing changed");
+      } finally {
+        held.release();
+      }
+      HttpResponse<String> reloaded = admin(gateway, "/admin/config/reload");
+      assertEquals(200, reloaded.statusCode(), reloaded.body());
+      assertEquals(2, new JsonObject(reloaded.body()).getJsonObject("data").getLong("version"), reloaded.body());
+    }
+  }
+
   private static String metrics(RunningGateway gateway) {
     try {
       return gateway.get("/metrics").body();

@@ -4,7 +4,7 @@ import dev.llmproxy.common.bus.Addresses;
 import dev.llmproxy.proxy.balance.BackendStats;
 import dev.llmproxy.proxy.balance.BackendStatsRegistry;
 import io.vertx.core.Vertx;
-import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.Map;
@@ -21,9 +21,16 @@ final class BackendStatsResponder {
   private BackendStatsResponder() {
   }
 
-  /** The consumer ends with the verticle that registered it. */
-  static MessageConsumer<JsonObject> register(Vertx vertx, BackendStatsRegistry registry) {
-    return vertx.eventBus().consumer(Addresses.BACKENDS_STATS, message -> message.reply(report(registry)));
+  /**
+   * The consumers end with the verticle that registered them. In a cluster the member's own address
+   * ({@link Addresses#BACKENDS_STATS_MEMBER_PREFIX} + node id) answers too, so that the admin API can ask each member.
+   */
+  static void register(Vertx vertx, BackendStatsRegistry registry) {
+    vertx.eventBus().consumer(Addresses.BACKENDS_STATS, message -> message.reply(report(registry)));
+    if (vertx instanceof VertxInternal internal && internal.clusterManager() != null) {
+      vertx.eventBus().<JsonObject>consumer(Addresses.BACKENDS_STATS_MEMBER_PREFIX
+          + internal.clusterManager().getNodeId(), message -> message.reply(report(registry)));
+    }
   }
 
   static JsonObject report(BackendStatsRegistry registry) {

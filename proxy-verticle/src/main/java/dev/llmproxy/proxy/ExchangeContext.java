@@ -98,7 +98,8 @@ final class ExchangeContext {
         ? environment.engineScraper(vertx) : null;
     this.flowControl = routing.flowControl().enabled()
         ? new FlowControlStep(vertx, routing.flowControl(), router, stats, environment.flowMetrics()) : null;
-    this.auth = new AuthGate(vertx, config.auth(), environment.authCheckAddress(), environment.quotaTally());
+    this.auth = new AuthGate(vertx, config.auth(), environment.authCheckAddress(), environment.decisions(),
+        environment.quotaTally());
     this.clientAddress = new ClientAddress(IpRanges.parse(config.server().trustedProxies()));
     this.logs = new ExchangeLogs(vertx, config, clientAddress);
     this.tracing = environment.openTelemetry() == null ? null : new ExchangeTracing(environment.openTelemetry());

@@ -15,6 +15,10 @@ import dev.llmproxy.proxy.balance.BackendStats;
 import dev.llmproxy.proxy.balance.BackendStatsRegistry;
 import dev.llmproxy.proxy.balance.engine.EngineMetricsScraper;
 import io.vertx.core.Vertx;
+import dev.llmproxy.common.verticle.JvmResources;
+import dev.llmproxy.proxy.auth.AuthDecisionCache;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
 import dev.llmproxy.proxy.metrics.ProxyMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
@@ -27,8 +31,10 @@ import dev.llmproxy.proxy.cache.RedisResponseCache;
 import dev.llmproxy.proxy.cache.ResponseCache;
 
 /**
- * What every proxy verticle instance of one JVM shares: the metrics registry and the lifecycle flags the
- * launcher sets. Handed in by the launcher, so that instances never reach for globals.
+ * What every proxy verticle instance of one JVM shares: the metrics registry, the lifecycle flags the launcher sets,
+ * the in-memory limiter and caches. One per Vert.x instance, in its {@link JvmResources}: the launcher puts its own
+ * there before it deploys the proxies ({@link #register}); a proxy deployed from its config alone (a test, another
+ * embedding) creates one on first use ({@link #of}), which counts as started once a proxy instance listens.
  */
 public final class ProxyEnvironment {
 
@@ -55,6 +61,31 @@ public final class ProxyEnvironment {
   private volatile UsageRoute usageRoute = UsageRoute.USAGE_VERTICLE;
   private volatile io.opentelemetry.api.OpenTelemetry openTelemetry;
   private final dev.llmproxy.proxy.limit.QuotaTally quotaTally = new dev.llmproxy.proxy.limit.QuotaTally();
+  /** Created by a proxy rather than put by a launcher: nobody else will say when the gateway has started. */
+  private volatile boolean startsWithFirstProxy;
+  private final AuthDecisionCache decisions = new AuthDecisionCache();
+
+  /**
+   * The environment of {@code vertx}'s proxies: the one a launcher registered, else one created now, on the JVM's
+   * meter registry (a Prometheus one, created too when there is none yet).
+   */
+  public static ProxyEnvironment of(Vertx vertx, MetricsConfig config) {
+    JvmResources jvm = JvmResources.of(vertx);
+    return jvm.computeIfAbsent(ProxyEnvironment.class, () -> {
+      MeterRegistry shared = jvm.computeIfAbsent(MeterRegistry.class,
+          () -> new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+      ProxyEnvironment created = new ProxyEnvironment(shared instanceof PrometheusMeterRegistry prometheus ? prometheus
+          : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), config);
+      created.startsWithFirstProxy = true;
+      return created;
+    });
+  }
+
+  /** Makes this the environment every proxy deployed on {@code vertx} from now on takes. */
+  public ProxyEnvironment register(Vertx vertx) {
+    JvmResources.of(vertx).put(ProxyEnvironment.class, this);
+    return this;
+  }
 
   public ProxyEnvironment(PrometheusMeterRegistry registry, MetricsConfig config) {
     this.registry = registry;
@@ -195,6 +226,18 @@ public final class ProxyEnvironment {
   /** Shutdown began: {@code /ready} answers 503 so that load balancers stop sending traffic. */
   public void markDraining() {
     draining.set(true);
+  }
+
+  /** A proxy instance listens: an environment no launcher registered starts taking traffic now. */
+  void proxyListening() {
+    if (startsWithFirstProxy) {
+      started.set(true);
+    }
+  }
+
+  /** The auth decisions of every proxy instance of this JVM: a key checked on one event loop is known to all. */
+  public AuthDecisionCache decisions() {
+    return decisions;
   }
 
   boolean accepting() {

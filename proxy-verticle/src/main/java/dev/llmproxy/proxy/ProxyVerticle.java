@@ -34,22 +34,31 @@ public final class ProxyVerticle extends GatewayVerticle {
 
   private static final Logger LOG = LoggerFactory.getLogger(ProxyVerticle.class);
 
-  private final ProxyEnvironment environment;
+  private ProxyEnvironment environment;
   private Context ownContext;
-  private final ConnectionGuard.Limits connectionLimits;
+  private ConnectionGuard.Limits connectionLimits;
   private ExchangeContext context;
   private GatewayHandler handler;
   private HttpServer server;
 
-  public ProxyVerticle(GatewayConfig config, ProxyEnvironment environment) {
+  /**
+   * @param config all the proxy is built from; what it shares with the other instances of its JVM (metrics, flags,
+   *     limiter, caches) is its Vert.x instance's {@link ProxyEnvironment}, taken at start
+   */
+  public ProxyVerticle(GatewayConfig config) {
     super(config);
-    this.environment = environment;
-    this.connectionLimits = ConnectionGuard.Limits.of(config.server());
+  }
+
+  /** Deployed by class name: the config is the deployment's canonical JSON. */
+  public ProxyVerticle() {
+    this(null);
   }
 
   @Override
   protected Future<?> startService() {
     ownContext = vertx.getOrCreateContext();
+    environment = ProxyEnvironment.of(vertx, gatewayConfig().metrics());
+    connectionLimits = ConnectionGuard.Limits.of(gatewayConfig().server());
     UsageRecordCodec.register(vertx.eventBus());
     onRelease(() -> {
       if (context != null) {
@@ -81,7 +90,10 @@ public final class ProxyVerticle extends GatewayVerticle {
             .invalidRequestHandler(GatewayHandler::invalidRequest)
             .listen()
             .recover(e -> Future.failedFuture(ListenErrors.of("server.listen", gatewayConfig().server().listen(), e))))
-        .onSuccess(s -> server = s);
+        .onSuccess(s -> {
+          server = s;
+          environment.proxyListening();
+        });
   }
 
   /** A context for {@code config} with its scripts loaded; nothing half-configured: a script that fails fails it. */
@@ -148,6 +160,8 @@ public final class ProxyVerticle extends GatewayVerticle {
     fresh.apply(old.snapshot());
     context = fresh;
     handler = new GatewayHandler(fresh);
+    // The decisions are the JVM's, not the old context's: they go with it all the same.
+    fresh.auth.forgetDecisions();
     old.retire();
     LOG.debug("proxy instance moved to the reloaded config; {} exchange(s) finish on the previous one", old.active());
   }
@@ -218,7 +232,9 @@ public final class ProxyVerticle extends GatewayVerticle {
 
   @Override
   protected Future<?> stopService() {
-    environment.stopEngineScraper();
+    if (environment != null) {
+      environment.stopEngineScraper();
+    }
     return Future.succeededFuture();
   }
 }

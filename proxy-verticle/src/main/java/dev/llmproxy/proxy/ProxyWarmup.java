@@ -157,10 +157,11 @@ public final class ProxyWarmup {
             .toJson()));
     vertx.eventBus().consumer(Addresses.USAGE_RECORD, message -> { });
 
+    // The private instance's own environment, metrics and decisions: nothing of the gateway's.
     ProxyEnvironment environment = new ProxyEnvironment(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
-        warmConfig.metrics());
+        warmConfig.metrics()).register(vertx);
     environment.markStarted();
-    ProxyVerticle proxy = new ProxyVerticle(warmConfig, environment);
+    ProxyVerticle proxy = new ProxyVerticle(warmConfig);
     return vertx.deployVerticle(proxy).map(id -> proxy.actualPort());
   }
 

@@ -78,10 +78,11 @@ final class ProxyHarness {
     List<Backend> list = config.routedBackends().stream().map(b -> Backend.of(b, config.routing(), true)).toList();
     ProxyHarness harness = new ProxyHarness(vertx, port, config, new BackendSnapshot(1, list));
     prepare.accept(harness.environment);
+    harness.environment.register(vertx);
     UsageRecordCodec.register(vertx.eventBus());
     vertx.eventBus().<UsageRecord>consumer(Addresses.USAGE_RECORD, m -> harness.usage.add(m.body()));
     vertx.eventBus().consumer(Addresses.BACKENDS_CURRENT, m -> m.reply(harness.snapshot.toJson()));
-    return vertx.deployVerticle(() -> new ProxyVerticle(config, harness.environment), new DeploymentOptions().setInstances(1))
+    return vertx.deployVerticle(() -> new ProxyVerticle(config), new DeploymentOptions().setInstances(1))
         .map(id -> {
           harness.environment.markStarted();
           return harness;

@@ -13,6 +13,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.eventbus.Message;
 import java.nio.file.Path;
@@ -41,7 +42,7 @@ public final class UsageHandoverVerticle extends GatewayVerticle {
   private static final long STOP_WAIT_MS = 5_000;
   private static final long LOG_EVERY_NANOS = TimeUnit.MINUTES.toNanos(1);
 
-  private final MeterRegistry registry;
+  private MeterRegistry registry;
   private final Map<String, String> environment;
   private final List<Meter> meters = new ArrayList<>();
   private UsageJournal journal;
@@ -59,19 +60,25 @@ public final class UsageHandoverVerticle extends GatewayVerticle {
     return config.cluster().handsOverUsage() && UsageVerticle.keepsRecords(config);
   }
 
-  public UsageHandoverVerticle(GatewayConfig config, MeterRegistry registry) {
-    this(config, registry, System.getenv());
+  /** Its metrics go to the JVM's meter registry ({@link #jvm()}), taken at start. */
+  public UsageHandoverVerticle(GatewayConfig config) {
+    this(config, System.getenv());
   }
 
-  UsageHandoverVerticle(GatewayConfig config, MeterRegistry registry, Map<String, String> environment) {
+  /** Deployed by class name: the config is the deployment's canonical JSON. */
+  public UsageHandoverVerticle() {
+    this(null);
+  }
+
+  UsageHandoverVerticle(GatewayConfig config, Map<String, String> environment) {
     super(config);
-    this.registry = registry;
     this.environment = environment;
   }
 
   @Override
   protected Future<?> startService() {
     GatewayConfig config = gatewayConfig();
+    registry = jvm().computeIfAbsent(MeterRegistry.class, SimpleMeterRegistry::new);
     UsageRecordCodec.register(vertx.eventBus());
     UsageHandoverConfig handover = config.cluster().usageHandover();
     JournalKeys keys;

@@ -19,6 +19,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Future;
 import dev.llmproxy.common.verticle.GatewayVerticle;
 import io.vertx.core.eventbus.Message;
@@ -49,8 +50,8 @@ public final class UsageVerticle extends GatewayVerticle {
   static final long MAX_BACKOFF_MS = 30_000;
   static final String QUOTA_CURSOR = "quota";
 
-  private final GatewayConfig config;
-  private final MeterRegistry registry;
+  private GatewayConfig config;
+  private MeterRegistry registry;
   private Future<?> deliveriesEnded = Future.succeededFuture();
   private final List<Meter> meters = new ArrayList<>();
   private final List<Reporter> reporters = new ArrayList<>();
@@ -64,24 +65,30 @@ public final class UsageVerticle extends GatewayVerticle {
   private final Map<String, String> environment;
   private JournalKeys journalKeys;
 
-  public UsageVerticle(GatewayConfig config, MeterRegistry registry) {
-    this(config, registry, SEGMENT_BYTES, System.getenv());
+  /** Its metrics go to the JVM's meter registry ({@link #jvm()}), taken at start. */
+  public UsageVerticle(GatewayConfig config) {
+    this(config, SEGMENT_BYTES, System.getenv());
+  }
+
+  /** Deployed by class name: the config is the deployment's canonical JSON. */
+  public UsageVerticle() {
+    this(null);
   }
 
   /**
    * @param segmentBytes size at which a journal segment is closed (small in tests, to see compaction)
    * @param environment  where {@value JournalKeys#ENV} is read from
    */
-  UsageVerticle(GatewayConfig config, MeterRegistry registry, long segmentBytes, Map<String, String> environment) {
+  UsageVerticle(GatewayConfig config, long segmentBytes, Map<String, String> environment) {
     super(config);
-    this.config = config;
-    this.registry = registry;
     this.segmentBytes = segmentBytes;
     this.environment = environment;
   }
 
   @Override
   protected Future<?> startService() {
+    config = gatewayConfig();
+    registry = jvm().computeIfAbsent(MeterRegistry.class, SimpleMeterRegistry::new);
     UsageRecordCodec.register(vertx.eventBus());
     try {
       journalKeys = JournalKeys.fromEnvironment(environment);

@@ -87,7 +87,8 @@ class UsageHandoverVerticleTest {
   }
 
   private static String deploy(Vertx vertx, GatewayConfig config, SimpleMeterRegistry registry) throws Exception {
-    return vertx.deployVerticle(() -> new UsageHandoverVerticle(config, registry, UsageTesting.SEALING), new DeploymentOptions())
+    dev.llmproxy.common.verticle.JvmResources.of(vertx).put(io.micrometer.core.instrument.MeterRegistry.class, registry);
+    return vertx.deployVerticle(() -> new UsageHandoverVerticle(config, UsageTesting.SEALING), new DeploymentOptions())
         .toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
   }
 

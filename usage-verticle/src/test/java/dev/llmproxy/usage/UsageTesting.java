@@ -54,7 +54,8 @@ final class UsageTesting {
 
   /** With this environment (where {@code LLMPROXY_JOURNAL_KEY} is read from). */
   static Future<String> deploy(Vertx vertx, GatewayConfig config, MeterRegistry registry, Map<String, String> env) {
-    return vertx.deployVerticle(() -> new UsageVerticle(config, registry, UsageVerticle.SEGMENT_BYTES, env),
+    dev.llmproxy.common.verticle.JvmResources.of(vertx).put(io.micrometer.core.instrument.MeterRegistry.class, registry);
+    return vertx.deployVerticle(() -> new UsageVerticle(config, UsageVerticle.SEGMENT_BYTES, env),
         new io.vertx.core.DeploymentOptions());
   }
 

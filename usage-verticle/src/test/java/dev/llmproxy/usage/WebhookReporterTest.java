@@ -229,7 +229,8 @@ class WebhookReporterTest {
     JsonObject disabled = webhook("off", "http://127.0.0.1:1/usage").put("enabled", false);
     var config = config(usage(dir, webhook("billing", url), disabled));
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    String first = vertx.deployVerticle(() -> new UsageVerticle(config, registry, 2048, java.util.Map.of()),
+    dev.llmproxy.common.verticle.JvmResources.of(vertx).put(io.micrometer.core.instrument.MeterRegistry.class, registry);
+    String first = vertx.deployVerticle(() -> new UsageVerticle(config, 2048, java.util.Map.of()),
         new io.vertx.core.DeploymentOptions()).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     List<String> sent = new ArrayList<>();
     for (int i = 0; i < 60; i++) {
@@ -239,7 +240,7 @@ class WebhookReporterTest {
     assertTrue(Poll.until(Duration.ofSeconds(10), () -> receiver.bodies.size() >= 60));
     vertx.undeploy(first).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
 
-    vertx.deployVerticle(() -> new UsageVerticle(config, registry, 2048, java.util.Map.of()), new io.vertx.core.DeploymentOptions())
+    vertx.deployVerticle(() -> new UsageVerticle(config, 2048, java.util.Map.of()), new io.vertx.core.DeploymentOptions())
         .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     for (int i = 0; i < 60; i++) {
       sent.add("second-" + i);

@@ -58,9 +58,23 @@ public final class GatewayEndpoints {
 
   /**
    * Each backend of discovery's current snapshot with the proxy's stats for its URL. Without a proxy to ask the
-   * snapshot still answers ({@code live_stats: false}); without discovery there is nothing to show (503).
+   * snapshot still answers ({@code live_stats: false}); without discovery there is nothing to show (503). In a
+   * cluster, {@code members} adds every proxy member's own view ({@link #proxyMembers}).
    */
   private Future<AdminCall.Response> backends(JsonObject ignored) {
+    Future<JsonArray> members = vertx.isClustered() ? proxyMembers() : Future.succeededFuture(null);
+    Future<JsonObject> merged = mergedView();
+    return Future.all(members, merged).map(both -> {
+      JsonObject data = merged.result();
+      if (members.result() != null) {
+        data.put("members", members.result());
+      }
+      return Replies.ok("ok", data);
+    });
+  }
+
+  /** Discovery's snapshot with the live stats of one proxy (any member's: they differ by member in a cluster). */
+  private Future<JsonObject> mergedView() {
     Future<JsonObject> snapshot = vertx.eventBus().<JsonObject>request(Addresses.BACKENDS_CURRENT, null, ASK)
         .map(reply -> reply.body())
         .recover(failure -> Future.failedFuture(new AdminError(503, "discovery is not answering: "
@@ -96,8 +110,49 @@ public final class GatewayEndpoints {
         }
         backends.add(merged);
       }
-      return Replies.ok("ok", new JsonObject().put("version", snapshot.result().getValue("version"))
-          .put("live_stats", liveStats != null).put("backends", backends));
+      return new JsonObject().put("version", snapshot.result().getValue("version"))
+          .put("live_stats", liveStats != null).put("backends", backends);
+    });
+  }
+
+  /**
+   * Every proxy member's own view of the backends ({@link Addresses#BACKENDS_STATS_MEMBER_PREFIX}), by member:
+   * {@code [{"node_id", "host", "port", "reachable": true, "backends": [...]}]}; a member that does not answer its
+   * member info or its stats within {@value #MEMBER_INFO_TIMEOUT_MS} ms is listed {@code "reachable": false} with why,
+   * never waited for longer. Members that run no proxy are left out.
+   */
+  private Future<JsonArray> proxyMembers() {
+    JsonArray nodes = new JsonArray();
+    if (vertx instanceof VertxInternal internal && internal.clusterManager() != null) {
+      internal.clusterManager().getNodes().stream().sorted().forEach(nodes::add);
+    }
+    DeliveryOptions quick = new DeliveryOptions().setSendTimeout(MEMBER_INFO_TIMEOUT_MS);
+    return memberDetails(nodes).compose(details -> {
+      List<Future<JsonObject>> views = new ArrayList<>();
+      for (Object o : details) {
+        JsonObject member = (JsonObject) o;
+        String node = member.getString("node_id");
+        if (member.containsKey("error")) {
+          views.add(Future.succeededFuture(new JsonObject().put("node_id", node).put("reachable", false)
+              .put("error", member.getString("error"))));
+          continue;
+        }
+        if (!member.getJsonArray("roles", new JsonArray()).contains("proxy")) {
+          continue;
+        }
+        JsonObject view = new JsonObject().put("node_id", node).put("host", member.getValue("host"))
+            .put("port", member.getValue("port"));
+        views.add(vertx.eventBus().<JsonObject>request(Addresses.BACKENDS_STATS_MEMBER_PREFIX + node, null, quick)
+            .map(reply -> view.put("reachable", true)
+                .put("backends", reply.body().getJsonArray("backends", new JsonArray())))
+            .otherwise(failure -> view.put("reachable", false).put("error", "no answer from this member's proxy: "
+                + failure.getMessage())));
+      }
+      return Future.join(views).map(done -> {
+        JsonArray out = new JsonArray();
+        views.forEach(f -> out.add(f.result()));
+        return out;
+      });
     });
   }
 
@@ -107,7 +162,8 @@ public final class GatewayEndpoints {
 
   /**
    * Asks the launcher of this JVM to read the file again and apply it everywhere; answers once it has taken effect
-   * (or not, and then nothing changed): 200 applied, 400 an invalid file, 500 a part that could not apply it.
+   * (or not, and then nothing changed): 200 applied, 400 an invalid file, 409 {@code reload_in_progress} another
+   * reload held the cluster's reload lock longer than {@code reload.lock_timeout}, 500 a part that could not apply it.
    */
   private Future<AdminCall.Response> reload(JsonObject ignored) {
     if (config.path() == null) {
@@ -121,6 +177,9 @@ public final class GatewayEndpoints {
                 ? "config reloaded: version " + outcome.getLong("version")
                 : "config reloaded: version " + outcome.getLong("version") + "; some fields wait for a restart";
             return Replies.ok(message, outcome.put("path", config.path()));
+          }
+          if ("reload_in_progress".equals(outcome.getString("error_code"))) {
+            return Replies.error(409, outcome.getString("error"), new JsonObject().put("code", "reload_in_progress"));
           }
           JsonArray errors = outcome.getJsonArray("errors");
           if (errors != null) {

@@ -69,6 +69,12 @@ public final class Addresses {
    */
   public static final String BACKENDS_STATS = "llmproxy.backends.stats";
   /**
+   * request/reply, admin to the proxies of one cluster member: {@link #BACKENDS_STATS}'s reply, of that member only.
+   * The address followed by the member's node id ({@code llmproxy.backends.stats.<node id>}); registered in a cluster
+   * only, so that {@code /admin/backends} lists every proxy member's view.
+   */
+  public static final String BACKENDS_STATS_MEMBER_PREFIX = "llmproxy.backends.stats.";
+  /**
    * publish, the launcher of the member where a reload was asked for (the coordinator) to the launcher of every
    * member, itself included: a reload, in two phases.
    * <ul>

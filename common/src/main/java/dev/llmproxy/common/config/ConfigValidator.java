@@ -657,6 +657,10 @@ final class ConfigValidator {
     if (c.reload().scanPeriod().compareTo(Duration.ofMillis(100)) < 0) {
       problems.error("reload.scan_period", "must be at least 100ms");
     }
+    Duration lock = c.reload().lockTimeout();
+    if (lock.isNegative() || lock.compareTo(ReloadConfig.MAX_LOCK_TIMEOUT) > 0) {
+      problems.error("reload.lock_timeout", "must be between 0s and " + ReloadConfig.MAX_LOCK_TIMEOUT.toSeconds() + "s");
+    }
   }
 
   /** A static key's quota is charged in the admin store; with admin off it is counted in memory, until a restart. */

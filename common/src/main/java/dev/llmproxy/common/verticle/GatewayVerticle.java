@@ -28,6 +28,8 @@ import java.util.function.Supplier;
  * </ul>
  * The verticle reads its sections of the typed {@link GatewayConfig} it is constructed with; deployed with no config
  * object (by class name, {@code DeploymentOptions.setConfig}), it reads the canonical JSON of the deployment's config.
+ * The config is all a verticle is constructed with: what it shares with the other verticles of its Vert.x instance
+ * (metrics registry, per-JVM caches, the launcher's lifecycle flags) it takes from {@link #jvm()} once started.
  */
 public abstract class GatewayVerticle extends VerticleBase {
 
@@ -45,6 +47,11 @@ public abstract class GatewayVerticle extends VerticleBase {
   /** The typed config this verticle runs with. */
   protected final GatewayConfig gatewayConfig() {
     return gatewayConfig;
+  }
+
+  /** What this verticle shares with the others of its Vert.x instance; usable from {@link #startService()} on. */
+  protected final JvmResources jvm() {
+    return JvmResources.of(vertx);
   }
 
   @Override

@@ -17,7 +17,6 @@ import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -25,15 +24,15 @@ import java.util.function.Supplier;
 /**
  * The proxy's side of {@code llmproxy.auth.check}: finds the client's key, asks the auth verticle, and
  * keeps its decisions for as long as the auth verticle allows, so that a known key costs a map lookup.
- * One instance per proxy verticle instance: its cache is confined to one event loop.
+ * One instance per proxy verticle instance; the decisions it keeps are the JVM's ({@link AuthDecisionCache}), so a key
+ * validated on one event loop is known to every other.
  */
 public final class AuthGate {
 
-  private static final int MAX_CACHED = 10_000;
   /**
    * The longest key the gateway will look at. An unauthenticated client chooses what it sends: without a bound, a few
    * hundred ~1 MB keys filled the decision cache (keyed by the raw key) and the heap. With it, the cache holds at most
-   * {@code MAX_CACHED} keys of this length (about 20 MB per proxy instance at worst).
+   * {@link AuthDecisionCache#MAX_CACHED} keys of this length (about 20 MB per JVM at worst).
    */
   public static final int MAX_KEY_LENGTH = 1024;
   private static final long ASK_TIMEOUT_MS = 10_000;
@@ -45,35 +44,20 @@ public final class AuthGate {
   private final String checkAddress;
   private final List<String> headerNames;
   private final DeliveryOptions delivery = new DeliveryOptions().setSendTimeout(ASK_TIMEOUT_MS);
-  private final Map<String, Cached> cache = new LinkedHashMap<>(256, 0.75f, true) {
-    @Override
-    protected boolean removeEldestEntry(Map.Entry<String, Cached> eldest) {
-      if (size() > MAX_CACHED) {
-        keysByHash.remove(eldest.getValue().keyHash());
-        return true;
-      }
-      return false;
-    }
-  };
-  /** The cached keys by their SHA-256, the name {@code keys.changed} gives them. */
-  private final Map<String, String> keysByHash = new HashMap<>();
+  /** The JVM's decisions, shared with every other proxy instance. */
+  private final AuthDecisionCache cache;
+  /** The tokens this JVM relayed per key ({@code auth.quota_enforcement: strict}). */
+  private final QuotaTally tally;
   private MessageConsumer<JsonObject> invalidations;
 
   /**
-   * @param mark the key's {@link QuotaTally} count when the decision came: a reuse takes what the count grew by since
-   *             off the decision's quota left
-   */
-  private record Cached(AuthDecision decision, long expiresAtNanos, String keyHash, long mark) {
-  }
-
-  private final QuotaTally tally;
-
-  /**
    * @param checkAddress {@link Addresses#AUTH_CHECK} or {@link Addresses#AUTH_CHECK_LOCAL}
+   * @param cache        the decisions of this JVM's proxies
    * @param tally        the tokens this JVM relayed per key since ({@code auth.quota_enforcement: strict})
    */
-  public AuthGate(Vertx vertx, AuthConfig config, String checkAddress, QuotaTally tally) {
+  public AuthGate(Vertx vertx, AuthConfig config, String checkAddress, AuthDecisionCache cache, QuotaTally tally) {
     this.vertx = vertx;
+    this.cache = cache;
     this.tally = tally;
     this.config = config;
     this.checkAddress = checkAddress;
@@ -128,24 +112,19 @@ public final class AuthGate {
       return outcome(AuthDecision.deny(notFound.httpCode(), "invalid_api_key",
           "the API key is longer than " + MAX_KEY_LENGTH + " characters"));
     }
-    Cached cached = cache.get(key);
+    AuthDecisionCache.Cached cached = cache.get(key);
     if (cached != null) {
-      if (System.nanoTime() < cached.expiresAtNanos()) {
-        return outcome(reused(cached));
-      }
-      keysByHash.remove(cached.keyHash());
-      cache.remove(key);
+      return outcome(reused(cached));
     }
+    long generation = cache.generation();
     return vertx.eventBus().<JsonObject>request(checkAddress, question.get().toJson(), delivery)
         .recover(failure -> Future.failedFuture(new GatewayError(ErrorKind.NOT_READY, 503, "auth_unavailable",
             "authentication is unavailable, try again shortly", failure)))
         .compose(reply -> {
           AuthDecision decision = AuthDecision.fromJson(reply.body());
           if (decision.cacheTtlMs() > 0) {
-            String keyHash = KeyHash.sha256Hex(key);
             long mark = decision.remainingQuota() == null ? 0 : tally.relayed(decision.keyId());
-            cache.put(key, new Cached(decision, System.nanoTime() + decision.cacheTtlMs() * 1_000_000, keyHash, mark));
-            keysByHash.put(keyHash, key);
+            cache.put(key, KeyHash.sha256Hex(key), decision, mark, generation);
           }
           return outcome(decision);
         });
@@ -156,7 +135,7 @@ public final class AuthGate {
    * for the key since (not yet charged to the store, or charged after the read) are taken off it. A charge to the
    * store drops the decision ({@code keys.changed}), so the next one is read afresh with the charge in it.
    */
-  private AuthDecision reused(Cached cached) {
+  private AuthDecision reused(AuthDecisionCache.Cached cached) {
     AuthDecision decision = cached.decision();
     if (decision.remainingQuota() == null) {
       return decision;
@@ -179,10 +158,9 @@ public final class AuthGate {
     return Future.failedFuture(new GatewayError(kind, decision.status(), decision.code(), message, null));
   }
 
-  /** Drops every cached decision at once (keys were reloaded). */
+  /** Drops every cached decision of the JVM at once (keys were reloaded). */
   public void forgetDecisions() {
-    cache.clear();
-    keysByHash.clear();
+    cache.forgetAll();
   }
 
   private void forget(JsonObject change) {
@@ -191,10 +169,7 @@ public final class AuthGate {
       forgetDecisions();
       return;
     }
-    String key = keysByHash.remove(keyHash.toLowerCase());
-    if (key != null) {
-      cache.remove(key);
-    }
+    cache.forget(keyHash);
   }
 
   public void close() {
