@@ -29,7 +29,7 @@ final class BodyReadStep implements ExchangeInterceptor {
       return Future.failedFuture(exchange.tooLarge());
     }
     Promise<Void> read = Promise.promise();
-    Buffer collected = Buffer.buffer();
+    Body collected = new Body();
     request.handler(chunk -> {
       if (exchange.finished || read.future().isComplete()) {
         return;
@@ -38,15 +38,43 @@ final class BodyReadStep implements ExchangeInterceptor {
         read.fail(exchange.tooLarge());
         return;
       }
-      collected.appendBuffer(chunk);
+      collected.add(chunk);
     });
     request.endHandler(v -> {
       if (!exchange.finished && !read.future().isComplete()) {
-        exchange.body = collected;
+        exchange.body = collected.whole();
         read.complete();
       }
     });
     return read.future().compose(v -> exchange.sendRequest());
+  }
+
+  /**
+   * The body's chunks joined. Most bodies come in one chunk: that chunk is the body, not copied (Vert.x hands a
+   * request's chunks over as heap buffers of their own, not reused); a second chunk starts a copy.
+   */
+  private static final class Body {
+    private Buffer first;
+    private Buffer joined;
+
+    int length() {
+      return joined != null ? joined.length() : first != null ? first.length() : 0;
+    }
+
+    void add(Buffer chunk) {
+      if (joined != null) {
+        joined.appendBuffer(chunk);
+      } else if (first == null) {
+        first = chunk;
+      } else {
+        joined = Buffer.buffer(first.length() + chunk.length()).appendBuffer(first).appendBuffer(chunk);
+        first = null;
+      }
+    }
+
+    Buffer whole() {
+      return joined != null ? joined : first != null ? first : Buffer.buffer();
+    }
   }
 
   private static long parseLength(String value) {
