@@ -7,6 +7,7 @@ import dev.llmproxy.proxy.balance.RetryPolicy.Reason;
 import dev.llmproxy.proxy.upstream.BackendClients;
 import dev.llmproxy.proxy.upstream.HopByHop;
 import dev.llmproxy.proxy.upstream.ResponseTap;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
@@ -64,7 +65,8 @@ final class ForwardStep implements ExchangeInterceptor {
     }
     response.setStatusCode(status);
     String message = upstream.statusMessage();
-    if (message != null) {
+    if (message != null && !message.equals(HttpResponseStatus.valueOf(status).reasonPhrase())) {
+      // Only a reason of the backend's own: the standard one is already there, with its status line encoded once.
       response.setStatusMessage(message);
     }
     HopByHop.copy(upstream.headers(), response.headers(), gatewayBudgets(response));
@@ -225,7 +227,7 @@ final class ForwardStep implements ExchangeInterceptor {
     HopByHop.copy(request.headers(), headers, skipped);
     headers.set("X-Request-ID", exchange.requestId);
     String forwardedFor = request.getHeader("X-Forwarded-For");
-    String peer = request.remoteAddress() == null ? "unknown" : request.remoteAddress().hostAddress();
+    String peer = exchange.peer == null ? "unknown" : exchange.peer;
     headers.set("X-Forwarded-For", forwardedFor == null ? peer : forwardedFor + ", " + peer);
     String forwardedProto = request.getHeader("X-Forwarded-Proto");
     headers.set("X-Forwarded-Proto", forwardedProto != null ? forwardedProto : request.isSSL() ? "https" : "http");
