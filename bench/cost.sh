@@ -31,6 +31,10 @@ UPSTREAM_INSTANCES="${UPSTREAM_INSTANCES:-$(nproc)}"
 # PROFILE=cpu|alloc|wall|lock: async-profiler (ASYNC_PROFILER_LIB, its libasyncProfiler.so; the Maven Central artifact
 # tools.profiler:async-profiler:<version>:jar:linux-x64 carries it) during the last round: $OUT/profile-LEG-EVENT.txt
 PROFILE="${PROFILE:-}"
+# RATE=N: the measured rounds send N requests/s (bench/lib/fixed-rate.mjs, open loop) instead of wrk's closed loop, so
+# that every variant serves the same rate: CPU per request then compares like with like (at saturation a slower
+# variant batches more requests per wake-up and per system call, which flatters its CPU per request).
+RATE="${RATE:-}"
 ASYNC_PROFILER_LIB="${ASYNC_PROFILER_LIB:-}"
 PIDS=()
 
@@ -137,7 +141,12 @@ measure_round() { # leg name pid url round java opts
   [[ "$r" == "$ROUNDS" ]] && probe "$pid" threads >"$OUT/threads-$leg-$name.before"
   local a b t0 t1 w
   a=$(probe "$pid"); t0=$(ticks "$pid")
-  w=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" -s "$LIB/json.lua" "$chat" 2>&1 | sed -n 's/^WRKRESULT //p')
+  if [[ -n "$RATE" ]]; then
+    w=$(node "$LIB/fixed-rate.mjs" "$chat" "$RATE" "${DURATION%s}" 64 2>&1 | sed -n 's/^RATERESULT //p' \
+      | sed 's/"achieved_rps"/"rps"/')
+  else
+    w=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" -s "$LIB/json.lua" "$chat" 2>&1 | sed -n 's/^WRKRESULT //p')
+  fi
   t1=$(ticks "$pid"); b=$(probe "$pid")
   [[ "$r" == "$ROUNDS" ]] && probe "$pid" threads >"$OUT/threads-$leg-$name.after"
   if ((profiling)); then
