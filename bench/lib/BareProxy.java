@@ -2,6 +2,7 @@ import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
@@ -93,7 +94,11 @@ public final class BareProxy extends VerticleBase {
     int listen = Integer.parseInt(args[0]);
     int upstream = Integer.parseInt(args[1]);
     int instances = args.length > 2 ? Integer.parseInt(args[2]) : Runtime.getRuntime().availableProcessors();
-    Vertx vertx = Vertx.vertx();
+    // -Dbare.nativeTransport=true: epoll, as the gateway uses where netty's native transport is on the class path
+    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(Boolean.getBoolean("bare.nativeTransport")));
+    if (vertx.isNativeTransportEnabled()) {
+      System.out.println("native transport");
+    }
     vertx.deployVerticle(() -> new BareProxy(listen, upstream), new DeploymentOptions().setInstances(instances)).await();
     System.out.println("bare proxy on 127.0.0.1:" + listen + " -> 127.0.0.1:" + upstream);
   }

@@ -185,6 +185,9 @@ public final class Gateway {
 
   private static VertxBuilder builder(VertxOptions options, PrometheusMeterRegistry registry, MetricsConfig metrics) {
     options.setEventLoopPoolSize(eventLoops());
+    // Netty's epoll transport where it loads (Linux x86_64 and aarch64; elsewhere Vert.x falls back to NIO): fewer
+    // system calls and less garbage per request than NIO's selector. -Dllmproxy.native-transport=false turns it off.
+    options.setPreferNativeTransport(nativeTransport());
     if (!metrics.enabled()) {
       return Vertx.builder().with(options);
     }
@@ -195,6 +198,10 @@ public final class Gateway {
 
   public static PrometheusMeterRegistry newRegistry() {
     return new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  }
+
+  static boolean nativeTransport() {
+    return Boolean.parseBoolean(System.getProperty("llmproxy.native-transport", "true"));
   }
 
   static int eventLoops() {
@@ -242,6 +249,10 @@ public final class Gateway {
             ListenAddress listen = ListenAddress.of(config.server());
             LOG.info("LLMProxy listening on {} with {} backend(s)", listen.describe(config.server().listen()),
                 config.routedBackends().size());
+            if (nativeTransport() && !vertx.isNativeTransportEnabled()) {
+              LOG.info("network transport: Java NIO (the native epoll transport is not available here: {})",
+                  String.valueOf(vertx.unavailableNativeTransportCause()));
+            }
             if (listen.allInterfaces() && !config.auth().enabled()) {
               LOG.warn("*** {} ***", openWarning(config));
             }

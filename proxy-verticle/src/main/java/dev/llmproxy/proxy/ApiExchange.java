@@ -52,6 +52,8 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
   private boolean responding;
 
   String requestId;
+  /** The address of the connection's other end (null when unknown); {@link #clientIp} may be another, behind a proxy. */
+  String peer;
   String clientIp;
   String apiKey;
   AuthDecision decision;

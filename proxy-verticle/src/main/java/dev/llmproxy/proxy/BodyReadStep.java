@@ -53,24 +53,25 @@ final class BodyReadStep implements ExchangeInterceptor {
     }
     BodyInflater decoder = inflater;
     Promise<Void> read = Promise.promise();
-    Buffer collected = Buffer.buffer();
-    long[] received = {0}; // bytes as sent: for an encoded body, more than collected holds
+    Body collected = new Body();
+    Buffer inflated = decoder == null ? null : Buffer.buffer();
+    long[] received = {0}; // bytes as sent: for an encoded body, more than inflated holds
     long readTimer = http2ReadTimer(exchange, read);
     request.handler(chunk -> {
       if (exchange.finished || read.future().isComplete()) {
         return;
       }
       received[0] += chunk.length();
-      if (received[0] > maxBodySize || decoder == null && collected.length() + chunk.length() > maxBodySize) {
+      if (received[0] > maxBodySize) { // an inflater counts what it inflates against the cap itself
         fail(read, decoder, exchange.tooLarge());
         return;
       }
       if (decoder == null) {
-        collected.appendBuffer(chunk);
+        collected.add(chunk);
         return;
       }
       try {
-        decoder.feed(chunk, collected);
+        decoder.feed(chunk, inflated);
       } catch (GatewayError refused) {
         fail(read, decoder, refused);
       }
@@ -79,9 +80,11 @@ final class BodyReadStep implements ExchangeInterceptor {
       if (!exchange.finished && !read.future().isComplete()) {
         try {
           if (decoder != null) {
-            decoder.finish(collected);
+            decoder.finish(inflated);
+            exchange.body = inflated;
+          } else {
+            exchange.body = collected.whole();
           }
-          exchange.body = collected;
           read.complete();
         } catch (GatewayError refused) {
           fail(read, decoder, refused);
@@ -152,6 +155,30 @@ final class BodyReadStep implements ExchangeInterceptor {
       }
     }
     return null;
+  }
+
+  /**
+   * The body's chunks joined. Most bodies come in one chunk: that chunk is the body, not copied (Vert.x hands a
+   * request's chunks over as heap buffers of their own, not reused); a second chunk starts a copy.
+   */
+  private static final class Body {
+    private Buffer first;
+    private Buffer joined;
+
+    void add(Buffer chunk) {
+      if (joined != null) {
+        joined.appendBuffer(chunk);
+      } else if (first == null) {
+        first = chunk;
+      } else {
+        joined = Buffer.buffer(first.length() + chunk.length()).appendBuffer(first).appendBuffer(chunk);
+        first = null;
+      }
+    }
+
+    Buffer whole() {
+      return joined != null ? joined : first != null ? first : Buffer.buffer();
+    }
   }
 
   private static long parseLength(String value) {

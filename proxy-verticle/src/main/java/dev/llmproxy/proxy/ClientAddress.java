@@ -16,7 +16,16 @@ final class ClientAddress {
   }
 
   String of(HttpServerRequest request) {
-    String peer = request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
+    return of(request, peer(request));
+  }
+
+  /** The address of the connection's other end, or null when unknown (each call builds the string anew). */
+  static String peer(HttpServerRequest request) {
+    return request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
+  }
+
+  /** @param peer {@link #peer} of this request, when the caller has it already */
+  String of(HttpServerRequest request, String peer) {
     if (trusted.isEmpty() || !trusted.contains(peer)) {
       return peer;
     }

@@ -86,9 +86,12 @@ enum Endpoint {
     return of(query < 0 ? target : target.substring(0, query)).dialect();
   }
 
+  /** {@link #values()} copies its array on every call: this one is read on every request. */
+  private static final Endpoint[] ALL = values();
+
   static Endpoint of(String path) {
     String trimmed = path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
-    for (Endpoint endpoint : values()) {
+    for (Endpoint endpoint : ALL) {
       if (trimmed.equals(endpoint.path)) {
         return endpoint;
       }

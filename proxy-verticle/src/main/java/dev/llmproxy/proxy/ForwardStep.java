@@ -8,6 +8,7 @@ import dev.llmproxy.proxy.upstream.BackendClients;
 import dev.llmproxy.proxy.upstream.HopByHop;
 import dev.llmproxy.proxy.upstream.QuotaCutTap;
 import dev.llmproxy.proxy.upstream.ResponseTap;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
@@ -70,10 +71,11 @@ final class ForwardStep implements ExchangeInterceptor {
     }
     response.setStatusCode(status);
     String message = upstream.statusMessage();
-    if (message != null) {
+    if (message != null && !message.equals(HttpResponseStatus.valueOf(status).reasonPhrase())) {
+      // Only a reason of the backend's own: the standard one is already there, with its status line encoded once.
       response.setStatusMessage(message);
     }
-    HopByHop.copy(upstream.headers(), response.headers(), gatewayBudgets(response, NOT_RELAYED_BACK));
+    HopByHop.copy(upstream.headers(), response.headers(), gatewayBudgets(response));
     response.putHeader("X-Request-ID", exchange.requestId);
     String length = upstream.getHeader("Content-Length");
     boolean bodyUnchanged = !(inspected.usageInjected() && eventStream) && !translated;
@@ -99,22 +101,30 @@ final class ForwardStep implements ExchangeInterceptor {
     return exchange.sendResponse();
   }
 
+  /** {@link #NOT_RELAYED_BACK} and the budget headers of the requests, the tokens, or both, which the gateway set. */
+  private static final Set<String> NOT_RELAYED_BACK_REQUESTS = notRelayedBack(LimitStep.REQUESTS);
+  private static final Set<String> NOT_RELAYED_BACK_TOKENS = notRelayedBack(LimitStep.TOKENS);
+  private static final Set<String> NOT_RELAYED_BACK_BOTH = notRelayedBack(LimitStep.REQUESTS, LimitStep.TOKENS);
+
+  private static Set<String> notRelayedBack(LimitStep.BudgetHeaders... units) {
+    java.util.List<String> names = new java.util.ArrayList<>(NOT_RELAYED_BACK);
+    for (LimitStep.BudgetHeaders unit : units) {
+      names.addAll(unit.names());
+    }
+    return HopByHop.names(names);
+  }
+
   /**
    * The gateway's own {@code x-ratelimit-*} headers (set when it admitted the request) win over a backend's of the
-   * same name: a client must not get two values, one of them about a limit it is not under.
+   * same name: a client must not get two values, one of them about a limit it is not under. {@link LimitStep} sets
+   * a unit's three headers together, so its limit header tells which set applies (no set is built per request).
    */
-  private static Set<String> gatewayBudgets(HttpServerResponse response, Set<String> skipped) {
-    Set<String> set = null;
-    for (String name : response.headers().names()) {
-      if (name.regionMatches(true, 0, "x-ratelimit-", 0, 12)) {
-        if (set == null) {
-          set = new java.util.TreeSet<>(String.CASE_INSENSITIVE_ORDER);
-          set.addAll(skipped);
-        }
-        set.add(name);
-      }
-    }
-    return set == null ? skipped : set;
+  private static Set<String> gatewayBudgets(HttpServerResponse response) {
+    MultiMap headers = response.headers();
+    boolean requests = headers.contains(LimitStep.REQUESTS.limit());
+    boolean tokens = headers.contains(LimitStep.TOKENS.limit());
+    return requests ? (tokens ? NOT_RELAYED_BACK_BOTH : NOT_RELAYED_BACK_REQUESTS)
+        : tokens ? NOT_RELAYED_BACK_TOKENS : NOT_RELAYED_BACK;
   }
 
   private static void beginAttempt(ApiExchange exchange, Backend chosen) {
@@ -227,7 +237,7 @@ final class ForwardStep implements ExchangeInterceptor {
     }
     headers.set("X-Request-ID", exchange.requestId);
     String forwardedFor = request.getHeader("X-Forwarded-For");
-    String peer = request.remoteAddress() == null ? "unknown" : request.remoteAddress().hostAddress();
+    String peer = exchange.peer == null ? "unknown" : exchange.peer;
     headers.set("X-Forwarded-For", forwardedFor == null ? peer : forwardedFor + ", " + peer);
     String forwardedProto = request.getHeader("X-Forwarded-Proto");
     headers.set("X-Forwarded-Proto", forwardedProto != null ? forwardedProto : request.isSSL() ? "https" : "http");

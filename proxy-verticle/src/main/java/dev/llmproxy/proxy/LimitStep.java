@@ -13,6 +13,8 @@ import io.vertx.core.Future;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 
+import java.util.List;
+
 /**
  * Admits the request under {@code rate_limit} (RPM, TPM, concurrency) or refuses it with 429 and OpenAI's
  * {@code x-ratelimit-*} headers. What it admits is settled by the exchange ({@link ApiExchange#settleLimits}): the
@@ -46,8 +48,8 @@ final class LimitStep implements ExchangeInterceptor {
         return Future.failedFuture(refusal(exchange.response, admitted.denial(), admitted.storeUnavailable()));
       }
       exchange.admission = admitted;
-      budgetHeaders(exchange.response, "requests", admitted.requests());
-      budgetHeaders(exchange.response, "tokens", admitted.tokens());
+      budgetHeaders(exchange.response, REQUESTS, admitted.requests());
+      budgetHeaders(exchange.response, TOKENS, admitted.tokens());
       return strictQuota(exchange, admitted.tokens(), plan.reservedTokens());
     });
   }
@@ -68,19 +70,33 @@ final class LimitStep implements ExchangeInterceptor {
       return new GatewayError(ErrorKind.NOT_READY, 503, "rate_limit_unavailable",
           "Rate limits cannot be checked right now; retry after " + denial.retryAfterSeconds() + " s", null);
     }
-    budgetHeaders(response, denial.tokens() ? "tokens" : "requests",
+    budgetHeaders(response, denial.tokens() ? TOKENS : REQUESTS,
         new Budget(denial.value(), denial.remaining(), denial.retryAfterSeconds()));
     return new GatewayError(ErrorKind.RATE_LIMITED, 429, "rate_limit_exceeded",
         "Rate limit reached: " + denial.limit() + " is " + denial.value() + "; retry after "
             + denial.retryAfterSeconds() + " s", null);
   }
 
+  /** The names of OpenAI's budget headers of one unit ({@code requests}, {@code tokens}): made once, not per request. */
+  record BudgetHeaders(String limit, String remaining, String reset) {
+    static BudgetHeaders of(String unit) {
+      return new BudgetHeaders("x-ratelimit-limit-" + unit, "x-ratelimit-remaining-" + unit, "x-ratelimit-reset-" + unit);
+    }
+
+    List<String> names() {
+      return List.of(limit, remaining, reset);
+    }
+  }
+
+  static final BudgetHeaders REQUESTS = BudgetHeaders.of("requests");
+  static final BudgetHeaders TOKENS = BudgetHeaders.of("tokens");
+
   /** OpenAI's {@code x-ratelimit-{limit,remaining,reset}-requests|tokens}. */
-  private static void budgetHeaders(HttpServerResponse response, String unit, Budget budget) {
+  private static void budgetHeaders(HttpServerResponse response, BudgetHeaders names, Budget budget) {
     if (budget != null) {
-      response.putHeader("x-ratelimit-limit-" + unit, Long.toString(budget.limit()))
-          .putHeader("x-ratelimit-remaining-" + unit, Long.toString(budget.remaining()))
-          .putHeader("x-ratelimit-reset-" + unit, budget.resetSeconds() + "s");
+      response.putHeader(names.limit(), Long.toString(budget.limit()))
+          .putHeader(names.remaining(), Long.toString(budget.remaining()))
+          .putHeader(names.reset(), budget.resetSeconds() + "s");
     }
   }
 }

@@ -12,7 +12,8 @@ final class RequestIdStep implements ExchangeInterceptor {
   public Future<Void> handleRequest(ApiExchange exchange) {
     String given = exchange.request.getHeader("X-Request-ID");
     exchange.requestId = given == null || given.isEmpty() || given.length() > MAX_ID_LENGTH ? RequestIds.next() : given;
-    exchange.clientIp = exchange.context.clientAddress.of(exchange.request);
+    exchange.peer = ClientAddress.peer(exchange.request);
+    exchange.clientIp = exchange.context.clientAddress.of(exchange.request, exchange.peer);
     return exchange.sendRequest();
   }
 }

@@ -15,6 +15,7 @@ import org.slf4j.LoggerFactory;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -58,7 +59,23 @@ public final class ProxyMetrics {
   private final boolean labelsKey;
 
   private record RequestLabels(String path, boolean stream, String backend, int status, String model, Caller caller) {
+    /** {@link #equals} without a key built for the comparison. */
+    boolean matches(String path, boolean stream, String backend, int status, String model, Caller caller) {
+      return this.status == status && this.stream == stream && this.path.equals(path) && this.backend.equals(backend)
+          && Objects.equals(this.model, model) && Objects.equals(this.caller, caller);
+    }
   }
+
+  /** Every meter an ended request of one label set records to. */
+  private record EndedMeters(RequestLabels labels, Counter requests, DistributionSummary latency, ModelMeters model) {
+  }
+
+  /**
+   * The meters of the label set a request last ended with, shared by every event loop: most requests repeat a recent
+   * label set, and then ending one looks nothing up and allocates nothing. Not volatile: a loop that reads an older
+   * value (an immutable record) only looks the meters up again.
+   */
+  private EndedMeters recentlyEnded;
 
   private record ModelCaller(String model, Caller caller) {
   }
@@ -179,21 +196,32 @@ public final class ProxyMetrics {
   public void requestEnded(String path, boolean stream, String backend, int status, String model, long latencyMs,
       long ttftMs, Caller caller) {
     inFlight.decrementAndGet();
+    EndedMeters meters = recentlyEnded;
+    if (meters == null || !meters.labels().matches(path, stream, backend, status, model, caller)) {
+      meters = endedMeters(path, stream, backend, status, model, caller);
+      recentlyEnded = meters;
+    }
+    meters.requests().increment();
+    meters.latency().record(latencyMs);
+    meters.model().duration().record(latencyMs, TimeUnit.MILLISECONDS);
+    if (ttftMs >= 0) {
+      ttft.record(ttftMs);
+      meters.model().ttft().record(ttftMs, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private EndedMeters endedMeters(String path, boolean stream, String backend, int status, String model, Caller caller) {
     String modelLabel = modelLabels.label(model);
-    requests.computeIfAbsent(new RequestLabels(path, stream, backend, status, modelLabel, caller), labels ->
-        Counter.builder("llmproxy_requests").description("Requests answered")
+    Counter counter = requests.computeIfAbsent(new RequestLabels(path, stream, backend, status, modelLabel, caller),
+        labels -> Counter.builder("llmproxy_requests").description("Requests answered")
             .tag("path", labels.path()).tag("stream", Boolean.toString(labels.stream()))
             .tag("backend", labels.backend()).tag("status", Integer.toString(labels.status()))
             .tag("model", labels.model())
             .tags(labels.caller() == null ? Tags.empty() : tags(labels.caller()))
-            .register(registry)).increment();
-    meters(caller).latency().record(latencyMs);
-    ModelMeters meters = modelMeters(model, caller);
-    meters.duration().record(latencyMs, TimeUnit.MILLISECONDS);
-    if (ttftMs >= 0) {
-      ttft.record(ttftMs);
-      meters.ttft().record(ttftMs, TimeUnit.MILLISECONDS);
-    }
+            .register(registry));
+    // Keyed by the model as the client wrote it: its label never changes once given (ModelLabels only grows).
+    return new EndedMeters(new RequestLabels(path, stream, backend, status, model, caller), counter,
+        meters(caller).latency(), modelMeters(model, caller));
   }
 
   /** A request was refused because no auth store or member could decide on its key. */

@@ -13,8 +13,10 @@ final class JsonBodyTap implements ResponseTap {
 
   private static final int CAP = 4 << 20;
   private static final int TAIL = 64 << 10;
+  private static final byte[] NOTHING = new byte[0];
 
-  private byte[] copy = new byte[1024];
+  /** Sized by the first chunk (most answers come in one): nothing is allocated before it, nor more than it needs. */
+  private byte[] copy = NOTHING;
   private int length;
   private boolean truncated;
   private long received;
