@@ -290,7 +290,11 @@ final class ForwardStep implements ExchangeInterceptor {
       reason = Reason.RESET;
       error = new GatewayError(ErrorKind.UPSTREAM_FAILED, "the backend failed before answering");
     }
-    exchange.recordHealth(false);
+    if (reason == Reason.CONNECT_FAILURE) {
+      exchange.recordConnectFailure();
+    } else {
+      exchange.recordHealth(false);
+    }
     exchange.releaseAttempt();
     if (!retry(exchange, reason, 0, -1) && !exchange.answered.tryFail(error)) {
       // The answer had been accepted and broke before its first byte left: the walk is over, so fail here.
