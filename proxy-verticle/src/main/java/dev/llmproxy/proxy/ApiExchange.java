@@ -257,6 +257,13 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
     }
   }
 
+  /** This attempt's connect failed: counted against the backend unless it answered others meanwhile (congestion). */
+  void recordConnectFailure() {
+    if (!clientLeft && attempt.connectFailed(System.nanoTime(), attemptStartNanos)) {
+      context.metrics.backendEjected(backend.name());
+    }
+  }
+
   void releaseAttempt() {
     if (attempt != null) {
       attempt.ended();

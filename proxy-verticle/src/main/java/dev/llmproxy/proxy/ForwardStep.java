@@ -206,17 +206,38 @@ final class ForwardStep implements ExchangeInterceptor {
     RequestOptions options = new RequestOptions()
         .setMethod(exchange.request.method())
         .setURI(upstream.basePath() + uri)
-        .setConnectTimeout(backend.connectTimeoutMs())
+        .setConnectTimeout(BackendClients.acquireTimeoutMs(backend))
         .setIdleTimeout(backend.timeoutMs());
     upstream.client().request(options).onComplete(created -> {
       if (created.succeeded()) {
         exchange.pool = upstream;
         upstream.taken(created.result().connection());
         send(exchange, created.result(), staleRetries);
+      } else if (created.cause() instanceof TimeoutException) {
+        noConnectionInTime(exchange);
       } else {
         failed(exchange, created.cause(), staleRetries);
       }
     });
+  }
+
+  /**
+   * No connection came from the gateway's own pool within {@link BackendClients#acquireTimeoutMs}: the request waited
+   * behind {@code max_connections} (or the gateway's loop was too busy to hand one over). The TCP connect has its own,
+   * shorter {@code connect_timeout}, which fails as a connect failure, so this wait is the gateway's and never counts
+   * against the backend's passive health: a burst of streams must not eject the backend it is queued for.
+   */
+  private static void noConnectionInTime(ApiExchange exchange) {
+    if (exchange.finished || exchange.clientLeft) {
+      return;
+    }
+    Backend backend = exchange.backend;
+    exchange.releaseAttempt();
+    GatewayError error = new GatewayError(ErrorKind.OVERLOADED, "no connection to backend '" + backend.name()
+        + "' came free within " + BackendClients.acquireTimeoutMs(backend) + " ms (backends[].max_connections)");
+    if (!exchange.answered.tryFail(error)) {
+      exchange.fail(error);
+    }
   }
 
   private static void send(ApiExchange exchange, HttpClientRequest upstream, int staleRetries) {
@@ -289,7 +310,11 @@ final class ForwardStep implements ExchangeInterceptor {
       reason = Reason.RESET;
       error = new GatewayError(ErrorKind.UPSTREAM_FAILED, "the backend failed before answering");
     }
-    exchange.recordHealth(false);
+    if (reason == Reason.CONNECT_FAILURE) {
+      exchange.recordConnectFailure();
+    } else {
+      exchange.recordHealth(false);
+    }
     exchange.releaseAttempt();
     if (!retry(exchange, reason, 0, -1) && !exchange.answered.tryFail(error)) {
       // The answer had been accepted and broke before its first byte left: the walk is over, so fail here.

@@ -82,6 +82,22 @@ public final class BackendStats {
     return true;
   }
 
+  /**
+   * A connect to the backend that failed (refused, or not completed within {@code connect_timeout}) for an attempt that
+   * began at {@code attemptStartNanos}. When the backend answered another request in the meantime it is alive and
+   * accepting: the connect fell to congestion (a burst of the gateway's own connects overflowing its accept queue),
+   * and that is not counted toward ejection or {@code /ready} (nginx does not even mark a lone upstream down).
+   *
+   * @return true when this failure ejected the backend
+   */
+  public boolean connectFailed(long nowNanos, long attemptStartNanos) {
+    long answered = lastTtfbNanos;
+    if (answered != 0 && answered - attemptStartNanos > 0) {
+      return false;
+    }
+    return failed(nowNanos);
+  }
+
   /** @return true when this success brought an ejected backend back */
   public boolean succeeded() {
     if (consecutiveFailures == 0 && !ejected) {

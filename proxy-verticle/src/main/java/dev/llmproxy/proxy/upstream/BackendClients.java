@@ -94,6 +94,21 @@ public final class BackendClients {
     }
   }
 
+  /**
+   * How long a request may wait for a connection from its backend's pool: the backend's {@code timeout} (the wait is
+   * time the client waits for its answer) plus {@code connect_timeout}, and never less than {@code connect_timeout}
+   * plus {@link #ACQUIRE_MARGIN_MS}. Vert.x starts this clock when a request queues or its connect begins, and
+   * the TCP connect itself is bounded by {@code connect_timeout} alone (Netty's {@code ConnectTimeoutException}, a
+   * backend failure). Longer than that, so that a slow connect always fails as a connect failure and an expired
+   * wait is always the gateway's own queue (or its own busy loop), never counted against the backend.
+   */
+  public static long acquireTimeoutMs(Backend backend) {
+    long connect = backend.connectTimeoutMs();
+    return Math.max(connect + ACQUIRE_MARGIN_MS, connect + Math.max(0, backend.timeoutMs()));
+  }
+
+  static final long ACQUIRE_MARGIN_MS = 1_000;
+
   public BackendClients(Vertx vertx) {
     this.vertx = vertx;
   }
