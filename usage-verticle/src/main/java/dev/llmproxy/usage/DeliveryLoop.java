@@ -38,6 +38,8 @@ final class DeliveryLoop {
   private final long firstBackoffMs;
   private final long maxBackoffMs;
   private final LongSupplier lowestCursor;
+  /** Records read per delivery: at least {@link #READ_MAX}, more when the reporter takes more at once. */
+  private final int readMax;
   private volatile long cursor;
   /** The highest cursor handed to the journal to save. */
   private long savedUpTo;
@@ -67,6 +69,7 @@ final class DeliveryLoop {
     this.firstBackoffMs = firstBackoffMs;
     this.maxBackoffMs = maxBackoffMs;
     this.lowestCursor = lowestCursor;
+    this.readMax = Math.max(READ_MAX, reporter.maxBatch());
   }
 
   String name() {
@@ -88,7 +91,7 @@ final class DeliveryLoop {
       return;
     }
     busy = true;
-    delivering = journal.read(cursor, READ_MAX)
+    delivering = journal.read(cursor, readMax)
         .compose(entries -> deliverGroups(entries).map(entries.size()));
     delivering.onComplete(ar -> {
       busy = false;
@@ -97,7 +100,7 @@ final class DeliveryLoop {
       }
       if (ar.succeeded()) {
         failures = 0;
-        if (ar.result() < READ_MAX) {
+        if (ar.result() < readMax) {
           pauseTimer = vertx.setTimer(PAUSE_MS, t -> {
             pauseTimer = -1;
             wake();
