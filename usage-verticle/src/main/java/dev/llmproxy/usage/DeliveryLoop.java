@@ -38,8 +38,6 @@ final class DeliveryLoop {
   private final long firstBackoffMs;
   private final long maxBackoffMs;
   private final LongSupplier lowestCursor;
-  /** Records read per delivery: at least {@link #READ_MAX}, more when the reporter takes more at once. */
-  private final int readMax;
   private volatile long cursor;
   /** The highest cursor handed to the journal to save. */
   private long savedUpTo;
@@ -69,7 +67,6 @@ final class DeliveryLoop {
     this.firstBackoffMs = firstBackoffMs;
     this.maxBackoffMs = maxBackoffMs;
     this.lowestCursor = lowestCursor;
-    this.readMax = Math.max(READ_MAX, reporter.maxBatch());
   }
 
   String name() {
@@ -91,7 +88,7 @@ final class DeliveryLoop {
       return;
     }
     busy = true;
-    delivering = journal.read(cursor, readMax)
+    delivering = journal.read(cursor, READ_MAX)
         .compose(entries -> deliverGroups(entries).map(entries.size()));
     delivering.onComplete(ar -> {
       busy = false;
@@ -100,7 +97,7 @@ final class DeliveryLoop {
       }
       if (ar.succeeded()) {
         failures = 0;
-        if (ar.result() < readMax) {
+        if (ar.result() < READ_MAX) {
           pauseTimer = vertx.setTimer(PAUSE_MS, t -> {
             pauseTimer = -1;
             wake();

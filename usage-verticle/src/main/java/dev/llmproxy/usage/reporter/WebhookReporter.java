@@ -48,8 +48,6 @@ public final class WebhookReporter implements Reporter {
   private static final Logger LOG = LoggerFactory.getLogger(WebhookReporter.class);
   /** Records per delivery; the cursor follows the records that arrived within one (see {@link #deliver}). */
   private static final int BATCH = 500;
-  /** The most records one delivery holds, however many requests may be in flight: the journal's in-memory tail. */
-  private static final int MAX_DELIVERY = 5_000;
 
   private final String name;
   private final Vertx vertx;
@@ -92,15 +90,9 @@ public final class WebhookReporter implements Reporter {
     return name;
   }
 
-  /**
-   * With batches, a delivery fills every request {@code max_in_flight} allows: at 500 records a delivery, 16 requests of
-   * 100 would leave 11 of them idle, and a delivery takes a round trip whatever it carries, so that under load the
-   * reporter fell behind the gateway (and, 5,000 records behind, read the journal back from disk). At most
-   * {@value #MAX_DELIVERY} records.
-   */
   @Override
   public int maxBatch() {
-    return (int) Math.min(MAX_DELIVERY, Math.max(BATCH, (long) batchSize * maxInFlight));
+    return BATCH;
   }
 
   @Override
