@@ -29,7 +29,6 @@ import io.vertx.core.Deployable;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
-import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
@@ -370,21 +369,8 @@ public final class Gateway {
     }
     Supplier<Deployable> supplier;
     int instances = 1;
-    ThreadingModel threading = ThreadingModel.EVENT_LOOP;
     switch (role) {
-      case USAGE -> {
-        supplier = () -> new UsageVerticle(with, registry);
-        // When it keeps records, off the event loops: there are as many as cores, each serving a proxy instance, and
-        // the usage verticle's work (journal bookkeeping, building and encoding reporters' payloads) would run between
-        // that instance's requests, and fall behind under load (5,000 records behind, deliveries read the journal
-        // back from disk). On a worker context the OS shares the cores instead: at -c32 with a webhook reporter
-        // (batch_size 100) 54 µs of gateway CPU per request against 74 µs, event loops 36 µs against 58 µs
-        // (bench/cpu-per-request.sh). When it only counts records, a hand-over to a worker thread per record would
-        // cost more (~5 µs a request) than the counting.
-        if (UsageVerticle.keepsRecords(with)) {
-          threading = ThreadingModel.WORKER;
-        }
-      }
+      case USAGE -> supplier = () -> new UsageVerticle(with, registry);
       case USAGE_HANDOVER -> {
         if (!UsageHandoverVerticle.runsOn(with)) {
           return Future.succeededFuture();
@@ -411,7 +397,7 @@ public final class Gateway {
       default -> throw new IllegalStateException(role.name());
     }
     int count = instances;
-    DeploymentOptions options = new DeploymentOptions().setInstances(instances).setThreadingModel(threading);
+    DeploymentOptions options = new DeploymentOptions().setInstances(instances);
     // Deployed from a context of no verticle's: from a verticle's context (a reload continues on a proxy's event
     // loop) the new verticle would become that verticle's child and be undeployed with it, out of order.
     Promise<String> deployed = Promise.promise();
