@@ -188,8 +188,8 @@ public final class UsageVerticle extends GatewayVerticle {
   private Future<DeliveryLoopSpec> spec(ReporterConfig config) {
     Reporter reporter = switch (config.type()) {
       case "webhook" -> new WebhookReporter(config.name(), vertx, config.webhook(),
-          counter("llmproxy_webhook_success", "Webhook deliveries that succeeded", config.name()),
-          counter("llmproxy_webhook_failure", "Webhook delivery attempts that failed", config.name()));
+          counter("llmproxy_webhook_success", "Usage records a webhook delivered (each record of a batch counts)", config.name()),
+          counter("llmproxy_webhook_failure", "Webhook requests that failed (an attempt: one record, or a batch)", config.name()));
       case "database" -> new DatabaseReporter(config.name(), pools.database(config.database().storage()),
           config.database().table());
       case "builtin" -> new BuiltinReporter(config.name(), vertx.eventBus());

@@ -21,6 +21,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
 import java.nio.file.Path;
@@ -30,6 +31,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -180,6 +182,108 @@ class WebhookReporterTest {
     // Delivered and the cursor past them: nothing more is coming.
     assertTrue(Poll.until(Duration.ofSeconds(5), () -> backlog(registry) == 0), "backlog " + backlog(registry));
     return new Trouble(sent, List.copyOf(accepted), List.copyOf(rejected));
+  }
+
+  /** A receiver of batches ({@code batch_size} above 1): each body a JSON array. */
+  private static final class BatchReceiver {
+    final List<JsonArray> bodies = new CopyOnWriteArrayList<>();
+    final List<String> idempotencyKeys = new CopyOnWriteArrayList<>();
+    final List<String> accepted = new CopyOnWriteArrayList<>();
+    final List<String> rejected = new CopyOnWriteArrayList<>();
+    HttpServer server;
+
+    /** @param rejectFirst how many requests carrying {@code troubled} are answered 503 before one is taken */
+    BatchReceiver start(Vertx vertx, int port, String troubled, int rejectFirst) throws Exception {
+      AtomicInteger errorsLeft = new AtomicInteger(rejectFirst);
+      server = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(port))
+          .requestHandler(request -> request.body().onSuccess(body -> {
+            JsonArray records = body.toJsonArray();
+            List<String> ids = records.stream().map(r -> ((JsonObject) r).getString("request_id")).toList();
+            if (ids.contains(troubled) && errorsLeft.getAndDecrement() > 0) {
+              rejected.addAll(ids);
+              request.response().setStatusCode(503).end();
+              return;
+            }
+            bodies.add(records);
+            idempotencyKeys.add(request.getHeader("Idempotency-Key"));
+            accepted.addAll(ids);
+            request.response().setStatusCode(200).end();
+          }))
+          .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      return this;
+    }
+  }
+
+  @Test
+  void withABatchSizeABacklogGoesAsJsonArraysOfThatManyRecordsEachOnceWithAKeyOfTheirIds(Vertx vertx,
+      @TempDir Path dir) throws Exception {
+    int port = freePort();
+    JsonObject reporter = webhook("billing", "http://127.0.0.1:" + port + "/usage");
+    reporter.getJsonObject("webhook").put("batch_size", 10).put("max_in_flight", 2);
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    deploy(vertx, config(usage(dir, reporter)), registry)
+        .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    List<String> sent = new ArrayList<>();
+    for (int i = 0; i < 45; i++) {
+      String id = String.format("b-%03d", i);
+      sent.add(id);
+      send(vertx, record(id, "sk-live-abcdefgh1234", null, "llama", 10, i));
+    }
+    // The receiver is down until all 45 wait in the journal: the next delivery takes them at once.
+    assertTrue(Poll.until(Duration.ofSeconds(10), () -> backlog(registry) == 45), "backlog " + backlog(registry));
+    BatchReceiver receiver = new BatchReceiver().start(vertx, port, null, 0);
+    assertTrue(Poll.until(Duration.ofSeconds(30), () -> receiver.accepted.size() >= 45),
+        "received " + receiver.accepted.size());
+    assertTrue(Poll.until(Duration.ofSeconds(5), () -> backlog(registry) == 0), "backlog " + backlog(registry));
+    assertEquals(sent, sorted(receiver.accepted));
+    // Batches of 10 but the last: five requests, or six when the delivery under way as the receiver came up had
+    // begun with fewer records journaled (then it and the next one each end with a partial batch).
+    List<Integer> sizes = receiver.bodies.stream().map(JsonArray::size).sorted().toList();
+    assertTrue(sizes.size() <= 6 && sizes.stream().allMatch(n -> n <= 10), "batch sizes " + sizes);
+    for (int i = 0; i < receiver.bodies.size(); i++) {
+      JsonArray body = receiver.bodies.get(i);
+      List<String> ids = body.stream().map(r -> ((JsonObject) r).getString("request_id")).toList();
+      assertEquals(batchKey(ids), receiver.idempotencyKeys.get(i));
+      // Each element is seed 004's one-record payload, key masked.
+      assertEquals("sk-...1234", body.getJsonObject(0).getString("api_key"));
+      assertEquals(10, body.getJsonObject(0).getLong("prompt_tokens"));
+    }
+    assertEquals(45.0, registry.get("llmproxy_webhook_success").tag("reporter", "billing").counter().count());
+  }
+
+  @Test
+  void aBatchThatFailsIsSentAgainAsAWholeAndNoRecordArrivesTwice(Vertx vertx, @TempDir Path dir) throws Exception {
+    BatchReceiver receiver = new BatchReceiver().start(vertx, 0, "e-5", 4);
+    JsonObject reporter = webhook("billing", "http://127.0.0.1:" + receiver.server.actualPort() + "/usage");
+    reporter.getJsonObject("webhook").put("batch_size", 3).put("max_in_flight", 4);
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    deploy(vertx, config(usage(dir, reporter)), registry)
+        .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    List<String> sent = new ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      sent.add("e-" + (char) ('a' + i));
+      send(vertx, record("e-" + (char) ('a' + i), "sk-live-abcdefgh1234", null, "llama", 1, 1));
+    }
+    sent.add("e-5");
+    send(vertx, record("e-5", "sk-live-abcdefgh1234", null, "llama", 1, 1));
+    for (int i = 0; i < 12; i++) {
+      sent.add("f-" + i);
+      send(vertx, record("f-" + i, "sk-live-abcdefgh1234", null, "llama", 1, 1));
+    }
+    assertTrue(Poll.until(Duration.ofSeconds(30), () -> receiver.accepted.size() >= sent.size()),
+        "accepted " + receiver.accepted);
+    assertTrue(Poll.until(Duration.ofSeconds(5), () -> backlog(registry) == 0), "backlog " + backlog(registry));
+    assertEquals(sorted(sent), sorted(receiver.accepted));
+    assertEquals(4, receiver.rejected.stream().filter("e-5"::equals).count(), "rejected " + receiver.rejected);
+    assertTrue(receiver.bodies.stream().allMatch(b -> b.size() <= 3));
+  }
+
+  /** What the reporter sends as a batch's Idempotency-Key, computed here from the ids. */
+  private static String batchKey(List<String> ids) throws Exception {
+    java.security.MessageDigest sha256 = java.security.MessageDigest.getInstance("SHA-256");
+    sha256.update(ids.stream().map(id -> id + "\n").collect(java.util.stream.Collectors.joining())
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    return "batch-" + java.util.HexFormat.of().formatHex(sha256.digest());
   }
 
   @Test

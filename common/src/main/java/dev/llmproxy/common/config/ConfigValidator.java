@@ -593,6 +593,7 @@ final class ConfigValidator {
           positive(r.webhook().timeout(), at + ".webhook.timeout");
           atLeast(r.webhook().retry(), 0, at + ".webhook.retry");
           atLeast(r.webhook().maxInFlight(), 1, at + ".webhook.max_in_flight");
+          between(r.webhook().batchSize(), 1, WebhookReporterConfig.MAX_BATCH_SIZE, at + ".webhook.batch_size");
         }
         default -> {
           databaseRef(r.database().storage(), at + ".database.storage");
@@ -788,6 +789,12 @@ final class ConfigValidator {
   private void atLeast(long value, long min, String path) {
     if (value < min) {
       problems.error(path, "must be >= " + min);
+    }
+  }
+
+  private void between(long value, long min, long max, String path) {
+    if (value < min || value > max) {
+      problems.error(path, "must be between " + min + " and " + max);
     }
   }
 

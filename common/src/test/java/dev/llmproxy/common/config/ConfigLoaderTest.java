@@ -242,6 +242,34 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void aWebhookBatchSizeIsOneByDefaultAndOutsideOneTo500AnErrorByPath() {
+    String reporters = """
+        usage:
+          enabled: true
+          journal_path: ./j
+          reporters:
+            - name: plain
+              type: webhook
+              webhook:
+                url: "http://127.0.0.1:9/usage"
+            - name: batched
+              type: webhook
+              webhook:
+                url: "http://127.0.0.1:9/usage"
+                batch_size: %s
+        """;
+    LoadedConfig valid = TestConfigs.loadYaml(reporters.formatted("100"));
+    assertEquals(List.of(), valid.errors());
+    assertEquals(1, valid.config().usage().reporters().get(0).webhook().batchSize());
+    assertEquals(100, valid.config().usage().reporters().get(1).webhook().batchSize());
+    assertEquals(100, valid.config().usage().reporters().get(1).webhook().toJson().getInteger("batch_size"));
+    for (String wrong : List.of("0", "501")) {
+      assertEquals(List.of("usage.reporters[1].webhook.batch_size: must be between 1 and 500"),
+          TestConfigs.loadYaml(reporters.formatted(wrong)).errors());
+    }
+  }
+
+  @Test
   void wrongShapesAreErrors() {
     LoadedConfig loaded = ConfigLoader.parse(new JsonObject()
         .put("server", "x")

@@ -140,8 +140,11 @@ public final class QuotaCharger implements Reporter {
 
   /** True when some provider of the pipeline keeps keys in a store this class charges. */
   public static boolean charges(List<AuthProviderConfig> pipeline) {
-    return pipeline.stream().anyMatch(p -> p.enabled() && (chargeable(p.type()) || p.type().equals("static")
-        && p.staticConfig().keys().stream().anyMatch(k -> k.totalQuota() > 0)));
+    // A static provider only when one of its keys has a quota: otherwise there is nothing to charge, and static
+    // auth alone would run the journal and a reader of every record (~20 µs of gateway CPU per request at -c32).
+    return pipeline.stream().anyMatch(p -> p.enabled() && (p.type().equals("static")
+        ? p.staticConfig().keys().stream().anyMatch(k -> k.totalQuota() > 0)
+        : chargeable(p.type())));
   }
 
   private static boolean chargeable(String type) {

@@ -11,8 +11,16 @@ import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -23,12 +31,15 @@ import org.slf4j.LoggerFactory;
 /**
  * {@code type: webhook}: one HTTP request per record with the flat payload of the original (seed 004) plus what
  * billing needs to trust it; the key masked unless {@code include_raw_key}. {@code Idempotency-Key} carries the
- * request id. Each record gets up to {@code retry} attempts close together; after that the delivery loop backs
+ * request id. With {@code batch_size} above 1 a request carries a JSON array of up to that many such payloads (what
+ * the journal holds at the moment, never waiting for a batch to fill), and its {@code Idempotency-Key} is derived
+ * from their request ids ({@link #idempotencyKey}): a POST per record costs the gateway about what proxying the
+ * request did. Each request gets up to {@code retry} attempts close together; after that the delivery loop backs
  * off and tries again, without limit, so a receiver that is down only delays records.
  *
- * <p>Up to {@code max_in_flight} records are on their way at once, each on a keep-alive connection of its own, taken
- * in journal order: one at a time, a receiver 20 ms away would take 50 records a second. With more than one, a
- * record may arrive before an earlier one that is being retried. The records of a delivery that did arrive are
+ * <p>Up to {@code max_in_flight} requests are on their way at once, each on a keep-alive connection of its own,
+ * taken in journal order: one at a time, a receiver 20 ms away would take 50 requests a second. With more than one,
+ * a record may arrive before an earlier one that is being retried. The records of a delivery that did arrive are
  * remembered until the whole delivery has, so that retrying it does not send them again.
  */
 public final class WebhookReporter implements Reporter {
@@ -46,6 +57,7 @@ public final class WebhookReporter implements Reporter {
   private final Counter failure;
   private final long timeoutMs;
   private final int maxInFlight;
+  private final int batchSize;
   /** Where and how every record goes; read, never changed, by each request. */
   private final RequestOptions options;
   /** Request ids of the unfinished delivery that did arrive; cleared once all of it has. */
@@ -62,6 +74,7 @@ public final class WebhookReporter implements Reporter {
     this.failure = failure;
     this.timeoutMs = Math.max(1, config.timeout().toMillis());
     this.maxInFlight = Math.max(1, config.maxInFlight());
+    this.batchSize = Math.max(1, Math.min(BATCH, config.batchSize()));
     this.options = new RequestOptions().setAbsoluteURI(config.url())
         .setMethod(HttpMethod.valueOf(config.method().toUpperCase()))
         .setIdleTimeout(timeoutMs)
@@ -147,7 +160,10 @@ public final class WebhookReporter implements Reporter {
     return delivered.future().onSuccess(v -> arrived.clear());
   }
 
-  /** Walks a delivery's payloads in order, keeping up to {@code maxInFlight} of them on their way. */
+  /**
+   * Walks a delivery's payloads in order, keeping up to {@code maxInFlight} requests on their way, each carrying the
+   * next {@code batch_size} payloads still to send (skipped ones and ones that already arrived left out).
+   */
   private final class Window {
     private final List<JsonObject> payloads;
     private final IntConsumer arrivedFirst;
@@ -168,21 +184,22 @@ public final class WebhookReporter implements Reporter {
 
     void fill() {
       while (inFlight < maxInFlight && next < payloads.size() && failure == null) {
-        int index = next++;
-        JsonObject payload = payloads.get(index);
-        String requestId = payload == null ? null : requestId(payload);
-        if (payload == null || requestId != null && arrived.contains(requestId)) {
-          markDone(index);
+        Batch batch = nextBatch();
+        if (batch == null) {
           continue;
         }
         inFlight++;
-        attempt(payload, 1).onComplete(ar -> {
+        attempt(batch, 1).onComplete(ar -> {
           inFlight--;
           if (ar.succeeded()) {
-            if (requestId != null) {
-              arrived.add(requestId);
+            batch.requestIds().forEach(id -> {
+              if (id != null) {
+                arrived.add(id);
+              }
+            });
+            for (int index : batch.indexes()) {
+              markDone(index);
             }
-            markDone(index);
           } else if (failure == null) {
             failure = ar.cause();
           }
@@ -198,6 +215,29 @@ public final class WebhookReporter implements Reporter {
       }
     }
 
+    /** The next payloads to send, up to {@code batch_size}; null when those looked at were all skipped. */
+    private Batch nextBatch() {
+      List<JsonObject> taken = new ArrayList<>(batchSize);
+      List<String> ids = new ArrayList<>(batchSize);
+      int[] indexes = new int[batchSize];
+      while (taken.size() < batchSize && next < payloads.size()) {
+        int index = next++;
+        JsonObject payload = payloads.get(index);
+        String requestId = payload == null ? null : requestId(payload);
+        if (payload == null || requestId != null && arrived.contains(requestId)) {
+          markDone(index);
+          continue;
+        }
+        indexes[taken.size()] = index;
+        taken.add(payload);
+        ids.add(requestId);
+      }
+      if (taken.isEmpty()) {
+        return null;
+      }
+      return new Batch(body(taken), idempotencyKey(ids), ids, Arrays.copyOf(indexes, taken.size()));
+    }
+
     private void markDone(int index) {
       done[index] = true;
       int before = doneFirst;
@@ -210,28 +250,62 @@ public final class WebhookReporter implements Reporter {
     }
   }
 
-  private Future<Void> attempt(JsonObject payload, int attempt) {
-    return post(payload)
-        .onSuccess(v -> success.increment())
+  /** One request's worth: its encoded body, its Idempotency-Key (null: none), and which payloads it carries. */
+  private record Batch(Buffer body, String idempotencyKey, List<String> requestIds, int[] indexes) {
+  }
+
+  /** {@code batch_size: 1}: seed 004's one-record object; more: a JSON array of them, even when one is left. */
+  private Buffer body(List<JsonObject> taken) {
+    if (batchSize == 1) {
+      return taken.get(0).toBuffer();
+    }
+    return new JsonArray(new ArrayList<Object>(taken)).toBuffer();
+  }
+
+  /**
+   * One record: its request id. A batch: {@code batch-} and the SHA-256 of its records' request ids, so that an
+   * attempt repeated with the same records carries the same key and any other set of records another one. A
+   * delivery tried again later (after a failure or a restart) may group the records differently: receivers dedupe
+   * by each record's {@code request_id}.
+   */
+  private String idempotencyKey(List<String> ids) {
+    if (batchSize == 1) {
+      return ids.get(0);
+    }
+    MessageDigest sha256;
+    try {
+      sha256 = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    for (String id : ids) {
+      sha256.update(String.valueOf(id).getBytes(StandardCharsets.UTF_8));
+      sha256.update((byte) '\n');
+    }
+    return "batch-" + HexFormat.of().formatHex(sha256.digest());
+  }
+
+  private Future<Void> attempt(Batch batch, int attempt) {
+    return post(batch)
+        .onSuccess(v -> success.increment(batch.indexes().length))
         .recover(e -> {
           failure.increment();
           if (attempt >= Math.max(1, config.retry())) {
             return Future.failedFuture(e);
           }
           Promise<Void> later = Promise.promise();
-          vertx.setTimer(ATTEMPT_PAUSE_MS << (attempt - 1), t -> attempt(payload, attempt + 1).onComplete(later));
+          vertx.setTimer(ATTEMPT_PAUSE_MS << (attempt - 1), t -> attempt(batch, attempt + 1).onComplete(later));
           return later.future();
         });
   }
 
-  private Future<Void> post(JsonObject payload) {
-    String requestId = requestId(payload);
+  private Future<Void> post(Batch batch) {
     return client.request(options)
         .compose(request -> {
-          if (requestId != null) {
-            request.putHeader("Idempotency-Key", requestId);
+          if (batch.idempotencyKey() != null) {
+            request.putHeader("Idempotency-Key", batch.idempotencyKey());
           }
-          return request.send(payload.toBuffer());
+          return request.send(batch.body());
         })
         .compose(response -> response.end().compose(end -> response.statusCode() / 100 == 2
             ? Future.<Void>succeededFuture()
