@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Gateway CPU time and heap allocation per request, per variant: figures that hold better on a loaded machine than
-# throughput does. One mock upstream and one webhook receiver (bench/lib/webhook-sink.mjs, a separate process);
+# throughput does. One mock upstream and one webhook receiver (bench/lib/usage-receiver.mjs, a separate process);
 # each variant's gateway is started in turn, warmed up, then driven with `wrk -c CONNECTIONS -d DURATION`; after
 # the run it waits until every usage record has reached the receiver (so whatever the reporter costs, later and off
 # the request path, is counted too), then reads the utime+stime of its threads (/proc/PID/task, JIT threads apart).
@@ -39,14 +39,14 @@ cpu_ticks() {
   done
   echo "$((el + other)) $el $jit $other"
 }
-hooked() { curl -s "http://127.0.0.1:$HOOK/count" | sed -E 's/.*"records":([0-9]+).*/\1/'; }
+hooked() { curl -s "http://127.0.0.1:$HOOK/stats" | sed -E 's/.*"records":([0-9]+).*/\1/'; }
 UP=$(free_port); HOOK=$(free_port)
 java -XX:+UseParallelGC -Xmx1g -cp "$CP" dev.llmproxy.testsupport.MockLlmBackend "$UP" "$(nproc)" >"$OUT/upstream.log" 2>&1 &
 PIDS+=($!)
-node "$LIB/webhook-sink.mjs" "$HOOK" >"$OUT/hook.log" 2>&1 &
+node "$LIB/usage-receiver.mjs" "$HOOK" >"$OUT/hook.log" 2>&1 &
 PIDS+=($!)
 wait_ready "http://127.0.0.1:$UP/health" || { echo "the upstream did not start" >&2; exit 1; }
-wait_ready "http://127.0.0.1:$HOOK/count" || { echo "the webhook receiver did not start" >&2; exit 1; }
+wait_ready "http://127.0.0.1:$HOOK/stats" || { echo "the webhook receiver did not start" >&2; exit 1; }
 TCK=$(getconf CLK_TCK)
 # Heap allocated between the two System.gc() of the log: per collection, heap before it minus heap after the previous.
 alloc_mb() {
