@@ -9,6 +9,7 @@ import io.vertx.core.Vertx;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -160,12 +161,17 @@ public final class Main {
     Signal.handle(new Signal("INT"), s -> drain.run());
     gateway.onLogChange(LogSetup::apply);
     // SIGHUP: the same reload as POST /admin/config/reload; its outcome goes to the log.
-    Signal.handle(new Signal("HUP"), s -> {
+    SignalHandler before = Signal.handle(new Signal("HUP"), s -> {
       if (stopping.get()) {
         return;
       }
       gateway.reloadAndLog("SIGHUP");
     });
+    if (before == SignalHandler.SIG_IGN) {
+      // A process started with SIGHUP ignored (nohup) keeps it ignored: the JVM does not take the handler over.
+      log.warn("SIGHUP is ignored in this process (started under nohup?): it will not reload the config; "
+          + "use POST /admin/config/reload or reload.watch");
+    }
   }
 
   private static boolean isFile(String path) {

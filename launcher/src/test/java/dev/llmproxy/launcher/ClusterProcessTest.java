@@ -80,7 +80,11 @@ class ClusterProcessTest {
                   - key: "%s"
                     name: "B"
         usage:
+          enabled: true
           journal_path: "%s"
+          reporters:
+            - name: store
+              type: builtin
         cluster:
           name: "cluster-test-%d"
           members: ["127.0.0.1:%d", "127.0.0.1:%d"]
