@@ -76,6 +76,13 @@ final class ConnectionGuard {
 
   /** Between a request's first byte and the end of its body. */
   private boolean reading;
+  /**
+   * A byte of a request has arrived on this connection. The first request is timed from the connection's start, but
+   * a client that opened a connection and sent nothing (a pool connecting ahead) is closed without a 408: an answer
+   * nobody asked for would be taken by a pooled client as the answer to the request it sends next, as Go's server,
+   * which these timeouts follow, also closes in silence.
+   */
+  private boolean bytesArrived;
   private long readStart;
   /** The request being read has reached the application (its head is decoded). */
   private boolean headDelivered;
@@ -362,10 +369,13 @@ final class ConnectionGuard {
     }
   }
 
-  /** A 408 where no answer has begun on the connection, then close; otherwise just close. */
+  /**
+   * A 408 where a request has begun arriving and no answer has begun on the connection, then close; otherwise just
+   * close.
+   */
   private void readTimeout() {
     readTimedOut = true;
-    boolean replyPossible = !responseStarted && answersOwed == (headDelivered ? 1 : 0);
+    boolean replyPossible = bytesArrived && !responseStarted && answersOwed == (headDelivered ? 1 : 0);
     LOG.debug("closing a connection whose request did not arrive within the read timeout");
     if (replyPossible) {
       byte[] reply = reply(ErrorKind.REQUEST_TIMEOUT, "the request did not arrive within server.read_timeout",
@@ -417,8 +427,11 @@ final class ConnectionGuard {
   private final class Raw extends ChannelDuplexHandler {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      if (!reading && msg instanceof ByteBuf bytes && bytes.isReadable()) {
-        startReading(System.nanoTime());
+      if (msg instanceof ByteBuf bytes && bytes.isReadable()) {
+        bytesArrived = true;
+        if (!reading) {
+          startReading(System.nanoTime());
+        }
       }
       ctx.fireChannelRead(msg);
       leftForHttp2();
@@ -456,6 +469,8 @@ final class ConnectionGuard {
           refuse(ErrorKind.HTTP_VERSION_NOT_SUPPORTED, "HTTP/1.0 and HTTP/1.1 are served here", uri);
           return;
         }
+        // Bytes read before the guard joined the pipeline (the h2c port looks at the first ones) reach it only here.
+        bytesArrived = true;
         if (!reading) {
           startReading(System.nanoTime());
         }

@@ -87,6 +87,21 @@ class ServerTimeoutsTest {
   }
 
   @Test
+  void aConnectionOnWhichNothingArrivesIsClosedAfterReadTimeoutWithoutAnAnswer(Vertx vertx) throws IOException {
+    backend = Http.await(MockLlmBackend.start(vertx, 0));
+    ProxyHarness proxy = proxy(vertx, backend.baseUrl(), timeouts("1s", "60s", "60s"), new JsonObject());
+
+    // A pooled client connects ahead and sends nothing: an unasked-for 408 would be read as the answer to the request
+    // it sends next on that connection.
+    try (Socket idle = connect(proxy, 30_000)) {
+      long openedAt = System.nanoTime();
+      assertEquals("", readToEnd(idle));
+      long closedMs = (System.nanoTime() - openedAt) / 1_000_000;
+      assertTrue(closedMs >= 800, "closed after " + closedMs + " ms, before read_timeout");
+    }
+  }
+
+  @Test
   void slowHeadersAreCutByReadTimeoutWhileAnotherClientIsServed(Vertx vertx) throws Exception {
     backend = Http.await(MockLlmBackend.start(vertx, 0));
     ProxyHarness proxy = proxy(vertx, backend.baseUrl(), timeouts("1s", "60s", "60s"), new JsonObject());
