@@ -34,6 +34,8 @@ STREAM_INTERVAL_MS="${STREAM_INTERVAL_MS:-1000}"
 OPEN_DEADLINE_S="${OPEN_DEADLINE_S:-120}"
 JSTACK="${JSTACK:-0}"
 JFR="${JFR:-0}"
+H2="${H2:-0}"
+export H2
 
 mkdir -p "$OUT"
 log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -43,7 +45,7 @@ JSTACK_BIN="$(dirname "$(readlink -f "$(command -v "$JAVA")")")/jstack"
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 FD_LIMIT=$(ulimit -n)
-CAP=$(( (FD_LIMIT - 200) / 2 / 100 * 100 ))
+if [[ "$H2" == 1 ]]; then CAP=$(( (FD_LIMIT - 400) / 100 * 100 )); else CAP=$(( (FD_LIMIT - 200) / 2 / 100 * 100 )); fi
 
 TS_JAR="$REPO/test-support/target/test-support-0.1.0-SNAPSHOT.jar"
 [[ -f "$GATEWAY_JAR" && -f "$TS_JAR" ]] || die "build first: ./mvnw -q package -DskipTests (no $GATEWAY_JAR or $TS_JAR)"
@@ -81,6 +83,7 @@ cat >"$OUT/llmproxy.yaml" <<EOF
 server:
   listen: "127.0.0.1:$GATEWAY_PORT"
   warmup: 0s
+  h2c: $([[ "$H2" == 1 ]] && echo true || echo false)
 backends:
   - name: upstream
     url: "http://127.0.0.1:$UPSTREAM_PORT"
@@ -120,7 +123,7 @@ idle_fds=$(fds)
 printf '%-7s %-7s %-12s %-12s %-9s %-7s %-8s %-6s %s\n' streams open live_heap_MB used_gc_MB rss_MB fds threads load KB/stream
 for level in $LEVELS; do
   n=$level
-  if ((n > CAP)); then log "level $n needs $((2 * n + 200)) files, over ulimit -n $FD_LIMIT: holding $CAP instead"; n=$CAP; fi
+  if ((n > CAP)); then log "level $n needs more files than ulimit -n $FD_LIMIT allows: holding $CAP instead"; n=$CAP; fi
   load=$(cut -d' ' -f1 /proc/loadavg)
   open=0 cpid=""
   if ((n > 0)); then

@@ -17,8 +17,14 @@
 // still open at the deadline). The time to the first byte is reported, not counted as a stall:
 // with thousands of streams opened at once it includes queueing for the accept backlog.
 //
+// H2=1: the requests go over cleartext HTTP/2 with prior knowledge (the gateway's `server.h2c: true`), up to
+// H2_STREAMS_PER_SESSION (100, Vert.x's default SETTINGS_MAX_CONCURRENT_STREAMS) streams on each connection: the
+// gateway then holds one file a stream (the upstream side) instead of two, which is how 10,000 streams fit a
+// `ulimit -n` of 20,000.
+//
 // Prints one line `SSERESULT {json}`; times are microseconds.
 import http from 'node:http';
+import http2 from 'node:http2';
 import fs from 'node:fs';
 
 const [mode, url, nArg, chunksArg, intervalArg, extra, extra2] = process.argv.slice(2);
@@ -37,6 +43,51 @@ function pct(sorted, p) {
   if (sorted.length === 0) return null;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return Math.round(sorted[i]);
+}
+
+/** HTTP/2 connections for H2=1: a new one each H2_STREAMS_PER_SESSION streams. */
+class H2Pool {
+  constructor(perSession) {
+    this.perSession = perSession;
+    this.sessions = [];
+    this.assigned = 0;
+  }
+
+  session() {
+    if (this.assigned % this.perSession === 0) {
+      const session = http2.connect(target.origin);
+      session.on('error', () => {}); // each stream reports its own failure
+      this.sessions.push(session);
+    }
+    this.assigned++;
+    return this.sessions[this.sessions.length - 1];
+  }
+
+  destroy() {
+    this.sessions.forEach((s) => s.destroy());
+  }
+}
+
+const useH2 = process.env.H2 === '1';
+const h2PerSession = Number(process.env.H2_STREAMS_PER_SESSION || 100);
+
+function newAgent(options) {
+  return useH2 ? new H2Pool(options.h2PerSession ?? h2PerSession) : new http.Agent(options);
+}
+
+/** Sends the POST over HTTP/1.1 (an http.Agent) or HTTP/2 (an H2Pool); onResponse gets a readable with statusCode. */
+function post(agent, headers, onResponse, onError) {
+  if (agent instanceof H2Pool) {
+    const h2 = agent.session().request({ ':method': 'POST', ':path': target.pathname, ...headers });
+    h2.on('response', (h) => { h2.statusCode = h[':status']; onResponse(h2); });
+    h2.on('error', onError);
+    // A stream reset without an error event (RST_STREAM NO_ERROR before the end) still ends the request.
+    h2.on('close', () => { if (h2.rstCode) onError(new Error('rst_stream_' + h2.rstCode)); });
+    return h2;
+  }
+  const req = http.request({ host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers }, onResponse);
+  req.on('error', onError);
+  return req;
 }
 
 function nowUs() {
@@ -60,12 +111,9 @@ function stream(agent, hooks = {}) {
       if (ttft !== null && hooks.onEnd) hooks.onEnd();
       resolve({ ...r, ttft: r.ttft ?? ttft, frames: r.frames ?? frames, maxGap });
     };
-    const req = http.request({
-      host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent,
-      headers: {
-        'Content-Type': 'application/json', Authorization: 'Bearer sk-bench-0123456789abcdef', 'Content-Length': Buffer.byteLength(body),
-        'X-Mock-Chunks': String(chunks), 'X-Mock-Interval-Ms': String(intervalMs),
-      },
+    const req = post(agent, {
+      'Content-Type': 'application/json', Authorization: 'Bearer sk-bench-0123456789abcdef', 'Content-Length': Buffer.byteLength(body),
+      'X-Mock-Chunks': String(chunks), 'X-Mock-Interval-Ms': String(intervalMs),
     }, (res) => {
       res.setEncoding('latin1');
       res.on('data', (d) => {
@@ -94,8 +142,7 @@ function stream(agent, hooks = {}) {
       res.on('end', () => finish({ ttft, total: nowUs() - t0, frames, done: sawDone, status: res.statusCode }));
       res.on('error', (e) => finish({ error: String(e.code || e.message) }));
       res.on('aborted', () => finish({ error: 'aborted' }));
-    });
-    req.on('error', (e) => finish({ error: String(e.code || e.message) }));
+    }, (e) => finish({ error: String(e.code || e.message) }));
     if (hooks.register) hooks.register(() => { finish({ error: 'not_completed_by_deadline' }); req.destroy(); });
     req.end(body);
   });
@@ -138,7 +185,7 @@ function summary(results) {
 
 async function ttftMode() {
   const warmup = Number(extra || 0);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const agent = newAgent({ keepAlive: true, maxSockets: 1, h2PerSession: Number.MAX_SAFE_INTEGER });
   let warmupOk = 0;
   for (let i = 0; i < warmup; i++) if (failure(await stream(agent)) === null) warmupOk++;
   gaps.length = 0;
@@ -151,7 +198,7 @@ async function ttftMode() {
 async function openMode() {
   const marker = extra;
   const deadlineS = Number(extra2 || 60);
-  const agent = new http.Agent({ keepAlive: false, maxSockets: n + 10, maxTotalSockets: n + 10 });
+  const agent = newAgent({ keepAlive: false, maxSockets: n + 10, maxTotalSockets: n + 10 });
   const started = nowUs();
   let open = 0; // streams that have their first frame and have not ended
   let maxOpen = 0;
