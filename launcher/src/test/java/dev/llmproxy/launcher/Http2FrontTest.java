@@ -363,10 +363,15 @@ class Http2FrontTest {
   }
 
   /**
-   * The {@code Upgrade: h2c} request itself with a body that stops half way, over a raw socket (through Vert.x's
-   * upgrading client that 408 never reached the test; why, on the client's side, was not looked into): 101, then
-   * within the read timeout a 408 on stream 1 in the dialect, as HTTP/2 frames, never HTTP/1.1 bytes from
-   * ConnectionGuard.
+   * The {@code Upgrade: h2c} request itself with a body that stops half way: 101, then within the read timeout a 408 on
+   * stream 1 in the dialect, as HTTP/2 frames, never HTTP/1.1 bytes from ConnectionGuard. The client sends nothing
+   * after its half body: RFC 7540 §3.2 has a request body sent in full before the client's first HTTP/2 frame (its
+   * connection preface), and the server's frames come regardless. Over a raw socket, because Vert.x's upgrading client
+   * cannot show that answer: it holds back everything it reads (the 101 and every frame after it, or an HTTP/1.1
+   * answer alike) until its request has been sent whole, so that its preface, sent when it takes in the 101, does not
+   * land in the middle of its own body (Vert.x 5.0.10 {@code Http2UpgradeClientConnection}: its
+   * {@code HttpClientUpgradeHandler} buffers reads until {@code SEND_BUFFERED_MESSAGES}, fired by the request's end).
+   * A body that never ends leaves it waiting for as long as the connection lives.
    */
   @Test
   void theUpgradeRequestItselfWithASlowBodyGets408OnItsStream() throws Exception {
@@ -384,17 +389,8 @@ class Http2FrontTest {
       ByteArrayOutputStream received = new ByteArrayOutputStream();
       byte[] buffer = new byte[8192];
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-      boolean prefaceSent = false;
       while (System.nanoTime() < deadline) {
         String text = received.toString(StandardCharsets.ISO_8859_1);
-        if (!prefaceSent && text.contains("\r\n\r\n")) {
-          assertTrue(text.startsWith("HTTP/1.1 101"), text);
-          // The client's connection preface and an empty SETTINGS frame, as an upgrading client sends them.
-          out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
-          out.write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0});
-          out.flush();
-          prefaceSent = true;
-        }
         if (text.contains("request_timeout")) {
           break;
         }
