@@ -1,6 +1,5 @@
 package dev.llmproxy.launcher;
 
-import com.sun.net.httpserver.HttpServer;
 import dev.llmproxy.testsupport.MockLlmBackend;
 import dev.llmproxy.testsupport.Poll;
 import io.vertx.core.Context;
@@ -25,14 +24,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.ByteArrayOutputStream;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
@@ -63,8 +60,7 @@ class Http2FrontTest {
   static RunningGateway cleartext;
   static RunningGateway tls;
   static HostileBackend hostile;
-  static HttpServer webhook;
-  static final List<String> deliveries = new CopyOnWriteArrayList<>();
+  static UsageWebhook webhook;
   static final HostileInputTest.LogCapture logs = new HostileInputTest.LogCapture();
   static final AtomicInteger ids = new AtomicInteger();
 
@@ -74,13 +70,7 @@ class Http2FrontTest {
 
   @BeforeAll
   static void start() throws Exception {
-    webhook = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    webhook.createContext("/usage", exchange -> {
-      deliveries.add(new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
-      exchange.sendResponseHeaders(200, -1);
-      exchange.close();
-    });
-    webhook.start();
+    webhook = new UsageWebhook();
     hostile = new HostileBackend();
     Path plain = Files.createDirectories(dir.resolve("h2c"));
     cleartext = RunningGateway.start(plain, config(plain, "  h2c: true\n"));
@@ -98,6 +88,15 @@ class Http2FrontTest {
   }
 
   private static String config(Path at, String serverExtra) {
+    // Six backends serve the model that fails after a delay, so that passive ejection (3 failures in a row) leaves one.
+    StringBuilder failingAfterDelay = new StringBuilder();
+    for (int i = 1; i <= 6; i++) {
+      failingAfterDelay.append("""
+            - name: reset-after-delay-%d
+              url: "http://127.0.0.1:%d/reset-after-delay"
+              models: ["reset-after-delay"]
+          """.formatted(i, hostile.port()));
+    }
     return """
         server:
           listen: "{listen}"
@@ -111,24 +110,7 @@ class Http2FrontTest {
           - name: reset-mid-stream
             url: "http://127.0.0.1:%d/reset-mid-stream"
             models: ["reset-mid-stream"]
-          - name: reset-after-delay-1
-            url: "http://127.0.0.1:%d/reset-after-delay"
-            models: ["reset-after-delay"]
-          - name: reset-after-delay-2
-            url: "http://127.0.0.1:%d/reset-after-delay"
-            models: ["reset-after-delay"]
-          - name: reset-after-delay-3
-            url: "http://127.0.0.1:%d/reset-after-delay"
-            models: ["reset-after-delay"]
-          - name: reset-after-delay-4
-            url: "http://127.0.0.1:%d/reset-after-delay"
-            models: ["reset-after-delay"]
-          - name: reset-after-delay-5
-            url: "http://127.0.0.1:%d/reset-after-delay"
-            models: ["reset-after-delay"]
-          - name: reset-after-delay-6
-            url: "http://127.0.0.1:%d/reset-after-delay"
-            models: ["reset-after-delay"]
+        %s
           - name: status-500
             url: "http://127.0.0.1:%d/status-500"
             models: ["status-500"]
@@ -152,22 +134,18 @@ class Http2FrontTest {
             - name: hook
               type: webhook
               webhook:
-                url: "http://127.0.0.1:%d/usage"
-        """.formatted(MAX_BODY, serverExtra.stripTrailing(), hostile.port(), hostile.port(), hostile.port(), hostile.port(), hostile.port(), hostile.port(),
-        hostile.port(), hostile.port(), KEY,
-        at.resolve("journal"), webhook.getAddress().getPort());
+                url: "%s"
+        """.formatted(MAX_BODY, serverExtra.stripTrailing(), hostile.port(), failingAfterDelay.toString().stripTrailing(),
+        hostile.port(), KEY, at.resolve("journal"), webhook.url());
   }
 
   @AfterAll
   static void stop() throws Exception {
     logs.detach();
-    for (AutoCloseable closeable : new AutoCloseable[] {cleartext, tls, hostile}) {
+    for (AutoCloseable closeable : new AutoCloseable[] {cleartext, tls, hostile, webhook}) {
       if (closeable != null) {
         closeable.close();
       }
-    }
-    if (webhook != null) {
-      webhook.stop(0);
     }
   }
 
@@ -478,23 +456,7 @@ class Http2FrontTest {
 
   /** The usage records the webhook received for this request, once a later request's record has come. */
   static int usageRecords(Client client, String requestId, boolean atLeastOne) throws Exception {
-    String needle = "\"request_id\":\"" + requestId + "\"";
-    if (atLeastOne) {
-      assertTrue(Poll.until(Duration.ofSeconds(20), () -> count(needle) > 0), "a usage record for " + requestId);
-    }
-    Reply later = client.post("/v1/chat/completions", GOOD);
-    assertTrue(Poll.until(Duration.ofSeconds(20), () -> count("\"request_id\":\"" + later.requestId + "\"") > 0));
-    return count(needle);
-  }
-
-  private static int count(String needle) {
-    int n = 0;
-    for (String delivery : deliveries) {
-      for (int at = delivery.indexOf(needle); at >= 0; at = delivery.indexOf(needle, at + 1)) {
-        n++;
-      }
-    }
-    return n;
+    return webhook.records(requestId, atLeastOne, () -> client.post("/v1/chat/completions", GOOD).requestId);
   }
 
   record Reply(int status, HttpVersion version, String body, String requestId) {
