@@ -4,8 +4,6 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.ThrowableProxyUtil;
 import ch.qos.logback.core.AppenderBase;
-import com.sun.net.httpserver.HttpServer;
-import dev.llmproxy.testsupport.Poll;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -16,11 +14,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.slf4j.LoggerFactory;
 
 import java.io.ByteArrayOutputStream;
-import java.net.InetSocketAddress;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -60,8 +56,7 @@ class HostileInputTest {
   static Path dir;
   static RunningGateway gateway;
   static HostileBackend hostile;
-  static HttpServer webhook;
-  static final List<String> deliveries = new CopyOnWriteArrayList<>();
+  static UsageWebhook webhook;
   static final LogCapture logs = new LogCapture();
   static final AtomicInteger ids = new AtomicInteger();
 
@@ -79,13 +74,7 @@ class HostileInputTest {
 
   @BeforeAll
   static void start() throws Exception {
-    webhook = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    webhook.createContext("/usage", exchange -> {
-      deliveries.add(new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
-      exchange.sendResponseHeaders(200, -1);
-      exchange.close();
-    });
-    webhook.start();
+    webhook = new UsageWebhook();
     hostile = new HostileBackend();
     StringBuilder badBackends = new StringBuilder();
     for (String mode : HostileBackend.MODES) {
@@ -137,9 +126,9 @@ class HostileInputTest {
             - name: hook
               type: webhook
               webhook:
-                url: "http://127.0.0.1:%d/usage"
+                url: "%s"
         """.formatted(MAX_BODY, badBackends.toString().stripTrailing(), ADMIN_TOKEN, dir.resolve("keys.db"), KEY,
-        dir.resolve("journal"), webhook.getAddress().getPort()));
+        dir.resolve("journal"), webhook.url()));
     logs.attach();
   }
 
@@ -153,7 +142,7 @@ class HostileInputTest {
       hostile.close();
     }
     if (webhook != null) {
-      webhook.stop(0);
+      webhook.close();
     }
   }
 
@@ -549,7 +538,7 @@ class HostileInputTest {
     for (String mode : new String[] {"negative-usage", "string-usage"}) {
       cases.add(backend(mode, false, 200, (reply, id) -> {
         assertEquals(1, usageRecords(id));
-        JsonObject record = usageRecord(id);
+        JsonObject record = webhook.record(id);
         assertTrue(record.getBoolean("estimated"), "usage the backend got wrong is estimated: " + record);
         assertTrue(record.getLong("prompt_tokens") > 0, record.encode());
         assertTrue(record.getLong("completion_tokens") > 0, record.encode());
@@ -564,7 +553,7 @@ class HostileInputTest {
             + reply.text());
         assertTrue(reply.text().contains("hello there"), reply.text());
         assertEquals(1, usageRecords(id));
-        JsonObject record = usageRecord(id);
+        JsonObject record = webhook.record(id);
         assertFalse(record.getBoolean("estimated"), record.encode());
         assertEquals(7, record.getLong("prompt_tokens"), record.encode());
         assertEquals(3, record.getLong("completion_tokens"), record.encode());
@@ -580,37 +569,8 @@ class HostileInputTest {
 
   /** The usage records the webhook received for this request, once at least one came. */
   static int usageRecords(String requestId) throws Exception {
-    String needle = "\"request_id\":\"" + requestId + "\"";
-    assertTrue(Poll.until(Duration.ofSeconds(20), () -> count(needle) > 0), "a usage record for " + requestId);
-    // A later request's record has been delivered after this one: a duplicate would have come before it.
-    var later = gateway.chat(KEY, GOOD);
-    String laterId = later.headers().firstValue("X-Request-ID").orElseThrow();
-    assertTrue(Poll.until(Duration.ofSeconds(20), () -> count("\"request_id\":\"" + laterId + "\"") > 0));
-    return count(needle);
-  }
-
-  /** The usage record the webhook received for this request. */
-  static JsonObject usageRecord(String requestId) {
-    for (String delivery : deliveries) {
-      Object parsed = io.vertx.core.json.Json.decodeValue(delivery);
-      Iterable<?> records = parsed instanceof io.vertx.core.json.JsonArray array ? array : List.of(parsed);
-      for (Object record : records) {
-        if (record instanceof JsonObject json && requestId.equals(json.getString("request_id"))) {
-          return json;
-        }
-      }
-    }
-    throw new AssertionError("no usage record for " + requestId);
-  }
-
-  private static int count(String needle) {
-    int n = 0;
-    for (String delivery : deliveries) {
-      for (int at = delivery.indexOf(needle); at >= 0; at = delivery.indexOf(needle, at + 1)) {
-        n++;
-      }
-    }
-    return n;
+    return webhook.records(requestId, true,
+        () -> gateway.chat(KEY, GOOD).headers().firstValue("X-Request-ID").orElseThrow());
   }
 
   // -------------------------------------------------------------------------------------------------- whole-run checks

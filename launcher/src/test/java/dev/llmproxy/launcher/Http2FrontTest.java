@@ -1,8 +1,8 @@
 package dev.llmproxy.launcher;
 
-import com.sun.net.httpserver.HttpServer;
 import dev.llmproxy.testsupport.MockLlmBackend;
 import dev.llmproxy.testsupport.Poll;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
@@ -13,6 +13,7 @@ import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.http.impl.HttpClientConnectionInternal;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.SelfSignedCertificate;
 import org.junit.jupiter.api.AfterAll;
@@ -23,16 +24,15 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.ByteArrayOutputStream;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import java.util.zip.GZIPOutputStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -60,8 +60,7 @@ class Http2FrontTest {
   static RunningGateway cleartext;
   static RunningGateway tls;
   static HostileBackend hostile;
-  static HttpServer webhook;
-  static final List<String> deliveries = new CopyOnWriteArrayList<>();
+  static UsageWebhook webhook;
   static final HostileInputTest.LogCapture logs = new HostileInputTest.LogCapture();
   static final AtomicInteger ids = new AtomicInteger();
 
@@ -71,13 +70,7 @@ class Http2FrontTest {
 
   @BeforeAll
   static void start() throws Exception {
-    webhook = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    webhook.createContext("/usage", exchange -> {
-      deliveries.add(new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
-      exchange.sendResponseHeaders(200, -1);
-      exchange.close();
-    });
-    webhook.start();
+    webhook = new UsageWebhook();
     hostile = new HostileBackend();
     Path plain = Files.createDirectories(dir.resolve("h2c"));
     cleartext = RunningGateway.start(plain, config(plain, "  h2c: true\n"));
@@ -95,6 +88,15 @@ class Http2FrontTest {
   }
 
   private static String config(Path at, String serverExtra) {
+    // Six backends serve the model that fails after a delay, so that passive ejection (3 failures in a row) leaves one.
+    StringBuilder failingAfterDelay = new StringBuilder();
+    for (int i = 1; i <= 6; i++) {
+      failingAfterDelay.append("""
+            - name: reset-after-delay-%d
+              url: "http://127.0.0.1:%d/reset-after-delay"
+              models: ["reset-after-delay"]
+          """.formatted(i, hostile.port()));
+    }
     return """
         server:
           listen: "{listen}"
@@ -108,24 +110,7 @@ class Http2FrontTest {
           - name: reset-mid-stream
             url: "http://127.0.0.1:%d/reset-mid-stream"
             models: ["reset-mid-stream"]
-          - name: reset-after-delay-1
-            url: "http://127.0.0.1:%d/reset-after-delay"
-            models: ["reset-after-delay"]
-          - name: reset-after-delay-2
-            url: "http://127.0.0.1:%d/reset-after-delay"
-            models: ["reset-after-delay"]
-          - name: reset-after-delay-3
-            url: "http://127.0.0.1:%d/reset-after-delay"
-            models: ["reset-after-delay"]
-          - name: reset-after-delay-4
-            url: "http://127.0.0.1:%d/reset-after-delay"
-            models: ["reset-after-delay"]
-          - name: reset-after-delay-5
-            url: "http://127.0.0.1:%d/reset-after-delay"
-            models: ["reset-after-delay"]
-          - name: reset-after-delay-6
-            url: "http://127.0.0.1:%d/reset-after-delay"
-            models: ["reset-after-delay"]
+        %s
           - name: status-500
             url: "http://127.0.0.1:%d/status-500"
             models: ["status-500"]
@@ -149,22 +134,18 @@ class Http2FrontTest {
             - name: hook
               type: webhook
               webhook:
-                url: "http://127.0.0.1:%d/usage"
-        """.formatted(MAX_BODY, serverExtra.stripTrailing(), hostile.port(), hostile.port(), hostile.port(), hostile.port(), hostile.port(), hostile.port(),
-        hostile.port(), hostile.port(), KEY,
-        at.resolve("journal"), webhook.getAddress().getPort());
+                url: "%s"
+        """.formatted(MAX_BODY, serverExtra.stripTrailing(), hostile.port(), failingAfterDelay.toString().stripTrailing(),
+        hostile.port(), KEY, at.resolve("journal"), webhook.url());
   }
 
   @AfterAll
   static void stop() throws Exception {
     logs.detach();
-    for (AutoCloseable closeable : new AutoCloseable[] {cleartext, tls, hostile}) {
+    for (AutoCloseable closeable : new AutoCloseable[] {cleartext, tls, hostile, webhook}) {
       if (closeable != null) {
         closeable.close();
       }
-    }
-    if (webhook != null) {
-      webhook.stop(0);
     }
   }
 
@@ -337,8 +318,8 @@ class Http2FrontTest {
       try {
         Promise<Long> closed = Promise.promise();
         long[] answeredAt = new long[1];
-        Future<Integer> status = http.request(new RequestOptions().setMethod(HttpMethod.POST)
-            .setURI("/v1/chat/completions").putHeader("Content-Type", "application/json"))
+        Future<Integer> status = onContext(gateway.vertx.getOrCreateContext(), () -> http.request(new RequestOptions()
+            .setMethod(HttpMethod.POST).setURI("/v1/chat/completions").putHeader("Content-Type", "application/json"))
             .compose(request -> {
               request.connection().closeHandler(v -> closed.tryComplete(System.nanoTime()));
               return request.send(Buffer.buffer(GOOD));
@@ -347,7 +328,7 @@ class Http2FrontTest {
               answeredAt[0] = System.nanoTime();
               assertEquals(HttpVersion.HTTP_2, response.version());
               return response.statusCode();
-            }));
+            })));
         assertEquals(200, status.toCompletionStage().toCompletableFuture().get(WAIT_S, TimeUnit.SECONDS),
             "a stream waiting 4 s for its backend is not cut by an idle_timeout of 2 s");
         long closedAt = closed.future().toCompletionStage().toCompletableFuture().get(WAIT_S, TimeUnit.SECONDS);
@@ -360,10 +341,15 @@ class Http2FrontTest {
   }
 
   /**
-   * The {@code Upgrade: h2c} request itself with a body that stops half way, over a raw socket (through Vert.x's
-   * upgrading client that 408 never reached the test; why, on the client's side, was not looked into): 101, then
-   * within the read timeout a 408 on stream 1 in the dialect, as HTTP/2 frames, never HTTP/1.1 bytes from
-   * ConnectionGuard.
+   * The {@code Upgrade: h2c} request itself with a body that stops half way: 101, then within the read timeout a 408 on
+   * stream 1 in the dialect, as HTTP/2 frames, never HTTP/1.1 bytes from ConnectionGuard. The client sends nothing
+   * after its half body: RFC 7540 §3.2 has a request body sent in full before the client's first HTTP/2 frame (its
+   * connection preface), and the server's frames come regardless. Over a raw socket, because Vert.x's upgrading client
+   * cannot show that answer: it holds back everything it reads (the 101 and every frame after it, or an HTTP/1.1
+   * answer alike) until its request has been sent whole, so that its preface, sent when it takes in the 101, does not
+   * land in the middle of its own body (Vert.x 5.0.10 {@code Http2UpgradeClientConnection}: its
+   * {@code HttpClientUpgradeHandler} buffers reads until {@code SEND_BUFFERED_MESSAGES}, fired by the request's end).
+   * A body that never ends leaves it waiting for as long as the connection lives.
    */
   @Test
   void theUpgradeRequestItselfWithASlowBodyGets408OnItsStream() throws Exception {
@@ -381,17 +367,8 @@ class Http2FrontTest {
       ByteArrayOutputStream received = new ByteArrayOutputStream();
       byte[] buffer = new byte[8192];
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-      boolean prefaceSent = false;
       while (System.nanoTime() < deadline) {
         String text = received.toString(StandardCharsets.ISO_8859_1);
-        if (!prefaceSent && text.contains("\r\n\r\n")) {
-          assertTrue(text.startsWith("HTTP/1.1 101"), text);
-          // The client's connection preface and an empty SETTINGS frame, as an upgrading client sends them.
-          out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
-          out.write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0});
-          out.flush();
-          prefaceSent = true;
-        }
         if (text.contains("request_timeout")) {
           break;
         }
@@ -411,6 +388,36 @@ class Http2FrontTest {
       String afterUpgrade = text.substring(text.indexOf("\r\n\r\n") + 4);
       assertTrue(afterUpgrade.contains("request_timeout"), "a 408 in the dialect on stream 1: " + afterUpgrade);
       assertFalse(afterUpgrade.contains("HTTP/1.1"), "no HTTP/1.1 answer inside the HTTP/2 connection: " + afterUpgrade);
+    }
+  }
+
+  /**
+   * Why {@link Client} builds each exchange on its context: with Vert.x 5.0.10's HTTP client, {@code body()} asked
+   * of an answer that has already ended returns a future that never completes (the end found no handler to tell, and
+   * nothing records it; {@code end()} at least throws). The gateway's answer here is complete (a 404 in the dialect):
+   * it is the client that loses it. The order that hung this test now and then is forced: the answer is read whole
+   * (its stream closed) before {@code body()} is asked. Fixed in Vert.x 5.0.11 (eclipse-vertx/vert.x#6038): when this
+   * fails after an upgrade, the client keeps such an answer, and this test can go.
+   */
+  @Test
+  void vertxClientLosesABodyAskedForAfterItsAnswerEnded() throws Exception {
+    HttpClientAgent http = cleartext.vertx.createHttpClient(new HttpClientOptions()
+        .setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
+        .setDefaultHost("127.0.0.1").setDefaultPort(cleartext.port));
+    try {
+      HttpClientResponse response = http.request(new RequestOptions().setMethod(HttpMethod.POST)
+              .setURI("/v1/chat/completions").putHeader("Authorization", "Bearer " + KEY)
+              .putHeader("Content-Type", "application/json"))
+          .compose(request -> request.send(Buffer.buffer(GOOD.replace("\"mock\"", "\"nope\""))))
+          .toCompletionStage().toCompletableFuture().get(WAIT_S, TimeUnit.SECONDS);
+      assertEquals(404, response.statusCode());
+      HttpClientConnectionInternal connection = (HttpClientConnectionInternal) response.request().connection();
+      assertTrue(Poll.until(Duration.ofSeconds(20), () -> connection.activeStreams() == 0), "the answer was read whole");
+      Future<Buffer> body = response.body();
+      assertFalse(body.isComplete(), "Vert.x's client now keeps an answer's body for a late body() (5.0.11+, "
+          + "eclipse-vertx/vert.x#6038): this test can go; Client.exchange's reason is gone with it");
+    } finally {
+      http.close().toCompletionStage().toCompletableFuture().get(WAIT_S, TimeUnit.SECONDS);
     }
   }
 
@@ -449,33 +456,35 @@ class Http2FrontTest {
 
   /** The usage records the webhook received for this request, once a later request's record has come. */
   static int usageRecords(Client client, String requestId, boolean atLeastOne) throws Exception {
-    String needle = "\"request_id\":\"" + requestId + "\"";
-    if (atLeastOne) {
-      assertTrue(Poll.until(Duration.ofSeconds(20), () -> count(needle) > 0), "a usage record for " + requestId);
-    }
-    Reply later = client.post("/v1/chat/completions", GOOD);
-    assertTrue(Poll.until(Duration.ofSeconds(20), () -> count("\"request_id\":\"" + later.requestId + "\"") > 0));
-    return count(needle);
-  }
-
-  private static int count(String needle) {
-    int n = 0;
-    for (String delivery : deliveries) {
-      for (int at = delivery.indexOf(needle); at >= 0; at = delivery.indexOf(needle, at + 1)) {
-        n++;
-      }
-    }
-    return n;
+    return webhook.records(requestId, atLeastOne, () -> client.post("/v1/chat/completions", GOOD).requestId);
   }
 
   record Reply(int status, HttpVersion version, String body, String requestId) {
   }
 
-  /** Vert.x's HTTP client speaking HTTP/2 to one of the gateways the transport names. */
+  /** {@code steps} run in one task on {@code context}, and their outcome ({@link Client#exchange} says why). */
+  static <T> Future<T> onContext(Context context, Supplier<Future<T>> steps) {
+    Promise<T> outcome = Promise.promise();
+    context.runOnContext(v -> {
+      try {
+        steps.get().onComplete(outcome);
+      } catch (RuntimeException e) {
+        outcome.tryFail(e);
+      }
+    });
+    return outcome.future();
+  }
+
+  /**
+   * Vert.x's HTTP client speaking HTTP/2 to one of the gateways the transport names. Every exchange is built in one
+   * task on the client's Vert.x context ({@link #exchange}), never from the test's thread: see there why.
+   */
   static final class Client implements AutoCloseable {
     private final HttpClientAgent http;
     private final RunningGateway gateway;
     private final Transport transport;
+    /** Where each exchange's requests are made and their answers read: one event loop, the connection's. */
+    private final Context context;
 
     Client(Transport transport) {
       this.transport = transport;
@@ -488,6 +497,7 @@ class Http2FrontTest {
         case TLS_ALPN -> options.setSsl(true).setUseAlpn(true).setTrustAll(true).setVerifyHost(false);
       }
       http = gateway.vertx.createHttpClient(options);
+      context = gateway.vertx.getOrCreateContext();
     }
 
     Reply post(String path, String body) throws Exception {
@@ -497,7 +507,7 @@ class Http2FrontTest {
     /** {@code withLength} false: the body goes as DATA frames without a content-length. */
     Reply send(String path, Buffer body, boolean withLength, String... headers) throws Exception {
       String requestId = "h2-" + transport + "-" + ids.incrementAndGet();
-      Future<Reply> reply = request(path, requestId, headers).compose(request -> {
+      return exchange(() -> request(path, requestId, headers).compose(request -> {
         if (withLength) {
           return request.send(body);
         }
@@ -507,24 +517,25 @@ class Http2FrontTest {
         }
         request.end();
         return request.response();
-      }).compose(response -> response.body().map(b -> new Reply(response.statusCode(), response.version(),
-          b.toString(StandardCharsets.UTF_8), requestId)));
-      return await(reply);
+      }).compose(response -> reply(response, requestId)));
+    }
+
+    private static Future<Reply> reply(HttpClientResponse response, String requestId) {
+      return response.body().map(b -> new Reply(response.statusCode(), response.version(),
+          b.toString(StandardCharsets.UTF_8), requestId));
     }
 
     /** Half of a body, then nothing: the gateway's read timeout answers. */
     Reply slowBody(String path) throws Exception {
       String requestId = "h2-" + transport + "-" + ids.incrementAndGet();
       HttpClientRequest[] sent = new HttpClientRequest[1];
-      Future<Reply> reply = request(path, requestId).compose(request -> {
-        sent[0] = request;
-        request.setChunked(true);
-        request.write(Buffer.buffer(GOOD.substring(0, GOOD.length() / 2)));
-        return request.response();
-      }).compose(response -> response.body().map(b -> new Reply(response.statusCode(), response.version(),
-          b.toString(StandardCharsets.UTF_8), requestId)));
       try {
-        return await(reply);
+        return exchange(() -> request(path, requestId).compose(request -> {
+          sent[0] = request;
+          request.setChunked(true);
+          request.write(Buffer.buffer(GOOD.substring(0, GOOD.length() / 2)));
+          return request.response();
+        }).compose(response -> reply(response, requestId)));
       } finally {
         if (sent[0] != null) {
           sent[0].reset();
@@ -535,50 +546,56 @@ class Http2FrontTest {
     /** A streaming request whose client resets its stream at the first chunk of the answer. */
     String resetOnFirstChunk(String body) throws Exception {
       String requestId = "h2-" + transport + "-" + ids.incrementAndGet();
-      Promise<Void> done = Promise.promise();
-      request("/v1/chat/completions", requestId).onFailure(done::tryFail).onSuccess(request -> {
-        request.response().onFailure(e -> done.tryComplete()).onSuccess(response -> {
-          response.handler(chunk -> {
-            request.reset();
-            done.tryComplete();
+      exchange(() -> {
+        Promise<Void> done = Promise.promise();
+        request("/v1/chat/completions", requestId).onFailure(done::tryFail).onSuccess(request -> {
+          request.response().onFailure(e -> done.tryComplete()).onSuccess(response -> {
+            response.handler(chunk -> {
+              request.reset();
+              done.tryComplete();
+            });
+            response.exceptionHandler(e -> done.tryComplete());
+            response.endHandler(v -> done.tryComplete());
           });
-          response.exceptionHandler(e -> done.tryComplete());
-          response.endHandler(v -> done.tryComplete());
+          request.send(Buffer.buffer(body));
         });
-        request.send(Buffer.buffer(body));
+        return done.future();
       });
-      await(done.future());
       return requestId;
     }
 
     /** Half of a body, then a reset of the stream {@code delayMs} later. */
     void resetDuringBody(int delayMs) throws Exception {
-      Promise<Void> done = Promise.promise();
-      request("/v1/chat/completions", "h2-" + transport + "-" + ids.incrementAndGet()).onFailure(done::tryFail)
-          .onSuccess(request -> {
-            request.setChunked(true);
-            request.response().onComplete(answered -> done.tryComplete());
-            request.write(Buffer.buffer(GOOD.substring(0, GOOD.length() / 2)));
-            gateway.vertx.setTimer(delayMs, id -> {
-              request.reset();
-              done.tryComplete();
-            });
+      String requestId = "h2-" + transport + "-" + ids.incrementAndGet();
+      exchange(() -> {
+        Promise<Void> done = Promise.promise();
+        request("/v1/chat/completions", requestId).onFailure(done::tryFail).onSuccess(request -> {
+          request.setChunked(true);
+          request.response().onComplete(answered -> done.tryComplete());
+          request.write(Buffer.buffer(GOOD.substring(0, GOOD.length() / 2)));
+          gateway.vertx.setTimer(delayMs, id -> {
+            request.reset();
+            done.tryComplete();
           });
-      await(done.future());
+        });
+        return done.future();
+      });
     }
 
     /** A request whose client resets its stream {@code delayMs} after sending it. */
     String resetAfter(String body, int delayMs) throws Exception {
       String requestId = "h2-" + transport + "-" + ids.incrementAndGet();
-      Promise<Void> done = Promise.promise();
-      request("/v1/chat/completions", requestId).onFailure(done::tryFail).onSuccess(request -> {
-        request.send(Buffer.buffer(body)).onComplete(answered -> done.tryComplete());
-        gateway.vertx.setTimer(delayMs, id -> {
-          request.reset();
-          done.tryComplete();
+      exchange(() -> {
+        Promise<Void> done = Promise.promise();
+        request("/v1/chat/completions", requestId).onFailure(done::tryFail).onSuccess(request -> {
+          request.send(Buffer.buffer(body)).onComplete(answered -> done.tryComplete());
+          gateway.vertx.setTimer(delayMs, id -> {
+            request.reset();
+            done.tryComplete();
+          });
         });
+        return done.future();
       });
-      await(done.future());
       return requestId;
     }
 
@@ -590,6 +607,21 @@ class Http2FrontTest {
         options.putHeader(headers[i], headers[i + 1]);
       }
       return http.request(options);
+    }
+
+    /**
+     * Builds one exchange in a single task on the client's context and waits for its outcome. Built on the test's
+     * thread instead, a chain such as {@code send().compose(response -> response.body())} is put together while the
+     * exchange runs, and an answer the gateway gives at once (a 404, a 413) can have been read whole on the event
+     * loop before the {@code body()} step is attached. Vert.x 5.0.10's client then loses it: the answer's end found
+     * no handler, and {@code HttpClientResponse.body()} asked afterwards returns a future that never completes
+     * (eclipse-vertx/vert.x#6038, fixed in 5.0.11; {@link Http2FrontTest#vertxClientLosesABodyAskedForAfterItsAnswerEnded}
+     * shows it). That was this test's intermittent 60 s wait: the frame logs had the gateway's HEADERS and DATA with
+     * END_STREAM received by the client. Here every handler is attached before the task ends, and the connection's
+     * event loop reads nothing of the answer before that.
+     */
+    private <T> T exchange(Supplier<Future<T>> steps) throws Exception {
+      return await(onContext(context, steps));
     }
 
     private static <T> T await(Future<T> future) throws Exception {
