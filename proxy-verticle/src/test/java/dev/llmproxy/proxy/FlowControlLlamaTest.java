@@ -172,6 +172,51 @@ class FlowControlLlamaTest {
     assertTrue(aAfterB >= flood / 2, "only " + aAfterB + " of A's flood finished after B: " + completed);
   }
 
+  /**
+   * One generation on each server at once, end to end through the gateway: the unit of the {@code max_waiting: 0}
+   * bound, measured as the flood runs (two servers generating together on a shared machine are slower than one).
+   */
+  private long pairServiceMillis(ProxyHarness proxy) {
+    long start = System.nanoTime();
+    CompletableFuture<HttpResponse<String>> one = send(proxy, "pair1", "sk-probe-00000001", null);
+    CompletableFuture<HttpResponse<String>> two = send(proxy, "pair2", "sk-probe-00000002", null);
+    allOk(List.of(one, two));
+    completed.clear();
+    return Math.max(1, (System.nanoTime() - start) / 1_000_000);
+  }
+
+  @Test
+  void withMaxWaitingZeroTheEnginesQueueNothingAndAFloodDelaysAnotherByOneServiceTime(Vertx vertx) {
+    // max_in_flight 3 is deliberately wrong: each server says it has one slot (GET /props), and that wins.
+    ProxyHarness proxy = proxy(vertx, new JsonObject().put("max_waiting", 0).put("max_in_flight", 3));
+    assertTrue(Poll.until(DEADLINE, () -> proxy.environment.backendStats().all().values().stream()
+        .allMatch(s -> s.engineSlots() == 1)), "the servers' slots were not read from /props");
+    long service = pairServiceMillis(proxy);
+    int flood = 10;
+    List<CompletableFuture<HttpResponse<String>>> floodAnswers = new ArrayList<>();
+    for (int i = 0; i < flood; i++) {
+      floodAnswers.add(admit(proxy, "a" + i, "sk-tenant-a-000000", null));
+    }
+    // One generation per server, nothing waiting in either engine: the gateway holds the rest.
+    assertEquals(2, inFlight(proxy), "requests at the servers");
+    assertEquals(flood - 2, queued(proxy), 0.0, "requests held by the gateway");
+    long start = System.nanoTime();
+    HttpResponse<String> b = send(proxy, "b", "sk-tenant-b-000000", null).orTimeout(180, TimeUnit.SECONDS).join();
+    long bMillis = (System.nanoTime() - start) / 1_000_000;
+    assertEquals(200, b.statusCode(), b.body());
+    allOk(floodAnswers);
+    int aAfterB = completed.size() - 1 - completed.indexOf("b");
+    LOG.info("max_waiting 0: two generations at once {} ms; B behind a flood of {} from A: {} ms; A's finished after B: {};"
+        + " order {}", service, flood, bMillis, aAfterB, completed);
+    // B waits at most for one of the two running generations to end (the first free slot may go to A's next, as A
+    // came first in the round; the second is B's), then runs its own: 2 service times. The slack is 25 % of one
+    // service time plus 500 ms: generation speed drifts between the measured pair and the flood on a shared 2-core
+    // machine, and the gateway's hop from a response's end to the next send is an event-loop turn.
+    assertTrue(bMillis <= 2 * service + service / 4 + 500,
+        "B took " + bMillis + " ms; two generations at once " + service + " ms");
+    assertTrue(aAfterB >= flood - 4, "only " + aAfterB + " of A's flood finished after B: " + completed);
+  }
+
   @Test
   void aHighBandOvertakesTheLowBand(Vertx vertx) {
     ProxyHarness proxy = proxy(vertx, new JsonObject());
