@@ -147,22 +147,39 @@ class FlowControlLlamaTest {
     }
   }
 
-  @Test
-  void aFloodFromOneTenantDelaysAnotherByAboutOneServiceTime(Vertx vertx) {
-    ProxyHarness proxy = proxy(vertx, new JsonObject());
-    long service = serviceMillis(proxy);
-    int flood = 10;
-    List<CompletableFuture<HttpResponse<String>>> floodAnswers = new ArrayList<>();
+  /** Tenant A's flood of {@code flood} generations, each held by the gateway (queued or sent) before the next. */
+  private List<CompletableFuture<HttpResponse<String>>> flood(ProxyHarness proxy, int flood) {
+    List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
     for (int i = 0; i < flood; i++) {
-      floodAnswers.add(admit(proxy, "a" + i, "sk-tenant-a-000000", null));
+      answers.add(admit(proxy, "a" + i, "sk-tenant-a-000000", null));
     }
-    assertTrue(queued(proxy) >= 4, "the flood did not queue in the gateway: " + queued(proxy));
+    return answers;
+  }
+
+  /** What tenant B's one request met behind the flood: its time end to end, and how many of A's finished after it. */
+  private record Behind(long bMillis, int aAfterB) {
+  }
+
+  /** Sends B's request now, waits for it and then for the whole flood. */
+  private Behind bBehind(ProxyHarness proxy, List<CompletableFuture<HttpResponse<String>>> floodAnswers) {
     long start = System.nanoTime();
     HttpResponse<String> b = send(proxy, "b", "sk-tenant-b-000000", null).orTimeout(180, TimeUnit.SECONDS).join();
     long bMillis = (System.nanoTime() - start) / 1_000_000;
     assertEquals(200, b.statusCode(), b.body());
     allOk(floodAnswers);
-    int aAfterB = completed.size() - 1 - completed.indexOf("b");
+    return new Behind(bMillis, completed.size() - 1 - completed.indexOf("b"));
+  }
+
+  @Test
+  void aFloodFromOneTenantDelaysAnotherByAboutOneServiceTime(Vertx vertx) {
+    ProxyHarness proxy = proxy(vertx, new JsonObject());
+    long service = serviceMillis(proxy);
+    int flood = 10;
+    List<CompletableFuture<HttpResponse<String>>> floodAnswers = flood(proxy, flood);
+    assertTrue(queued(proxy) >= 4, "the flood did not queue in the gateway: " + queued(proxy));
+    Behind behind = bBehind(proxy, floodAnswers);
+    long bMillis = behind.bMillis();
+    int aAfterB = behind.aAfterB();
     LOG.info("one generation alone {} ms; B behind a flood of {} from A: {} ms; A's finished after B: {}; order {}",
         service, flood, bMillis, aAfterB, completed);
     // First come first served, B would finish last: behind ~flood/2 generations on each server. Round-robin across
@@ -193,19 +210,13 @@ class FlowControlLlamaTest {
         .allMatch(s -> s.engineSlots() == 1)), "the servers' slots were not read from /props");
     long service = pairServiceMillis(proxy);
     int flood = 10;
-    List<CompletableFuture<HttpResponse<String>>> floodAnswers = new ArrayList<>();
-    for (int i = 0; i < flood; i++) {
-      floodAnswers.add(admit(proxy, "a" + i, "sk-tenant-a-000000", null));
-    }
+    List<CompletableFuture<HttpResponse<String>>> floodAnswers = flood(proxy, flood);
     // One generation per server, nothing waiting in either engine: the gateway holds the rest.
     assertEquals(2, inFlight(proxy), "requests at the servers");
     assertEquals(flood - 2, queued(proxy), 0.0, "requests held by the gateway");
-    long start = System.nanoTime();
-    HttpResponse<String> b = send(proxy, "b", "sk-tenant-b-000000", null).orTimeout(180, TimeUnit.SECONDS).join();
-    long bMillis = (System.nanoTime() - start) / 1_000_000;
-    assertEquals(200, b.statusCode(), b.body());
-    allOk(floodAnswers);
-    int aAfterB = completed.size() - 1 - completed.indexOf("b");
+    Behind behind = bBehind(proxy, floodAnswers);
+    long bMillis = behind.bMillis();
+    int aAfterB = behind.aAfterB();
     LOG.info("max_waiting 0: two generations at once {} ms; B behind a flood of {} from A: {} ms; A's finished after B: {};"
         + " order {}", service, flood, bMillis, aAfterB, completed);
     // B waits at most for one of the two running generations to end (the first free slot may go to A's next, as A
