@@ -5,6 +5,7 @@
 #
 #   bench/cost.sh                       # legs: llmproxy (features off, metrics on) and llmproxy-auth-limits
 #   LEGS="vertx-bare llmproxy" ROUNDS=3 bench/cost.sh
+#   LEGS="llmproxy llmproxy-flow" bench/cost.sh   # a leg whose name has "flow": routing.flow_control on, never saturated
 #   JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java GATEWAY_JVM_OPTS="-XX:+UseZGC -Xmx512m" bench/cost.sh
 #   VARIANTS="base|/tmp/base.jar||;new|launcher/target/llmproxy.jar||" bench/cost.sh   # A/B, rounds interleaved
 #
@@ -108,6 +109,10 @@ start_variant() { # leg variant-spec -> sets V_PID V_URL V_NAME V_JAVA V_OPTS
     if [[ "$leg" == *limits* ]]; then
       printf '%s\n' 'rate_limit:' '  enabled: true' '  global:' '    requests_per_second: 10000000' \
         '    requests_per_minute: 600000000' '    max_concurrent: 1000000' >>"$conf"
+    fi
+    if [[ "$leg" == *flow* ]]; then
+      # flow control on, never saturated (the mock serves no engine figures): its bookkeeping alone (issue 20)
+      printf '%s\n' 'routing:' '  flow_control:' '    enabled: true' '    max_in_flight: 1000000' >>"$conf"
     fi
     [[ -n "${GATEWAY_CONFIG_EXTRA:-}" ]] && cat "$GATEWAY_CONFIG_EXTRA" >>"$conf"
     # shellcheck disable=SC2086

@@ -195,6 +195,9 @@ final class FlowControlStep implements ExchangeInterceptor {
   }
 
   private boolean saturated(BackendStats backend, long now) {
+    if (config.maxWaiting() == 0) {
+      return noFreeSlot(backend, now);
+    }
     int inFlight = backend.inFlight();
     EngineLoad load = backend.engineLoad(now, ENGINE_MAX_AGE_NANOS);
     if (load == null) {
@@ -206,7 +209,26 @@ final class FlowControlStep implements ExchangeInterceptor {
     if (!Double.isNaN(load.running())) {
       waiting = Math.max(waiting, inFlight - load.running());
     }
-    return waiting >= config.maxWaiting() || !Double.isNaN(load.kvCacheUsage()) && load.kvCacheUsage() >= config.maxKvCache();
+    return waiting >= config.maxWaiting() || kvCacheFull(load);
+  }
+
+  /**
+   * {@code max_waiting: 0}: the engine is to queue nothing, so a backend takes a request only while one of its slots
+   * is free: the requests at it (its figures corrected by what this gateway sent and saw end since the scrape) are
+   * fewer than its slots as the engine reports them, else {@code max_in_flight} (the validator makes it > 0).
+   */
+  private boolean noFreeSlot(BackendStats backend, long now) {
+    int slots = backend.engineSlots();
+    if (slots == 0) {
+      slots = config.maxInFlight();
+    }
+    // No capacity known at all (a config the validator refuses) does not hold requests forever.
+    return slots > 0 && backend.atEngine(now, ENGINE_MAX_AGE_NANOS) >= slots
+        || kvCacheFull(backend.engineLoad(now, ENGINE_MAX_AGE_NANOS));
+  }
+
+  private boolean kvCacheFull(EngineLoad load) {
+    return load != null && !Double.isNaN(load.kvCacheUsage()) && load.kvCacheUsage() >= config.maxKvCache();
   }
 
   /**

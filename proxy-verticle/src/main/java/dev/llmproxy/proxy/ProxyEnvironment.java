@@ -132,6 +132,11 @@ public final class ProxyEnvironment {
         stats.engineScore(load == null ? Double.NaN : load.score(), load == null ? 0 : load.scrapedAtNanos());
         stats.engineLoad(load);
       }
+    }, (url, slots) -> {
+      BackendStats stats = backendStats.ofUrl(url);
+      if (stats != null) {
+        stats.engineSlots(slots);
+      }
     });
     if (engineScraper.compareAndSet(null, scraper)) {
       scraper.start();

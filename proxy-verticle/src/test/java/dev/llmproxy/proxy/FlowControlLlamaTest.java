@@ -147,22 +147,39 @@ class FlowControlLlamaTest {
     }
   }
 
-  @Test
-  void aFloodFromOneTenantDelaysAnotherByAboutOneServiceTime(Vertx vertx) {
-    ProxyHarness proxy = proxy(vertx, new JsonObject());
-    long service = serviceMillis(proxy);
-    int flood = 10;
-    List<CompletableFuture<HttpResponse<String>>> floodAnswers = new ArrayList<>();
+  /** Tenant A's flood of {@code flood} generations, each held by the gateway (queued or sent) before the next. */
+  private List<CompletableFuture<HttpResponse<String>>> flood(ProxyHarness proxy, int flood) {
+    List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
     for (int i = 0; i < flood; i++) {
-      floodAnswers.add(admit(proxy, "a" + i, "sk-tenant-a-000000", null));
+      answers.add(admit(proxy, "a" + i, "sk-tenant-a-000000", null));
     }
-    assertTrue(queued(proxy) >= 4, "the flood did not queue in the gateway: " + queued(proxy));
+    return answers;
+  }
+
+  /** What tenant B's one request met behind the flood: its time end to end, and how many of A's finished after it. */
+  private record Behind(long bMillis, int aAfterB) {
+  }
+
+  /** Sends B's request now, waits for it and then for the whole flood. */
+  private Behind bBehind(ProxyHarness proxy, List<CompletableFuture<HttpResponse<String>>> floodAnswers) {
     long start = System.nanoTime();
     HttpResponse<String> b = send(proxy, "b", "sk-tenant-b-000000", null).orTimeout(180, TimeUnit.SECONDS).join();
     long bMillis = (System.nanoTime() - start) / 1_000_000;
     assertEquals(200, b.statusCode(), b.body());
     allOk(floodAnswers);
-    int aAfterB = completed.size() - 1 - completed.indexOf("b");
+    return new Behind(bMillis, completed.size() - 1 - completed.indexOf("b"));
+  }
+
+  @Test
+  void aFloodFromOneTenantDelaysAnotherByAboutOneServiceTime(Vertx vertx) {
+    ProxyHarness proxy = proxy(vertx, new JsonObject());
+    long service = serviceMillis(proxy);
+    int flood = 10;
+    List<CompletableFuture<HttpResponse<String>>> floodAnswers = flood(proxy, flood);
+    assertTrue(queued(proxy) >= 4, "the flood did not queue in the gateway: " + queued(proxy));
+    Behind behind = bBehind(proxy, floodAnswers);
+    long bMillis = behind.bMillis();
+    int aAfterB = behind.aAfterB();
     LOG.info("one generation alone {} ms; B behind a flood of {} from A: {} ms; A's finished after B: {}; order {}",
         service, flood, bMillis, aAfterB, completed);
     // First come first served, B would finish last: behind ~flood/2 generations on each server. Round-robin across
@@ -170,6 +187,45 @@ class FlowControlLlamaTest {
     // before its own. Bounded by 4 service times plus 2 s of slack for a loaded machine (against ~6 for FIFO).
     assertTrue(bMillis <= 4 * service + 2000, "B took " + bMillis + " ms; one generation alone " + service + " ms");
     assertTrue(aAfterB >= flood / 2, "only " + aAfterB + " of A's flood finished after B: " + completed);
+  }
+
+  /**
+   * One generation on each server at once, end to end through the gateway: the unit of the {@code max_waiting: 0}
+   * bound, measured as the flood runs (two servers generating together on a shared machine are slower than one).
+   */
+  private long pairServiceMillis(ProxyHarness proxy) {
+    long start = System.nanoTime();
+    CompletableFuture<HttpResponse<String>> one = send(proxy, "pair1", "sk-probe-00000001", null);
+    CompletableFuture<HttpResponse<String>> two = send(proxy, "pair2", "sk-probe-00000002", null);
+    allOk(List.of(one, two));
+    completed.clear();
+    return Math.max(1, (System.nanoTime() - start) / 1_000_000);
+  }
+
+  @Test
+  void withMaxWaitingZeroTheEnginesQueueNothingAndAFloodDelaysAnotherByOneServiceTime(Vertx vertx) {
+    // max_in_flight 3 is deliberately wrong: each server says it has one slot (GET /props), and that wins.
+    ProxyHarness proxy = proxy(vertx, new JsonObject().put("max_waiting", 0).put("max_in_flight", 3));
+    assertTrue(Poll.until(DEADLINE, () -> proxy.environment.backendStats().all().values().stream()
+        .allMatch(s -> s.engineSlots() == 1)), "the servers' slots were not read from /props");
+    long service = pairServiceMillis(proxy);
+    int flood = 10;
+    List<CompletableFuture<HttpResponse<String>>> floodAnswers = flood(proxy, flood);
+    // One generation per server, nothing waiting in either engine: the gateway holds the rest.
+    assertEquals(2, inFlight(proxy), "requests at the servers");
+    assertEquals(flood - 2, queued(proxy), 0.0, "requests held by the gateway");
+    Behind behind = bBehind(proxy, floodAnswers);
+    long bMillis = behind.bMillis();
+    int aAfterB = behind.aAfterB();
+    LOG.info("max_waiting 0: two generations at once {} ms; B behind a flood of {} from A: {} ms; A's finished after B: {};"
+        + " order {}", service, flood, bMillis, aAfterB, completed);
+    // B waits at most for one of the two running generations to end (the first free slot may go to A's next, as A
+    // came first in the round; the second is B's), then runs its own: 2 service times. The slack is 25 % of one
+    // service time plus 500 ms: generation speed drifts between the measured pair and the flood on a shared 2-core
+    // machine, and the gateway's hop from a response's end to the next send is an event-loop turn.
+    assertTrue(bMillis <= 2 * service + service / 4 + 500,
+        "B took " + bMillis + " ms; two generations at once " + service + " ms");
+    assertTrue(aAfterB >= flood - 4, "only " + aAfterB + " of A's flood finished after B: " + completed);
   }
 
   @Test

@@ -4,6 +4,7 @@ import dev.llmproxy.common.bus.Addresses;
 import dev.llmproxy.common.bus.AuthCheck;
 import dev.llmproxy.common.bus.AuthDecision;
 import dev.llmproxy.common.model.UsageRecord;
+import dev.llmproxy.proxy.balance.BackendStats;
 import dev.llmproxy.testsupport.MockLlmBackend;
 import dev.llmproxy.testsupport.Poll;
 import io.micrometer.core.instrument.Counter;
@@ -30,6 +31,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -276,5 +278,35 @@ class FlowControlTest {
     assertEquals(200, answer.statusCode(), answer.body());
     assertEquals(List.of("held"), order());
     assertEquals(0, queued(proxy));
+  }
+  @Test
+  void withMaxWaitingZeroABackendTakesARequestOnlyWhileTheEngineHasAFreeSlot(Vertx vertx) {
+    // vLLM reports no slot count: max_in_flight 2 is the backend's slots. Another client already runs one there.
+    backend.engineMetrics("vllm:num_requests_waiting 0\nvllm:num_requests_running 1\n");
+    ProxyHarness proxy = proxy(vertx, new JsonObject().put("max_waiting", 0).put("max_in_flight", 2));
+    BackendStats stats = proxy.environment.backendStats().all().values().iterator().next();
+    assertTrue(Poll.until(DEADLINE, () -> stats.engineLoad(System.nanoTime(), Long.MAX_VALUE) != null),
+        "the engine's figures were not scraped");
+    // Ours is answered late enough for two scrapes (one a second) to pass while it runs.
+    backend.answerDelay(10_000);
+    CompletableFuture<HttpResponse<String>> first = send(proxy, "first", "sk-a-0000000000", null);
+    assertTrue(Poll.until(DEADLINE, () -> order().size() == 1), "the first request did not arrive");
+    // The engine now runs the other client's request and ours: both slots taken, though this gateway has one in
+    // flight of the two max_in_flight allows. Before the next scrape the gateway counts its own send; after it, the
+    // engine's figure says the same.
+    backend.engineMetrics("vllm:num_requests_waiting 0\nvllm:num_requests_running 2\n");
+    List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>(List.of(first));
+    queue(proxy, answers, "second", "sk-b-0000000000", null);
+    long scrapedBefore = stats.engineLoad(System.nanoTime(), Long.MAX_VALUE).scrapedAtNanos();
+    assertTrue(Poll.until(DEADLINE, () -> stats.engineLoad(System.nanoTime(), Long.MAX_VALUE).scrapedAtNanos() != scrapedBefore),
+        "no new scrape");
+    assertEquals(1, queued(proxy));
+    assertEquals(List.of("first"), order());
+    // The other client's request ends: a slot is free while ours still runs, and the next scrape sends the second.
+    backend.engineMetrics("vllm:num_requests_waiting 0\nvllm:num_requests_running 1\n");
+    assertTrue(Poll.until(DEADLINE, () -> order().size() == 2), "the second request was not sent to the free slot");
+    assertFalse(first.isDone(), "the first had already ended: the second was not shown to go to the engine's free slot");
+    assertEquals(0, queued(proxy));
+    allOk(answers);
   }
 }

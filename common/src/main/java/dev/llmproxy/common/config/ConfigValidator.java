@@ -511,7 +511,12 @@ final class ConfigValidator {
   private void flowControl(FlowControlConfig f) {
     String at = "routing.flow_control.";
     atLeast(f.maxInFlight(), 0, at + "max_in_flight");
-    atLeast(f.maxWaiting(), 1, at + "max_waiting");
+    atLeast(f.maxWaiting(), 0, at + "max_waiting");
+    if (f.maxWaiting() == 0 && f.maxInFlight() <= 0) {
+      // Else a backend whose engine does not report its slots would have no capacity to hold requests to.
+      problems.error(at + "max_waiting", "0 (send only to a free slot) needs max_in_flight > 0: the slots of a backend"
+          + " whose engine does not report them (only llama.cpp does, in GET /props)");
+    }
     if (!(f.maxKvCache() > 0 && f.maxKvCache() <= 1)) {
       problems.error(at + "max_kv_cache", "must be > 0 and <= 1");
     }

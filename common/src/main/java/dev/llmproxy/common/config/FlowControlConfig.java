@@ -8,8 +8,10 @@ import java.time.Duration;
  * {@code routing.flow_control} (ours): when every backend serving a model is saturated, new requests wait in the
  * gateway, by priority band and round-robin across tenants, instead of piling onto the engines.
  *
- * @param maxInFlight    per backend, the saturation threshold when it has no fresh engine figures (0: no cap)
- * @param maxWaiting     the engine's own waiting requests at which it is saturated
+ * @param maxInFlight    per backend, the saturation threshold when it has no fresh engine figures (0: no cap); with
+ *                       {@code maxWaiting} 0, the slots of a backend whose engine does not report them
+ * @param maxWaiting     the engine's own waiting requests at which it is saturated; 0: none may wait there, a
+ *                       backend is saturated while it has no free slot
  * @param maxKvCache     the engine's KV-cache use (0..1) at which it is saturated
  * @param priorityHeader the request header a client may send its priority in (an integer, higher first)
  * @param maxQueue       requests waiting in the gateway, all bands together (per proxy instance)

@@ -80,6 +80,23 @@ class RoutingSwitchedOffTest {
   }
 
   @Test
+  void maxWaitingZeroNeedsACapacityForBackendsThatDoNotReportTheirSlots() {
+    LoadedConfig freeSlot = load(new JsonObject().put("flow_control", new JsonObject().put("enabled", true)
+        .put("max_waiting", 0).put("max_in_flight", 2)));
+    assertTrue(freeSlot.ok(), freeSlot.errors()::toString);
+    assertEquals(0, freeSlot.config().routing().flowControl().maxWaiting());
+    LoadedConfig noCapacity = load(new JsonObject().put("flow_control", new JsonObject().put("enabled", true)
+        .put("max_waiting", 0)));
+    assertFalse(noCapacity.ok());
+    assertTrue(noCapacity.errors().stream().anyMatch(e -> e.startsWith("routing.flow_control.max_waiting:")
+        && e.contains("max_in_flight")), noCapacity.errors()::toString);
+    LoadedConfig negative = load(new JsonObject().put("flow_control", new JsonObject().put("max_waiting", -1)
+        .put("max_in_flight", 2)));
+    assertTrue(negative.errors().stream().anyMatch(e -> e.startsWith("routing.flow_control.max_waiting:")),
+        negative.errors()::toString);
+  }
+
+  @Test
   void prefixAwareIsReadAndItsBadValuesAreNamedByPath() {
     LoadedConfig ok = load(new JsonObject().put("load_balance", "prefix_aware")
         .put("prefix_aware", new JsonObject().put("prefix_chars", 4000).put("load_factor", 2)));

@@ -28,7 +28,9 @@ public final class BackendStats {
   private volatile boolean healthy = true;
   private volatile double engineScore = Double.NaN;
   private volatile long engineScoredAtNanos;
-  private volatile dev.llmproxy.proxy.balance.engine.EngineLoad engineLoad;
+  private volatile Scraped scraped;
+  /** Requests the engine runs at once, as it reports them (llama.cpp's slots); 0 when unknown. */
+  private volatile int engineSlots;
 
   BackendStats(String name) {
     this.name = name;
@@ -162,13 +164,43 @@ public final class BackendStats {
 
   /** The engine's own figures as last scraped (flow control's saturation reads them), or null. */
   public void engineLoad(dev.llmproxy.proxy.balance.engine.EngineLoad load) {
-    this.engineLoad = load;
+    this.scraped = load == null ? null : new Scraped(load, inFlight.get());
+  }
+
+  /** The engine's figures with {@link #inFlight} when they arrived: what this gateway had at the engine then. */
+  private record Scraped(dev.llmproxy.proxy.balance.engine.EngineLoad load, int inFlightThen) {
+  }
+
+  /**
+   * The requests at the engine now (running and waiting), as best known: with figures scraped within
+   * {@code maxAgeNanos}, its running + waiting at the scrape plus what this gateway sent since, minus what of it
+   * ended since; never fewer than this gateway's own in flight, which are at the engine whatever it reported (one
+   * it had not counted yet at the scrape); without figures, those alone.
+   */
+  public int atEngine(long nowNanos, long maxAgeNanos) {
+    int mine = inFlight.get();
+    Scraped last = scraped;
+    if (last == null || !last.load.freshAt(nowNanos, maxAgeNanos) || Double.isNaN(last.load.running())) {
+      return mine;
+    }
+    double waiting = Double.isNaN(last.load.waiting()) ? 0 : last.load.waiting();
+    long estimate = Math.round(last.load.running() + waiting) + mine - last.inFlightThen;
+    return (int) Math.max(mine, Math.min(Integer.MAX_VALUE, estimate));
+  }
+
+  /** The engine's slot count as it last reported it (llama.cpp's {@code /props}); 0 when unknown. */
+  public int engineSlots() {
+    return engineSlots;
+  }
+
+  public void engineSlots(int slots) {
+    this.engineSlots = Math.max(0, slots);
   }
 
   /** The engine's figures when scraped within {@code maxAgeNanos}, else null. */
   public dev.llmproxy.proxy.balance.engine.EngineLoad engineLoad(long nowNanos, long maxAgeNanos) {
-    var load = engineLoad;
-    return load != null && load.freshAt(nowNanos, maxAgeNanos) ? load : null;
+    Scraped last = scraped;
+    return last != null && last.load.freshAt(nowNanos, maxAgeNanos) ? last.load : null;
   }
 
   /** The engine's score when read within {@code maxAgeNanos}, else NaN. */

@@ -35,6 +35,8 @@ public final class QuotaCutTap implements ResponseTap, SseScanner.Listener {
 
   public static final String REASON = "quota_exceeded";
   private static final JsonFactory JSON = new JsonFactory();
+  /** OpenAI's most choices a request may ask for ({@code n}); a higher index is not tracked. */
+  private static final int MAX_CHOICES = 128;
   /** An event longer than this is passed on as it is rather than held: memory stays bounded. */
   private static final int MAX_PENDING = 1 << 20;
 
@@ -54,6 +56,9 @@ public final class QuotaCutTap implements ResponseTap, SseScanner.Listener {
   /** Anthropic: the index of the content block open now, or -1. */
   private long openBlock = -1;
   private long sequence = -1;
+  /** OpenAI: the choices seen without their {@code finish_reason} yet (several with {@code n > 1}). */
+  private final java.util.BitSet openChoices = new java.util.BitSet();
+  private boolean choicesSeen;
 
   // The state of one scan.
   private byte[] bytes;
@@ -181,6 +186,13 @@ public final class QuotaCutTap implements ResponseTap, SseScanner.Listener {
           case "type" -> type = value == JsonToken.VALUE_STRING ? parser.getText() : null;
           case "index" -> index = value == JsonToken.VALUE_NUMBER_INT ? parser.getLongValue() : -1;
           case "sequence_number" -> sequence = value == JsonToken.VALUE_NUMBER_INT ? parser.getLongValue() : sequence;
+          case "choices" -> {
+            if (value == JsonToken.START_ARRAY) {
+              choices(parser);
+            } else {
+              parser.skipChildren();
+            }
+          }
           case "response", "message" -> {
             if (value == JsonToken.START_OBJECT) {
               identity(parser);
@@ -198,6 +210,34 @@ public final class QuotaCutTap implements ResponseTap, SseScanner.Listener {
       }
     } catch (IOException e) {
       // Not JSON the closing frames can learn from: they go without it.
+    }
+  }
+
+  /** Which OpenAI choices are still generating: each seen goes open, and closed by its {@code finish_reason}. */
+  private void choices(JsonParser parser) throws IOException {
+    JsonToken token;
+    while ((token = parser.nextToken()) != JsonToken.END_ARRAY && token != null) {
+      if (token != JsonToken.START_OBJECT) {
+        parser.skipChildren();
+        continue;
+      }
+      long index = 0;
+      boolean finished = false;
+      while (parser.nextToken() == JsonToken.FIELD_NAME) {
+        String field = parser.currentName();
+        JsonToken value = parser.nextToken();
+        if ("index".equals(field) && value == JsonToken.VALUE_NUMBER_INT) {
+          index = parser.getLongValue();
+        } else if ("finish_reason".equals(field)) {
+          finished = value == JsonToken.VALUE_STRING;
+        } else {
+          parser.skipChildren();
+        }
+      }
+      if (index >= 0 && index < MAX_CHOICES) {
+        choicesSeen = true;
+        openChoices.set((int) index, !finished);
+      }
     }
   }
 
@@ -224,18 +264,13 @@ public final class QuotaCutTap implements ResponseTap, SseScanner.Listener {
     Buffer out = Buffer.buffer();
     switch (client) {
       case OPENAI -> {
-        boolean text = "text_completion".equals(object);
-        JsonObject choice = new JsonObject().put("index", 0);
-        if (text) {
-          choice.put("text", "");
-        } else {
-          choice.put("delta", new JsonObject());
+        // Every choice still generating ends with "length" (n > 1 streams several); none seen yet: choice 0.
+        if (!choicesSeen) {
+          openChoices.set(0);
         }
-        choice.putNull("logprobs").put("finish_reason", "length");
-        JsonObject last = new JsonObject().put("id", id).put("object", text ? "text_completion" : "chat.completion.chunk")
-            .put("created", created >= 0 ? created : System.currentTimeMillis() / 1000).put("model", model)
-            .put("choices", new JsonArray().add(choice));
-        frame(out, null, last);
+        for (int index = openChoices.nextSetBit(0); index >= 0; index = openChoices.nextSetBit(index + 1)) {
+          frame(out, null, lastChunk(index));
+        }
         out.appendBuffer(client.streamErrorFrame(error));
         out.appendString("data: [DONE]\n\n");
       }
@@ -262,6 +297,21 @@ public final class QuotaCutTap implements ResponseTap, SseScanner.Listener {
       }
     }
     return out;
+  }
+
+  /** An OpenAI chunk that ends choice {@code index} for lack of quota. */
+  private JsonObject lastChunk(int index) {
+    boolean text = "text_completion".equals(object);
+    JsonObject choice = new JsonObject().put("index", index);
+    if (text) {
+      choice.put("text", "");
+    } else {
+      choice.put("delta", new JsonObject());
+    }
+    choice.putNull("logprobs").put("finish_reason", "length");
+    return new JsonObject().put("id", id).put("object", text ? "text_completion" : "chat.completion.chunk")
+        .put("created", created >= 0 ? created : System.currentTimeMillis() / 1000).put("model", model)
+        .put("choices", new JsonArray().add(choice));
   }
 
   private static void frame(Buffer out, String event, JsonObject data) {

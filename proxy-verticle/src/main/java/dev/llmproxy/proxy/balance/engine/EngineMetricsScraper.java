@@ -14,6 +14,7 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,12 +46,15 @@ public final class EngineMetricsScraper {
   /** A larger body is not a metrics page of an inference server: the scrape fails. */
   public static final int MAX_BODY_BYTES = 2 * 1024 * 1024;
   private static final int KEEP_ALIVE_SECONDS = 4;
+  /** How often a llama.cpp server's slot count is read again (it changes only when the server restarts). */
+  static final long SLOTS_REFRESH_NANOS = 60_000_000_000L;
 
   private final Vertx vertx;
   private final Context context;
   private final long intervalMs;
   private final long timeoutMs;
   private final BiConsumer<String, EngineLoad> sink;
+  private final BiConsumer<String, Integer> slotsSink;
   private final HttpClient client;
   private Map<String, Target> targets = new LinkedHashMap<>();
   private long timerId = -1;
@@ -63,6 +67,20 @@ public final class EngineMetricsScraper {
    *                 and (url, null) when a scrape fails or the text has no known metric
    */
   public EngineMetricsScraper(Vertx vertx, Duration interval, Duration timeout, BiConsumer<String, EngineLoad> sink) {
+    this(vertx, interval, timeout, sink, (url, slots) -> { });
+  }
+
+  /**
+   * @param slotsSink called on the caller's event loop with (backend url, slots) when a llama.cpp server's
+   *                  {@code GET /props} was read (its {@code total_slots}; 0 when it has none or the read failed):
+   *                  after its first successful scrape, then every minute. The other engines publish no slot count
+   *                  (vLLM's {@code max_num_seqs} is not in its documented metrics; TGI's {@code /info}
+   *                  {@code max_concurrent_requests} is its admission cap, not its batch; SGLang's
+   *                  {@code max_running_requests} server argument is unset unless given at launch): for them
+   *                  {@code routing.flow_control.max_in_flight} stands in.
+   */
+  public EngineMetricsScraper(Vertx vertx, Duration interval, Duration timeout, BiConsumer<String, EngineLoad> sink,
+      BiConsumer<String, Integer> slotsSink) {
     if (interval.toMillis() < 1 || timeout.toMillis() < 1) {
       throw new IllegalArgumentException("interval and timeout must be at least 1 ms");
     }
@@ -71,6 +89,7 @@ public final class EngineMetricsScraper {
     this.intervalMs = interval.toMillis();
     this.timeoutMs = timeout.toMillis();
     this.sink = sink;
+    this.slotsSink = slotsSink;
     HttpClientOptions options = new HttpClientOptions()
         .setName("engine-metrics")
         .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, timeoutMs))
@@ -146,7 +165,7 @@ public final class EngineMetricsScraper {
     target.inFlight = true;
     String url = target.backend.url();
     // the client may complete on a connection's event loop rather than ours: hop back before touching state
-    fetch(target).onComplete(result -> onContext(() -> {
+    fetch(target, target.path).onComplete(result -> onContext(() -> {
       target.inFlight = false;
       if (stopped || targets.get(url) != target) {
         return;
@@ -165,6 +184,37 @@ public final class EngineMetricsScraper {
       } catch (RuntimeException e) {
         LOG.error("engine load sink failed for {}", url, e);
       }
+      if (load != null && "llamacpp".equals(load.engine()) && !target.slotsInFlight
+          && load.scrapedAtNanos() - target.slotsReadAtNanos >= 0) {
+        readSlots(target);
+      }
+    }));
+  }
+
+  /** A llama.cpp server's {@code total_slots} from {@code GET /props}, to the slots sink. */
+  private void readSlots(Target target) {
+    target.slotsInFlight = true;
+    String url = target.backend.url();
+    fetch(target, target.propsPath()).onComplete(result -> onContext(() -> {
+      target.slotsInFlight = false;
+      target.slotsReadAtNanos = System.nanoTime() + SLOTS_REFRESH_NANOS;
+      if (stopped || targets.get(url) != target) {
+        return;
+      }
+      int slots = 0;
+      if (result.succeeded()) {
+        try {
+          Object total = new JsonObject(result.result()).getValue("total_slots");
+          slots = total instanceof Number n && n.intValue() > 0 ? n.intValue() : 0;
+        } catch (RuntimeException e) {
+          LOG.debug("backend {}: /props is not JSON", target.backend.name());
+        }
+      }
+      try {
+        slotsSink.accept(url, slots);
+      } catch (RuntimeException e) {
+        LOG.error("engine slots sink failed for {}", url, e);
+      }
     }));
   }
 
@@ -181,18 +231,18 @@ public final class EngineMetricsScraper {
     }
   }
 
-  /** The body of one GET of the target's /metrics, failed on a non-200, a too-large body or the deadline. */
-  private Future<Buffer> fetch(Target target) {
+  /** The body of one GET of the target's {@code path}, failed on a non-200, a too-large body or the deadline. */
+  private Future<Buffer> fetch(Target target, String path) {
     Promise<Buffer> promise = Promise.promise();
     RequestOptions options = new RequestOptions()
         .setMethod(HttpMethod.GET)
         .setHost(target.host)
         .setPort(target.port)
         .setSsl(target.ssl)
-        .setURI(target.path)
+        .setURI(path)
         .setConnectTimeout(timeoutMs)
         .setIdleTimeout(timeoutMs)
-        .putHeader(HttpHeaders.ACCEPT, "text/plain");
+        .putHeader(HttpHeaders.ACCEPT, path.equals(target.path) ? "text/plain" : "application/json");
     target.backend.headers().forEach(options::putHeader);
     AtomicReference<HttpClientRequest> request = new AtomicReference<>();
     long deadline = vertx.setTimer(timeoutMs, id -> {
@@ -263,6 +313,9 @@ public final class EngineMetricsScraper {
     String path;
     boolean inFlight;
     boolean failing;
+    boolean slotsInFlight;
+    /** {@link System#nanoTime()} from which its slot count is due to be read (again). */
+    long slotsReadAtNanos = System.nanoTime();
 
     Target(Backend backend) {
       update(backend);
@@ -280,6 +333,10 @@ public final class EngineMetricsScraper {
         base = base.substring(0, base.length() - 1);
       }
       path = base + "/metrics";
+    }
+
+    String propsPath() {
+      return path.substring(0, path.length() - "/metrics".length()) + "/props";
     }
 
     String metricsUrl() {
