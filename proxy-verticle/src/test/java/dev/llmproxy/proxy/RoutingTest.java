@@ -83,28 +83,67 @@ class RoutingTest {
     stream.abort();
   }
 
+  /**
+   * The slow backend's delay: far above what a loaded 2-core machine adds to a loopback request (single requests to
+   * an undelayed backend were seen at up to ~100 ms there, so a delay of 60 ms did not tell the two apart).
+   */
+  private static final int SLOW_MS = 300;
+
   @Test
   void latencyBasedPrefersTheFasterBackendAndWinsBackARecoveredOne(Vertx vertx) {
-    MockLlmBackend slow = backend(vertx).answerDelay(60);
+    warmUpTheJvm();
+    MockLlmBackend slow = backend(vertx).answerDelay(SLOW_MS);
     MockLlmBackend fast = backend(vertx);
     ProxyHarness proxy = proxy(vertx, new JsonArray().add(entry("slow", slow)).add(entry("fast", fast)),
         new JsonObject().put("load_balance", "latency_based"));
+    StringBuilder served = new StringBuilder();
     for (int i = 0; i < 40; i++) {
-      Http.post(proxy.client, "/v1/chat/completions", CHAT);
+      served.append(serve(proxy, slow, fast));
     }
-    assertTrue(fast.completions() >= 36, "fast got " + fast.completions() + " of 40");
+    assertTrue(fast.completions() >= 36, "fast got " + fast.completions() + " of 40: " + served);
 
+    // The fast backend's average climbs with each slow answer while the idle one's decays (half-life 10 s); once it
+    // is tried, the recovered backend's own average falls a fifth per answer, so it may lose a few more turns before
+    // it wins for good. How many requests that takes depends on the clock: it is waited for with a deadline (three
+    // answers in a row), then held to.
     slow.answerDelay(0);
-    fast.answerDelay(60);
-    for (int i = 0; i < 40; i++) {
-      Http.post(proxy.client, "/v1/chat/completions", CHAT);
-    }
+    fast.answerDelay(SLOW_MS);
+    served.setLength(0);
+    assertTrue(Poll.until(Duration.ofSeconds(60), () -> served.append(serve(proxy, slow, fast)).toString()
+            .endsWith(" S S S")),
+        "the recovered backend never won three requests in a row: " + served);
     int slowBefore = slow.completions();
     for (int i = 0; i < 10; i++) {
-      Http.post(proxy.client, "/v1/chat/completions", CHAT);
+      served.append(serve(proxy, slow, fast));
     }
-    assertTrue(slow.completions() - slowBefore >= 9,
-        "once recovered, the formerly slow backend should win; it got " + (slow.completions() - slowBefore) + " of 10");
+    System.out.println("latency_based, after the swap (S: the recovered backend):" + served);
+    assertTrue(slow.completions() - slowBefore >= 9, "once recovered, the formerly slow backend should win; it got "
+        + (slow.completions() - slowBefore) + " of 10: " + served);
+  }
+
+  /** One request: " S" when the slow backend answered it, " F" when the fast one did (the failures' trace). */
+  private static String serve(ProxyHarness proxy, MockLlmBackend slow, MockLlmBackend fast) {
+    int before = slow.completions();
+    assertEquals(200, Http.post(proxy.client, "/v1/chat/completions", CHAT).status());
+    return slow.completions() > before ? " S" : " F";
+  }
+
+  /**
+   * Requests through a proxy of another Vert.x: the JVM's first requests (class loading, JIT) took a second on a
+   * loaded machine, and that, as the slow backend's first sample, would keep it from being tried again for tens of
+   * seconds after it recovers (only the decay brings a backend's average down while it gets no traffic).
+   */
+  private static void warmUpTheJvm() {
+    Vertx other = Vertx.vertx();
+    try {
+      MockLlmBackend backend = Http.await(MockLlmBackend.start(other, 0));
+      ProxyHarness proxy = Http.await(ProxyHarness.start(other, List.of(backend.baseUrl()), new JsonObject()));
+      for (int i = 0; i < 20; i++) {
+        assertEquals(200, Http.post(proxy.client, "/v1/chat/completions", CHAT).status());
+      }
+    } finally {
+      Http.await(other.close());
+    }
   }
 
   @Test
