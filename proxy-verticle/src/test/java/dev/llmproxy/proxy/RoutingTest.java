@@ -97,29 +97,42 @@ class RoutingTest {
     MockLlmBackend fast = backend(vertx);
     ProxyHarness proxy = proxy(vertx, new JsonArray().add(entry("slow", slow)).add(entry("fast", fast)),
         new JsonObject().put("load_balance", "latency_based"));
+    // A backend's first sample seeds its average, and a loaded machine can make any one request slow (a first one
+    // to the fast backend was seen above 300 ms): until the decay (half-life 10 s) or new samples wash that out, the
+    // other backend may win. How long that takes depends on the clock, so each preference is waited for with a
+    // deadline (three wins in a row), then held to over the requests that follow.
     StringBuilder served = new StringBuilder();
+    assertTrue(winsThreeInARow(proxy, slow, fast, " F", served), "the fast backend never won three in a row: " + served);
+    int fastBefore = fast.completions();
+    served.append(" |");
     for (int i = 0; i < 40; i++) {
       served.append(serve(proxy, slow, fast));
     }
-    assertTrue(fast.completions() >= 36, "fast got " + fast.completions() + " of 40: " + served);
+    assertTrue(fast.completions() - fastBefore >= 36,
+        "fast got " + (fast.completions() - fastBefore) + " of 40: " + served);
 
-    // The fast backend's average climbs with each slow answer while the idle one's decays (half-life 10 s); once it
-    // is tried, the recovered backend's own average falls a fifth per answer, so it may lose a few more turns before
-    // it wins for good. How many requests that takes depends on the clock: it is waited for with a deadline (three
-    // answers in a row), then held to.
+    // The fast backend's average climbs with each slow answer while the idle one's decays; once it is tried, the
+    // recovered backend's own average falls a fifth per answer, so it may lose a few more turns before it wins.
     slow.answerDelay(0);
     fast.answerDelay(SLOW_MS);
-    served.setLength(0);
-    assertTrue(Poll.until(Duration.ofSeconds(60), () -> served.append(serve(proxy, slow, fast)).toString()
-            .endsWith(" S S S")),
+    served.append(" | swapped:");
+    assertTrue(winsThreeInARow(proxy, slow, fast, " S", served),
         "the recovered backend never won three requests in a row: " + served);
     int slowBefore = slow.completions();
+    served.append(" |");
     for (int i = 0; i < 10; i++) {
       served.append(serve(proxy, slow, fast));
     }
-    System.out.println("latency_based, after the swap (S: the recovered backend):" + served);
+    System.out.println("latency_based (S: the backend slow at first, | between waiting and holding):" + served);
     assertTrue(slow.completions() - slowBefore >= 9, "once recovered, the formerly slow backend should win; it got "
         + (slow.completions() - slowBefore) + " of 10: " + served);
+  }
+
+  /** Requests until {@code winner} (" S" or " F", as {@link #serve} says) answered three in a row; false after 60 s. */
+  private static boolean winsThreeInARow(ProxyHarness proxy, MockLlmBackend slow, MockLlmBackend fast, String winner,
+      StringBuilder served) {
+    return Poll.until(Duration.ofSeconds(60),
+        () -> served.append(serve(proxy, slow, fast)).toString().endsWith(winner.repeat(3)));
   }
 
   /** One request: " S" when the slow backend answered it, " F" when the fast one did (the failures' trace). */
