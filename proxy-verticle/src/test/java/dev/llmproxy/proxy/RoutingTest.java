@@ -128,10 +128,14 @@ class RoutingTest {
         + (slow.completions() - slowBefore) + " of 10: " + served);
   }
 
-  /** Requests until {@code winner} (" S" or " F", as {@link #serve} says) answered three in a row; false after 60 s. */
+  /**
+   * Requests until {@code winner} (" S" or " F", as {@link #serve} says) answered three in a row; false after 120 s.
+   * At a load average of 52 the switch back took 106 requests (the slow backend's first sample, over a second, had
+   * to be worked down a fifth per answer, each answer waiting for the decay): the deadline leaves room for that.
+   */
   private static boolean winsThreeInARow(ProxyHarness proxy, MockLlmBackend slow, MockLlmBackend fast, String winner,
       StringBuilder served) {
-    return Poll.until(Duration.ofSeconds(60),
+    return Poll.until(Duration.ofSeconds(120),
         () -> served.append(serve(proxy, slow, fast)).toString().endsWith(winner.repeat(3)));
   }
 
