@@ -18,8 +18,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -44,62 +42,41 @@ class ClusterAdminProcessTest {
   @Test
   void everyProxyMemberIsListedAndConcurrentReloadsOnTwoMembersRunOneAfterTheOther(Vertx vertx,
       @TempDir Path dir) throws Exception {
-    MockLlmBackend backend = MockLlmBackend.start(vertx, 0).toCompletionStage().toCompletableFuture()
-        .get(10, TimeUnit.SECONDS);
     int firstPort = RunningGateway.freePort();
     int secondPort = RunningGateway.freePort();
     int adminPort = RunningGateway.freePort();
     int firstCluster = RunningGateway.freePort();
     int secondCluster = RunningGateway.freePort();
     Path config = dir.resolve("config.yaml");
-    String base = """
-        server:
-          listen: "127.0.0.1:%d"
-        log:
-          level: info
-        backends:
-          - name: mock
-            url: "%s"
-        {more_backends}
-        admin:
-          enabled: true
-          token: "%s"
-          listen: "127.0.0.1:%d"
-          db_path: "%s"
-        usage:
-          journal_path: "%s"
-        reload:
-          lock_timeout: 8s
-        cluster:
-          name: "admin-view-test-%d"
-          members: ["127.0.0.1:%d", "127.0.0.1:%d"]
-        """.formatted(firstPort, backend.baseUrl(), TOKEN, adminPort, dir.resolve("keys.db"), dir.resolve("journal"),
-        firstPort, firstCluster, secondCluster);
-    base = base.replace("{more_backends}\n", "{more_backends}");
-    Files.writeString(config, base.replace("{more_backends}", ""));
-
-    List<Process> started = new ArrayList<>();
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     Path firstLog = dir.resolve("first.log");
     Path secondLog = dir.resolve("second.log");
-    try {
+    try (MockLlmBackend backend = RunningGateway.await(MockLlmBackend.start(vertx, 0));
+         GatewayProcesses processes = new GatewayProcesses()) {
+      // {more_backends} is where a test adds to the list of backends.
+      String base = GatewayProcesses.gatewayYaml(firstPort, backend.baseUrl()) + "{more_backends}"
+          + GatewayProcesses.adminYaml(TOKEN, adminPort, dir) + """
+          usage:
+            journal_path: "%s"
+          reload:
+            lock_timeout: 8s
+          """.formatted(dir.resolve("journal"))
+          + GatewayProcesses.clusterYaml("admin-view-test-" + firstPort, firstCluster, secondCluster);
+      Files.writeString(config, base.replace("{more_backends}", ""));
       // Each member's proxy listens on a port of its own: an override of each member's, kept across reloads (a
       // member applies a reload read elsewhere with its own overrides).
-      started.add(ClusterProcessTest.member(config, "proxy,auth,discovery,usage,admin", firstCluster, firstLog,
-          Files.createDirectories(dir.resolve("first")), Map.of("LLMPROXY_SERVER_LISTEN", "127.0.0.1:" + firstPort)));
-      Process second = ClusterProcessTest.member(config, "proxy", secondCluster, secondLog,
+      processes.member(config, "proxy,auth,discovery,usage,admin", firstCluster, firstLog,
+          Files.createDirectories(dir.resolve("first")), Map.of("LLMPROXY_SERVER_LISTEN", "127.0.0.1:" + firstPort));
+      Process second = processes.member(config, "proxy", secondCluster, secondLog,
           Files.createDirectories(dir.resolve("second")),
           Map.of("LLMPROXY_SERVER_LISTEN", "127.0.0.1:" + secondPort));
-      started.add(second);
       for (int port : new int[] {firstPort, secondPort}) {
-        assertTrue(Poll.until(Duration.ofSeconds(120), () -> GatewayProcessTest.status(http, port, "/ready") == 200),
-            "member on " + port + " never ready: " + GatewayProcessTest.read(firstLog) + "\n--- second:\n"
-                + GatewayProcessTest.read(secondLog));
-        assertEquals(200, ClusterProcessTest.chat(http, port, KEY, "view-" + port).statusCode());
+        GatewayProcesses.awaitReady(http, port, firstLog, secondLog);
+        assertEquals(200, GatewayProcesses.chat(http, port, KEY, "view-" + port).statusCode());
       }
 
       // Each proxy member's own view, by member.
-      JsonArray members = backends(http, adminPort).getJsonArray("members");
+      JsonArray members = backends(http, adminPort, TOKEN).getJsonArray("members");
       assertEquals(2, members.size(), members.encode());
       assertNotEquals(members.getJsonObject(0).getString("node_id"), members.getJsonObject(1).getString("node_id"));
       for (Object o : members) {
@@ -166,13 +143,6 @@ class ClusterAdminProcessTest {
         assertEquals(3L, new JsonObject(slowMessage.substring(slowMessage.indexOf("applied: ") + "applied: ".length()))
             .getLong("version"), slow);
       }
-
-    } finally {
-      started.forEach(Process::destroyForcibly);
-      for (Process process : started) {
-        process.waitFor(30, TimeUnit.SECONDS);
-      }
-      backend.close();
     }
   }
 
@@ -182,10 +152,11 @@ class ClusterAdminProcessTest {
         .allMatch(m -> ((JsonObject) m).getJsonArray("changed").contains("routing"));
   }
 
-  private static JsonObject backends(HttpClient http, int adminPort) throws Exception {
+  /** {@code /admin/backends}: each proxy member's own view (the admin API waits a while for each member). */
+  static JsonObject backends(HttpClient http, int adminPort, String token) throws Exception {
     HttpResponse<String> response = http.send(HttpRequest.newBuilder(
             URI.create("http://127.0.0.1:" + adminPort + "/admin/backends"))
-        .timeout(Duration.ofSeconds(60)).header("X-Admin-Token", TOKEN).build(), HttpResponse.BodyHandlers.ofString());
+        .timeout(Duration.ofSeconds(60)).header("X-Admin-Token", token).build(), HttpResponse.BodyHandlers.ofString());
     assertEquals(200, response.statusCode(), response.body());
     return new JsonObject(response.body()).getJsonObject("data");
   }

@@ -17,8 +17,8 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -40,10 +40,6 @@ class ClusterReloadProcessTest {
 
   @Test
   void aReloadOnOneMemberAppliesOnEveryMemberOrOnNone(Vertx vertx, @TempDir Path dir) throws Exception {
-    MockLlmBackend first = MockLlmBackend.start(vertx, 0).toCompletionStage().toCompletableFuture()
-        .get(10, TimeUnit.SECONDS);
-    MockLlmBackend second = MockLlmBackend.start(vertx, 0).toCompletionStage().toCompletableFuture()
-        .get(10, TimeUnit.SECONDS);
     int proxyPort = RunningGateway.freePort();
     int adminPort = RunningGateway.freePort();
     int servicesCluster = RunningGateway.freePort();
@@ -53,44 +49,22 @@ class ClusterReloadProcessTest {
     // Only the services member has the script: it validates the file, the proxy member cannot apply it.
     Files.writeString(servicesDir.resolve("route.lua"), "-- the balancer's choice stands\n");
     Path config = dir.resolve("config.yaml");
-    String base = """
-        server:
-          listen: "127.0.0.1:%d"
-        log:
-          level: info
-        backends:
-          - name: mock
-            url: "{backend}"
-        admin:
-          enabled: true
-          token: "%s"
-          listen: "127.0.0.1:%d"
-          db_path: "%s"
-        usage:
-          journal_path: "%s"
-        cluster:
-          name: "reload-test-%d"
-          members: ["127.0.0.1:%d", "127.0.0.1:%d"]
-        """.formatted(proxyPort, TOKEN, adminPort, dir.resolve("keys.db"), dir.resolve("journal"), proxyPort,
-        servicesCluster, proxyCluster);
-    Files.writeString(config, base.replace("{backend}", first.baseUrl()));
-
-    List<Process> started = new ArrayList<>();
+    String base = GatewayProcesses.gatewayYaml(proxyPort, "{backend}")
+        + GatewayProcesses.adminYaml(TOKEN, adminPort, dir)
+        + "usage:\n  journal_path: \"" + dir.resolve("journal") + "\"\n"
+        + GatewayProcesses.clusterYaml("reload-test-" + proxyPort, servicesCluster, proxyCluster);
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     Path servicesLog = dir.resolve("services.log");
     Path proxyLog = dir.resolve("proxy.log");
-    try {
-      started.add(ClusterProcessTest.member(config, "auth,discovery,usage,admin", servicesCluster, servicesLog,
-          servicesDir));
-      assertTrue(Poll.until(Duration.ofSeconds(90),
-              () -> GatewayProcessTest.read(servicesLog).contains("cluster member ")),
-          "services member never started: " + GatewayProcessTest.read(servicesLog));
-      Process proxy = ClusterProcessTest.member(config, "proxy", proxyCluster, proxyLog, proxyDir);
-      started.add(proxy);
-      assertTrue(Poll.until(Duration.ofSeconds(90), () -> GatewayProcessTest.status(http, proxyPort, "/ready") == 200),
-          "proxy member never ready: " + GatewayProcessTest.read(proxyLog)
-              + "\n--- services:\n" + GatewayProcessTest.read(servicesLog));
-      assertEquals(200, ClusterProcessTest.chat(http, proxyPort, KEY, "r-1").statusCode());
+    try (MockLlmBackend first = RunningGateway.await(MockLlmBackend.start(vertx, 0));
+         MockLlmBackend second = RunningGateway.await(MockLlmBackend.start(vertx, 0));
+         GatewayProcesses processes = new GatewayProcesses()) {
+      Files.writeString(config, base.replace("{backend}", first.baseUrl()));
+      processes.member(config, "auth,discovery,usage,admin", servicesCluster, servicesLog, servicesDir, Map.of());
+      GatewayProcesses.awaitJoined(servicesLog);
+      Process proxy = processes.member(config, "proxy", proxyCluster, proxyLog, proxyDir, Map.of());
+      GatewayProcesses.awaitReady(http, proxyPort, proxyLog, servicesLog);
+      assertEquals(200, GatewayProcesses.chat(http, proxyPort, KEY, "r-1").statusCode());
       assertEquals(1, first.completions());
 
       // A broken file: refused with its errors by path, nothing changes on either member.
@@ -99,7 +73,7 @@ class ClusterReloadProcessTest {
       HttpResponse<String> refused = reload(http, adminPort);
       assertEquals(400, refused.statusCode(), refused.body());
       assertTrue(refused.body().contains("routing.retry.max_retries"), refused.body());
-      assertEquals(200, ClusterProcessTest.chat(http, proxyPort, KEY, "r-2").statusCode());
+      assertEquals(200, GatewayProcesses.chat(http, proxyPort, KEY, "r-2").statusCode());
       assertEquals(0, second.completions(), "the broken file's backend is never used");
       assertEquals(List.of(1L, 1L), versions(http, adminPort));
 
@@ -127,7 +101,7 @@ class ClusterReloadProcessTest {
       }), "the proxy member is back on the first backend");
       int onSecond = second.completions();
       for (int i = 0; i < 5; i++) {
-        assertEquals(200, ClusterProcessTest.chat(http, proxyPort, KEY, "r-4-" + i).statusCode());
+        assertEquals(200, GatewayProcesses.chat(http, proxyPort, KEY, "r-4-" + i).statusCode());
       }
       assertEquals(onSecond, second.completions(), "after the roll-back no request reaches the second backend");
 
@@ -155,13 +129,6 @@ class ClusterReloadProcessTest {
       assertEquals(onFirst, first.completions(), "the first backend gets no request once the second is in use");
       assertEquals(List.of(2L, 2L), versions(http, adminPort));
       assertTrue(showsBackend(http, adminPort, second.baseUrl()));
-    } finally {
-      started.forEach(Process::destroyForcibly);
-      for (Process process : started) {
-        process.waitFor(30, TimeUnit.SECONDS);
-      }
-      first.close();
-      second.close();
     }
   }
 
@@ -194,10 +161,6 @@ class ClusterReloadProcessTest {
   }
 
   private static int chatStatus(HttpClient http, int port, String requestId) {
-    try {
-      return ClusterProcessTest.chat(http, port, KEY, requestId).statusCode();
-    } catch (Exception e) {
-      return -1;
-    }
+    return GatewayProcesses.chatStatus(http, port, KEY, requestId);
   }
 }

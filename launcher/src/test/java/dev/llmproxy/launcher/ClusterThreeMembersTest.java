@@ -1,8 +1,7 @@
 package dev.llmproxy.launcher;
 
-import static dev.llmproxy.launcher.ClusterProcessTest.chat;
-import static dev.llmproxy.launcher.ClusterProcessTest.chatStatus;
-import static dev.llmproxy.launcher.ClusterProcessTest.member;
+import static dev.llmproxy.launcher.GatewayProcesses.chat;
+import static dev.llmproxy.launcher.GatewayProcesses.chatStatus;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,7 +18,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -48,27 +46,17 @@ class ClusterThreeMembersTest {
 
   @Test
   void usageOutlivesItsMemberAndAuthFailsStaticThenRecovers(Vertx vertx, @TempDir Path dir) throws Exception {
-    MockLlmBackend backend = MockLlmBackend.start(vertx, 0).toCompletionStage().toCompletableFuture()
-        .get(10, TimeUnit.SECONDS);
     int proxyPort = RunningGateway.freePort();
     int adminPort = RunningGateway.freePort();
     int authCluster = RunningGateway.freePort();
     int usageCluster = RunningGateway.freePort();
     int proxyCluster = RunningGateway.freePort();
     Path config = dir.resolve("config.yaml");
-    Files.writeString(config, """
-        server:
-          listen: "127.0.0.1:%d"
-        log:
-          level: info
-        backends:
-          - name: mock
-            url: "%s"
-        admin:
-          enabled: true
-          token: "%s"
-          listen: "127.0.0.1:%d"
-          db_path: "%s"
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    try (MockLlmBackend backend = RunningGateway.await(MockLlmBackend.start(vertx, 0));
+         GatewayProcesses members = new GatewayProcesses()) {
+      Files.writeString(config, GatewayProcesses.gatewayYaml(proxyPort, backend.baseUrl())
+          + GatewayProcesses.adminYaml(TOKEN, adminPort, dir) + """
         auth:
           enabled: true
           cache_ttl: %ds
@@ -87,32 +75,20 @@ class ClusterThreeMembersTest {
           reporters:
             - name: store
               type: builtin
-        cluster:
-          name: "three-test-%d"
-          members: ["127.0.0.1:%d", "127.0.0.1:%d", "127.0.0.1:%d"]
-          usage_handover:
-            ack_timeout: 3s
-        """.formatted(proxyPort, backend.baseUrl(), TOKEN, adminPort, dir.resolve("keys.db"), CACHE_TTL.toSeconds(),
-        STATIC_KEY, dir.resolve("journal"), proxyPort, authCluster, usageCluster, proxyCluster));
-
-    List<Process> started = new ArrayList<>();
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    try {
+        """.formatted(CACHE_TTL.toSeconds(), STATIC_KEY, dir.resolve("journal"))
+          + GatewayProcesses.clusterYaml("three-test-" + proxyPort, authCluster, usageCluster, proxyCluster) + """
+            usage_handover:
+              ack_timeout: 3s
+          """);
       Path authLog = dir.resolve("auth.log");
-      Process auth = member(config, "auth,admin", authCluster, authLog);
-      started.add(auth);
+      Process auth = members.member(config, "auth,admin", authCluster, authLog);
       Path usageLog = dir.resolve("usage.log");
-      Process usage = member(config, "usage,discovery", usageCluster, usageLog);
-      started.add(usage);
-      for (Path log : List.of(authLog, usageLog)) {
-        assertTrue(Poll.until(Duration.ofSeconds(90), () -> GatewayProcessTest.read(log).contains("cluster member ")),
-            "member never started: " + GatewayProcessTest.read(log));
-      }
+      Process usage = members.member(config, "usage,discovery", usageCluster, usageLog);
+      GatewayProcesses.awaitJoined(authLog);
+      GatewayProcesses.awaitJoined(usageLog);
       Path proxyLog = dir.resolve("proxy.log");
-      Process proxy = member(config, "proxy", proxyCluster, proxyLog);
-      started.add(proxy);
-      assertTrue(Poll.until(Duration.ofSeconds(90), () -> GatewayProcessTest.status(http, proxyPort, "/ready") == 200),
-          "proxy member never ready: " + GatewayProcessTest.read(proxyLog));
+      Process proxy = members.member(config, "proxy", proxyCluster, proxyLog);
+      GatewayProcesses.awaitReady(http, proxyPort, proxyLog);
 
       // A key created through the admin member works through the proxy member.
       HttpResponse<String> created = admin(http, adminPort, "/admin/keys/create",
@@ -137,7 +113,7 @@ class ClusterThreeMembersTest {
 
       // It comes back: what waited on the proxy member is handed over, and new records follow.
       Path againLog = dir.resolve("usage-again.log");
-      started.add(member(config, "usage,discovery", usageCluster, againLog));
+      members.member(config, "usage,discovery", usageCluster, againLog);
       for (; sent < 20; sent++) {
         assertEquals(200, chat(http, proxyPort, key, "three-" + sent).statusCode(), GatewayProcessTest.read(proxyLog));
       }
@@ -175,17 +151,11 @@ class ClusterThreeMembersTest {
 
       // An auth member returns: both keys work again, the proxy member never restarted.
       Path authAgainLog = dir.resolve("auth-again.log");
-      started.add(member(config, "auth,admin", authCluster, authAgainLog));
-      assertTrue(Poll.until(Duration.ofSeconds(90), () -> chatStatus(http, proxyPort, uncachedKey) == 200
-              && chatStatus(http, proxyPort, STATIC_KEY) == 200),
+      members.member(config, "auth,admin", authCluster, authAgainLog);
+      assertTrue(Poll.until(Duration.ofSeconds(90), () -> chatStatus(http, proxyPort, uncachedKey, "probe") == 200
+              && chatStatus(http, proxyPort, STATIC_KEY, "probe") == 200),
           "no recovery: " + GatewayProcessTest.read(proxyLog) + "\n--- auth:\n" + GatewayProcessTest.read(authAgainLog));
       assertTrue(proxy.isAlive());
-    } finally {
-      started.forEach(Process::destroyForcibly);
-      for (Process process : started) {
-        process.waitFor(30, TimeUnit.SECONDS);
-      }
-      backend.close();
     }
   }
 
@@ -194,7 +164,7 @@ class ClusterThreeMembersTest {
     java.util.TreeSet<Integer> statuses = new java.util.TreeSet<>();
     for (int i = 0; i < LOOPS_COVERED; i++) {
       HttpClient fresh = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-      statuses.add(chatStatus(fresh, port, key));
+      statuses.add(chatStatus(fresh, port, key, "probe"));
     }
     return List.copyOf(statuses);
   }

@@ -255,21 +255,14 @@ class ConsoleBrowserTest {
   @Test
   @Order(10)
   void withoutAdminInSkipPathsTheFilesOpenAndTheLoginSaysWhy(@TempDir Path other) throws Exception {
-    try (RunningGateway guarded = RunningGateway.start(other, """
-        server:
-          listen: "{listen}"
-        backends:
-          - url: "{backend}"
-        admin:
-          enabled: true
-          token: "%s"
-          db_path: "%s"
+    try (RunningGateway guarded = RunningGateway.start(other, RunningGateway.ON_THE_MOCK
+        + RunningGateway.adminYaml(TOKEN, other) + """
         auth:
           enabled: true
           pipeline:
             - name: builtin_auth
               type: builtin
-        """.formatted(TOKEN, other.resolve("keys.db")))) {
+        """)) {
       assertEquals(200, guarded.get("/admin/ui/console.js").statusCode());
       assertEquals(401, guarded.get("/admin/status", "X-Admin-Token", TOKEN).statusCode());
       driver.get("http://127.0.0.1:" + guarded.port + "/admin/ui/");

@@ -21,24 +21,9 @@ class GatewayAdminTest {
 
   @Test
   void aKeyCreatedThroughTheAdminApiWorksAndADeletedOneIsRefusedWithin100ms(@TempDir Path dir) throws Exception {
-    try (RunningGateway gateway = RunningGateway.start(dir, """
-        server:
-          listen: "{listen}"
-        backends:
-          - url: "{backend}"
-        admin:
-          enabled: true
-          token: "%s"
-          db_path: "%s"
-        auth:
-          enabled: true
-          skip_paths: ["/health", "/ready", "/metrics", "/admin/"]
-          pipeline:
-            - name: builtin_auth
-              type: builtin
-        usage:
-          journal_path: "%s"
-        """.formatted(TOKEN, dir.resolve("keys.db"), dir.resolve("journal")))) {
+    try (RunningGateway gateway = RunningGateway.start(dir, RunningGateway.ON_THE_MOCK
+        + RunningGateway.adminYaml(TOKEN, dir) + RunningGateway.BUILTIN_KEYS
+        + "usage:\n  journal_path: \"" + dir.resolve("journal") + "\"\n")) {
       HttpResponse<String> created = admin(gateway, "/admin/keys/create", "{\"name\":\"e2e\",\"user_id\":\"u1\"}");
       assertEquals(200, created.statusCode(), created.body());
       String key = new JsonObject(created.body()).getJsonObject("data").getString("key");
@@ -63,11 +48,7 @@ class GatewayAdminTest {
         backends:
           - name: mock
             url: "{backend}"
-        admin:
-          enabled: true
-          token: "%s"
-          db_path: "%s"
-        """.formatted(TOKEN, dir.resolve("keys.db")))) {
+        """ + RunningGateway.adminYaml(TOKEN, dir))) {
       assertEquals(200, gateway.chat("no-auth-configured", CHAT).statusCode());
 
       HttpResponse<String> backends = gateway.get("/admin/backends", "X-Admin-Token", TOKEN);

@@ -21,21 +21,7 @@ class GatewayAuthTest {
 
   @BeforeAll
   static void start() throws Exception {
-    gateway = RunningGateway.start(dir, """
-        server:
-          listen: "{listen}"
-        backends:
-          - url: "{backend}"
-        auth:
-          enabled: true
-          pipeline:
-            - name: keys
-              type: static
-              static:
-                keys:
-                  - key: "sk-good-0123456789"
-                    name: "Team A"
-                    user_id: "alice"
+    gateway = RunningGateway.start(dir, RunningGateway.ON_THE_MOCK + RunningGateway.TEAM_A_AUTH + """
                   - key: "sk-off-0123456789"
                     status: "disabled"
         """);
@@ -48,7 +34,7 @@ class GatewayAuthTest {
 
   @Test
   void aValidKeyPassesAndIsNotForwarded() throws Exception {
-    assertEquals(200, gateway.chat("sk-good-0123456789", CHAT).statusCode());
+    assertEquals(200, gateway.chat(RunningGateway.TEAM_A_KEY, CHAT).statusCode());
     var received = gateway.backend.received();
     assertEquals(null, received.get(received.size() - 1).headers().get("Authorization"));
   }

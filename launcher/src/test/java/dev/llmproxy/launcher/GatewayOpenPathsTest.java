@@ -29,15 +29,7 @@ class GatewayOpenPathsTest {
 
   @BeforeAll
   static void start() throws Exception {
-    gateway = RunningGateway.start(dir, """
-        server:
-          listen: "{listen}"
-        backends:
-          - url: "{backend}"
-        admin:
-          enabled: true
-          token: "%s"
-          db_path: "%s"
+    gateway = RunningGateway.start(dir, RunningGateway.ON_THE_MOCK + RunningGateway.adminYaml(TOKEN, dir) + """
         usage:
           journal_path: "%s"
         metrics:
@@ -59,7 +51,7 @@ class GatewayOpenPathsTest {
                     user_id: "alice"
                   - key: "%s"
                     user_id: "bob"
-        """.formatted(TOKEN, dir.resolve("keys.db"), dir.resolve("journal"), NAMED, PLAIN));
+        """.formatted(dir.resolve("journal"), NAMED, PLAIN));
   }
 
   @AfterAll

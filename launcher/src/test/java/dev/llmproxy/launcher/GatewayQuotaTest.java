@@ -57,21 +57,7 @@ class GatewayQuotaTest {
 
   /** Builtin keys made through the admin API, usage stored and charged by the builtin reporter. */
   static String builtinKeysWithUsage(Path dir) {
-    return """
-        server:
-          listen: "{listen}"
-        backends:
-          - url: "{backend}"
-        admin:
-          enabled: true
-          token: "%s"
-          db_path: "%s"
-        auth:
-          enabled: true
-          skip_paths: ["/health", "/ready", "/metrics", "/admin/"]
-          pipeline:
-            - name: builtin_auth
-              type: builtin
+    return RunningGateway.ON_THE_MOCK + RunningGateway.adminYaml(TOKEN, dir) + RunningGateway.BUILTIN_KEYS + """
         usage:
           enabled: true
           journal_path: "%s"
@@ -79,7 +65,7 @@ class GatewayQuotaTest {
             - name: store
               type: builtin
               enabled: true
-        """.formatted(TOKEN, dir.resolve("keys.db"), dir.resolve("journal"));
+        """.formatted(dir.resolve("journal"));
   }
 
   static long usedQuota(RunningGateway gateway, String key) {

@@ -22,36 +22,23 @@ class GatewayRequestLogTest {
 
   @Test
   void anAuthenticatedRequestBecomesARowWithTheKeyMasked(@TempDir Path dir) throws Exception {
-    try (RunningGateway gateway = RunningGateway.start(dir, """
-        server:
-          listen: "{listen}"
-        backends:
-          - url: "{backend}"
+    String yaml = RunningGateway.ON_THE_MOCK + RunningGateway.TEAM_A_AUTH + """
         storage:
           databases:
             - name: logs
               driver: sqlite
               path: "%s"
-        auth:
-          enabled: true
-          pipeline:
-            - name: keys
-              type: static
-              static:
-                keys:
-                  - key: "sk-good-0123456789"
-                    name: "Team A"
-                    user_id: "alice"
         logging:
           enabled: true
           request:
             enabled: true
             storage: logs
             include_body: true
-        """.formatted(dir.resolve("logs.db")))) {
+        """.formatted(dir.resolve("logs.db"));
+    try (RunningGateway gateway = RunningGateway.start(dir, yaml)) {
       Pools pools = new Pools(gateway.vertx, gateway.config.storage());
       try {
-        HttpResponse<String> answer = gateway.chat("sk-good-0123456789",
+        HttpResponse<String> answer = gateway.chat(RunningGateway.TEAM_A_KEY,
             "{\"model\":\"mock\",\"max_tokens\":2,\"messages\":[]}");
         assertEquals(200, answer.statusCode());
 

@@ -12,7 +12,6 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.junit5.VertxExtension;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -61,18 +60,11 @@ class GatewayUsageCrashTest {
           request.response().end("ok");
         })))
         .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    int port = freePort();
+    int port = RunningGateway.freePort();
     Path journalDir = dir.resolve("journal");
     Path sqlite = dir.resolve("usage.db");
     Path config = dir.resolve("config.yaml");
-    Files.writeString(config, """
-        server:
-          listen: "127.0.0.1:%d"
-        log:
-          level: info
-        backends:
-          - name: mock
-            url: "%s"
+    Files.writeString(config, GatewayProcesses.gatewayYaml(port, backend.baseUrl()) + """
         storage:
           databases:
             - name: usage_db
@@ -93,13 +85,15 @@ class GatewayUsageCrashTest {
               type: database
               database:
                 storage: usage_db
-        """.formatted(port, backend.baseUrl(), sqlite, journalDir, receiver.actualPort()));
+        """.formatted(sqlite, journalDir, receiver.actualPort()));
     Path log = dir.resolve("gateway.log");
-    Process gateway = start(config, log, port);
+    HttpClient probe = HttpClient.newHttpClient();
     AtomicBoolean loading = new AtomicBoolean(true);
     Set<String> answered = ConcurrentHashMap.newKeySet();
     List<Thread> clients = new ArrayList<>();
-    try {
+    try (GatewayProcesses processes = new GatewayProcesses()) {
+      Process gateway = processes.gateway(config, log);
+      GatewayProcesses.awaitReady(probe, port, log);
       AtomicInteger sequence = new AtomicInteger();
       for (int c = 0; c < 4; c++) {
         Thread client = new Thread(() -> load(port, loading, sequence, answered), "load-" + c);
@@ -126,7 +120,8 @@ class GatewayUsageCrashTest {
       assertTrue(journaled.size() > deliveredBeforeKill - 1, "journal " + journaled.size());
       long answeredNotJournaled = answered.stream().filter(id -> !journaled.contains(id)).count();
 
-      gateway = start(config, log, port);
+      processes.gateway(config, log);
+      GatewayProcesses.awaitReady(probe, port, log);
       assertTrue(Poll.until(Duration.ofSeconds(60), () -> received.containsAll(journaled)),
           "webhook missing " + journaled.stream().filter(id -> !received.contains(id)).limit(5).toList());
       assertTrue(Poll.until(Duration.ofSeconds(60), () -> rows(sqlite, "*") == journaled.size()),
@@ -143,19 +138,8 @@ class GatewayUsageCrashTest {
           deliveredBeforeKill, journaled.size(), answered.size(), answeredNotJournaled, repeated);
     } finally {
       loading.set(false);
-      gateway.destroyForcibly();
       backend.close();
     }
-  }
-
-  private static Process start(Path config, Path log, int port) throws Exception {
-    Process gateway = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), Main.class.getName(), "--config", config.toString())
-        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-    HttpClient probe = HttpClient.newHttpClient();
-    assertTrue(Poll.until(Duration.ofSeconds(60), () -> status(probe, port) == 200),
-        "never ready: " + Files.readString(log));
-    return gateway;
   }
 
   /** Requests until told to stop or {@link #MAX_REQUESTS} were made, so that the backlog stays bounded. */
@@ -194,21 +178,4 @@ class GatewayUsageCrashTest {
     }
   }
 
-  private static int status(HttpClient client, int port) {
-    try {
-      return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/ready")).build(),
-          HttpResponse.BodyHandlers.discarding()).statusCode();
-    } catch (IOException e) {
-      return -1;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return -1;
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
-  }
 }

@@ -26,6 +26,44 @@ import java.util.concurrent.TimeUnit;
  */
 final class RunningGateway implements AutoCloseable {
 
+  /** The start of most tests' YAML: the gateway on {@code {listen}} in front of the mock backend. */
+  static final String ON_THE_MOCK = """
+      server:
+        listen: "{listen}"
+      backends:
+        - url: "{backend}"
+      """;
+
+  /** Auth by the admin's builtin key store (keys made through the admin API); the admin token alone opens /admin/. */
+  static final String BUILTIN_KEYS = """
+      auth:
+        enabled: true
+        skip_paths: ["/health", "/ready", "/metrics", "/admin/"]
+        pipeline:
+          - name: builtin_auth
+            type: builtin
+      """;
+
+  /** The static key of {@link #TEAM_A_AUTH}. */
+  static final String TEAM_A_KEY = "sk-good-0123456789";
+
+  /**
+   * Auth by one static key, {@link #TEAM_A_KEY} of Team A (user alice). The YAML ends with the list of keys, so a
+   * test may add keys after it (indented by ten spaces).
+   */
+  static final String TEAM_A_AUTH = """
+      auth:
+        enabled: true
+        pipeline:
+          - name: keys
+            type: static
+            static:
+              keys:
+                - key: "%s"
+                  name: "Team A"
+                  user_id: "alice"
+      """.formatted(TEAM_A_KEY);
+
   final Vertx vertx;
   final MockLlmBackend backend;
   final Gateway gateway;
@@ -63,6 +101,16 @@ final class RunningGateway implements AutoCloseable {
     }
     Gateway gateway = await(Gateway.start(vertx, loaded.config(), registry, file.toString()), 30);
     return new RunningGateway(vertx, backend, gateway, loaded.config(), file, port);
+  }
+
+  /** The admin API on the gateway's own port with this token, its key store in {@code dir}. */
+  static String adminYaml(String token, Path dir) {
+    return """
+        admin:
+          enabled: true
+          token: "%s"
+          db_path: "%s"
+        """.formatted(token, dir.resolve("keys.db"));
   }
 
   HttpResponse<String> post(String path, String body, String... headers) throws IOException, InterruptedException {

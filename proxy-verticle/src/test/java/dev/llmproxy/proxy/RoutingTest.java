@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -83,28 +84,97 @@ class RoutingTest {
     stream.abort();
   }
 
+  /**
+   * The slow backend's delay: far above what a loaded 2-core machine adds to a loopback request (single requests to
+   * an undelayed backend were seen at up to ~100 ms there, so a delay of 60 ms did not tell the two apart).
+   */
+  private static final int SLOW_MS = 300;
+
   @Test
-  void latencyBasedPrefersTheFasterBackendAndWinsBackARecoveredOne(Vertx vertx) {
-    MockLlmBackend slow = backend(vertx).answerDelay(60);
+  void latencyBasedPrefersTheFasterBackendAndWinsBackARecoveredOne(Vertx vertx) throws Exception {
+    warmUpTheJvm();
+    MockLlmBackend slow = backend(vertx).answerDelay(SLOW_MS);
     MockLlmBackend fast = backend(vertx);
     ProxyHarness proxy = proxy(vertx, new JsonArray().add(entry("slow", slow)).add(entry("fast", fast)),
         new JsonObject().put("load_balance", "latency_based"));
+    // A backend's first sample seeds its average, and a loaded machine can make any one request slow (a first one
+    // to the fast backend was seen above 300 ms): until the decay (half-life 10 s) or new samples wash that out, the
+    // other backend may win. How long that takes depends on the clock, so each preference is waited for with a
+    // deadline (three wins in a row), then held to over the requests that follow.
+    StringBuilder served = new StringBuilder();
+    assertTrue(winsThreeInARow(proxy, slow, fast, " F", served), "the fast backend never won three in a row: " + served);
+    int fastBefore = fast.completions();
+    served.append(" |");
     for (int i = 0; i < 40; i++) {
-      Http.post(proxy.client, "/v1/chat/completions", CHAT);
+      served.append(serve(proxy, slow, fast));
     }
-    assertTrue(fast.completions() >= 36, "fast got " + fast.completions() + " of 40");
+    assertTrue(fast.completions() - fastBefore >= 36,
+        "fast got " + (fast.completions() - fastBefore) + " of 40: " + served);
 
+    // The fast backend's average climbs with each slow answer while the idle one's decays; once it is tried, the
+    // recovered backend's own average falls a fifth per answer, so it may lose a few more turns before it wins.
     slow.answerDelay(0);
-    fast.answerDelay(60);
-    for (int i = 0; i < 40; i++) {
-      Http.post(proxy.client, "/v1/chat/completions", CHAT);
-    }
+    fast.answerDelay(SLOW_MS);
+    served.append(" | swapped:");
+    assertTrue(winsThreeInARow(proxy, slow, fast, " S", served),
+        "the recovered backend never won three requests in a row: " + served);
     int slowBefore = slow.completions();
+    served.append(" |");
     for (int i = 0; i < 10; i++) {
-      Http.post(proxy.client, "/v1/chat/completions", CHAT);
+      served.append(serve(proxy, slow, fast));
     }
-    assertTrue(slow.completions() - slowBefore >= 9,
-        "once recovered, the formerly slow backend should win; it got " + (slow.completions() - slowBefore) + " of 10");
+    System.out.println("latency_based (S: the backend slow at first, | between waiting and holding):" + served);
+    assertTrue(slow.completions() - slowBefore >= 9, "once recovered, the formerly slow backend should win; it got "
+        + (slow.completions() - slowBefore) + " of 10: " + served);
+  }
+
+  /**
+   * Requests until {@code winner} (" S" or " F", as {@link #serve} says) answered three in a row; false after 120 s.
+   * At a load average of 52 the switch back took 106 requests (the slow backend's first sample, over a second, had
+   * to be worked down a fifth per answer, each answer waiting for the decay): the deadline leaves room for that.
+   */
+  private static boolean winsThreeInARow(ProxyHarness proxy, MockLlmBackend slow, MockLlmBackend fast, String winner,
+      StringBuilder served) {
+    return Poll.until(Duration.ofSeconds(120),
+        () -> served.append(serve(proxy, slow, fast)).toString().endsWith(winner.repeat(3)));
+  }
+
+  /** One request: " S" when the slow backend answered it, " F" when the fast one did (the failures' trace). */
+  private static String serve(ProxyHarness proxy, MockLlmBackend slow, MockLlmBackend fast) {
+    int before = slow.completions();
+    assertEquals(200, Http.post(proxy.client, "/v1/chat/completions", CHAT).status());
+    return slow.completions() > before ? " S" : " F";
+  }
+
+  /**
+   * Requests through a proxy of another Vert.x until 20 were answered: the JVM's first requests (class loading, JIT)
+   * took a second on a loaded machine, and that, as the slow backend's first sample, would keep it from being tried
+   * again for tens of seconds after it recovers (only the decay brings a backend's average down while it gets no
+   * traffic). Nothing is asserted here: at a load average of 30 the first proxy deployed took more than 10 s and its
+   * first request more than the client's 10 s, and such a request has warmed the JVM all the same.
+   */
+  private static void warmUpTheJvm() throws Exception {
+    Vertx other = Vertx.vertx();
+    try {
+      MockLlmBackend backend = coldAwait(MockLlmBackend.start(other, 0));
+      ProxyHarness proxy = coldAwait(ProxyHarness.start(other, List.of(backend.baseUrl()), new JsonObject()));
+      AtomicInteger answered = new AtomicInteger();
+      Poll.until(Duration.ofSeconds(60), () -> {
+        try {
+          return Http.post(proxy.client, "/v1/chat/completions", CHAT).status() == 200
+              && answered.incrementAndGet() >= 20;
+        } catch (java.io.UncheckedIOException | java.util.concurrent.CompletionException tooSlow) {
+          return false;
+        }
+      });
+    } finally {
+      coldAwait(other.close());
+    }
+  }
+
+  /** A step of the warm-up, which may be slow (see {@link #warmUpTheJvm()}). */
+  private static <T> T coldAwait(io.vertx.core.Future<T> future) throws Exception {
+    return future.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
   }
 
   @Test

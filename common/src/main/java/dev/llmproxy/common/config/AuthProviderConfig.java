@@ -26,14 +26,11 @@ public record AuthProviderConfig(String name, String type, boolean enabled, Redi
         r.section("webhook", WebhookAuthConfig::read),
         r.section("lua", s -> ScriptConfig.read(s, LUA_DEFAULT)),
         r.section("static", StaticAuthConfig::read),
-        r.section("script", s -> ScriptConfig.read(s, ScriptConfig.DEFAULT)));
+        ScriptConfig.postProcessing(r));
   }
 
   public JsonObject toJson() {
-    return new JsonObject()
-        .put("name", name)
-        .put("type", type)
-        .put("enabled", enabled)
+    return JsonOut.typedEntry(name, type, enabled)
         .put("redis", redis.toJson())
         .put("database", database.toJson())
         .put("webhook", webhook.toJson())

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 
 /**
@@ -275,46 +276,23 @@ final class ConfigReader {
   }
 
   List<Double> decimals(String key, List<Double> fallback) {
-    Object v = raw(key);
-    if (v == null) {
-      return fallback;
-    }
-    if (!(v instanceof JsonArray array)) {
-      problems.error(path(key), "must be a list of numbers");
-      return fallback;
-    }
-    List<Double> out = new ArrayList<>();
-    for (int i = 0; i < array.size(); i++) {
-      Object item = array.getValue(i);
+    return items(key, "must be a list of numbers", fallback, (item, itemPath) -> {
       Optional<Double> d = item == null ? Optional.empty() : toDouble(item);
       if (d.isEmpty()) {
-        problems.error(path(key) + "[" + i + "]", "not a number (" + quote(item) + ")");
-      } else {
-        out.add(d.get());
+        problems.error(itemPath, "not a number (" + quote(item) + ")");
       }
-    }
-    return out;
+      return d;
+    });
   }
 
   Map<String, String> stringMap(String key) {
-    Object v = raw(key);
-    Map<String, String> out = new LinkedHashMap<>();
-    if (v == null) {
-      return out;
-    }
-    if (!(v instanceof JsonObject obj)) {
-      problems.error(path(key), "must be a mapping");
-      return out;
-    }
-    for (String name : obj.fieldNames()) {
-      Object item = obj.getValue(name);
+    return entries(key, (item, itemPath) -> {
       if (item instanceof JsonObject || item instanceof JsonArray) {
-        problems.error(path(key) + "." + name, "must be a string");
-      } else {
-        out.put(name, item == null ? "" : scalarText(item));
+        problems.error(itemPath, "must be a string");
+        return Optional.empty();
       }
-    }
-    return out;
+      return Optional.of(item == null ? "" : scalarText(item));
+    });
   }
 
   /** Marks {@code key} as read without reading it (a field the caller warns about itself). */
@@ -343,39 +321,42 @@ final class ConfigReader {
     } else if (v != null) {
       problems.error(path(key), "must be a mapping");
     }
-    ConfigReader child = new ConfigReader(obj, path(key), problems);
-    T result = read.apply(child);
-    child.warnUnknown();
-    return result;
+    return nested(obj, path(key), read);
   }
 
   /** A list of mappings; {@code fallback} when absent. */
   <T> List<T> list(String key, Function<ConfigReader, T> read, List<T> fallback) {
+    return items(key, "must be a list", fallback, (item, itemPath) -> mappingRead(item, itemPath, read));
+  }
+
+  /** A mapping of names to sub-mappings, each read with {@code read}. */
+  <T> Map<String, T> namedSections(String key, Function<ConfigReader, T> read) {
+    return entries(key, (item, itemPath) -> mappingRead(item, itemPath, read));
+  }
+
+  /**
+   * The items of the list at {@code key}, each made by {@code item} from its value and its path, or left out when
+   * it makes none (it has reported why); {@code fallback} when absent, the error {@code notAList} when not a list.
+   */
+  private <T> List<T> items(String key, String notAList, List<T> fallback,
+      BiFunction<Object, String, Optional<T>> item) {
     Object v = raw(key);
     if (v == null) {
       return fallback;
     }
     if (!(v instanceof JsonArray array)) {
-      problems.error(path(key), "must be a list");
+      problems.error(path(key), notAList);
       return fallback;
     }
     List<T> out = new ArrayList<>();
     for (int i = 0; i < array.size(); i++) {
-      Object item = array.getValue(i);
-      String itemPath = path(key) + "[" + i + "]";
-      if (!(item instanceof JsonObject obj)) {
-        problems.error(itemPath, "must be a mapping");
-        continue;
-      }
-      ConfigReader child = new ConfigReader(obj, itemPath, problems);
-      out.add(read.apply(child));
-      child.warnUnknown();
+      item.apply(array.getValue(i), path(key) + "[" + i + "]").ifPresent(out::add);
     }
     return out;
   }
 
-  /** A mapping of names to sub-mappings, each read with {@code read}. */
-  <T> Map<String, T> namedSections(String key, Function<ConfigReader, T> read) {
+  /** As {@link #items}, for the entries of the mapping at {@code key} (empty when absent), by name. */
+  private <T> Map<String, T> entries(String key, BiFunction<Object, String, Optional<T>> entry) {
     Object v = raw(key);
     Map<String, T> out = new LinkedHashMap<>();
     if (v == null) {
@@ -386,17 +367,26 @@ final class ConfigReader {
       return out;
     }
     for (String name : obj.fieldNames()) {
-      Object item = obj.getValue(name);
-      String itemPath = path(key) + "." + name;
-      if (!(item instanceof JsonObject o)) {
-        problems.error(itemPath, "must be a mapping");
-        continue;
-      }
-      ConfigReader child = new ConfigReader(o, itemPath, problems);
-      out.put(name, read.apply(child));
-      child.warnUnknown();
+      entry.apply(obj.getValue(name), path(key) + "." + name).ifPresent(value -> out.put(name, value));
     }
     return out;
+  }
+
+  /** An item that must be a mapping, read with {@code read}; empty (with the error) when it is not one. */
+  private <T> Optional<T> mappingRead(Object item, String itemPath, Function<ConfigReader, T> read) {
+    if (!(item instanceof JsonObject obj)) {
+      problems.error(itemPath, "must be a mapping");
+      return Optional.empty();
+    }
+    return Optional.of(nested(obj, itemPath, read));
+  }
+
+  /** {@code read} over a mapping found at {@code at}, then a warning for each key it did not ask for. */
+  private <T> T nested(JsonObject obj, String at, Function<ConfigReader, T> read) {
+    ConfigReader child = new ConfigReader(obj, at, problems);
+    T result = read.apply(child);
+    child.warnUnknown();
+    return result;
   }
 
   // ---- helpers -------------------------------------------------------------------------------

@@ -26,14 +26,11 @@ public record DiscoverySourceConfig(String name, String type, boolean enabled, D
         r.section("kubernetes", KubernetesDiscoveryConfig::read),
         r.section("etcd", EtcdDiscoveryConfig::read),
         r.section("http", HttpDiscoveryConfig::read),
-        r.section("script", s -> ScriptConfig.read(s, ScriptConfig.DEFAULT)));
+        ScriptConfig.postProcessing(r));
   }
 
   public JsonObject toJson() {
-    return new JsonObject()
-        .put("name", name)
-        .put("type", type)
-        .put("enabled", enabled)
+    return JsonOut.typedEntry(name, type, enabled)
         .put("interval", JsonOut.duration(interval))
         .put("database", database.toJson())
         .put("static", staticConfig.toJson())

@@ -27,6 +27,11 @@ final class JsonOut {
     return out;
   }
 
+  /** The fields a typed entry of a list ({@code auth.pipeline}, {@code usage.reporters}, ...) starts with. */
+  static JsonObject typedEntry(String name, String type, boolean enabled) {
+    return new JsonObject().put("name", name).put("type", type).put("enabled", enabled);
+  }
+
   static JsonObject strings(Map<String, String> map) {
     JsonObject out = new JsonObject();
     map.forEach(out::put);

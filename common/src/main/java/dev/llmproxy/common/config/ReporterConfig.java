@@ -15,14 +15,11 @@ public record ReporterConfig(String name, String type, boolean enabled, BuiltinR
         r.section("builtin", BuiltinReporterConfig::read),
         r.section("webhook", WebhookReporterConfig::read),
         r.section("database", DatabaseReporterConfig::read),
-        r.section("script", s -> ScriptConfig.read(s, ScriptConfig.DEFAULT)));
+        ScriptConfig.postProcessing(r));
   }
 
   public JsonObject toJson() {
-    return new JsonObject()
-        .put("name", name)
-        .put("type", type)
-        .put("enabled", enabled)
+    return JsonOut.typedEntry(name, type, enabled)
         .put("builtin", builtin.toJson())
         .put("webhook", webhook.toJson())
         .put("database", database.toJson())

@@ -19,6 +19,11 @@ public record ScriptConfig(boolean enabled, String path, String script, Duration
     return !path.isEmpty() || !script.isEmpty();
   }
 
+  /** The {@code script:} block of a module, which post-processes its data; {@link #DEFAULT} where absent. */
+  static ScriptConfig postProcessing(ConfigReader r) {
+    return r.section("script", s -> read(s, DEFAULT));
+  }
+
   static ScriptConfig read(ConfigReader r, ScriptConfig defaults) {
     String inline = r.string("script", "");
     if (r.has("code")) {
