@@ -161,9 +161,8 @@ start_variant() { # spec
     (cd "$dir" && exec "$JAVA" $opts -jar "$jar" --config "$dir/gateway.yaml") >"$dir/gateway.log" 2>&1 &
   fi
   local pid=$!; PIDS+=("$pid")
-  local ready="http://127.0.0.1:$port/ready"; [[ "$jar" == bare ]] && ready="http://127.0.0.1:$port/health"
-  wait_ready "$ready" "$pid" || wait_ready "http://127.0.0.1:$port/v1/models" "$pid" \
-    || die "$name did not start (see $dir/gateway.log)"
+  # BareProxy answers /ready like the gateway
+  wait_ready "http://127.0.0.1:$port/ready" "$pid" || die "$name did not start (see $dir/gateway.log)"
   local url="http://127.0.0.1:$port/v1/chat/completions" code
   code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
     -H 'Authorization: Bearer sk-bench-0123456789abcdef' \
