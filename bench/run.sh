@@ -31,7 +31,9 @@ STREAM_CHUNKS="${STREAM_CHUNKS:-$d_schunks}"
 STREAM_INTERVAL_MS="${STREAM_INTERVAL_MS:-$d_sint}"
 LEGS="${LEGS:-direct nginx vertx-bare llmproxy llmproxy-auth llmproxy-all}"  # also: llmproxy-flow, llmproxy-hooks, llmproxy-limits, llmproxy-limits-redis, llmproxy-usage, llmproxy-usage-db, llmproxy-base (GATEWAY_JAR_BASE), llmproxy-g1, llmproxy-jdk25, llmproxy-coldstart, llmproxy-warmstart
 OPEN_LEGS="${OPEN_LEGS-direct nginx llmproxy llmproxy-all}"  # legs that also get the open-streams ramp (any of LEGS)
-WEBHOOK_BATCH_SIZE="${WEBHOOK_BATCH_SIZE:-}"  # llmproxy-all: webhook.batch_size, when the gateway has it (empty: not set)
+# llmproxy-all: webhook.batch_size; 100 by default (issue 18: "webhook delivery in batches where the receiver allows",
+# and lib/usage-receiver.mjs does); 1 for seed 004's one record a POST; empty: not set (a gateway older than the field)
+WEBHOOK_BATCH_SIZE="${WEBHOOK_BATCH_SIZE-100}"
 UPSTREAM_INSTANCES="${UPSTREAM_INSTANCES:-$(nproc)}"
 JAVA="${JAVA:-java}"
 JAVA25="${JAVA25:-$(ls -d /usr/lib/jvm/temurin-25*/bin/java 2>/dev/null | head -1 || true)}"

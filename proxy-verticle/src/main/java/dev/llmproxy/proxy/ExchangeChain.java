@@ -5,7 +5,6 @@ import dev.llmproxy.common.model.UsageRecord;
 import dev.llmproxy.proxy.LifecycleHooks.Hook;
 import dev.llmproxy.proxy.metrics.ProxyMetrics;
 import dev.llmproxy.proxy.upstream.Usage;
-import io.vertx.core.Vertx;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -31,10 +30,9 @@ final class ExchangeChain {
    * the hooks alone rebuilds the chain around the same cache, faults, tracing and flow control.
    */
   ExchangeChain(ExchangeContext context, LifecycleHooks hooks) {
-    Vertx vertx = context.vertx;
     ProxyMetrics metrics = context.metrics;
     ExchangeLogs logs = context.logs;
-    UsageRoute usageRoute = context.environment.usageRoute();
+    UsageBatcher usage = context.usage;
     ModelOverrides overrides = context.config.modelOverrides();
     CacheStep cache = context.cacheStep;
     FaultInjector faults = context.faults;
@@ -96,7 +94,7 @@ final class ExchangeChain {
     if (logs.enabled()) {
       sinks.add(logs);
     }
-    sinks.add(outcome -> usageRecord(vertx, metrics, outcome, usageRoute));
+    sinks.add(outcome -> usageRecord(metrics, outcome, usage));
     if (hooks.has(Hook.ON_COMPLETE)) {
       sinks.add(new HookSteps.OnComplete(hooks));
     }
@@ -114,8 +112,11 @@ final class ExchangeChain {
     return outcomeSinks;
   }
 
-  /** A metered exchange's tokens are counted and its usage record goes to the usage verticle (or hand-over). */
-  private static void usageRecord(Vertx vertx, ProxyMetrics metrics, ExchangeOutcome outcome, UsageRoute route) {
+  /**
+   * A metered exchange's tokens are counted and its usage record goes to the usage verticle (or hand-over), with the
+   * other records of this event loop's turn.
+   */
+  private static void usageRecord(ProxyMetrics metrics, ExchangeOutcome outcome, UsageBatcher batcher) {
     if (!outcome.metered()) {
       return;
     }
@@ -139,6 +140,6 @@ final class ExchangeChain {
     if (outcome.cutOff() != null) {
       record = record.withCutOff(outcome.cutOff());
     }
-    route.send(vertx.eventBus(), outcome.cached() ? record.asCached() : record);
+    batcher.add(outcome.cached() ? record.asCached() : record);
   }
 }

@@ -54,6 +54,8 @@ final class ExchangeContext {
   final ClientAddress clientAddress;
   /** The access and request logs of {@code logging}. */
   final ExchangeLogs logs;
+  /** This instance's usage records, sent once per event-loop turn; flushed on close. */
+  final UsageBatcher usage;
   /** {@code /ready}'s check of this instance's backends. */
   final ReadyCheck readyCheck = new ReadyCheck(this);
   /** {@code fault_injection}: null when nothing is injected. */
@@ -110,6 +112,7 @@ final class ExchangeContext {
     if (!config.caching().responseCacheOn() || !config.caching().responseCache().inMemory()) {
       environment.noMemoryResponseCache();
     }
+    this.usage = new UsageBatcher(vertx, vertx.getOrCreateContext(), environment::usageRoute);
     this.chain = new ExchangeChain(this, hooks);
     this.maxBodySize = config.server().maxBodySize();
     for (BackendConfig backend : config.routedBackends()) {
@@ -188,6 +191,7 @@ final class ExchangeContext {
       return;
     }
     closed = true;
+    usage.flush();
     hooks.close();
     readyCheck.close();
     auth.close();

@@ -7,6 +7,7 @@ import dev.llmproxy.common.config.GatewayConfig;
 import dev.llmproxy.common.config.LoadedConfig;
 import dev.llmproxy.common.model.Backend;
 import dev.llmproxy.common.model.BackendSnapshot;
+import dev.llmproxy.common.model.UsageBatch;
 import dev.llmproxy.common.model.UsageRecord;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -80,7 +81,7 @@ final class ProxyHarness {
     prepare.accept(harness.environment);
     harness.environment.register(vertx);
     UsageRecordCodec.register(vertx.eventBus());
-    vertx.eventBus().<UsageRecord>consumer(Addresses.USAGE_RECORD, m -> harness.usage.add(m.body()));
+    vertx.eventBus().consumer(Addresses.USAGE_RECORD, m -> harness.usage.addAll(UsageBatch.of(m.body())));
     vertx.eventBus().consumer(Addresses.BACKENDS_CURRENT, m -> m.reply(harness.snapshot.toJson()));
     return vertx.deployVerticle(() -> new ProxyVerticle(config), new DeploymentOptions().setInstances(1))
         .map(id -> {

@@ -4,6 +4,7 @@ import dev.llmproxy.common.bus.Addresses;
 import dev.llmproxy.common.bus.UsageRecordCodec;
 import dev.llmproxy.common.config.GatewayConfig;
 import dev.llmproxy.common.config.UsageHandoverConfig;
+import dev.llmproxy.common.model.UsageBatch;
 import dev.llmproxy.common.model.UsageRecord;
 import dev.llmproxy.common.verticle.GatewayVerticle;
 import dev.llmproxy.usage.journal.JournalKeys;
@@ -103,7 +104,7 @@ public final class UsageHandoverVerticle extends GatewayVerticle {
           long waiting = loop.backlog();
           LOG.info("usage hand-over journal {}: {} record(s) waiting for a usage member, at most {} kept",
               dir.toAbsolutePath(), waiting, handover.maxRecords());
-          this.<UsageRecord>localConsumer(Addresses.USAGE_HANDOVER, this::record);
+          this.<Object>localConsumer(Addresses.USAGE_HANDOVER, this::record);
           return Future.succeededFuture();
         })
         .onSuccess(v -> loop.wake());
@@ -135,17 +136,22 @@ public final class UsageHandoverVerticle extends GatewayVerticle {
     return loop.backlog() + journal.notDurable();
   }
 
-  private void record(Message<UsageRecord> message) {
-    UsageRecord usage = message.body();
-    if (waiting() >= gatewayConfig().cluster().usageHandover().maxRecords()) {
+  /** One record or a proxy event loop's batch: journaled here, as many as there is room for, never dropped silently. */
+  private void record(Message<Object> message) {
+    List<UsageRecord> records = UsageBatch.of(message.body());
+    long room = gatewayConfig().cluster().usageHandover().maxRecords() - (long) waiting();
+    List<UsageRecord> kept = room >= records.size() ? records : records.subList(0, (int) Math.max(0, room));
+    for (UsageRecord refused : records.subList(kept.size(), records.size())) {
       droppedFull.increment();
-      logDrop(usage, "the hand-over journal holds cluster.usage_handover.max_records ("
+      logDrop(refused, "the hand-over journal holds cluster.usage_handover.max_records ("
           + gatewayConfig().cluster().usageHandover().maxRecords() + ") records no usage member has taken");
+    }
+    if (kept.isEmpty()) {
       return;
     }
-    journal.append(usage).onFailure(e -> {
-      droppedJournal.increment();
-      logDrop(usage, "the hand-over journal could not be written: " + e.getMessage());
+    journal.appendAll(kept).onFailure(e -> {
+      droppedJournal.increment(kept.size());
+      logDrop(kept.get(kept.size() - 1), "the hand-over journal could not be written: " + e.getMessage());
     });
   }
 

@@ -6,6 +6,7 @@ import dev.llmproxy.common.config.GatewayConfig;
 import dev.llmproxy.common.config.ReporterConfig;
 import dev.llmproxy.common.lua.LuaSandbox;
 import dev.llmproxy.common.lua.ScriptLoader;
+import dev.llmproxy.common.model.UsageBatch;
 import dev.llmproxy.common.model.UsageRecord;
 import dev.llmproxy.common.storage.Pools;
 import dev.llmproxy.usage.journal.JournalKeys;
@@ -32,9 +33,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Receives one usage record per finished request on {@link Addresses#USAGE_RECORD}, appends it to the durable
- * journal ({@code usage.journal_path}) and, when the message asked for a reply, answers {@code {"seq": n}} only
- * once the record is fsynced. Each enabled reporter and the quota accounting read the journal with their own
+ * Receives the usage records of finished requests on {@link Addresses#USAGE_RECORD}, one record or a proxy event
+ * loop's batch a message, appends them to the durable journal ({@code usage.journal_path}) and, when the message
+ * asked for a reply, answers {@code {"seq": n}} (the first record's) only once they are fsynced. Each enabled reporter and the quota accounting read the journal with their own
  * cursor ({@link DeliveryLoop}); segments all of them have passed are deleted.
  *
  * <p>The journal runs when there is someone to read it: {@code usage.enabled} with enabled reporters, or an auth
@@ -106,7 +107,7 @@ public final class UsageVerticle extends GatewayVerticle {
     });
     return readers()
         .compose(this::openJournal)
-        .map(v -> this.<UsageRecord>consumer(Addresses.USAGE_RECORD, this::record))
+        .map(v -> this.<Object>consumer(Addresses.USAGE_RECORD, this::record))
         .compose(consumer -> consumer.completion())
         .onSuccess(v -> wakeAll());
   }
@@ -234,22 +235,25 @@ public final class UsageVerticle extends GatewayVerticle {
     loops.forEach(DeliveryLoop::wake);
   }
 
-  private void record(Message<UsageRecord> message) {
-    received++;
+  /** One record, or a proxy event loop's batch ({@link UsageBatch}): journaled together, answered once durable. */
+  private void record(Message<Object> message) {
+    List<UsageRecord> records = UsageBatch.of(message.body());
+    received += records.size();
     if (journal == null) {
       if (message.replyAddress() != null) {
         message.reply(new JsonObject().put("journaled", false));
       }
       return;
     }
-    journal.append(message.body()).onComplete(ar -> {
+    journal.appendAll(records).onComplete(ar -> {
       if (ar.failed()) {
-        LOG.error("usage record {} could not be journaled: {}", message.body().requestId(), ar.cause().getMessage());
+        LOG.error("{} usage record(s) could not be journaled (the first: {}): {}", records.size(),
+            records.get(0).requestId(), ar.cause().getMessage());
         if (message.replyAddress() != null) {
           message.fail(500, "usage journal: " + ar.cause().getMessage());
         }
       } else if (message.replyAddress() != null) {
-        message.reply(new JsonObject().put("journaled", true).put("seq", ar.result()));
+        message.reply(new JsonObject().put("journaled", true).put("seq", ar.result()).put("records", records.size()));
       }
     });
   }

@@ -16,6 +16,8 @@ import dev.llmproxy.common.bus.Addresses;
 import dev.llmproxy.common.bus.KeyHash;
 import dev.llmproxy.common.bus.UsageRecordCodec;
 import dev.llmproxy.common.config.GatewayConfig;
+import dev.llmproxy.common.model.UsageBatch;
+import dev.llmproxy.common.model.UsageRecord;
 import dev.llmproxy.usage.journal.Journal;
 import dev.llmproxy.testsupport.FilesOnDisk;
 import dev.llmproxy.usage.journal.JournalEntry;
@@ -76,6 +78,45 @@ class UsageJournalVerticleTest {
         .map(e -> e.record().getString("request_id")).toList();
     assertEquals(25, ids.size(), ids.toString());
     assertEquals("sent-4", ids.get(24));
+  }
+
+  /**
+   * A proxy event loop's batch is one message: journaled whole and in order, answered once (the first record's seq)
+   * after its fsync; batches sent without a reply and the verticle stopped at once are on disk all the same.
+   */
+  @Test
+  void aBatchIsJournaledWholeInOrderAndStopFlushesBatchesJustSent(Vertx vertx, @TempDir Path dir) throws Exception {
+    GatewayConfig config = config(usage(dir, webhook("billing", "http://127.0.0.1:" + freePort() + "/usage")));
+    String id = deploy(vertx, config, new SimpleMeterRegistry()).toCompletionStage().toCompletableFuture()
+        .get(10, TimeUnit.SECONDS);
+    UsageRecordCodec.register(vertx.eventBus());
+    JsonObject reply = (JsonObject) vertx.eventBus().request(Addresses.USAGE_RECORD, batch("first", 50))
+        .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).body();
+    assertTrue(reply.getBoolean("journaled"));
+    assertEquals(50, reply.getInteger("records"));
+    List<JournalEntry> acknowledged = Journal.readAll(dir.resolve("journal"));
+    assertEquals(50, acknowledged.size(), "all of the batch is on disk once it is answered");
+    assertEquals(reply.getLong("seq"), acknowledged.get(0).seq());
+    for (int b = 0; b < 3; b++) {
+      vertx.eventBus().send(Addresses.USAGE_RECORD, batch("sent-" + b, 30));
+    }
+    vertx.undeploy(id).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    List<String> ids = Journal.readAll(dir.resolve("journal")).stream()
+        .map(e -> e.record().getString("request_id")).toList();
+    assertEquals(140, ids.size());
+    assertEquals(140, ids.stream().distinct().count(), "no record twice");
+    assertEquals("first-0", ids.get(0));
+    assertEquals("first-49", ids.get(49));
+    assertEquals("sent-0-0", ids.get(50));
+    assertEquals("sent-2-29", ids.get(139));
+  }
+
+  private static UsageBatch batch(String prefix, int size) {
+    List<UsageRecord> records = new ArrayList<>();
+    for (int i = 0; i < size; i++) {
+      records.add(record(prefix + "-" + i, "sk-test-0000000001", null, "m", 1, 2));
+    }
+    return new UsageBatch(records);
   }
 
   @Test

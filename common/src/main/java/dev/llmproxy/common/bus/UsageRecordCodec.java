@@ -1,50 +1,61 @@
 package dev.llmproxy.common.bus;
 
+import dev.llmproxy.common.model.UsageBatch;
 import dev.llmproxy.common.model.UsageRecord;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.EventBus;
-import io.vertx.core.eventbus.MessageCodec;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 /**
  * Usage records on the event bus: handed over as they are within one JVM (the record is immutable, so
  * no copy is needed on the request path), as JSON between the nodes of a cluster.
  */
-public final class UsageRecordCodec implements MessageCodec<UsageRecord, UsageRecord> {
+public final class UsageRecordCodec extends AsIsWithinJvm<UsageRecord> {
 
-  /** Registers the codec once per Vert.x instance; a second call is harmless. */
+  /** Registers the codecs of records and of batches once per Vert.x instance; a second call is harmless. */
   public static void register(EventBus bus) {
     try {
       bus.registerDefaultCodec(UsageRecord.class, new UsageRecordCodec());
     } catch (IllegalStateException alreadyRegistered) {
       // Several verticles of one JVM may each make sure of it.
     }
+    try {
+      bus.registerDefaultCodec(UsageBatch.class, new BatchCodec());
+    } catch (IllegalStateException alreadyRegistered) {
+      // idem
+    }
+  }
+
+  UsageRecordCodec() {
+    super("llmproxy.usage-record");
   }
 
   @Override
-  public void encodeToWire(Buffer buffer, UsageRecord record) {
-    Buffer json = record.toJson().toBuffer();
-    buffer.appendInt(json.length()).appendBuffer(json);
+  Buffer toJson(UsageRecord record) {
+    return record.toJson().toBuffer();
   }
 
   @Override
-  public UsageRecord decodeFromWire(int pos, Buffer buffer) {
-    int length = buffer.getInt(pos);
-    return UsageRecord.fromJson(new JsonObject(buffer.getBuffer(pos + 4, pos + 4 + length)));
+  UsageRecord fromJson(Buffer json) {
+    return UsageRecord.fromJson(new JsonObject(json));
   }
 
-  @Override
-  public UsageRecord transform(UsageRecord record) {
-    return record;
-  }
+  /** A {@link UsageBatch}: a JSON array of records between cluster members. */
+  static final class BatchCodec extends AsIsWithinJvm<UsageBatch> {
 
-  @Override
-  public String name() {
-    return "llmproxy.usage-record";
-  }
+    BatchCodec() {
+      super("llmproxy.usage-batch");
+    }
 
-  @Override
-  public byte systemCodecID() {
-    return -1;
+    @Override
+    Buffer toJson(UsageBatch batch) {
+      return batch.toJson().toBuffer();
+    }
+
+    @Override
+    UsageBatch fromJson(Buffer json) {
+      return UsageBatch.fromJson(new JsonArray(json));
+    }
   }
 }

@@ -44,13 +44,23 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
         maskedKey, cached, metadata, null);
   }
 
+  /**
+   * The last key a thread derived a hash and masked form for, with them: a proxy event loop makes a record per request,
+   * mostly for the same few keys, and a SHA-256 (with its provider lookup) per record is not needed for that.
+   */
+  private static final ThreadLocal<String[]> LAST_KEY = ThreadLocal.withInitial(() -> new String[3]);
+
   public UsageRecord {
     boolean hasKey = apiKey != null && !apiKey.isEmpty();
-    if (keyHash == null && hasKey) {
-      keyHash = KeyHash.sha256Hex(apiKey);
-    }
-    if (maskedKey == null && hasKey) {
-      maskedKey = Secrets.mask(apiKey);
+    if (hasKey && (keyHash == null || maskedKey == null)) {
+      String[] last = LAST_KEY.get();
+      if (!apiKey.equals(last[0])) {
+        last[1] = KeyHash.sha256Hex(apiKey);
+        last[2] = Secrets.mask(apiKey);
+        last[0] = apiKey;
+      }
+      keyHash = keyHash == null ? last[1] : keyHash;
+      maskedKey = maskedKey == null ? last[2] : maskedKey;
     }
     if (metadata != null && metadata.isEmpty()) {
       metadata = null;

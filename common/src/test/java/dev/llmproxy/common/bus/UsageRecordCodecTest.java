@@ -1,5 +1,6 @@
 package dev.llmproxy.common.bus;
 
+import dev.llmproxy.common.model.UsageBatch;
 import dev.llmproxy.common.model.UsageRecord;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
@@ -40,6 +41,16 @@ class UsageRecordCodecTest {
     Buffer wire = Buffer.buffer("xx");
     codec.encodeToWire(wire, record);
     assertEquals(record, codec.decodeFromWire(2, wire));
+  }
+
+  @Test
+  void aBatchRoundTripsOnTheWireInOrderAndIsHandedOverAsItIsWithinTheJvm() {
+    UsageBatch batch = new UsageBatch(java.util.List.of(record, record.asCached(), record.withCutOff("quota_exceeded")));
+    UsageRecordCodec.BatchCodec codec = new UsageRecordCodec.BatchCodec();
+    Buffer wire = Buffer.buffer("xx");
+    codec.encodeToWire(wire, batch);
+    assertEquals(batch, codec.decodeFromWire(2, wire));
+    assertSame(batch, codec.transform(batch));
   }
 
   @Test

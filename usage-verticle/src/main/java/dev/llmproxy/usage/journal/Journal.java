@@ -166,16 +166,22 @@ public final class Journal implements AutoCloseable {
 
   /** Writer: appends records and fsyncs them. @return the seq of the first one */
   public long append(List<JsonObject> records) throws IOException {
+    List<byte[]> encoded = new ArrayList<>(records.size());
+    for (JsonObject record : records) {
+      encoded.add(record.encode().getBytes(StandardCharsets.UTF_8));
+    }
+    return appendEncoded(encoded);
+  }
+
+  /** Writer: appends records already encoded as JSON (UTF-8), in one write and one fsync. @return the first seq */
+  public long appendEncoded(List<byte[]> encoded) throws IOException {
     if (activeSize >= segmentBytes) {
       active.close();
       startSegment(nextSeq);
     }
     long first = nextSeq;
-    List<byte[]> encoded = new ArrayList<>(records.size());
     int total = 0;
-    for (JsonObject record : records) {
-      byte[] json = record.encode().getBytes(StandardCharsets.UTF_8);
-      encoded.add(json);
+    for (byte[] json : encoded) {
       total += HEADER_BYTES + json.length;
     }
     ByteBuffer buffer = ByteBuffer.allocate(total);

@@ -5,6 +5,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.core.json.JsonObject;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import dev.llmproxy.common.model.UsageRecord;
@@ -34,7 +35,8 @@ public final class UsageJournal {
    */
   private static final int TAIL_MAX = 5_000;
 
-  private record Pending(UsageRecord usage, Promise<Long> appended) {
+  /** Records appended together (one, or a proxy's batch): their future completes with the first one's seq. */
+  private record Pending(List<UsageRecord> records, Promise<Long> appended) {
   }
 
   private final Vertx vertx;
@@ -47,6 +49,8 @@ public final class UsageJournal {
   /** When the last group's write began, in {@link System#nanoTime()}. */
   private long lastWriteNanos;
   private List<Pending> pending = new ArrayList<>();
+  /** The records of {@link #pending}. */
+  private int pendingRecords;
   private boolean writing;
   private long lingerTimer = -1;
   private volatile long committed;
@@ -102,10 +106,21 @@ public final class UsageJournal {
 
   /** Appends one record; the future completes with its seq once it is on disk. */
   public Future<Long> append(UsageRecord usage) {
+    return appendAll(List.of(usage));
+  }
+
+  /**
+   * Appends records in order, all in the same group: the future completes with the first one's seq once all are on
+   * disk (the others follow it), or fails for all of them.
+   */
+  public Future<Long> appendAll(List<UsageRecord> records) {
     Promise<Long> appended = Promise.promise();
-    keys.remember(usage);
-    pending.add(new Pending(usage, appended));
-    notDurable++;
+    for (UsageRecord usage : records) {
+      keys.remember(usage);
+    }
+    pending.add(new Pending(records, appended));
+    pendingRecords += records.size();
+    notDurable += records.size();
     if (!writing) {
       scheduleWrite();
     }
@@ -118,7 +133,7 @@ public final class UsageJournal {
       return;
     }
     long dueInMs = fsyncIntervalMs - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastWriteNanos);
-    if (dueInMs <= 0 || pending.size() >= MAX_GROUP) {
+    if (dueInMs <= 0 || pendingRecords >= MAX_GROUP) {
       writeGroup();
       return;
     }
@@ -132,31 +147,46 @@ public final class UsageJournal {
     if (writing || pending.isEmpty()) {
       return;
     }
+    // Whole appends, up to MAX_GROUP records (one batch more than that goes alone): a batch is never split.
+    int taken = 0;
+    int size = 0;
+    while (taken < pending.size() && (taken == 0 || size + pending.get(taken).records().size() <= MAX_GROUP)) {
+      size += pending.get(taken++).records().size();
+    }
     List<Pending> group;
-    if (pending.size() <= MAX_GROUP) {
+    if (taken == pending.size()) {
       group = pending;
       pending = new ArrayList<>();
     } else {
-      group = new ArrayList<>(pending.subList(0, MAX_GROUP));
-      pending = new ArrayList<>(pending.subList(MAX_GROUP, pending.size()));
+      group = new ArrayList<>(pending.subList(0, taken));
+      pending = new ArrayList<>(pending.subList(taken, pending.size()));
     }
+    int records = size;
+    pendingRecords -= records;
     writing = true;
     lastWriteNanos = System.nanoTime();
-    // Records are immutable: the writer thread turns them into JSON (and seals their keys), not the event loop.
+    // Records are immutable: the writer thread encodes them (and seals their keys), not the event loop.
     lastWrite = writer.executeBlocking(() -> {
-          List<JsonObject> records = new ArrayList<>(group.size());
-          group.forEach(p -> records.add(keys.toDisk(p.usage())));
-          return journal.append(records);
+          List<byte[]> encoded = new ArrayList<>(records);
+          group.forEach(p -> p.records().forEach(usage -> encoded.add(keys.toDisk(usage).encode().getBytes(StandardCharsets.UTF_8))));
+          return journal.appendEncoded(encoded);
         })
         .andThen(ar -> {
           writing = false;
-          notDurable -= group.size();
+          notDurable -= records;
           if (ar.succeeded()) {
             long seq = ar.result();
-            committed = seq + group.size();
+            committed = seq + records;
+            // All remembered before any future completes: what a completion runs may read them at once.
             for (Pending p : group) {
-              remember(new JournalEntry(seq, null, p.usage()));
-              p.appended().complete(seq++);
+              for (UsageRecord usage : p.records()) {
+                remember(new JournalEntry(seq++, null, usage));
+              }
+            }
+            seq = ar.result();
+            for (Pending p : group) {
+              p.appended().complete(seq);
+              seq += p.records().size();
             }
             onCommit.run();
           } else {
