@@ -153,7 +153,7 @@ measure_round() { # leg name pid url round java opts
     probe "$pid" agent "$ASYNC_PROFILER_LIB" "stop,collapsed,file=$prof.collapsed" >/dev/null
     # self samples by frame (the last frame of each stack) on the event loops, the top 40
     grep '^\[vert.x-eventloop' "$prof.collapsed" | awk '{ n = $NF; $NF = ""; k = split($0, f, ";"); self[f[k]] += n; total += n }
-      END { for (s in self) printf "%6.2f%% %s\n", 100 * self[s] / total, s }' | sort -rn | head -40 >"$prof.txt"
+      END { for (s in self) printf "%6.2f%% %s\n", 100 * self[s] / total, s }' | sort -rn | { head -40; cat >/dev/null; } >"$prof.txt"
     log "$leg/$name: profile in $prof.txt and $prof.collapsed"
   fi
   local n; n=$(field "$w" requests)
