@@ -217,7 +217,7 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
 
   PromptTokens promptTokens() {
     if (prompt == null) {
-      prompt = endpoint.inference() && body != null ? TokenCounter.prompt(body.getBytes()) : PromptTokens.NONE;
+      prompt = endpoint.inference() && body != null ? TokenCounter.prompt(BodyBytes.readOnly(body)) : PromptTokens.NONE;
     }
     return prompt;
   }

@@ -14,7 +14,7 @@ final class CountTokens {
   }
 
   static Future<Void> answer(ApiExchange exchange) {
-    long tokens = TokenCounter.prompt(exchange.body.getBytes()).promptTokens();
+    long tokens = TokenCounter.prompt(BodyBytes.readOnly(exchange.body)).promptTokens();
     exchange.response.setStatusCode(200)
         .putHeader("Content-Type", "application/json")
         .putHeader("X-Request-ID", exchange.requestId)
