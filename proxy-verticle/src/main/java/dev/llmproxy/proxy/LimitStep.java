@@ -77,10 +77,14 @@ final class LimitStep implements ExchangeInterceptor {
             + denial.retryAfterSeconds() + " s", null);
   }
 
-  /** The names of OpenAI's budget headers of one unit ({@code requests}, {@code tokens}): made once, not per request. */
-  record BudgetHeaders(String limit, String remaining, String reset) {
+  /**
+   * The names of OpenAI's budget headers of one unit ({@code requests}, {@code tokens}): made once, not per request;
+   * and the text of the unit's limit last sent.
+   */
+  record BudgetHeaders(String limit, String remaining, String reset, RecentText limitText) {
     static BudgetHeaders of(String unit) {
-      return new BudgetHeaders("x-ratelimit-limit-" + unit, "x-ratelimit-remaining-" + unit, "x-ratelimit-reset-" + unit);
+      return new BudgetHeaders("x-ratelimit-limit-" + unit, "x-ratelimit-remaining-" + unit, "x-ratelimit-reset-" + unit,
+          new RecentText());
     }
 
     List<String> names() {
@@ -91,12 +95,43 @@ final class LimitStep implements ExchangeInterceptor {
   static final BudgetHeaders REQUESTS = BudgetHeaders.of("requests");
   static final BudgetHeaders TOKENS = BudgetHeaders.of("tokens");
 
-  /** OpenAI's {@code x-ratelimit-{limit,remaining,reset}-requests|tokens}. */
+  /**
+   * OpenAI's {@code x-ratelimit-{limit,remaining,reset}-requests|tokens}. Every admitted request carries them: the
+   * limit (the same number request after request) and the reset (seconds within a minute) are texts made once.
+   */
   private static void budgetHeaders(HttpServerResponse response, BudgetHeaders names, Budget budget) {
     if (budget != null) {
-      response.putHeader(names.limit(), Long.toString(budget.limit()))
+      response.putHeader(names.limit(), names.limitText().of(budget.limit()))
           .putHeader(names.remaining(), Long.toString(budget.remaining()))
-          .putHeader(names.reset(), budget.resetSeconds() + "s");
+          .putHeader(names.reset(), resetText(budget.resetSeconds()));
+    }
+  }
+
+  /** "0s" to "120s": a per-minute window resets within 60 s. */
+  private static final String[] RESET_TEXTS = java.util.stream.IntStream.rangeClosed(0, 120)
+      .mapToObj(seconds -> seconds + "s").toArray(String[]::new);
+
+  static String resetText(long seconds) {
+    return seconds >= 0 && seconds < RESET_TEXTS.length ? RESET_TEXTS[(int) seconds] : seconds + "s";
+  }
+
+  /**
+   * The decimal text of the number last asked for, kept: a limit repeats from one request to the next. Shared by every
+   * event loop without a lock: a loop that reads an older entry (immutable) only makes the text again.
+   */
+  static final class RecentText {
+    private record Entry(long value, String text) {
+    }
+
+    private Entry last = new Entry(0, "0");
+
+    String of(long value) {
+      Entry entry = last;
+      if (entry.value() != value) {
+        entry = new Entry(value, Long.toString(value));
+        last = entry;
+      }
+      return entry.text();
     }
   }
 }
