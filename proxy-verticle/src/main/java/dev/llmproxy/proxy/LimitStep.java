@@ -38,20 +38,26 @@ final class LimitStep implements ExchangeInterceptor {
             decision.tpm(), decision.maxConcurrent(), model, request.path(), request.method().name(),
             exchange.clientIp, exchange::promptTokens);
     LimitPlan plan = exchange.context.limitPlanner.plan(limited);
-    return limiter.admit(plan).transform(decided -> {
-      Admission admitted = decided.succeeded() ? decided.result() : Admission.UNLIMITED;
-      if (exchange.finished) {
-        admitted.complete(0);
-        return ApiExchange.ENDED;
-      }
-      if (admitted.denial() != null) {
-        return Future.failedFuture(refusal(exchange.response, admitted.denial(), admitted.storeUnavailable()));
-      }
-      exchange.admission = admitted;
-      budgetHeaders(exchange.response, REQUESTS, admitted.requests());
-      budgetHeaders(exchange.response, TOKENS, admitted.tokens());
-      return strictQuota(exchange, admitted.tokens(), plan.reservedTokens());
-    });
+    Admission atOnce = limiter.admitAtOnce(plan);
+    if (atOnce != null) {
+      return decided(exchange, plan, atOnce); // in memory: no future, no callback per request
+    }
+    return limiter.admit(plan).transform(decided -> decided(exchange, plan,
+        decided.succeeded() ? decided.result() : Admission.UNLIMITED));
+  }
+
+  private static Future<Void> decided(ApiExchange exchange, LimitPlan plan, Admission admitted) {
+    if (exchange.finished) {
+      admitted.complete(0);
+      return ApiExchange.ENDED;
+    }
+    if (admitted.denial() != null) {
+      return Future.failedFuture(refusal(exchange.response, admitted.denial(), admitted.storeUnavailable()));
+    }
+    exchange.admission = admitted;
+    budgetHeaders(exchange.response, REQUESTS, admitted.requests());
+    budgetHeaders(exchange.response, TOKENS, admitted.tokens());
+    return strictQuota(exchange, admitted.tokens(), plan.reservedTokens());
   }
 
   /** {@code auth.quota_enforcement: strict}: the request's allowance, or its refusal. */
