@@ -1,6 +1,7 @@
 package dev.llmproxy.proxy;
 
 import dev.llmproxy.common.tokens.TokenCounter;
+import dev.llmproxy.proxy.upstream.BodyBytes;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import dev.llmproxy.common.error.Dialect;
 import dev.llmproxy.common.error.ErrorKind;
 import dev.llmproxy.common.error.GatewayError;
+import dev.llmproxy.proxy.upstream.BodyBytes;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;

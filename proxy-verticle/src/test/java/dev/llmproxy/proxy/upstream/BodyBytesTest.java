@@ -1,4 +1,4 @@
-package dev.llmproxy.proxy;
+package dev.llmproxy.proxy.upstream;
 
 import io.vertx.core.buffer.Buffer;
 import org.junit.jupiter.api.Test;
