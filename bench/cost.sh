@@ -222,8 +222,9 @@ measure_round() { # index round
     # self samples by frame (the last of each stack): the top 40 of all threads, then of the event loops alone
     local top='{ n = $NF; $NF = ""; k = split($0, f, ";"); self[f[k]] += n; total += n }
       END { for (s in self) printf "%6.2f%% %s\n", 100 * self[s] / total, s }'
-    { echo "# all threads"; awk "$top" "$prof.collapsed" | sort -rn | head -40
-      echo "# event loops"; grep '^\[vert.x-eventloop' "$prof.collapsed" | awk "$top" | sort -rn | head -40
+    # (head reads all that sort writes: under pipefail a SIGPIPE to sort would end the run)
+    { echo "# all threads"; awk "$top" "$prof.collapsed" | sort -rn | { head -40; cat >/dev/null; }
+      echo "# event loops"; grep '^\[vert.x-eventloop' "$prof.collapsed" | awk "$top" | sort -rn | { head -40; cat >/dev/null; }
     } >"$prof.txt"
     log "$name: profile in $prof.txt and $prof.collapsed"
   fi

@@ -10,6 +10,7 @@ import dev.llmproxy.proxy.balance.BackendStats;
 import dev.llmproxy.proxy.limit.Admission;
 import dev.llmproxy.proxy.metrics.ProxyMetrics;
 import dev.llmproxy.proxy.upstream.BackendClients;
+import dev.llmproxy.proxy.upstream.BodyBytes;
 import dev.llmproxy.proxy.upstream.ResponseTap;
 import dev.llmproxy.proxy.upstream.Usage;
 import io.vertx.core.AsyncResult;
@@ -217,7 +218,7 @@ final class ApiExchange implements Handler<AsyncResult<Void>> {
 
   PromptTokens promptTokens() {
     if (prompt == null) {
-      prompt = endpoint.inference() && body != null ? TokenCounter.prompt(body.getBytes()) : PromptTokens.NONE;
+      prompt = endpoint.inference() && body != null ? TokenCounter.prompt(BodyBytes.readOnly(body)) : PromptTokens.NONE;
     }
     return prompt;
   }

@@ -1,6 +1,7 @@
 package dev.llmproxy.proxy;
 
 import dev.llmproxy.common.tokens.TokenCounter;
+import dev.llmproxy.proxy.upstream.BodyBytes;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 
@@ -14,7 +15,7 @@ final class CountTokens {
   }
 
   static Future<Void> answer(ApiExchange exchange) {
-    long tokens = TokenCounter.prompt(exchange.body.getBytes()).promptTokens();
+    long tokens = TokenCounter.prompt(BodyBytes.readOnly(exchange.body)).promptTokens();
     exchange.response.setStatusCode(200)
         .putHeader("Content-Type", "application/json")
         .putHeader("X-Request-ID", exchange.requestId)

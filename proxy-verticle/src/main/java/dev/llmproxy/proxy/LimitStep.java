@@ -38,20 +38,26 @@ final class LimitStep implements ExchangeInterceptor {
             decision.tpm(), decision.maxConcurrent(), model, request.path(), request.method().name(),
             exchange.clientIp, exchange::promptTokens);
     LimitPlan plan = exchange.context.limitPlanner.plan(limited);
-    return limiter.admit(plan).transform(decided -> {
-      Admission admitted = decided.succeeded() ? decided.result() : Admission.UNLIMITED;
-      if (exchange.finished) {
-        admitted.complete(0);
-        return ApiExchange.ENDED;
-      }
-      if (admitted.denial() != null) {
-        return Future.failedFuture(refusal(exchange.response, admitted.denial(), admitted.storeUnavailable()));
-      }
-      exchange.admission = admitted;
-      budgetHeaders(exchange.response, REQUESTS, admitted.requests());
-      budgetHeaders(exchange.response, TOKENS, admitted.tokens());
-      return strictQuota(exchange, admitted.tokens(), plan.reservedTokens());
-    });
+    Admission atOnce = limiter.admitAtOnce(plan);
+    if (atOnce != null) {
+      return decided(exchange, plan, atOnce); // in memory: no future, no callback per request
+    }
+    return limiter.admit(plan).transform(decided -> decided(exchange, plan,
+        decided.succeeded() ? decided.result() : Admission.UNLIMITED));
+  }
+
+  private static Future<Void> decided(ApiExchange exchange, LimitPlan plan, Admission admitted) {
+    if (exchange.finished) {
+      admitted.complete(0);
+      return ApiExchange.ENDED;
+    }
+    if (admitted.denial() != null) {
+      return Future.failedFuture(refusal(exchange.response, admitted.denial(), admitted.storeUnavailable()));
+    }
+    exchange.admission = admitted;
+    budgetHeaders(exchange.response, REQUESTS, admitted.requests());
+    budgetHeaders(exchange.response, TOKENS, admitted.tokens());
+    return strictQuota(exchange, admitted.tokens(), plan.reservedTokens());
   }
 
   /** {@code auth.quota_enforcement: strict}: the request's allowance, or its refusal. */
@@ -77,10 +83,14 @@ final class LimitStep implements ExchangeInterceptor {
             + denial.retryAfterSeconds() + " s", null);
   }
 
-  /** The names of OpenAI's budget headers of one unit ({@code requests}, {@code tokens}): made once, not per request. */
-  record BudgetHeaders(String limit, String remaining, String reset) {
+  /**
+   * The names of OpenAI's budget headers of one unit ({@code requests}, {@code tokens}): made once, not per request;
+   * and the text of the unit's limit last sent.
+   */
+  record BudgetHeaders(String limit, String remaining, String reset, RecentText limitText) {
     static BudgetHeaders of(String unit) {
-      return new BudgetHeaders("x-ratelimit-limit-" + unit, "x-ratelimit-remaining-" + unit, "x-ratelimit-reset-" + unit);
+      return new BudgetHeaders("x-ratelimit-limit-" + unit, "x-ratelimit-remaining-" + unit, "x-ratelimit-reset-" + unit,
+          new RecentText());
     }
 
     List<String> names() {
@@ -91,12 +101,43 @@ final class LimitStep implements ExchangeInterceptor {
   static final BudgetHeaders REQUESTS = BudgetHeaders.of("requests");
   static final BudgetHeaders TOKENS = BudgetHeaders.of("tokens");
 
-  /** OpenAI's {@code x-ratelimit-{limit,remaining,reset}-requests|tokens}. */
+  /**
+   * OpenAI's {@code x-ratelimit-{limit,remaining,reset}-requests|tokens}. Every admitted request carries them: the
+   * limit (the same number request after request) and the reset (seconds within a minute) are texts made once.
+   */
   private static void budgetHeaders(HttpServerResponse response, BudgetHeaders names, Budget budget) {
     if (budget != null) {
-      response.putHeader(names.limit(), Long.toString(budget.limit()))
+      response.putHeader(names.limit(), names.limitText().of(budget.limit()))
           .putHeader(names.remaining(), Long.toString(budget.remaining()))
-          .putHeader(names.reset(), budget.resetSeconds() + "s");
+          .putHeader(names.reset(), resetText(budget.resetSeconds()));
+    }
+  }
+
+  /** "0s" to "120s": a per-minute window resets within 60 s. */
+  private static final String[] RESET_TEXTS = java.util.stream.IntStream.rangeClosed(0, 120)
+      .mapToObj(seconds -> seconds + "s").toArray(String[]::new);
+
+  static String resetText(long seconds) {
+    return seconds >= 0 && seconds < RESET_TEXTS.length ? RESET_TEXTS[(int) seconds] : seconds + "s";
+  }
+
+  /**
+   * The decimal text of the number last asked for, kept: a limit repeats from one request to the next. Shared by every
+   * event loop without a lock: a loop that reads an older entry (immutable) only makes the text again.
+   */
+  static final class RecentText {
+    private record Entry(long value, String text) {
+    }
+
+    private Entry last = new Entry(0, "0");
+
+    String of(long value) {
+      Entry entry = last;
+      if (entry.value() != value) {
+        entry = new Entry(value, Long.toString(value));
+        last = entry;
+      }
+      return entry.text();
     }
   }
 }

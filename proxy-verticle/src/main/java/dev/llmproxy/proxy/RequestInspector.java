@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import dev.llmproxy.common.error.Dialect;
 import dev.llmproxy.common.error.ErrorKind;
 import dev.llmproxy.common.error.GatewayError;
+import dev.llmproxy.proxy.upstream.BodyBytes;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
@@ -55,7 +56,7 @@ public final class RequestInspector {
   }
 
   private static InspectedRequest inspect(Buffer body, boolean mayInjectUsage, PromptPrefix prefix) {
-    byte[] bytes = body.getBytes();
+    byte[] bytes = BodyBytes.readOnly(body); // read, never written (a BOM is dropped from a copy)
     // Jackson would guess UTF-16 or UTF-32 from the first bytes and read them; the gateway's insertion and the
     // backends assume UTF-8 (RFC 8259: JSON exchanged between systems is UTF-8), so anything else is refused.
     if (Utf8.looksWide(bytes)) {

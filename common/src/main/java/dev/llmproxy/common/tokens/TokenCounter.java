@@ -42,9 +42,17 @@ public final class TokenCounter {
     static final Encoding CL100K = Encodings.newLazyEncodingRegistry().getEncoding(EncodingType.CL100K_BASE);
   }
 
+  /** The roles of OpenAI's and Anthropic's messages with their counts, as the encoding counts them (made once). */
+  private static final class Roles {
+    static final java.util.Map<String, Long> COUNTS = java.util.Map.of(
+        "system", count("system"), "user", count("user"), "assistant", count("assistant"),
+        "tool", count("tool"), "function", count("function"), "developer", count("developer"));
+  }
+
   /** Loads the vocabulary; blocking, so call it from a worker or at start. */
   public static void warmUp() {
     Holder.CL100K.countTokens("warm up");
+    Roles.COUNTS.size();
   }
 
   /** Tokens of a plain text. */
@@ -119,7 +127,7 @@ public final class TokenCounter {
         String field = parser.currentName();
         JsonToken value = parser.nextToken();
         switch (field) {
-          case "role" -> tokens += value == JsonToken.VALUE_STRING ? budget.count(parser.getText()) : skip(parser);
+          case "role" -> tokens += value == JsonToken.VALUE_STRING ? budget.countRole(parser.getText()) : skip(parser);
           case "name" -> tokens += value == JsonToken.VALUE_STRING ? budget.count(parser.getText()) + TOKENS_PER_NAME : skip(parser);
           case "content" -> tokens += content(parser, value, budget);
           case "tool_calls", "function_call" -> tokens += strings(parser, value, budget);
@@ -247,6 +255,16 @@ public final class TokenCounter {
   /** What is left of one request's exact encoding; past it, texts are estimated from their length. */
   private static final class Exact {
     private long charsLeft = EXACT_CHARS;
+
+    /** A message's role: the usual ones are counted once per JVM (every message has one), others as any text. */
+    long countRole(String role) {
+      Long known = Roles.COUNTS.get(role);
+      if (known == null || role.length() > charsLeft) {
+        return count(role);
+      }
+      charsLeft -= role.length();
+      return known;
+    }
 
     long count(String text) {
       if (text.length() <= charsLeft) {

@@ -31,6 +31,15 @@ class TokenCounterTest {
   }
 
   @Test
+  void everyRoleCountsAsItsTextDoes() {
+    // the usual roles' counts are made once per JVM; any other role is counted as it comes: the same numbers either way
+    for (String role : new String[] {"system", "user", "assistant", "tool", "function", "developer", "narrator", "User"}) {
+      assertEquals(3 + TokenCounter.count(role) + 2 + 3,
+          prompt("{\"messages\":[{\"role\":\"" + role + "\",\"content\":\"hello world\"}]}").promptTokens(), role);
+    }
+  }
+
+  @Test
   void contentPartsCountOnlyTheirText() {
     PromptTokens parts = prompt("{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hello\"},"
         + "{\"type\":\"image_url\",\"image_url\":{\"url\":\"http://x/y.png\"}},{\"type\":\"text\",\"text\":\" world\"}]}]}");

@@ -26,6 +26,9 @@ public record Limits(int perSecond, int burst, long perMinute, long tokensPerMin
 
   /** A key record's own {@code rpm}, {@code tpm} and {@code max_concurrent} win over the tier. */
   Limits withKeyOverrides(Long rpm, Long tpm, Integer maxConcurrent) {
+    if (rpm == null && tpm == null && maxConcurrent == null) {
+      return this; // a key without numbers of its own: nothing made per request
+    }
     return new Limits(perSecond, burst, rpm != null ? rpm : perMinute, tpm != null ? tpm : tokensPerMinute,
         maxConcurrent != null ? maxConcurrent : this.maxConcurrent, perWindow, windowMillis);
   }

@@ -64,6 +64,11 @@ public final class MemoryRateLimiter implements RateLimiter {
     return Future.succeededFuture(decide(plan));
   }
 
+  @Override
+  public Admission admitAtOnce(LimitPlan plan) {
+    return decide(plan);
+  }
+
   private Admission decide(LimitPlan plan) {
     if (!plan.limitsAnything()) {
       return Admission.UNLIMITED;

@@ -11,6 +11,14 @@ public interface RateLimiter {
 
   Future<Admission> admit(LimitPlan plan);
 
+  /**
+   * The admission of a limiter that decides at once (in memory), as {@link #admit} would complete with it; null for
+   * one that has to ask a store (then {@link #admit}).
+   */
+  default Admission admitAtOnce(LimitPlan plan) {
+    return null;
+  }
+
   /** Housekeeping once a minute; the in-memory limiter forgets idle keys. */
   default void forgetIdleKeys() {
   }

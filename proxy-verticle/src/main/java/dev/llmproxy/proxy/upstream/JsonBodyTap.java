@@ -15,7 +15,12 @@ final class JsonBodyTap implements ResponseTap {
   private static final int TAIL = 64 << 10;
   private static final byte[] NOTHING = new byte[0];
 
-  /** Sized by the first chunk (most answers come in one): nothing is allocated before it, nor more than it needs. */
+  /**
+   * The first chunk as it came (most answers come in one): kept, not copied, since nothing writes to a chunk once it
+   * was relayed. A second chunk starts the copy.
+   */
+  private Buffer first;
+  /** The body from its second chunk on, sized by the chunks so far; nothing is allocated before, nor more than needed. */
   private byte[] copy = NOTHING;
   private int length;
   private boolean truncated;
@@ -28,6 +33,17 @@ final class JsonBodyTap implements ResponseTap {
   public Buffer onChunk(Buffer chunk) {
     int n = chunk.length();
     received += n;
+    if (received == n && n <= CAP) {
+      first = chunk;
+      return chunk;
+    }
+    if (first != null) {
+      Buffer kept = first;
+      first = null;
+      copy = new byte[Math.min(CAP, Math.max(kept.length() * 2, kept.length() + n))];
+      kept.getBytes(copy, 0);
+      length = kept.length();
+    }
     if (length + n > copy.length) {
       if (length + n > CAP) {
         keepTail(chunk);
@@ -51,6 +67,11 @@ final class JsonBodyTap implements ResponseTap {
 
   @Override
   public Buffer onEnd() {
+    if (first != null) {
+      copy = BodyBytes.readOnly(first); // read only, in place when the chunk fills its array
+      length = copy.length;
+      first = null;
+    }
     if (!truncated) {
       usage = read(copy, 0, length);
     } else {

@@ -32,6 +32,17 @@ class MemoryRateLimiterTest {
   }
 
   @Test
+  void aDecisionAtOnceCountsAsTheFuturesDoes() {
+    MemoryRateLimiter limiter = limiter(memoryCache(0, Duration.ofMinutes(5)));
+    LimitPlan plan = new LimitPlan(null, "k", ONE_PER_MINUTE, 0);
+    Admission first = limiter.admitAtOnce(plan);
+    assertNull(first.denial(), "the minute's one request");
+    assertEquals("requests_per_minute", limiter.admit(plan).result().denial().metric(), "counted: the future sees it");
+    assertEquals("requests_per_minute", limiter.admitAtOnce(plan).denial().metric());
+    assertNull(limiter.admitAtOnce(new LimitPlan(null, "other", ONE_PER_MINUTE, 0)).denial(), "another key, its own");
+  }
+
+  @Test
   void maxSizeBoundsHowManyKeysHaveCounters() {
     MemoryRateLimiter limiter = limiter(memoryCache(3, Duration.ofMinutes(5)));
     for (int i = 0; i < 50; i++) {
