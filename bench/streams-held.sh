@@ -35,6 +35,7 @@ OPEN_DEADLINE_S="${OPEN_DEADLINE_S:-120}"
 JSTACK="${JSTACK:-0}"
 JFR="${JFR:-0}"
 H2="${H2:-0}"
+WAIT_END="${WAIT_END:-0}"   # 1: after each level's figures, let the streams end and print how many completed and stalled
 export H2
 
 mkdir -p "$OUT"
@@ -151,6 +152,15 @@ for level in $LEVELS; do
     "$((rss / 1024))" "$fd" "$th" "$load" "$per"
   printf '{"streams":%d,"open":%d,"live_heap_kb":%d,"heap_used_after_gc_kb":%d,"rss_kb":%d,"fds":%d,"threads":%d,"load":%s,"kb_per_stream":"%s"}\n' \
     "$n" "$open" "$live" "$used" "$rss" "$fd" "$th" "$load" "$per" >>"$RESULTS"
+  if [[ -n "$cpid" && "$WAIT_END" == 1 ]]; then
+    # let every stream run to its end: how many completed, and how many stalled (a gap over 2 intervals + 50 ms)
+    wait "$cpid" 2>/dev/null || true
+    node -e 'const l = require("fs").readFileSync(process.argv[1], "utf8").split("\n").find(x => x.startsWith("SSERESULT "));
+      if (!l) { console.log("  no result from the client"); process.exit(0); }
+      const r = JSON.parse(l.slice(10));
+      console.log(`  ${r.n} streams: ${r.ok} complete, ${r.stalled} stalled, errors ${JSON.stringify(r.errors)}, gap p99 ${r.gap_p99_us} us, max ${r.gap_max_us} us`);' \
+      "$OUT/open.$n.out"
+  fi
   if [[ -n "$cpid" ]]; then
     kill "$cpid" 2>/dev/null || true; wait "$cpid" 2>/dev/null || true
     deadline=$((SECONDS + 120))
