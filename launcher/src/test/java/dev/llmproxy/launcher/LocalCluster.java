@@ -89,8 +89,13 @@ final class LocalCluster implements AutoCloseable {
   /** A member's config: {@code yaml}, its journal in {@code dir}, read as the launcher reads it. */
   static GatewayConfig config(Path dir, String yaml) throws Exception {
     Files.createDirectories(dir);
+    return load(dir, yaml + "usage: {journal_path: \"" + dir.resolve("journal") + "\"}\n");
+  }
+
+  /** {@code yaml} as it is, written to {@code dir}/config.yaml and loaded as the gateway would; it must be valid. */
+  static GatewayConfig load(Path dir, String yaml) throws Exception {
     Path file = dir.resolve("config.yaml");
-    Files.writeString(file, yaml + "usage: {journal_path: \"" + dir.resolve("journal") + "\"}\n");
+    Files.writeString(file, yaml);
     Vertx loader = Vertx.vertx();
     try {
       LoadedConfig loaded = await(ConfigLoader.load(loader, file.toString(), Map.of()));

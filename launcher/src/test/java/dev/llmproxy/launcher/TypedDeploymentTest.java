@@ -3,9 +3,7 @@ package dev.llmproxy.launcher;
 import dev.llmproxy.admin.AdminVerticle;
 import dev.llmproxy.auth.AuthVerticle;
 import dev.llmproxy.common.bus.Addresses;
-import dev.llmproxy.common.config.ConfigLoader;
 import dev.llmproxy.common.config.GatewayConfig;
-import dev.llmproxy.common.config.LoadedConfig;
 import dev.llmproxy.discovery.DiscoveryVerticle;
 import dev.llmproxy.proxy.ProxyVerticle;
 import dev.llmproxy.testsupport.MockLlmBackend;
@@ -22,10 +20,8 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -104,16 +100,7 @@ class TypedDeploymentTest {
   }
 
   private static GatewayConfig config(Path dir, String yaml) throws Exception {
-    Path file = dir.resolve("config.yaml");
-    Files.writeString(file, yaml);
-    Vertx loader = Vertx.vertx();
-    try {
-      LoadedConfig loaded = await(ConfigLoader.load(loader, file.toString(), Map.of()));
-      assertTrue(loaded.ok(), loaded.errors()::toString);
-      return loaded.config();
-    } finally {
-      loader.close();
-    }
+    return LocalCluster.load(dir, yaml);
   }
 
   private static int chat(int port, String key) throws Exception {
