@@ -99,7 +99,8 @@ final class ExchangeContext {
     this.engineScraper = "queue_aware".equals(routing.loadBalance()) || prefixChars > 0 || routing.flowControl().enabled()
         ? environment.engineScraper(vertx) : null;
     this.flowControl = routing.flowControl().enabled()
-        ? new FlowControlStep(vertx, routing.flowControl(), router, stats, environment.flowMetrics()) : null;
+        ? new FlowControlStep(vertx, routing.flowControl(), router, stats, environment.flowMetrics(),
+            environment.flowGate()) : null;
     this.auth = new AuthGate(vertx, config.auth(), environment.authCheckAddress(), environment.decisions(),
         environment.quotaTally());
     this.clientAddress = new ClientAddress(IpRanges.parse(config.server().trustedProxies()));

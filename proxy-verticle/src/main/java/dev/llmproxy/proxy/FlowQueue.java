@@ -7,12 +7,19 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 
 /**
- * The requests waiting in one proxy instance: a queue per priority band, highest band first; inside a band one
- * FIFO per tenant, served round-robin, so that one tenant's thousand requests do not starve another's one.
- * Lives on one event loop.
+ * The requests waiting in {@code routing.flow_control}: a queue per priority band, highest band first; inside a band
+ * one FIFO per tenant, and the tenants served by start-time fair queueing, so that one tenant's thousand requests do
+ * not starve another's one. Every request, queued or sent at once, takes a start tag: the larger of the tag last
+ * sent ({@link #virtualTime}) and the tenant's previous tag + 1; a band sends the smallest tag first, the oldest on a
+ * tie. A tenant arriving while another's flood waits thus goes before all of the flood that has not started, not
+ * after the flood's next request as in a plain round (the bound the fairness tests hold: one service time).
+ *
+ * <p>Not thread-safe except {@link #sentDirectly}: the queue is used under its {@link FlowGate}'s lock.
  */
 final class FlowQueue<W extends FlowQueue.Entry> {
 
@@ -22,8 +29,20 @@ final class FlowQueue<W extends FlowQueue.Entry> {
     String tenant();
   }
 
-  /** Band to its tenants, in their round-robin order (the next tenant first). */
-  private final TreeMap<Integer, LinkedHashMap<String, ArrayDeque<W>>> bands = new TreeMap<>();
+  /** Tenants' next tags are forgotten past this many, those that no longer matter first. */
+  private static final int TENANTS_KEPT = 4096;
+
+  /** A queued entry and its start tag. */
+  private record Tagged<W>(W entry, long tag, long seq) {
+  }
+
+  /** Band to its tenants' FIFOs. */
+  private final TreeMap<Integer, LinkedHashMap<String, ArrayDeque<Tagged<W>>>> bands = new TreeMap<>();
+  /** Each recent tenant's next start tag (its last + 1); read and written without the lock by the direct path. */
+  private final ConcurrentHashMap<String, Long> nextTag = new ConcurrentHashMap<>();
+  /** The start tag of the request sent last: a tenant with no recent request starts here. */
+  private final AtomicLong virtualTime = new AtomicLong();
+  private long seq;
   private int size;
 
   int size() {
@@ -34,48 +53,83 @@ final class FlowQueue<W extends FlowQueue.Entry> {
     return size == 0;
   }
 
+  /** A request of {@code tenant} sent without waiting: it takes its tag all the same (thread-safe). */
+  void sentDirectly(String tenant) {
+    virtualTime.accumulateAndGet(startTag(tenant), Math::max);
+  }
+
+  private long startTag(String tenant) {
+    if (nextTag.size() > TENANTS_KEPT) {
+      forgetIdleTenants();
+    }
+    long now = virtualTime.get();
+    return nextTag.merge(tenant, now + 1, (previous, fresh) -> Math.max(previous, fresh - 1) + 1) - 1;
+  }
+
+  /** A tenant whose next tag is at most one past the virtual time is nearly the same as one never seen. */
+  private void forgetIdleTenants() {
+    long now = virtualTime.get();
+    nextTag.values().removeIf(next -> next <= now + 1);
+    if (nextTag.size() > TENANTS_KEPT) {
+      nextTag.clear(); // a burst of distinct tenants: forget them all rather than grow
+    }
+  }
+
   void add(W entry) {
+    Tagged<W> tagged = new Tagged<>(entry, startTag(entry.tenant()), seq++);
     bands.computeIfAbsent(entry.band(), b -> new LinkedHashMap<>())
-        .computeIfAbsent(entry.tenant(), t -> new ArrayDeque<>()).addLast(entry);
+        .computeIfAbsent(entry.tenant(), t -> new ArrayDeque<>()).addLast(tagged);
     size++;
   }
 
   /** @return true when the entry was queued (and is not any more) */
   boolean remove(W entry) {
-    LinkedHashMap<String, ArrayDeque<W>> tenants = bands.get(entry.band());
-    ArrayDeque<W> queue = tenants == null ? null : tenants.get(entry.tenant());
-    if (queue == null || !queue.remove(entry)) {
+    LinkedHashMap<String, ArrayDeque<Tagged<W>>> tenants = bands.get(entry.band());
+    ArrayDeque<Tagged<W>> queue = tenants == null ? null : tenants.get(entry.tenant());
+    if (queue == null || !queue.removeIf(tagged -> tagged.entry == entry)) {
       return false;
     }
-    dropIfEmpty(entry.band(), tenants, entry.tenant(), queue);
+    if (queue.isEmpty()) {
+      tenants.remove(entry.tenant());
+      if (tenants.isEmpty()) {
+        bands.remove(entry.band());
+      }
+    }
     size--;
     return true;
   }
 
   /**
-   * Takes the next entry that may go: highest band first, tenants of a band in turn, each tenant's oldest first;
-   * a tenant's head that may not go (its model has no free backend) lets the next tenant's try.
+   * Takes the next entry that may go: highest band first; in a band the tenant's head with the smallest tag (the
+   * oldest on a tie); a head that may not go (its model has no room) lets the next smallest try.
    */
   W next(Predicate<W> mayGo) {
-    for (Map.Entry<Integer, LinkedHashMap<String, ArrayDeque<W>>> band : bands.descendingMap().entrySet()) {
-      for (Map.Entry<String, ArrayDeque<W>> tenant : band.getValue().entrySet()) {
-        W head = tenant.getValue().peekFirst();
-        if (mayGo.test(head)) {
-          ArrayDeque<W> queue = tenant.getValue();
-          queue.pollFirst();
-          String name = tenant.getKey();
-          band.getValue().remove(name);
-          if (!queue.isEmpty()) {
-            band.getValue().put(name, queue); // to the back of the round
-          } else if (band.getValue().isEmpty()) {
+    for (Map.Entry<Integer, LinkedHashMap<String, ArrayDeque<Tagged<W>>>> band : bands.descendingMap().entrySet()) {
+      ArrayDeque<Tagged<W>> best = null;
+      for (ArrayDeque<Tagged<W>> queue : band.getValue().values()) {
+        Tagged<W> head = queue.peekFirst();
+        if ((best == null || before(head, best.peekFirst())) && mayGo.test(head.entry)) {
+          best = queue;
+        }
+      }
+      if (best != null) {
+        Tagged<W> head = best.pollFirst();
+        virtualTime.accumulateAndGet(head.tag, Math::max);
+        if (best.isEmpty()) {
+          band.getValue().remove(head.entry.tenant());
+          if (band.getValue().isEmpty()) {
             bands.remove(band.getKey());
           }
-          size--;
-          return head;
         }
+        size--;
+        return head.entry;
       }
     }
     return null;
+  }
+
+  private static boolean before(Tagged<?> a, Tagged<?> b) {
+    return a.tag < b.tag || a.tag == b.tag && a.seq < b.seq;
   }
 
   /**
@@ -84,17 +138,17 @@ final class FlowQueue<W extends FlowQueue.Entry> {
    * lower.
    */
   W shedBelow(int band) {
-    Map.Entry<Integer, LinkedHashMap<String, ArrayDeque<W>>> lowest = bands.firstEntry();
+    Map.Entry<Integer, LinkedHashMap<String, ArrayDeque<Tagged<W>>>> lowest = bands.firstEntry();
     if (lowest == null || lowest.getKey() >= band) {
       return null;
     }
-    ArrayDeque<W> largest = null;
-    for (ArrayDeque<W> queue : lowest.getValue().values()) {
+    ArrayDeque<Tagged<W>> largest = null;
+    for (ArrayDeque<Tagged<W>> queue : lowest.getValue().values()) {
       if (largest == null || queue.size() > largest.size()) {
         largest = queue;
       }
     }
-    W victim = largest.peekLast();
+    W victim = largest.peekLast().entry;
     remove(victim);
     return victim;
   }
@@ -102,12 +156,12 @@ final class FlowQueue<W extends FlowQueue.Entry> {
   /** Removes and returns the entries the predicate selects (those past their deadline). */
   List<W> removeIf(Predicate<W> expired) {
     List<W> removed = new ArrayList<>();
-    for (Iterator<Map.Entry<Integer, LinkedHashMap<String, ArrayDeque<W>>>> b = bands.entrySet().iterator(); b.hasNext(); ) {
-      LinkedHashMap<String, ArrayDeque<W>> tenants = b.next().getValue();
-      for (Iterator<ArrayDeque<W>> t = tenants.values().iterator(); t.hasNext(); ) {
-        ArrayDeque<W> queue = t.next();
-        for (Iterator<W> e = queue.iterator(); e.hasNext(); ) {
-          W entry = e.next();
+    for (Iterator<LinkedHashMap<String, ArrayDeque<Tagged<W>>>> b = bands.values().iterator(); b.hasNext(); ) {
+      LinkedHashMap<String, ArrayDeque<Tagged<W>>> tenants = b.next();
+      for (Iterator<ArrayDeque<Tagged<W>>> t = tenants.values().iterator(); t.hasNext(); ) {
+        ArrayDeque<Tagged<W>> queue = t.next();
+        for (Iterator<Tagged<W>> e = queue.iterator(); e.hasNext(); ) {
+          W entry = e.next().entry;
           if (expired.test(entry)) {
             e.remove();
             removed.add(entry);
@@ -123,14 +177,5 @@ final class FlowQueue<W extends FlowQueue.Entry> {
       }
     }
     return removed;
-  }
-
-  private void dropIfEmpty(int band, LinkedHashMap<String, ArrayDeque<W>> tenants, String tenant, ArrayDeque<W> queue) {
-    if (queue.isEmpty()) {
-      tenants.remove(tenant);
-      if (tenants.isEmpty()) {
-        bands.remove(band);
-      }
-    }
   }
 }

@@ -53,6 +53,7 @@ public final class ProxyEnvironment {
   private final AtomicReference<MemoryResponseCache> memoryResponseCache = new AtomicReference<>();
   private final RejectionCounter rejections;
   private final dev.llmproxy.proxy.metrics.FlowMetrics flowMetrics;
+  private final FlowGate flowGate = new FlowGate();
   private final StoreErrors storeErrors;
   private volatile String rateLimitPrefix = "llmproxy:ratelimit:";
   private volatile long slotLifetimeMs = RedisRateLimiter.SLOT_LIFETIME_MS;
@@ -106,6 +107,11 @@ public final class ProxyEnvironment {
 
   dev.llmproxy.proxy.metrics.FlowMetrics flowMetrics() {
     return flowMetrics;
+  }
+
+  /** {@code routing.flow_control}'s queue: one for the JVM, whatever the proxy instances and configs. */
+  FlowGate flowGate() {
+    return flowGate;
   }
 
   /** The tokens this JVM's proxies relayed per key, for {@code auth.quota_enforcement: strict}. */

@@ -182,7 +182,7 @@ class FlowControlLlamaTest {
     int aAfterB = behind.aAfterB();
     LOG.info("one generation alone {} ms; B behind a flood of {} from A: {} ms; A's finished after B: {}; order {}",
         service, flood, bMillis, aAfterB, completed);
-    // First come first served, B would finish last: behind ~flood/2 generations on each server. Round-robin across
+    // First come first served, B would finish last: behind ~flood/2 generations on each server. Fair share across
     // tenants sends it with the next free slot: at most the generation running there and one waiting at the engine
     // before its own. Bounded by 4 service times plus 2 s of slack for a loaded machine (against ~6 for FIFO).
     assertTrue(bMillis <= 4 * service + 2000, "B took " + bMillis + " ms; one generation alone " + service + " ms");
@@ -219,13 +219,14 @@ class FlowControlLlamaTest {
     int aAfterB = behind.aAfterB();
     LOG.info("max_waiting 0: two generations at once {} ms; B behind a flood of {} from A: {} ms; A's finished after B: {};"
         + " order {}", service, flood, bMillis, aAfterB, completed);
-    // B waits at most for one of the two running generations to end (the first free slot may go to A's next, as A
-    // came first in the round; the second is B's), then runs its own: 2 service times. The slack is 25 % of one
+    // B waits at most for one of the two running generations to end (the first free slot is B's: A's two running
+    // requests took their fair-share turns), then runs its own: 2 service times. The slack is 25 % of one
     // service time plus 500 ms: generation speed drifts between the measured pair and the flood on a shared 2-core
     // machine, and the gateway's hop from a response's end to the next send is an event-loop turn.
     assertTrue(bMillis <= 2 * service + service / 4 + 500,
         "B took " + bMillis + " ms; two generations at once " + service + " ms");
-    assertTrue(aAfterB >= flood - 4, "only " + aAfterB + " of A's flood finished after B: " + completed);
+    // All of A's held requests start after B; one of A's two running ones may end after it on a slower server.
+    assertTrue(aAfterB >= flood - 3, "only " + aAfterB + " of A's flood finished after B: " + completed);
   }
 
   @Test

@@ -62,6 +62,12 @@ final class ProxyHarness {
   /** @param prepare sets the environment's test hooks (a Redis key prefix, a slot lifetime) before the proxy starts */
   static Future<ProxyHarness> start(Vertx vertx, List<String> backendUrls, JsonObject overrides,
       java.util.function.Consumer<ProxyEnvironment> prepare) {
+    return start(vertx, backendUrls, overrides, prepare, 1);
+  }
+
+  /** @param instances proxy verticles on as many event loops, as the launcher deploys one per loop */
+  static Future<ProxyHarness> start(Vertx vertx, List<String> backendUrls, JsonObject overrides,
+      java.util.function.Consumer<ProxyEnvironment> prepare, int instances) {
     int port = freePort();
     JsonArray backends = new JsonArray();
     for (int i = 0; i < backendUrls.size(); i++) {
@@ -83,7 +89,7 @@ final class ProxyHarness {
     UsageRecordCodec.register(vertx.eventBus());
     vertx.eventBus().consumer(Addresses.USAGE_RECORD, m -> harness.usage.addAll(UsageBatch.of(m.body())));
     vertx.eventBus().consumer(Addresses.BACKENDS_CURRENT, m -> m.reply(harness.snapshot.toJson()));
-    return vertx.deployVerticle(() -> new ProxyVerticle(config), new DeploymentOptions().setInstances(1))
+    return vertx.deployVerticle(() -> new ProxyVerticle(config), new DeploymentOptions().setInstances(instances))
         .map(id -> {
           harness.environment.markStarted();
           return harness;
