@@ -4,6 +4,8 @@ import dev.llmproxy.common.bus.KeyHash;
 import dev.llmproxy.common.util.Secrets;
 import io.vertx.core.json.JsonObject;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Instant;
 
 /**
@@ -125,38 +127,93 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
    * hand-overs, never for a file (see {@link #withoutRawKey()}).
    */
   public JsonObject toJson() {
-    JsonObject json = new JsonObject()
-        .put("request_id", requestId)
-        .put("api_key", apiKey)
-        .put("key_hash", keyHash)
-        .put("key_id", keyId())
-        .put("api_key_masked", maskedKey)
-        .put("key_source", keySource)
-        .put("key_name", keyName)
-        .put("user_id", userId)
-        .put("model", model)
-        .put("prompt_tokens", promptTokens)
-        .put("completion_tokens", completionTokens)
-        .put("total_tokens", totalTokens)
-        .put("is_stream", stream)
-        .put("method", method)
-        .put("endpoint", endpoint)
-        .put("timestamp", timestamp.toString())
-        .put("backend_url", backendUrl)
-        .put("status_code", statusCode)
-        .put("latency_ms", latencyMs)
-        .put("ttft_ms", ttftMs)
-        .put("estimated", estimated)
-        .put("aborted", aborted)
-        .put("client_ip", clientIp)
-        .put("cached", cached);
-    if (metadata != null) {
-      json.put("metadata", metadata.copy());
-    }
-    if (cutOff != null) {
-      json.put("cut_off", cutOff);
+    JsonObject json = new JsonObject();
+    try {
+      writeFields(new Fields() {
+        @Override
+        public void put(String name, String value) {
+          json.put(name, value);
+        }
+
+        @Override
+        public void put(String name, long value) {
+          json.put(name, value);
+        }
+
+        @Override
+        public void put(String name, int value) {
+          json.put(name, value);
+        }
+
+        @Override
+        public void put(String name, boolean value) {
+          json.put(name, value);
+        }
+
+        @Override
+        public void put(String name, JsonObject value) {
+          json.put(name, value.copy());
+        }
+      });
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // a JsonObject does not throw it
     }
     return json;
+  }
+
+  /** Receives a record's fields in the order of its JSON form. */
+  public interface Fields {
+    void put(String name, String value) throws IOException;
+
+    void put(String name, long value) throws IOException;
+
+    void put(String name, int value) throws IOException;
+
+    void put(String name, boolean value) throws IOException;
+
+    void put(String name, JsonObject value) throws IOException;
+  }
+
+  /** The record's fields, the raw key included when known: the one list its JSON object and its streamed bytes use. */
+  public void writeFields(Fields out) throws IOException {
+    out.put("request_id", requestId);
+    out.put("api_key", apiKey);
+    out.put("key_hash", keyHash);
+    out.put("key_id", keyId());
+    out.put("api_key_masked", maskedKey);
+    out.put("key_source", keySource);
+    out.put("key_name", keyName);
+    out.put("user_id", userId);
+    out.put("model", model);
+    out.put("prompt_tokens", promptTokens);
+    out.put("completion_tokens", completionTokens);
+    out.put("total_tokens", totalTokens);
+    out.put("is_stream", stream);
+    out.put("method", method);
+    out.put("endpoint", endpoint);
+    out.put("timestamp", timestamp.toString());
+    out.put("backend_url", backendUrl);
+    out.put("status_code", statusCode);
+    out.put("latency_ms", latencyMs);
+    out.put("ttft_ms", ttftMs);
+    out.put("estimated", estimated);
+    out.put("aborted", aborted);
+    out.put("client_ip", clientIp);
+    out.put("cached", cached);
+    if (metadata != null) {
+      out.put("metadata", metadata);
+    }
+    if (cutOff != null) {
+      out.put("cut_off", cutOff);
+    }
+  }
+
+  /**
+   * {@link #toJson()}{@code .encode()} in UTF-8, and {@code extraName} (when not null) after the record's own fields,
+   * streamed without the object in between: the usage journal writes one per request.
+   */
+  public byte[] toJsonBytes(String extraName, String extraValue) {
+    return StreamedJson.encode(this, extraName, extraValue);
   }
 
   public static UsageRecord fromJson(JsonObject json) {

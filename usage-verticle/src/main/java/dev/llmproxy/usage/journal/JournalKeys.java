@@ -98,12 +98,10 @@ public final class JournalKeys {
   }
 
   /** The record as the journal writes it: no raw key, or only sealed. */
-  JsonObject toDisk(UsageRecord record) {
-    JsonObject json = record.withoutRawKey().toJson();
-    if (sealingKey != null && record.apiKey() != null && record.keyHash() != null) {
-      json.put(SEALED, seal(record.apiKey(), record.keyHash()));
-    }
-    return json;
+  byte[] toDisk(UsageRecord record) {
+    boolean sealed = sealingKey != null && record.apiKey() != null && record.keyHash() != null;
+    return record.withoutRawKey().toJsonBytes(sealed ? SEALED : null,
+        sealed ? seal(record.apiKey(), record.keyHash()) : null);
   }
 
   /** A record read from disk, its raw key recovered when it can be (else null, with its hash and masked form). */

@@ -5,7 +5,6 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.core.json.JsonObject;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import dev.llmproxy.common.model.UsageRecord;
@@ -168,7 +167,7 @@ public final class UsageJournal {
     // Records are immutable: the writer thread encodes them (and seals their keys), not the event loop.
     lastWrite = writer.executeBlocking(() -> {
           List<byte[]> encoded = new ArrayList<>(records);
-          group.forEach(p -> p.records().forEach(usage -> encoded.add(keys.toDisk(usage).encode().getBytes(StandardCharsets.UTF_8))));
+          group.forEach(p -> p.records().forEach(usage -> encoded.add(keys.toDisk(usage))));
           return journal.appendEncoded(encoded);
         })
         .andThen(ar -> {
