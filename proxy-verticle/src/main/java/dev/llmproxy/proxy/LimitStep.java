@@ -107,9 +107,10 @@ final class LimitStep implements ExchangeInterceptor {
    */
   private static void budgetHeaders(HttpServerResponse response, BudgetHeaders names, Budget budget) {
     if (budget != null) {
-      response.putHeader(names.limit(), names.limitText().of(budget.limit()))
-          .putHeader(names.remaining(), Long.toString(budget.remaining()))
-          .putHeader(names.reset(), resetText(budget.resetSeconds()));
+      // Added, not set: nothing put them before (a request is limited once), and set searches for them first.
+      response.headers().add(names.limit(), names.limitText().of(budget.limit()))
+          .add(names.remaining(), Long.toString(budget.remaining()))
+          .add(names.reset(), resetText(budget.resetSeconds()));
     }
   }
 

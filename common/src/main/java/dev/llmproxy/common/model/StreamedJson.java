@@ -26,8 +26,12 @@ final class StreamedJson implements UsageRecord.Fields {
     this.out = out;
   }
 
+  /** Each thread's buffer, kept between records: only the record's own bytes are new. */
+  private static final ThreadLocal<ByteArrayBuilder> BUFFER = ThreadLocal.withInitial(() -> new ByteArrayBuilder(4096));
+
   static byte[] encode(UsageRecord record, String extraName, String extraValue) {
-    ByteArrayBuilder bytes = new ByteArrayBuilder(768);
+    ByteArrayBuilder bytes = BUFFER.get();
+    bytes.reset();
     try (JsonGenerator generator = FACTORY.createGenerator(bytes, JsonEncoding.UTF8)) {
       generator.writeStartObject();
       record.writeFields(new StreamedJson(generator));
