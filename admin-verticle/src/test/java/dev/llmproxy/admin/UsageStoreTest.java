@@ -147,6 +147,46 @@ class UsageStoreTest {
   }
 
   @Test
+  void aRecordCutShortByTheGatewayKeepsWhy(Vertx vertx, VertxTestContext ctx) {
+    storeACutRecord(vertx, ctx);
+  }
+
+  @Test
+  void aStoreMadeBeforeTheCutOffColumnGetsIt(Vertx vertx, VertxTestContext ctx) throws Exception {
+    Path file = dir.resolve("nested/data/keys.db");
+    java.nio.file.Files.createDirectories(file.getParent());
+    try (Connection conn = DriverManager.getConnection("jdbc:sqlite:" + file); Statement st = conn.createStatement()) {
+      st.execute("CREATE TABLE usage_records (id INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT, api_key TEXT,"
+          + " created_at TEXT, key_hash TEXT, metadata TEXT)");
+    }
+    storeACutRecord(vertx, ctx);
+  }
+
+  private void storeACutRecord(Vertx vertx, VertxTestContext ctx) {
+    UsageRecord cut = record("req-cut", KEY_A, "u1", "llama", 10, 4, "2026-03-01T10:00:00Z").withCutOff("quota_exceeded");
+    deploy(vertx, adminSection(dir))
+        .compose(id -> store(vertx, batch(List.of(cut, RECORDS.get(0)))))
+        .compose(stored -> vertx.executeBlocking(() -> cutOffs(dir)))
+        .onComplete(ctx.succeeding(cutOffs -> ctx.verify(() -> {
+          assertEquals(java.util.Map.of("req-cut", "quota_exceeded", "req-1", "-"), cutOffs);
+          ctx.completeNow();
+        })));
+  }
+
+  /** Request id to its {@code cut_off} column ("-" for null). */
+  private static java.util.Map<String, String> cutOffs(Path dir) throws Exception {
+    java.util.Map<String, String> values = new java.util.HashMap<>();
+    try (Connection conn = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("nested/data/keys.db"));
+         Statement st = conn.createStatement();
+         ResultSet rs = st.executeQuery("SELECT request_id, cut_off FROM usage_records")) {
+      while (rs.next()) {
+        values.put(rs.getString(1), rs.getString(2) == null ? "-" : rs.getString(2));
+      }
+    }
+    return values;
+  }
+
+  @Test
   void aChargeCountsOncePerRequestIdAndTellsTheAuthCache(Vertx vertx, VertxTestContext ctx) {
     String hash = KeyDigest.sha256Hex(KEY_A);
     List<JsonObject> changes = new CopyOnWriteArrayList<>();

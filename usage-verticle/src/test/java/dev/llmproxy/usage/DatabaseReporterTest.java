@@ -54,7 +54,8 @@ class DatabaseReporterTest {
           .get(10, TimeUnit.SECONDS);
       for (int i = 0; i < 150; i++) {
         UsageRecord record = record("r-" + i, "sk-live-abcdefgh1234", null, "llama", 10, i);
-        send(vertx, i == 7 ? record.withMetadata(new JsonObject().put("team", "blue")) : record);
+        send(vertx, i == 7 ? record.withMetadata(new JsonObject().put("team", "blue"))
+            : i == 8 ? record.withCutOff("quota_exceeded") : record);
       }
       assertTrue(Poll.until(Duration.ofSeconds(20), () -> count(db, table, "*") == 150), "rows: " + count(db, table, "*"));
       vertx.undeploy(first).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -76,7 +77,7 @@ class DatabaseReporterTest {
       assertEquals(160, count(db, table, "DISTINCT request_id"));
 
       Row row = db.pool().query("SELECT request_id, api_key, user_id, method, path, backend_url, status_code,"
-              + " latency_ms, prompt_tokens, completion_tokens, total_tokens, metadata FROM " + table
+              + " latency_ms, prompt_tokens, completion_tokens, total_tokens, metadata, cut_off FROM " + table
               + " WHERE request_id = 'r-7'")
           .execute().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).iterator().next();
       assertEquals("sk-...1234", row.getString("api_key"));
@@ -91,6 +92,10 @@ class DatabaseReporterTest {
       assertEquals(17, row.getLong("total_tokens"));
       assertEquals(new JsonObject().put("team", "blue"), new JsonObject(row.getValue("metadata").toString()),
           "the hooks' metadata, as JSON text");
+      assertEquals(null, row.getValue("cut_off"), "an answer the gateway did not cut");
+      Row cut = db.pool().query("SELECT cut_off FROM " + table + " WHERE request_id = 'r-8'")
+          .execute().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).iterator().next();
+      assertEquals("quota_exceeded", cut.getString("cut_off"), "auth.quota_enforcement: strict ended it early");
     } finally {
       db.pool().query("DROP TABLE IF EXISTS " + table).execute().toCompletionStage().toCompletableFuture()
           .get(10, TimeUnit.SECONDS);

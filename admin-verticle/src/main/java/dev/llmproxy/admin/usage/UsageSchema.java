@@ -55,6 +55,7 @@ public final class UsageSchema {
     COLUMNS.put("client_ip", "TEXT");
     COLUMNS.put("cached", "INTEGER NOT NULL DEFAULT 0");
     COLUMNS.put("metadata", "TEXT");
+    COLUMNS.put("cut_off", "TEXT");
   }
 
   private UsageSchema() {

@@ -96,7 +96,8 @@ public final class UsageStore {
         record.aborted() ? 1 : 0,
         record.clientIp(),
         record.cached() ? 1 : 0,
-        record.metadata() == null ? null : record.metadata().encode()));
+        record.metadata() == null ? null : record.metadata().encode(),
+        record.cutOff()));
   }
 
   /** Totals, and per group when the query has one, of the records that match. */

@@ -24,14 +24,16 @@ public final class DatabaseReporter implements Reporter {
   static final List<String> COLUMNS = List.of("request_id", "timestamp", "api_key", "user_id", "method", "path",
       "backend_url", "status_code", "latency_ms", "prompt_tokens", "completion_tokens", "total_tokens");
   static final String METADATA = "metadata";
-  private static final List<String> WITH_METADATA = java.util.stream.Stream.concat(COLUMNS.stream(),
-      java.util.stream.Stream.of(METADATA)).toList();
+  /** Why the gateway ended the answer early ({@code quota_exceeded}), null when it did not. */
+  static final String CUT_OFF = "cut_off";
+  /** Ours, after the original's: added to a table made without them, written when the table has them. */
+  private static final List<String> ADDED = List.of(METADATA, CUT_OFF);
 
   private final String name;
   private final SqlDatabase database;
   private final String table;
   private boolean tableReady;
-  /** The columns the table has of those written: {@link #COLUMNS}, with metadata when the table has that column. */
+  /** The columns the table has of those written: {@link #COLUMNS}, then those of {@link #ADDED} the table has. */
   private List<String> columns = COLUMNS;
 
   public DatabaseReporter(String name, SqlDatabase database, String table) {
@@ -67,7 +69,8 @@ public final class DatabaseReporter implements Reporter {
         .put("prompt_tokens", record.promptTokens())
         .put("completion_tokens", record.completionTokens())
         .put("total_tokens", record.totalTokens())
-        .put(METADATA, record.metadata() == null ? null : record.metadata().copy());
+        .put(METADATA, record.metadata() == null ? null : record.metadata().copy())
+        .put(CUT_OFF, record.cutOff());
   }
 
   @Override
@@ -76,25 +79,28 @@ public final class DatabaseReporter implements Reporter {
       return Future.succeededFuture();
     }
     Future<Void> ready = tableReady ? Future.succeededFuture()
-        : database.pool().query(createTable()).execute().compose(r -> metadataColumn())
+        : database.pool().query(createTable()).execute().compose(r -> addedColumns())
             .onSuccess(r -> tableReady = true).mapEmpty();
     return ready.compose(v -> database.pool().preparedQuery(insert(payloads.size())).execute(values(payloads)))
         .mapEmpty();
   }
 
   /**
-   * A table made before the metadata column existed gets it; whether it has it is then asked, so that a table this
-   * reporter may not alter still gets its rows.
+   * A table made before a column of {@link #ADDED} existed gets it; whether it has each is then asked, so that a table
+   * this reporter may not alter still gets its rows (without that column).
    */
-  private Future<Void> metadataColumn() {
-    return database.pool().query("ALTER TABLE " + table + " ADD COLUMN " + METADATA + " TEXT").execute()
-        .<Void>mapEmpty().recover(alreadyThere -> Future.succeededFuture())
-        .compose(v -> database.pool().query("SELECT " + METADATA + " FROM " + table + " WHERE 1 = 0").execute())
-        .map(has -> {
-          columns = WITH_METADATA;
-          return (Void) null;
-        })
-        .recover(none -> Future.succeededFuture());
+  private Future<Void> addedColumns() {
+    List<String> found = new java.util.ArrayList<>(COLUMNS);
+    Future<Void> chain = Future.succeededFuture();
+    for (String column : ADDED) {
+      chain = chain.compose(v -> database.pool().query("ALTER TABLE " + table + " ADD COLUMN " + column + " TEXT")
+          .execute().<Void>mapEmpty().recover(alreadyThere -> Future.succeededFuture())
+          .compose(added -> database.pool().query("SELECT " + column + " FROM " + table + " WHERE 1 = 0").execute())
+          .map(has -> found.add(column))
+          .<Void>mapEmpty()
+          .recover(none -> Future.succeededFuture()));
+    }
+    return chain.onSuccess(v -> columns = List.copyOf(found));
   }
 
   String createTable() {
