@@ -156,6 +156,22 @@ class FlowControlTest {
   }
 
   @Test
+  void aReloadKeepsOneQueueForTheRequestsQueuedBeforeItAndAfter(Vertx vertx) {
+    ProxyHarness proxy = proxy(vertx, new JsonObject());
+    List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>(List.of(occupy(proxy)));
+    queue(proxy, answers, "a1", "sk-a-0000000000", null);
+    // The first request and a1 stay with the previous config; b1 comes in on the new one. One queue for both: B's
+    // turn comes before A's second request, as without the reload; two queues would send a1 first.
+    proxy.reload(new JsonObject().put("routing", new JsonObject()
+        .put("flow_control", new JsonObject().put("max_wait", "20s"))));
+    queue(proxy, answers, "b1", "sk-b-0000000000", null);
+    backend.answerDelay(0);
+    allOk(answers);
+    assertEquals(List.of("first", "b1", "a1"), order());
+    assertEquals(0, queued(proxy));
+  }
+
+  @Test
   void aHigherBandOvertakesALowerOneAndAKeysPriorityCapsTheHeader(Vertx vertx) {
     ProxyHarness proxy = proxy(vertx, new JsonObject());
     List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>(List.of(occupy(proxy)));

@@ -9,6 +9,7 @@ import dev.llmproxy.common.model.Backend;
 import dev.llmproxy.common.model.BackendSnapshot;
 import dev.llmproxy.common.model.UsageBatch;
 import dev.llmproxy.common.model.UsageRecord;
+import dev.llmproxy.common.verticle.GatewayVerticle;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.DeploymentOptions;
@@ -38,6 +39,9 @@ final class ProxyHarness {
   final LinkedBlockingQueue<UsageRecord> usage = new LinkedBlockingQueue<>();
   final TestClient client;
   private volatile BackendSnapshot snapshot;
+  private final List<ProxyVerticle> proxies = new java.util.concurrent.CopyOnWriteArrayList<>();
+  /** The config as given, for a reload with overrides. */
+  private JsonObject raw;
 
   private ProxyHarness(Vertx vertx, int port, GatewayConfig config, BackendSnapshot snapshot) {
     this.vertx = vertx;
@@ -84,16 +88,32 @@ final class ProxyHarness {
     GatewayConfig config = loaded.config();
     List<Backend> list = config.routedBackends().stream().map(b -> Backend.of(b, config.routing(), true)).toList();
     ProxyHarness harness = new ProxyHarness(vertx, port, config, new BackendSnapshot(1, list));
+    harness.raw = raw;
     prepare.accept(harness.environment);
     harness.environment.register(vertx);
     UsageRecordCodec.register(vertx.eventBus());
     vertx.eventBus().consumer(Addresses.USAGE_RECORD, m -> harness.usage.addAll(UsageBatch.of(m.body())));
     vertx.eventBus().consumer(Addresses.BACKENDS_CURRENT, m -> m.reply(harness.snapshot.toJson()));
-    return vertx.deployVerticle(() -> new ProxyVerticle(config), new DeploymentOptions().setInstances(instances))
+    return vertx.deployVerticle(() -> {
+          ProxyVerticle proxy = new ProxyVerticle(config);
+          harness.proxies.add(proxy);
+          return proxy;
+        }, new DeploymentOptions().setInstances(instances))
         .map(id -> {
           harness.environment.markStarted();
           return harness;
         });
+  }
+
+  /**
+   * A config reload as the launcher makes it: every instance prepares {@code overrides} merged over this harness's
+   * config (same port and backends), then each commits; exchanges under way finish on the previous config.
+   */
+  void reload(JsonObject overrides) {
+    GatewayConfig next = ConfigLoader.parse(raw.copy().mergeIn(overrides, true), Map.of()).config();
+    for (ProxyVerticle proxy : proxies) {
+      Http.await(proxy.reconfigure(next).compose(GatewayVerticle.Reconfiguration::commit));
+    }
   }
 
   /** Publishes a new snapshot as discovery would. */
