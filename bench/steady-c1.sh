@@ -6,7 +6,8 @@
 #
 #   bench/steady-c1.sh plain=launcher/target/llmproxy.jar usage=launcher/target/llmproxy.jar=bench/lib/steady/usage-webhook.yaml
 #
-# A variant is name=jar[=extra.yaml[+more.yaml...][=jvm flags, comma-separated]]; the extra files are appended to the
+# A variant is name=jar[=extra.yaml[+more.yaml...][=jvm flags, comma-separated]]; flags that begin with a path to a
+# java binary run the variant on that JDK (java=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java,-XX:+UseZGC). The extra files are appended to the
 # gateway's config with {UP} (the upstream's port), {OUT} (the variant's own folder), {NAME} and {MEMBERS} filled in.
 # A variant whose config has a top-level `cluster:` section runs as two cluster members: the proxy alone in one JVM
 # (the port measured) and auth, discovery, usage and admin in another; {MEMBERS} lists both members' cluster ports.
@@ -37,11 +38,14 @@ wait_ready "http://127.0.0.1:$UP/health" || { echo "the upstream did not start" 
 names=(); ports=()
 if [[ "${DIRECT:-0}" == 1 ]]; then names+=(direct); ports+=("$UP"); fi
 gateway() { # dir jar flags [roles cluster-port]: one gateway process started in dir with dir/gw.yaml
-  local dir=$1 jar=$2 flags=$3 roles=${4:-} cport=${5:-}
+  local dir=$1 jar=$2 flags=$3 roles=${4:-} cport=${5:-} java=java
   local args=(--config "$dir/gw.yaml")
+  if [[ "$flags" == java=* ]]; then java=${flags%% *}; flags=${flags#"$java"}; java=${java#java=}; fi
+  local collector=-XX:+UseParallelGC  # unless the flags name another one
+  [[ "$flags" =~ -XX:\+Use[A-Za-z]*GC ]] && collector=""
   [[ -n "$roles" ]] && args+=(--cluster --roles "$roles")
   # shellcheck disable=SC2086
-  (cd "$dir" && exec env ${cport:+LLMPROXY_CLUSTER_PORT=$cport} java -XX:+UseParallelGC -Xms64m -Xmx512m ${flags:-} -jar "$jar" \
+  (cd "$dir" && exec env ${cport:+LLMPROXY_CLUSTER_PORT=$cport} "$java" $collector -Xms64m -Xmx512m ${flags:-} -jar "$jar" \
     "${args[@]}") >"$dir/gateway.log" 2>&1 &
   PIDS+=($!)
 }
@@ -85,15 +89,19 @@ for _ in $(seq "$WARM_ROUNDS"); do
     wrk -t1 -c1 -d"$DURATION" -s "$LIB/json.lua" "http://127.0.0.1:${ports[$j]}/v1/chat/completions" >/dev/null 2>&1 || true
   done
 done
-declare -A p50s
+declare -A p50s p99s
 for _ in $(seq "$ROUNDS"); do
   for j in "${!ports[@]}"; do
-    p50=$(wrk -t1 -c1 -d"$DURATION" -s "$LIB/json.lua" "http://127.0.0.1:${ports[$j]}/v1/chat/completions" 2>/dev/null \
-      | sed -n 's/^WRKRESULT .*"p50_us":\([0-9]*\).*/\1/p')
+    result=$(wrk -t1 -c1 -d"$DURATION" -s "$LIB/json.lua" "http://127.0.0.1:${ports[$j]}/v1/chat/completions" 2>/dev/null \
+      | grep '^WRKRESULT' || true)
+    p50=$(sed -n 's/.*"p50_us":\([0-9]*\).*/\1/p' <<<"$result")
+    p99=$(sed -n 's/.*"p99_us":\([0-9]*\).*/\1/p' <<<"$result")
     p50s[$j]="${p50s[$j]:-} ${p50:-?}"
+    p99s[$j]="${p99s[$j]:-} ${p99:-?}"
   done
 done
+median() { tr ' ' '\n' <<<"$1" | grep -E '^[0-9]+$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for j in "${!ports[@]}"; do
-  median=$(tr ' ' '\n' <<<"${p50s[$j]}" | grep -E '^[0-9]+$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  echo "${names[$j]}: median p50 ${median} µs; rounds:${p50s[$j]}; reporter backlog at the end: $(backlog "${ports[$j]}")"
+  echo "${names[$j]}: median p50 $(median "${p50s[$j]}") µs, median p99 $(median "${p99s[$j]}") µs; p50 rounds:${p50s[$j]};" \
+    "p99 rounds:${p99s[$j]}; reporter backlog at the end: $(backlog "${ports[$j]}")"
 done

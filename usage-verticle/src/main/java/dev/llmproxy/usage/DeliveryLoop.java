@@ -3,6 +3,7 @@ package dev.llmproxy.usage;
 import dev.llmproxy.common.model.UsageRecord;
 import dev.llmproxy.usage.journal.JournalEntry;
 import dev.llmproxy.usage.journal.UsageJournal;
+import dev.llmproxy.usage.reporter.Outgoing;
 import dev.llmproxy.usage.reporter.Reporter;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -129,11 +130,15 @@ final class DeliveryLoop {
 
   private Future<Void> deliver(List<JournalEntry> group) {
     // Made when the reporter asks for them: a webhook holds only the records on their way, not the whole group.
-    List<JsonObject> payloads = new AbstractList<>() {
+    List<Outgoing> records = new AbstractList<>() {
       @Override
-      public JsonObject get(int index) {
-        JsonObject payload = reporter.payload(group.get(index).usageRecord());
-        return script == null ? payload : script.apply(payload);
+      public Outgoing get(int index) {
+        UsageRecord record = group.get(index).usageRecord();
+        if (script == null) {
+          return Outgoing.of(record);
+        }
+        JsonObject payload = script.apply(reporter.payload(record));
+        return payload == null ? null : new Outgoing(record, payload);
       }
 
       @Override
@@ -142,7 +147,7 @@ final class DeliveryLoop {
       }
     };
     long next = group.get(group.size() - 1).seq() + 1;
-    Future<Void> delivered = reporter.deliver(payloads, count -> advance(group.get(count - 1).seq() + 1));
+    Future<Void> delivered = reporter.deliver(records, count -> advance(group.get(count - 1).seq() + 1));
     return delivered.compose(v -> {
       cursor = next;
       return save(next);

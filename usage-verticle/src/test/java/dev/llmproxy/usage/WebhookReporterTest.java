@@ -12,8 +12,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.llmproxy.common.bus.Addresses;
+import dev.llmproxy.common.config.GatewayConfig;
+import dev.llmproxy.common.model.UsageBatch;
+import dev.llmproxy.common.model.UsageRecord;
 import dev.llmproxy.testsupport.Poll;
 import dev.llmproxy.usage.journal.Journal;
+import dev.llmproxy.usage.reporter.WebhookReporter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -24,6 +29,7 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -276,6 +282,50 @@ class WebhookReporterTest {
     assertEquals(sorted(sent), sorted(receiver.accepted));
     assertEquals(4, receiver.rejected.stream().filter("e-5"::equals).count(), "rejected " + receiver.rejected);
     assertTrue(receiver.bodies.stream().allMatch(b -> b.size() <= 3));
+  }
+
+  /**
+   * Without a script the body is written straight from each record; it must be, byte for byte, the encoding of the
+   * payload object a script would see (seed 004's fields, in order): for one record and for a batch, with metadata
+   * holding text beyond ASCII and beyond the BMP, a cut-off answer, a raw key masked.
+   */
+  @Test
+  void theBodyWrittenStraightFromTheRecordIsThePayloadObjectsEncodingByteForByte(Vertx vertx, @TempDir Path dir)
+      throws Exception {
+    List<String> single = new CopyOnWriteArrayList<>();
+    List<String> batched = new CopyOnWriteArrayList<>();
+    HttpServer one = vertx.createHttpServer().requestHandler(request -> request.body().onSuccess(body -> {
+      single.add(body.toString(StandardCharsets.UTF_8));
+      request.response().end();
+    })).listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    HttpServer many = vertx.createHttpServer().requestHandler(request -> request.body().onSuccess(body -> {
+      batched.add(body.toString(StandardCharsets.UTF_8));
+      request.response().end();
+    })).listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    JsonObject batch = webhook("many", "http://127.0.0.1:" + many.actualPort() + "/usage");
+    batch.getJsonObject("webhook").put("batch_size", 500);
+    JsonObject raw = usage(dir, webhook("one", "http://127.0.0.1:" + one.actualPort() + "/usage"), batch);
+    GatewayConfig config = config(raw);
+    UsageRecord plain = record("plain-1", "sk-live-abcdefgh1234", null, "llama", 3, 4);
+    UsageRecord rich = record("rich-2", "sk-live-abcdefgh5678", null, "m\u00fcnchen-\u2603", 5, 6)
+        .withMetadata(new JsonObject().put("team", "caf\u00e9 \ud83d\ude80").put("n", 2)
+            .put("nested", new JsonObject().put("ok", true)))
+        .withCutOff("quota");
+    deploy(vertx, config, new SimpleMeterRegistry()).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    // One proxy batch: journaled in one group, so the batching reporter takes both in one delivery.
+    vertx.eventBus().send(Addresses.USAGE_RECORD, new UsageBatch(List.of(plain, rich)));
+    assertTrue(Poll.until(Duration.ofSeconds(10), () -> single.size() >= 2 && batched.stream()
+        .mapToInt(b -> new JsonArray(b).size()).sum() >= 2), "single " + single + ", batched " + batched);
+
+    WebhookReporter payloads = new WebhookReporter("one", vertx,
+        config.usage().reporters().get(0).webhook(), new SimpleMeterRegistry().counter("s"),
+        new SimpleMeterRegistry().counter("f"));
+    String plainJson = payloads.payload(plain).encode();
+    String richJson = payloads.payload(rich).encode();
+    assertTrue(richJson.contains("\"cut_off\":\"quota\"") && richJson.contains("\ud83d\ude80"), richJson);
+    assertEquals(List.of(plainJson, richJson), sorted(single));
+    assertEquals("[" + plainJson + "," + richJson + "]", String.join("", batched).replace("][", ","));
+    payloads.close();
   }
 
   /** What the reporter sends as a batch's Idempotency-Key, computed here from the ids. */

@@ -129,7 +129,28 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
   public JsonObject toJson() {
     JsonObject json = new JsonObject();
     try {
-      writeFields(new Fields() {
+      writeFields(Fields.into(json));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // a JsonObject does not throw it
+    }
+    return json;
+  }
+
+  /** Receives a record's fields in the order of its JSON form. */
+  public interface Fields {
+    void put(String name, String value) throws IOException;
+
+    void put(String name, long value) throws IOException;
+
+    void put(String name, int value) throws IOException;
+
+    void put(String name, boolean value) throws IOException;
+
+    void put(String name, JsonObject value) throws IOException;
+
+    /** Fields put into {@code json} (an object value as a copy of its own). */
+    static Fields into(JsonObject json) {
+      return new Fields() {
         @Override
         public void put(String name, String value) {
           json.put(name, value);
@@ -154,24 +175,8 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
         public void put(String name, JsonObject value) {
           json.put(name, value.copy());
         }
-      });
-    } catch (IOException e) {
-      throw new UncheckedIOException(e); // a JsonObject does not throw it
+      };
     }
-    return json;
-  }
-
-  /** Receives a record's fields in the order of its JSON form. */
-  public interface Fields {
-    void put(String name, String value) throws IOException;
-
-    void put(String name, long value) throws IOException;
-
-    void put(String name, int value) throws IOException;
-
-    void put(String name, boolean value) throws IOException;
-
-    void put(String name, JsonObject value) throws IOException;
   }
 
   /** The record's fields, the raw key included when known: the one list its JSON object and its streamed bytes use. */

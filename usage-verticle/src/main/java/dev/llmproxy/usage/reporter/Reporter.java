@@ -27,14 +27,15 @@ public interface Reporter {
   Future<Void> deliver(List<JsonObject> payloads);
 
   /**
-   * What the delivery loop calls: {@code payloads} are made as they are read, one per journal record, null where
-   * the reporter's script skipped the record. A reporter that sends records one by one takes them as it sends
-   * them, so that only those on their way are in memory, and tells {@code arrived} along the way how many, from
-   * the first on, are stored, so that the cursor follows before the whole delivery has. One that stores a
-   * delivery at once (one statement, one message) gets them all from this default, skipped ones left out.
+   * What the delivery loop calls: {@code records} are made as they are read, one per journal record (the script's
+   * payload with it when the reporter has a script), null where the script skipped the record. A reporter that sends
+   * records one by one takes them as it sends them, so that only those on their way are in memory, and tells
+   * {@code arrived} along the way how many, from the first on, are stored, so that the cursor follows before the
+   * whole delivery has. One that stores a delivery at once (one statement, one message) gets their payloads from this
+   * default, skipped ones left out.
    */
-  default Future<Void> deliver(List<JsonObject> payloads, IntConsumer arrived) {
-    List<JsonObject> present = payloads.stream().filter(Objects::nonNull).toList();
+  default Future<Void> deliver(List<Outgoing> records, IntConsumer arrived) {
+    List<JsonObject> present = records.stream().filter(Objects::nonNull).map(r -> r.payload(this)).toList();
     return present.isEmpty() ? Future.succeededFuture() : deliver(present);
   }
 

@@ -58,28 +58,30 @@ public final class UsageMemberReporter implements Reporter {
 
   @Override
   public Future<Void> deliver(List<JsonObject> payloads) {
-    return deliver(payloads, count -> { });
+    return deliver(payloads.stream().map(payload -> Outgoing.of(UsageRecord.fromJson(payload))).toList(), count -> { });
   }
 
+  /** Each record as it is: no script runs on the hand-over, so nothing needs its JSON object. */
   @Override
-  public Future<Void> deliver(List<JsonObject> payloads, IntConsumer arrived) {
-    int size = payloads.size();
+  public Future<Void> deliver(List<Outgoing> records, IntConsumer arrived) {
+    int size = records.size();
     Promise<Void> done = Promise.promise();
     boolean[] replied = new boolean[size];
     int[] prefix = {0};
     for (int i = 0; i < size; i++) {
       int index = i;
-      JsonObject payload = payloads.get(i);
-      if (payload == null) {
+      Outgoing outgoing = records.get(i);
+      if (outgoing == null) {
         replied[index] = true;
         continue;
       }
-      bus.request(Addresses.USAGE_RECORD, UsageRecord.fromJson(payload), options).onComplete(ar -> {
+      UsageRecord record = outgoing.scripted() == null ? outgoing.record() : UsageRecord.fromJson(outgoing.scripted());
+      bus.request(Addresses.USAGE_RECORD, record, options).onComplete(ar -> {
         if (ar.failed()) {
           if (done.tryFail(ar.cause()) && !failing) {
             failing = true;
             LOG.warn("usage hand-over: no usage member took record {} ({}); the records stay in this member's "
-                + "journal and are sent again", payload.getString("request_id"), ar.cause().getMessage());
+                + "journal and are sent again", record.requestId(), ar.cause().getMessage());
           }
           return;
         }

@@ -1,6 +1,7 @@
 package dev.llmproxy.usage.reporter;
 
 import dev.llmproxy.common.config.WebhookReporterConfig;
+import dev.llmproxy.common.model.StreamedJson;
 import dev.llmproxy.common.model.UsageRecord;
 import io.micrometer.core.instrument.Counter;
 import io.vertx.core.Future;
@@ -14,6 +15,8 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.json.jackson.JacksonCodec;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -97,32 +100,44 @@ public final class WebhookReporter implements Reporter {
 
   @Override
   public JsonObject payload(UsageRecord record) {
-    JsonObject payload = new JsonObject()
-        .put("request_id", record.requestId())
-        .put("user_id", record.userId())
-        .put("api_key", apiKey(record))
-        .put("model", record.model())
-        .put("prompt_tokens", record.promptTokens())
-        .put("completion_tokens", record.completionTokens())
-        .put("total_tokens", record.totalTokens())
-        .put("is_stream", record.stream())
-        .put("endpoint", record.endpoint())
-        .put("timestamp", record.timestamp().toString())
-        .put("backend_url", record.backendUrl())
-        .put("key_name", record.keyName())
-        .put("status_code", record.statusCode())
-        .put("latency_ms", record.latencyMs())
-        .put("ttft_ms", record.ttftMs())
-        .put("estimated", record.estimated())
-        .put("aborted", record.aborted())
-        .put("cached", record.cached());
-    if (record.metadata() != null) {
-      payload.put("metadata", record.metadata().copy());
-    }
-    if (record.cutOff() != null) {
-      payload.put("cut_off", record.cutOff()); // auth.quota_enforcement: strict ended the answer early
+    JsonObject payload = new JsonObject();
+    try {
+      writePayload(record, UsageRecord.Fields.into(payload));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // a JsonObject does not throw it
     }
     return payload;
+  }
+
+  /**
+   * The payload's fields, in order: the one list that the object a script sees and the body streamed without a
+   * script both use.
+   */
+  private void writePayload(UsageRecord record, UsageRecord.Fields out) throws IOException {
+    out.put("request_id", record.requestId());
+    out.put("user_id", record.userId());
+    out.put("api_key", apiKey(record));
+    out.put("model", record.model());
+    out.put("prompt_tokens", record.promptTokens());
+    out.put("completion_tokens", record.completionTokens());
+    out.put("total_tokens", record.totalTokens());
+    out.put("is_stream", record.stream());
+    out.put("endpoint", record.endpoint());
+    out.put("timestamp", record.timestamp().toString());
+    out.put("backend_url", record.backendUrl());
+    out.put("key_name", record.keyName());
+    out.put("status_code", record.statusCode());
+    out.put("latency_ms", record.latencyMs());
+    out.put("ttft_ms", record.ttftMs());
+    out.put("estimated", record.estimated());
+    out.put("aborted", record.aborted());
+    out.put("cached", record.cached());
+    if (record.metadata() != null) {
+      out.put("metadata", record.metadata());
+    }
+    if (record.cutOff() != null) {
+      out.put("cut_off", record.cutOff()); // auth.quota_enforcement: strict ended the answer early
+    }
   }
 
   /**
@@ -145,18 +160,18 @@ public final class WebhookReporter implements Reporter {
 
   @Override
   public Future<Void> deliver(List<JsonObject> payloads) {
-    return deliver(payloads, count -> { });
+    return deliver(payloads.stream().map(payload -> new Outgoing(null, payload)).toList(), count -> { });
   }
 
   /**
-   * Succeeds once every payload has arrived; fails after the last attempt of any has failed. Each payload is taken
+   * Succeeds once every record has arrived; fails after the last attempt of any has failed. Each record is taken
    * from the list when its turn comes (null: skipped). {@code arrivedFirst} hears each time the run of payloads
    * that arrived, from the first on, grows: a crash then repeats little more than the records on their way.
    */
   @Override
-  public Future<Void> deliver(List<JsonObject> payloads, IntConsumer arrivedFirst) {
+  public Future<Void> deliver(List<Outgoing> records, IntConsumer arrivedFirst) {
     Promise<Void> delivered = Promise.promise();
-    new Window(payloads, arrivedFirst, delivered).fill();
+    new Window(records, arrivedFirst, delivered).fill();
     return delivered.future().onSuccess(v -> arrived.clear());
   }
 
@@ -165,7 +180,7 @@ public final class WebhookReporter implements Reporter {
    * next {@code batch_size} payloads still to send (skipped ones and ones that already arrived left out).
    */
   private final class Window {
-    private final List<JsonObject> payloads;
+    private final List<Outgoing> payloads;
     private final IntConsumer arrivedFirst;
     private final Promise<Void> delivered;
     private final boolean[] done;
@@ -175,7 +190,7 @@ public final class WebhookReporter implements Reporter {
     private int doneFirst;
     private Throwable failure;
 
-    Window(List<JsonObject> payloads, IntConsumer arrivedFirst, Promise<Void> delivered) {
+    Window(List<Outgoing> payloads, IntConsumer arrivedFirst, Promise<Void> delivered) {
       this.payloads = payloads;
       this.arrivedFirst = arrivedFirst;
       this.delivered = delivered;
@@ -217,13 +232,13 @@ public final class WebhookReporter implements Reporter {
 
     /** The next payloads to send, up to {@code batch_size}; null when those looked at were all skipped. */
     private Batch nextBatch() {
-      List<JsonObject> taken = new ArrayList<>(batchSize);
+      List<Outgoing> taken = new ArrayList<>(batchSize);
       List<String> ids = new ArrayList<>(batchSize);
       int[] indexes = new int[batchSize];
       while (taken.size() < batchSize && next < payloads.size()) {
         int index = next++;
-        JsonObject payload = payloads.get(index);
-        String requestId = payload == null ? null : requestId(payload);
+        Outgoing payload = payloads.get(index);
+        String requestId = payload == null ? null : payload.requestId();
         if (payload == null || requestId != null && arrived.contains(requestId)) {
           markDone(index);
           continue;
@@ -254,19 +269,29 @@ public final class WebhookReporter implements Reporter {
   private record Batch(Buffer body, String idempotencyKey, List<String> requestIds, int[] indexes) {
   }
 
-  /** {@code batch_size: 1}: seed 004's one-record object; more: a JSON array of them, even when one is left. */
-  private Buffer body(List<JsonObject> taken) {
-    if (batchSize == 1) {
-      return JSON.toBuffer(taken.get(0), false);
-    }
-    return JSON.toBuffer(taken, false);
-  }
-
   /**
-   * Jackson's streaming generator alone: with jackson-databind on the class path (other libraries bring it) Vert.x
-   * encodes through an ObjectMapper, which costs twice as much for these maps of strings and numbers.
+   * {@code batch_size: 1}: seed 004's one-record object; more: a JSON array of them, even when one is left. Written
+   * straight to UTF-8, each record's fields from the record itself unless a script made its payload.
    */
-  private static final JacksonCodec JSON = new JacksonCodec();
+  private Buffer body(List<Outgoing> taken) {
+    return Buffer.buffer(StreamedJson.write(out -> {
+      if (batchSize > 1) {
+        out.writeStartArray();
+      }
+      for (Outgoing outgoing : taken) {
+        if (outgoing.scripted() != null) {
+          JacksonCodec.encodeJson(outgoing.scripted(), out);
+        } else {
+          out.writeStartObject();
+          writePayload(outgoing.record(), new StreamedJson(out));
+          out.writeEndObject();
+        }
+      }
+      if (batchSize > 1) {
+        out.writeEndArray();
+      }
+    }));
+  }
 
   /**
    * One record: its request id. A batch: {@code batch-} and the SHA-256 of its records' request ids, so that an
@@ -317,12 +342,6 @@ public final class WebhookReporter implements Reporter {
             ? Future.<Void>succeededFuture()
             : Future.failedFuture("webhook answered " + response.statusCode())))
         .timeout(timeoutMs, TimeUnit.MILLISECONDS);
-  }
-
-  /** A script may have reshaped the payload: its request id is whatever it left there, if anything. */
-  private static String requestId(JsonObject payload) {
-    Object id = payload.getValue("request_id");
-    return id == null ? null : id.toString();
   }
 
   @Override
