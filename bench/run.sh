@@ -36,6 +36,7 @@ OPEN_LEGS="${OPEN_LEGS-direct nginx llmproxy llmproxy-all}"  # legs that also ge
 WEBHOOK_BATCH_SIZE="${WEBHOOK_BATCH_SIZE-100}"
 UPSTREAM_INSTANCES="${UPSTREAM_INSTANCES:-$(nproc)}"
 JAVA="${JAVA:-java}"
+GATEWAY_JAVA_BIN="${GATEWAY_JAVA_BIN:-$JAVA}"  # the JDK of the JVM proxies' legs only (the upstream stays on JAVA)
 JAVA25="${JAVA25:-$(ls -d /usr/lib/jvm/temurin-25*/bin/java 2>/dev/null | head -1 || true)}"
 # The flags we recommend to users (README): ParallelGC halves RSS against G1 at the same speed.
 GATEWAY_JVM_OPTS="${GATEWAY_JVM_OPTS:--XX:+UseParallelGC -Xms64m -Xmx512m}"
@@ -344,7 +345,7 @@ stop_receiver() {
 GATEWAY_SKIP_REASON=""
 start_gateway() { # leg -> starts it or sets GATEWAY_SKIP_REASON
   check_alive direct
-  local leg="$1" java="$JAVA" opts="$GATEWAY_JVM_OPTS"
+  local leg="$1" java="$GATEWAY_JAVA_BIN" opts="$GATEWAY_JVM_OPTS"
   case "$leg" in
     llmproxy-g1) opts="${opts//-XX:+UseParallelGC/}"; opts="-XX:+UseG1GC $opts" ;;
     llmproxy-jdk25)

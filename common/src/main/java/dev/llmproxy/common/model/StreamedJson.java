@@ -9,7 +9,9 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.core.json.jackson.JacksonCodec;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.time.Instant;
 
 /**
  * JSON written field by field with Jackson's generator straight to UTF-8: the same text as the {@link JsonObject}'s
@@ -24,6 +26,12 @@ public final class StreamedJson implements UsageRecord.Fields {
 
   /** Each thread's buffer, kept between texts: only the text's own bytes are new. */
   private static final ThreadLocal<ByteArrayBuilder> BUFFER = ThreadLocal.withInitial(() -> new ByteArrayBuilder(4096));
+
+  /** Each thread's characters of an instant being written (the longest: {@code 9999-12-31T23:59:59.999999999Z}). */
+  private static final ThreadLocal<char[]> INSTANT = ThreadLocal.withInitial(() -> new char[30]);
+
+  /** 10000-01-01T00:00:00Z: from there {@link Instant#toString()} writes a sign and more digits. */
+  private static final long YEAR_10000 = 253402300800L;
 
   /** What writes one JSON text through the generator. */
   @FunctionalInterface
@@ -42,7 +50,7 @@ public final class StreamedJson implements UsageRecord.Fields {
   public static byte[] write(Text text) {
     ByteArrayBuilder bytes = BUFFER.get();
     bytes.reset();
-    try (JsonGenerator generator = FACTORY.createGenerator(bytes, JsonEncoding.UTF8)) {
+    try (JsonGenerator generator = generator(bytes)) {
       text.write(generator);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -50,15 +58,32 @@ public final class StreamedJson implements UsageRecord.Fields {
     return bytes.toByteArray();
   }
 
+  /**
+   * A generator writing UTF-8 into {@code out}, with nothing between root values (several texts may follow each
+   * other with the caller's own bytes between them: flush the generator before writing those).
+   */
+  public static JsonGenerator generator(OutputStream out) throws IOException {
+    JsonGenerator generator = FACTORY.createGenerator(out, JsonEncoding.UTF8);
+    generator.setRootValueSeparator(null);
+    return generator;
+  }
+
+  /**
+   * One record as a JSON object: {@link UsageRecord#toJson()}'s text, the raw key left out unless {@code withRawKey},
+   * and {@code extraName} (when not null) after the record's own fields.
+   */
+  public static void writeRecord(JsonGenerator out, UsageRecord record, boolean withRawKey, String extraName,
+      String extraValue) throws IOException {
+    out.writeStartObject();
+    record.writeFields(new StreamedJson(out), withRawKey);
+    if (extraName != null) {
+      out.writeStringField(extraName, extraValue);
+    }
+    out.writeEndObject();
+  }
+
   static byte[] encode(UsageRecord record, String extraName, String extraValue) {
-    return write(out -> {
-      out.writeStartObject();
-      record.writeFields(new StreamedJson(out));
-      if (extraName != null) {
-        out.writeStringField(extraName, extraValue);
-      }
-      out.writeEndObject();
-    });
+    return write(out -> writeRecord(out, record, true, extraName, extraValue));
   }
 
   @Override
@@ -89,5 +114,73 @@ public final class StreamedJson implements UsageRecord.Fields {
   public void put(String name, JsonObject value) throws IOException {
     out.writeFieldName(name);
     JacksonCodec.encodeJson(value, out);
+  }
+
+  /** {@link Instant#toString()}'s text, written without a formatter, a date object or a string in between. */
+  @Override
+  public void put(String name, Instant value) throws IOException {
+    long seconds = value.getEpochSecond();
+    if (seconds < 0 || seconds >= YEAR_10000) {
+      out.writeStringField(name, value.toString());
+      return;
+    }
+    char[] text = INSTANT.get();
+    int length = isoInstant(seconds, value.getNano(), text);
+    out.writeFieldName(name);
+    out.writeString(text, 0, length);
+  }
+
+  /**
+   * {@code yyyy-MM-ddTHH:mm:ss[.fraction]Z} of an instant from 1970 to 9999 into {@code text}, the fraction in
+   * groups of three digits as {@link Instant#toString()} has it (none, milli, micro or nano). @return its length
+   */
+  static int isoInstant(long epochSecond, int nano, char[] text) {
+    long days = Math.floorDiv(epochSecond, 86_400);
+    int secondOfDay = (int) Math.floorMod(epochSecond, 86_400);
+    // Days to a civil date (H. Hinnant's algorithm, proleptic Gregorian, eras of 400 years from 0000-03-01).
+    long z = days + 719_468;
+    long era = Math.floorDiv(z, 146_097);
+    long dayOfEra = z - era * 146_097;
+    long yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365;
+    long dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100);
+    long monthIndex = (5 * dayOfYear + 2) / 153;
+    int day = (int) (dayOfYear - (153 * monthIndex + 2) / 5 + 1);
+    int month = (int) (monthIndex < 10 ? monthIndex + 3 : monthIndex - 9);
+    int year = (int) (yearOfEra + era * 400 + (month <= 2 ? 1 : 0));
+    digits(text, 0, year, 4);
+    text[4] = '-';
+    digits(text, 5, month, 2);
+    text[7] = '-';
+    digits(text, 8, day, 2);
+    text[10] = 'T';
+    digits(text, 11, secondOfDay / 3600, 2);
+    text[13] = ':';
+    digits(text, 14, secondOfDay / 60 % 60, 2);
+    text[16] = ':';
+    digits(text, 17, secondOfDay % 60, 2);
+    int at = 19;
+    if (nano != 0) {
+      text[at++] = '.';
+      if (nano % 1_000_000 == 0) {
+        digits(text, at, nano / 1_000_000, 3);
+        at += 3;
+      } else if (nano % 1000 == 0) {
+        digits(text, at, nano / 1000, 6);
+        at += 6;
+      } else {
+        digits(text, at, nano, 9);
+        at += 9;
+      }
+    }
+    text[at++] = 'Z';
+    return at;
+  }
+
+  /** {@code value} in {@code count} decimal digits, zero-padded, at {@code at}. */
+  private static void digits(char[] text, int at, int value, int count) {
+    for (int i = at + count - 1; i >= at; i--) {
+      text[i] = (char) ('0' + value % 10);
+      value /= 10;
+    }
   }
 }

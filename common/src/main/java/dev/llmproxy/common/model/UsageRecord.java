@@ -148,6 +148,11 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
 
     void put(String name, JsonObject value) throws IOException;
 
+    /** An instant as {@link Instant#toString()} writes it (ISO-8601 in UTC). */
+    default void put(String name, Instant value) throws IOException {
+      put(name, value.toString());
+    }
+
     /** Fields put into {@code json} (an object value as a copy of its own). */
     static Fields into(JsonObject json) {
       return new Fields() {
@@ -181,8 +186,16 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
 
   /** The record's fields, the raw key included when known: the one list its JSON object and its streamed bytes use. */
   public void writeFields(Fields out) throws IOException {
+    writeFields(out, true);
+  }
+
+  /**
+   * The record's fields; {@code api_key} null unless {@code withRawKey} (what {@link #withoutRawKey()} would write,
+   * without the copy).
+   */
+  public void writeFields(Fields out, boolean withRawKey) throws IOException {
     out.put("request_id", requestId);
-    out.put("api_key", apiKey);
+    out.put("api_key", withRawKey ? apiKey : null);
     out.put("key_hash", keyHash);
     out.put("key_id", keyId());
     out.put("api_key_masked", maskedKey);
@@ -196,7 +209,7 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
     out.put("is_stream", stream);
     out.put("method", method);
     out.put("endpoint", endpoint);
-    out.put("timestamp", timestamp.toString());
+    out.put("timestamp", timestamp);
     out.put("backend_url", backendUrl);
     out.put("status_code", statusCode);
     out.put("latency_ms", latencyMs);

@@ -2,7 +2,10 @@ package dev.llmproxy.usage.journal;
 
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.llmproxy.common.model.StreamedJson;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -12,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -63,6 +67,7 @@ public final class Journal implements AutoCloseable {
   };
   private final Map<String, CursorFile> cursors = new HashMap<>();
   // Writer side only:
+  private final GroupBuffer group = new GroupBuffer();
   private FileChannel lockChannel;
   private FileLock lock;
   private FileChannel active;
@@ -175,29 +180,109 @@ public final class Journal implements AutoCloseable {
 
   /** Writer: appends records already encoded as JSON (UTF-8), in one write and one fsync. @return the first seq */
   public long appendEncoded(List<byte[]> encoded) throws IOException {
+    return appendWritten(encoded.size(), (index, out) -> {
+      out.flush();
+      group.write(encoded.get(index));
+    });
+  }
+
+  /** Writes the JSON of a group's {@code index}-th record through {@code out}. */
+  @FunctionalInterface
+  public interface EntryWriter {
+    void write(int index, JsonGenerator out) throws IOException;
+  }
+
+  /**
+   * Writer: appends {@code count} records, each written by {@code entries} straight into the group's buffer (kept
+   * between groups: no array per record, none per group), in one write and one fsync. @return the first seq
+   */
+  public long appendWritten(int count, EntryWriter entries) throws IOException {
     if (activeSize >= segmentBytes) {
       active.close();
       startSegment(nextSeq);
     }
     long first = nextSeq;
-    int total = 0;
-    for (byte[] json : encoded) {
-      total += HEADER_BYTES + json.length;
-    }
-    ByteBuffer buffer = ByteBuffer.allocate(total);
     long seq = first;
-    for (byte[] json : encoded) {
-      buffer.putInt(json.length).putInt(checksum(seq, json)).putLong(seq).put(json);
-      seq++;
+    group.reset();
+    try (JsonGenerator out = StreamedJson.generator(group)) {
+      for (int i = 0; i < count; i++) {
+        int start = group.size();
+        group.skip(HEADER_BYTES);
+        entries.write(i, out);
+        out.flush();
+        int length = group.size() - start - HEADER_BYTES;
+        if (length > MAX_ENTRY_BYTES) {
+          throw new IOException("usage record " + seq + " is " + length + " bytes, above " + MAX_ENTRY_BYTES);
+        }
+        group.header(start, length, checksum(seq, group.array(), start + HEADER_BYTES, length), seq);
+        seq++;
+      }
     }
-    buffer.flip();
+    ByteBuffer buffer = ByteBuffer.wrap(group.array(), 0, group.size());
     while (buffer.hasRemaining()) {
       active.write(buffer);
     }
     active.force(false);
-    activeSize += total;
+    activeSize += group.size();
     nextSeq = seq;
+    group.release();
     return first;
+  }
+
+  /**
+   * The writer's bytes of one group: entries are written after a header's room, which is filled in once the entry's
+   * length is known. Grows as groups need; an unusually large group's array is let go after it.
+   */
+  private static final class GroupBuffer extends OutputStream {
+    private static final int KEPT = 1 << 20;
+    private byte[] bytes = new byte[64 * 1024];
+    private int size;
+
+    @Override
+    public void write(int b) {
+      room(1);
+      bytes[size++] = (byte) b;
+    }
+
+    @Override
+    public void write(byte[] b, int offset, int length) {
+      room(length);
+      System.arraycopy(b, offset, bytes, size, length);
+      size += length;
+    }
+
+    void skip(int count) {
+      room(count);
+      size += count;
+    }
+
+    void header(int at, int length, int crc, long seq) {
+      ByteBuffer.wrap(bytes, at, HEADER_BYTES).putInt(length).putInt(crc).putLong(seq);
+    }
+
+    private void room(int more) {
+      if (size + more > bytes.length) {
+        bytes = Arrays.copyOf(bytes, Math.max(size + more, bytes.length * 2));
+      }
+    }
+
+    void reset() {
+      size = 0;
+    }
+
+    void release() {
+      if (bytes.length > KEPT) {
+        bytes = new byte[64 * 1024];
+      }
+    }
+
+    int size() {
+      return size;
+    }
+
+    byte[] array() {
+      return bytes;
+    }
   }
 
   /** The seq the next append gets; every seq below it is durable and may be read. */
@@ -312,9 +397,15 @@ public final class Journal implements AutoCloseable {
   }
 
   private static int checksum(long seq, byte[] json) {
+    return checksum(seq, json, 0, json.length);
+  }
+
+  private static int checksum(long seq, byte[] bytes, int offset, int length) {
     CRC32C crc = new CRC32C();
-    crc.update(ByteBuffer.allocate(8).putLong(0, seq));
-    crc.update(json);
+    for (int shift = 56; shift >= 0; shift -= 8) {
+      crc.update((int) (seq >>> shift)); // the seq's 8 bytes, big-endian, as ByteBuffer.putLong writes them
+    }
+    crc.update(bytes, offset, length);
     return (int) crc.getValue();
   }
 

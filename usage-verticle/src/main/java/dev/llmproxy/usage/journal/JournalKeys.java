@@ -1,7 +1,10 @@
 package dev.llmproxy.usage.journal;
 
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.llmproxy.common.model.StreamedJson;
 import dev.llmproxy.common.model.UsageRecord;
 import io.vertx.core.json.JsonObject;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
@@ -97,10 +100,10 @@ public final class JournalKeys {
     rawByHash.put(keyHash, rawKey);
   }
 
-  /** The record as the journal writes it: no raw key, or only sealed. */
-  byte[] toDisk(UsageRecord record) {
+  /** The record as the journal writes it, through {@code out}: no raw key, or only sealed. */
+  void writeToDisk(UsageRecord record, JsonGenerator out) throws IOException {
     boolean sealed = sealingKey != null && record.apiKey() != null && record.keyHash() != null;
-    return record.withoutRawKey().toJsonBytes(sealed ? SEALED : null,
+    StreamedJson.writeRecord(out, record, false, sealed ? SEALED : null,
         sealed ? seal(record.apiKey(), record.keyHash()) : null);
   }
 

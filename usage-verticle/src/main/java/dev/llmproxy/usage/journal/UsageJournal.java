@@ -165,11 +165,10 @@ public final class UsageJournal {
     writing = true;
     lastWriteNanos = System.nanoTime();
     // Records are immutable: the writer thread encodes them (and seals their keys), not the event loop.
-    lastWrite = writer.executeBlocking(() -> {
-          List<byte[]> encoded = new ArrayList<>(records);
-          group.forEach(p -> p.records().forEach(usage -> encoded.add(keys.toDisk(usage))));
-          return journal.appendEncoded(encoded);
-        })
+    List<UsageRecord> flat = new ArrayList<>(records);
+    group.forEach(p -> flat.addAll(p.records()));
+    lastWrite = writer.executeBlocking(() -> journal.appendWritten(flat.size(),
+            (index, out) -> keys.writeToDisk(flat.get(index), out)))
         .andThen(ar -> {
           writing = false;
           notDurable -= records;

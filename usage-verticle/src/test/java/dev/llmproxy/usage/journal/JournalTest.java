@@ -177,4 +177,55 @@ class JournalTest {
       return segments.get(0);
     }
   }
+
+  /**
+   * Entries are now written into one buffer kept between groups, the checksum computed over it in place: a segment
+   * an earlier gateway wrote (the checksum over a ByteBuffer's seq, then the JSON) must read back whole, not be cut
+   * as a corrupt tail, and take new entries after its own.
+   */
+  @Test
+  void aSegmentAnEarlierGatewayWroteIsKeptWholeAndAppendedTo(@TempDir Path dir) throws IOException {
+    ByteBuffer segment = ByteBuffer.allocate(1024);
+    for (long seq = 1; seq <= 2; seq++) {
+      byte[] json = ("{\"request_id\":\"old-" + seq + "\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+      crc.update(ByteBuffer.allocate(8).putLong(0, seq));
+      crc.update(json);
+      segment.putInt(json.length).putInt((int) crc.getValue()).putLong(seq).put(json);
+    }
+    Files.write(dir.resolve(String.format("%020d", 1) + ".seg"),
+        java.util.Arrays.copyOf(segment.array(), segment.position()));
+    try (Journal journal = Journal.open(dir, 1 << 20)) {
+      assertEquals(3, journal.nextSeq(), "nothing of the earlier segment was cut");
+      assertEquals(3, journal.appendWritten(2, (index, out) -> {
+        out.writeStartObject();
+        out.writeStringField("request_id", "new-" + index);
+        out.writeEndObject();
+      }));
+    }
+    assertEquals(List.of("old-1", "old-2", "new-0", "new-1"), ids(Journal.readAll(dir)));
+  }
+
+  /** A group larger than the buffer's first size grows it; the next, small group still lands whole after it. */
+  @Test
+  void aGroupLargerThanTheBufferAndTheOneAfterItReadBackWhole(@TempDir Path dir) throws IOException {
+    String filler = "x".repeat(1000);
+    try (Journal journal = Journal.open(dir, 64L << 20)) {
+      journal.appendWritten(300, (index, out) -> {
+        out.writeStartObject();
+        out.writeStringField("request_id", "big-" + index);
+        out.writeStringField("filler", filler);
+        out.writeEndObject();
+      });
+      journal.append(records(0, 2));
+    }
+    try (Journal journal = Journal.open(dir, 64L << 20)) {
+      assertEquals(303, journal.nextSeq());
+      List<JournalEntry> all = journal.read(1, 1000);
+      assertEquals(302, all.size());
+      assertEquals("big-299", all.get(299).record().getString("request_id"));
+      assertEquals(filler, all.get(299).record().getString("filler"));
+      assertEquals(List.of("req-0", "req-1"), ids(all.subList(300, 302)));
+    }
+  }
 }
