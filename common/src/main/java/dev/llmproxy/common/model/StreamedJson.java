@@ -4,13 +4,11 @@ import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.json.JsonWriteFeature;
-import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.json.jackson.JacksonCodec;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.time.Instant;
 
 /**
@@ -24,38 +22,17 @@ public final class StreamedJson implements UsageRecord.Fields {
   private static final JsonFactory FACTORY = JsonFactory.builder()
       .enable(JsonWriteFeature.COMBINE_UNICODE_SURROGATES_IN_UTF8).build();
 
-  /** Each thread's buffer, kept between texts: only the text's own bytes are new. */
-  private static final ThreadLocal<ByteArrayBuilder> BUFFER = ThreadLocal.withInitial(() -> new ByteArrayBuilder(4096));
-
   /** Each thread's characters of an instant being written (the longest: {@code 9999-12-31T23:59:59.999999999Z}). */
   private static final ThreadLocal<char[]> INSTANT = ThreadLocal.withInitial(() -> new char[30]);
 
   /** 10000-01-01T00:00:00Z: from there {@link Instant#toString()} writes a sign and more digits. */
   private static final long YEAR_10000 = 253402300800L;
 
-  /** What writes one JSON text through the generator. */
-  @FunctionalInterface
-  public interface Text {
-    void write(JsonGenerator out) throws IOException;
-  }
-
   private final JsonGenerator out;
 
   /** Fields written as members of the object {@code out} is in. */
   public StreamedJson(JsonGenerator out) {
     this.out = out;
-  }
-
-  /** The UTF-8 bytes of what {@code text} writes (in memory: an {@link IOException} is not expected). */
-  public static byte[] write(Text text) {
-    ByteArrayBuilder bytes = BUFFER.get();
-    bytes.reset();
-    try (JsonGenerator generator = generator(bytes)) {
-      text.write(generator);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return bytes.toByteArray();
   }
 
   /**
@@ -80,10 +57,6 @@ public final class StreamedJson implements UsageRecord.Fields {
       out.writeStringField(extraName, extraValue);
     }
     out.writeEndObject();
-  }
-
-  static byte[] encode(UsageRecord record, String extraName, String extraValue) {
-    return write(out -> writeRecord(out, record, true, extraName, extraValue));
   }
 
   @Override

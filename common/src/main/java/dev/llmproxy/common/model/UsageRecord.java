@@ -226,14 +226,6 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
     }
   }
 
-  /**
-   * {@link #toJson()}{@code .encode()} in UTF-8, and {@code extraName} (when not null) after the record's own fields,
-   * streamed without the object in between: the usage journal writes one per request.
-   */
-  public byte[] toJsonBytes(String extraName, String extraValue) {
-    return StreamedJson.encode(this, extraName, extraValue);
-  }
-
   public static UsageRecord fromJson(JsonObject json) {
     return new UsageRecord(
         json.getString("request_id"),

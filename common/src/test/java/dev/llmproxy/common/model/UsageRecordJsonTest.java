@@ -19,23 +19,34 @@ class UsageRecordJsonTest {
         new JsonObject().put("team", "a").put("n", 3).put("nested", new JsonObject().put("x", "\u0001")), "quota_exceeded");
   }
 
+  /** The record as {@link StreamedJson#writeRecord} writes it, raw key included, as UTF-8 text. */
+  private static String streamed(UsageRecord record, String extraName, String extraValue) {
+    com.fasterxml.jackson.core.util.ByteArrayBuilder bytes = new com.fasterxml.jackson.core.util.ByteArrayBuilder();
+    try (com.fasterxml.jackson.core.JsonGenerator out = StreamedJson.generator(bytes)) {
+      StreamedJson.writeRecord(out, record, true, extraName, extraValue);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return new String(bytes.toByteArray(), StandardCharsets.UTF_8);
+  }
+
   @Test
   void streamedBytesAreTheObjectsEncoding() {
     UsageRecord record = full();
-    assertEquals(record.toJson().encode(), new String(record.toJsonBytes(null, null), StandardCharsets.UTF_8));
+    assertEquals(record.toJson().encode(), streamed(record, null, null));
   }
 
   @Test
   void aRecordWithoutKeyMetadataOrCutOffToo() {
     UsageRecord record = new UsageRecord("req-2", null, null, null, null, null, 0, 0, 0, false, "GET", "/v1/models",
         Instant.parse("2026-12-02T00:00:00Z"), null, 404, 0, -1, false, true, null);
-    assertEquals(record.toJson().encode(), new String(record.toJsonBytes(null, null), StandardCharsets.UTF_8));
+    assertEquals(record.toJson().encode(), streamed(record, null, null));
   }
 
   @Test
   void theExtraFieldComesLast() {
     UsageRecord record = full().withoutRawKey();
-    String streamed = new String(record.toJsonBytes("api_key_sealed", "c2VhbGVk"), StandardCharsets.UTF_8);
+    String streamed = streamed(record, "api_key_sealed", "c2VhbGVk");
     assertEquals(record.toJson().put("api_key_sealed", "c2VhbGVk").encode(), streamed);
     assertEquals(record, UsageRecord.fromJson(new JsonObject(streamed)));
   }
@@ -81,7 +92,7 @@ class UsageRecordJsonTest {
     for (Instant instant : List.of(Instant.parse("1969-12-31T23:59:59.5Z"), Instant.parse("+10000-01-01T00:00:00Z"))) {
       UsageRecord record = new UsageRecord("req-3", null, null, null, null, null, 0, 0, 0, false, "GET", "/v1/models",
           instant, null, 200, 0, -1, false, false, null);
-      assertEquals(record.toJson().encode(), new String(record.toJsonBytes(null, null), StandardCharsets.UTF_8));
+      assertEquals(record.toJson().encode(), streamed(record, null, null));
     }
   }
 }
