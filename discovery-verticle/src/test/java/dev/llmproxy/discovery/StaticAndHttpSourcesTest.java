@@ -181,15 +181,26 @@ class StaticAndHttpSourcesTest {
         assertTrue(Poll.until(Duration.ofSeconds(5), () -> discovery.errors("logged") >= before + 4));
         registry.status.set(200);
         int round = outage;
-        assertTrue(Poll.until(Duration.ofSeconds(5), () -> events.list.stream()
+        assertTrue(Poll.until(Duration.ofSeconds(5), () -> logged(events).stream()
             .filter(e -> e.getFormattedMessage().contains("answers again")).count() == round));
       }
-      List<String> warnings = events.list.stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+      List<String> warnings = logged(events).stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
           .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
       assertEquals(2, warnings.size(), "one warning per outage, not per failed read: " + warnings);
       assertTrue(warnings.get(0).contains("logged") && warnings.get(0).contains("HTTP 502"), warnings.get(0));
     } finally {
       logger.detachAppender(events);
+    }
+  }
+
+  /**
+   * What the appender holds so far: the event loop appends while the test reads, and logback appends under the
+   * appender's lock (AppenderBase.doAppend), so a copy taken under it is whole.
+   */
+  private static List<ch.qos.logback.classic.spi.ILoggingEvent> logged(
+      ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> events) {
+    synchronized (events) {
+      return List.copyOf(events.list);
     }
   }
 
