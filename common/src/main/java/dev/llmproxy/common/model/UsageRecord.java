@@ -127,13 +127,7 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
    * hand-overs, never for a file (see {@link #withoutRawKey()}).
    */
   public JsonObject toJson() {
-    JsonObject json = new JsonObject();
-    try {
-      writeFields(Fields.into(json));
-    } catch (IOException e) {
-      throw new UncheckedIOException(e); // a JsonObject does not throw it
-    }
-    return json;
+    return Fields.object(this::writeFields);
   }
 
   /** Receives a record's fields in the order of its JSON form. */
@@ -151,6 +145,23 @@ public record UsageRecord(String requestId, String apiKey, String keySource, Str
     /** An instant as {@link Instant#toString()} writes it (ISO-8601 in UTC). */
     default void put(String name, Instant value) throws IOException {
       put(name, value.toString());
+    }
+
+    /** What writes a list of fields. */
+    @FunctionalInterface
+    interface Writer {
+      void write(Fields out) throws IOException;
+    }
+
+    /** The object of the fields {@code writer} writes. */
+    static JsonObject object(Writer writer) {
+      JsonObject json = new JsonObject();
+      try {
+        writer.write(into(json));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e); // a JsonObject does not throw it
+      }
+      return json;
     }
 
     /** Fields put into {@code json} (an object value as a copy of its own). */

@@ -2,6 +2,7 @@ package dev.llmproxy.usage.journal;
 
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.json.jackson.JacksonCodec;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.llmproxy.common.model.StreamedJson;
 import java.io.IOException;
@@ -10,7 +11,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -171,19 +171,7 @@ public final class Journal implements AutoCloseable {
 
   /** Writer: appends records and fsyncs them. @return the seq of the first one */
   public long append(List<JsonObject> records) throws IOException {
-    List<byte[]> encoded = new ArrayList<>(records.size());
-    for (JsonObject record : records) {
-      encoded.add(record.encode().getBytes(StandardCharsets.UTF_8));
-    }
-    return appendEncoded(encoded);
-  }
-
-  /** Writer: appends records already encoded as JSON (UTF-8), in one write and one fsync. @return the first seq */
-  public long appendEncoded(List<byte[]> encoded) throws IOException {
-    return appendWritten(encoded.size(), (index, out) -> {
-      out.flush();
-      group.write(encoded.get(index));
-    });
+    return appendWritten(records.size(), (index, out) -> JacksonCodec.encodeJson(records.get(index), out));
   }
 
   /** Writes the JSON of a group's {@code index}-th record through {@code out}. */

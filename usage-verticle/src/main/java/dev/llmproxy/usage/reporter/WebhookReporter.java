@@ -105,13 +105,7 @@ public final class WebhookReporter implements Reporter {
 
   @Override
   public JsonObject payload(UsageRecord record) {
-    JsonObject payload = new JsonObject();
-    try {
-      writePayload(record, UsageRecord.Fields.into(payload));
-    } catch (IOException e) {
-      throw new UncheckedIOException(e); // a JsonObject does not throw it
-    }
-    return payload;
+    return UsageRecord.Fields.object(out -> writePayload(record, out));
   }
 
   /**
