@@ -11,7 +11,7 @@
 #   PROFILE=cpu ASYNC_PROFILER_LIB=/path/libasyncProfiler.so bench/cost.sh ...   # async-profiler on the last round
 #
 # A variant is name=jar[=extra[+extra...][=jvm flags, comma-separated]]. jar "bare" is lib/BareProxy.java (plain
-# Vert.x, no gateway). An extra is a YAML file appended to the gateway's config (features off, metrics on), or the
+# Vert.x, no gateway; BARE_EXTRA_CP is added to its class path, e.g. netty's epoll jar for -Dbare.nativeTransport=true). An extra is a YAML file appended to the gateway's config (features off, metrics on), or the
 # name of one in lib/cost/ (auth-limits, usage-webhook, usage-webhook-batch, flow); in it {UP} is the upstream's port, {HOOK}
 # the webhook receiver's (lib/usage-receiver.mjs, a process of its own, shared by all variants), {OUT} the
 # variant's folder. Flags replace GATEWAY_JVM_OPTS.
@@ -142,7 +142,7 @@ start_variant() { # spec
   rm -rf "$dir"; mkdir -p "$dir"
   if [[ "$jar" == bare ]]; then
     # shellcheck disable=SC2086
-    "$JAVA" $opts -cp "$OUT/classes:$UPSTREAM_CP" BareProxy "$port" "$UP" >"$dir/gateway.log" 2>&1 &
+    "$JAVA" $opts -cp "$OUT/classes:$UPSTREAM_CP${BARE_EXTRA_CP:+:$BARE_EXTRA_CP}" BareProxy "$port" "$UP" >"$dir/gateway.log" 2>&1 &
   else
     [[ -f "$jar" ]] || jar="$REPO/$jar"
     [[ -f "$jar" ]] || die "$name: no jar $jar"

@@ -115,6 +115,8 @@ class GatewayProcessTest {
           "never ready: " + Files.readString(log));
       assertEquals(200, chat(probe, port));
       assertEquals(1, first.completions());
+      // Netty's pooled allocator unless the operator chose another (Main.ALLOCATOR_PROPERTY): what Netty made.
+      assertTrue(read(log).contains("(Netty allocator: PooledByteBufAllocator)"), read(log));
 
       Files.writeString(config, yaml.formatted(port, dir.resolve("journal"), second.baseUrl()));
       new ProcessBuilder("kill", "-HUP", Long.toString(gateway.pid())).start().waitFor(10, TimeUnit.SECONDS);
