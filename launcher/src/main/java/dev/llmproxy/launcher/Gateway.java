@@ -138,6 +138,10 @@ public final class Gateway {
     if (UsageHandoverVerticle.runsOn(config)) {
       environment.handOverUsage();
     }
+    if (!config.cluster().enabled() && !UsageVerticle.keepsRecords(config)) {
+      // In a cluster another member's usage verticle may read them: only a gateway alone knows nobody does.
+      environment.noUsageRecords();
+    }
     Gauge.builder("llmproxy_config_version", version, AtomicLong::get)
         .description("The version of the config this gateway runs: 1 at start, one more for each reload applied")
         .register(registry);

@@ -45,7 +45,17 @@ class GatewayProcessTest {
         backends:
           - name: mock
             url: "%s"
-        """.formatted(port, backend.baseUrl()));
+        usage:
+          enabled: true
+          journal_path: "%s"
+          reporters:
+            - name: store
+              type: builtin
+        admin:
+          enabled: true
+          token: "admin-token-for-the-drain"
+          db_path: "%s"
+        """.formatted(port, backend.baseUrl(), dir.resolve("journal"), dir.resolve("admin.db")));
     Path log = dir.resolve("gateway.log");
     Process gateway = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", System.getProperty("java.class.path"), Main.class.getName(), "--config", config.toString())

@@ -94,7 +94,8 @@ final class ExchangeChain {
     if (logs.enabled()) {
       sinks.add(logs);
     }
-    sinks.add(outcome -> usageRecord(metrics, outcome, usage));
+    ProxyEnvironment environment = context.environment;
+    sinks.add(outcome -> usageRecord(metrics, outcome, environment.usageRecorded() ? usage : null));
     if (hooks.has(Hook.ON_COMPLETE)) {
       sinks.add(new HookSteps.OnComplete(hooks));
     }
@@ -113,8 +114,8 @@ final class ExchangeChain {
   }
 
   /**
-   * A metered exchange's tokens are counted and its usage record goes to the usage verticle (or hand-over), with the
-   * other records of this event loop's turn.
+   * A metered exchange's tokens are counted and, unless {@code batcher} is null (nothing reads records), its usage
+   * record goes to the usage verticle (or hand-over), with the other records of this event loop's turn.
    */
   private static void usageRecord(ProxyMetrics metrics, ExchangeOutcome outcome, UsageBatcher batcher) {
     if (!outcome.metered()) {
@@ -123,6 +124,9 @@ final class ExchangeChain {
     Usage usage = outcome.usage();
     if (usage.totalTokens() > 0) {
       metrics.tokens(usage.promptTokens(), usage.completionTokens(), outcome.model(), outcome.caller());
+    }
+    if (batcher == null) {
+      return;
     }
     var decision = outcome.decision();
     UsageRecord record = new UsageRecord(outcome.requestId(), outcome.apiKey(),

@@ -60,6 +60,7 @@ public final class ProxyEnvironment {
   private final AtomicBoolean draining = new AtomicBoolean();
   private volatile String authCheckAddress = Addresses.AUTH_CHECK;
   private volatile UsageRoute usageRoute = UsageRoute.USAGE_VERTICLE;
+  private volatile boolean usageRecorded = true;
   private volatile io.opentelemetry.api.OpenTelemetry openTelemetry;
   private final dev.llmproxy.proxy.limit.QuotaTally quotaTally = new dev.llmproxy.proxy.limit.QuotaTally();
   /** Created by a proxy rather than put by a launcher: nobody else will say when the gateway has started. */
@@ -227,6 +228,19 @@ public final class ProxyEnvironment {
 
   UsageRoute usageRoute() {
     return usageRoute;
+  }
+
+  /**
+   * Nothing in this gateway reads usage records (no reporter, no key store charged): the proxies make none, and
+   * count the tokens in their metrics only. The launcher sets it at start, outside a cluster, from the config the usage
+   * verticle keeps until a restart. A record handed over costs the proxy's loop a wake-up of the usage verticle's.
+   */
+  public void noUsageRecords() {
+    this.usageRecorded = false;
+  }
+
+  boolean usageRecorded() {
+    return usageRecorded;
   }
 
   /** Every verticle is deployed: {@code /ready} may answer 200 once a backend is usable. */
