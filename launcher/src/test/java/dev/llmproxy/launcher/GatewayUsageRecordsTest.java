@@ -26,21 +26,22 @@ class GatewayUsageRecordsTest {
 
   @Test
   void withNothingToReadThemNoRecordIsMadeAndTheTokensAreStillCounted(@TempDir Path dir) throws Exception {
-    String yaml = """
-        server:
-          listen: "{listen}"
-        backends:
-          - url: "{backend}"
-        usage:
-          enabled: true
-          journal_path: "%s"
-        """.formatted(dir.resolve("journal"));
-    assertEquals("usage verticle stopping after 0 record(s)", recordsAfter(dir, yaml, 3));
+    assertEquals("usage verticle stopping after 0 record(s)", recordsAfter(dir, yaml(dir, ""), 3));
   }
 
   @Test
   void withAReporterEveryRequestHasItsRecord(@TempDir Path dir) throws Exception {
-    String yaml = """
+    String builtin = """
+          reporters:
+            - name: store
+              type: builtin
+        """ + RunningGateway.adminYaml("admin-token-for-usage-records", dir);
+    assertEquals("usage verticle stopping after 3 record(s)", recordsAfter(dir, yaml(dir, builtin), 3));
+  }
+
+  /** A gateway with usage on, and {@code more} after its usage section's journal path. */
+  private static String yaml(Path dir, String more) {
+    return """
         server:
           listen: "{listen}"
         backends:
@@ -48,11 +49,7 @@ class GatewayUsageRecordsTest {
         usage:
           enabled: true
           journal_path: "%s"
-          reporters:
-            - name: store
-              type: builtin
-        """.formatted(dir.resolve("journal")) + RunningGateway.adminYaml("admin-token-for-usage-records", dir);
-    assertEquals("usage verticle stopping after 3 record(s)", recordsAfter(dir, yaml, 3));
+        """.formatted(dir.resolve("journal")) + more;
   }
 
   /** Sends {@code requests} chats, checks their tokens are in the metrics, stops the gateway: its usage verticle's count. */
