@@ -35,8 +35,9 @@ public final class Main {
 
   public static void main(String[] args) {
     System.setProperty("vertx.logger-delegate-factory-class-name", "io.vertx.core.logging.SLF4JLogDelegateFactory");
-    // Netty 4.2's default allocator is the adaptive one; its pooled one (4.1's default) cost the gateway 1-4 us less
-    // CPU a request with every feature on, in paired rounds, for the same memory (bench/RESULTS.md, session 10).
+    // Netty 4.2's default allocator is the adaptive one; with its pooled one (4.1's default) the gateway took 1-4 us
+    // less CPU a request in paired rounds (4 us with every feature on), for the same memory (bench/RESULTS.md,
+    // session 10).
     // An operator's -Dio.netty.allocator.type=... still wins.
     if (System.getProperty(ALLOCATOR_PROPERTY) == null) {
       System.setProperty(ALLOCATOR_PROPERTY, "pooled");
