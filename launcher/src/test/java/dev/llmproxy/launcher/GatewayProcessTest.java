@@ -51,11 +51,8 @@ class GatewayProcessTest {
           reporters:
             - name: store
               type: builtin
-        admin:
-          enabled: true
-          token: "admin-token-for-the-drain"
-          db_path: "%s"
-        """.formatted(port, backend.baseUrl(), dir.resolve("journal"), dir.resolve("admin.db")));
+        """.formatted(port, backend.baseUrl(), dir.resolve("journal"))
+        + RunningGateway.adminYaml("admin-token-for-the-drain", dir));
     Path log = dir.resolve("gateway.log");
     Process gateway = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", System.getProperty("java.class.path"), Main.class.getName(), "--config", config.toString())
